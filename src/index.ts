@@ -1,0 +1,36 @@
+/**
+ * worldkit: latent world models in Node.js over hand-written C++ (and CUDA) kernels.
+ *
+ *   import * as wk from 'worldkit';
+ *   const x = wk.randn([4, 3], { seed: 1 });
+ */
+export { Tensor, isTensor, keep, shapeSize } from './tensor/tensor';
+export type { GradFn } from './tensor/tensor';
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, getDefaultDevice, setDefaultDevice } from './tensor/creation';
+export type { CreateOptions, RandomOptions } from './tensor/creation';
+export { tidy, dispose } from './tensor/scope';
+export { memory } from './tensor/memory';
+export type { Device, DType, MemoryInfo } from './tensor/memory';
+export { reshape, flatten, slice, index, permute, transpose, concat, stack, squeeze, unsqueeze, clone } from './tensor/shape_ops';
+export { noGrad, isGradEnabled } from './autograd/grad_mode';
+export { Generator, manualSeed, getDefaultGenerator } from './random/generator';
+export type { GeneratorState } from './random/generator';
+export { add, sub, mul, div, neg, square, sqrt, relu, leakyRelu, sigmoid, tanh, exp, log, softplus } from './ops/elementwise';
+export { sum, mean } from './ops/reduce';
+export { matmul } from './ops/matmul';
+export { cudaStatus, cudaAvailable } from './backend/cuda';
+export { native, nativeFamilies } from './backend/native';
+export * as nn from './nn/index';
+
+import { native } from './backend/native';
+/** Threads the CPU kernels use (default: all cores, or $WORLDKIT_NUM_THREADS). */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.numThreads();
+}
+/** The SIMD instruction set the CPU kernels dispatch to ('avx512' | 'avx2' | 'portable'). */
+export function cpuIsa(): string {
+  return native.isa();
+}

@@ -1,0 +1,263 @@
+/**
+ * Shape and layout ops: reshape/flatten/index are views (shared storage, no copy); slice,
+ * permute, concat and stack copy into a new contiguous tensor. All are recorded on the tape.
+ */
+import { checkInt, fmtShape, rangeError, typeError } from '../errors';
+import { Tensor, checkTensor, record, shapeSize } from './tensor';
+import { AnyTypedArray, allocate } from './memory';
+
+function normAxis(fn: string, axis: number, ndim: number): number {
+  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim)
+    throw rangeError(fn, `axis must be an integer in [${-ndim}, ${ndim - 1}], got ${axis}`);
+  return axis < 0 ? axis + ndim : axis;
+}
+
+export function reshape(x: Tensor, shapeIn: number[]): Tensor {
+  checkTensor('reshape', 'x', x);
+  const shape = shapeIn.slice();
+  let infer = -1;
+  let known = 1;
+  for (let i = 0; i < shape.length; ++i) {
+    const d = shape[i];
+    if (d === -1) {
+      if (infer >= 0) throw rangeError('reshape', `only one dimension can be -1, got ${fmtShape(shape)}`);
+      infer = i;
+    } else if (!Number.isInteger(d) || d < 0) {
+      throw typeError('reshape', 'shape', 'an array of non-negative integers (one may be -1)', shapeIn);
+    } else known *= d;
+  }
+  if (infer >= 0) {
+    if (known === 0 || x.size % known !== 0)
+      throw rangeError('reshape', `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+    shape[infer] = x.size / known;
+  }
+  if (shapeSize(shape) !== x.size)
+    throw rangeError('reshape', `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+  const out = x._view(shape, x.data('reshape'));
+  return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
+}
+
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor('flatten', 'x', x);
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normAxis('flatten', startDim, x.ndim);
+  const e = normAxis('flatten', endDim, x.ndim);
+  if (e < s) throw rangeError('flatten', `endDim ${endDim} is before startDim ${startDim}`);
+  const shape = [...x.shape.slice(0, s), shapeSize(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}
+
+export function squeeze(x: Tensor, axis?: number): Tensor {
+  checkTensor('squeeze', 'x', x);
+  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  const a = normAxis('squeeze', axis, x.ndim);
+  if (x.shape[a] !== 1) throw rangeError('squeeze', `axis ${axis} has size ${x.shape[a]}, not 1 (shape ${fmtShape(x.shape)})`);
+  return reshape(x, x.shape.filter((_, i) => i !== a));
+}
+
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  checkTensor('unsqueeze', 'x', x);
+  const a = normAxis('unsqueeze', axis, x.ndim + 1);
+  const shape = x.shape.slice();
+  shape.splice(a, 0, 1);
+  return reshape(x, shape);
+}
+
+/** Row i along axis 0: a view sharing storage. */
+export function index(x: Tensor, i: number): Tensor {
+  checkTensor('index', 'x', x);
+  if (x.ndim === 0) throw rangeError('index', 'cannot index a scalar tensor');
+  const n = x.shape[0];
+  if (!Number.isInteger(i) || i < -n || i >= n) throw rangeError('index', `index must be an integer in [${-n}, ${n - 1}], got ${i}`);
+  const k = i < 0 ? i + n : i;
+  const rowShape = x.shape.slice(1);
+  const rowSize = shapeSize(rowShape);
+  const out = x._view(rowShape, x.data('index').subarray(k * rowSize, (k + 1) * rowSize));
+  return record(out, 'index', [x], (g) => {
+    const gx = Tensor.empty(x.shape.slice());
+    (gx._data as Float32Array).set(g.f32('index backward'), k * rowSize);
+    return [gx];
+  });
+}
+
+function strides(shape: readonly number[]): number[] {
+  const s = new Array(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/**
+ * Copies the box [begin, begin+size) of src (shape srcShape) into dst (shape dstShape) at
+ * dstBegin. The innermost dimension is copied as one contiguous run.
+ */
+function copyBox(
+  src: AnyTypedArray,
+  srcShape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  dst: AnyTypedArray,
+  dstShape: readonly number[],
+  dstBegin: readonly number[],
+): void {
+  const nd = size.length;
+  if (shapeSize(size) === 0) return;
+  if (nd === 0) {
+    dst[0] = src[0];
+    return;
+  }
+  const ss = strides(srcShape);
+  const ds = strides(dstShape);
+  const run = size[nd - 1];
+  const idx = new Array(nd - 1).fill(0);
+  const outer = shapeSize(size.slice(0, nd - 1));
+  for (let o = 0; o < outer; ++o) {
+    let so = begin[nd - 1];
+    let dof = dstBegin[nd - 1];
+    for (let d = 0; d < nd - 1; ++d) {
+      so += (begin[d] + idx[d]) * ss[d];
+      dof += (dstBegin[d] + idx[d]) * ds[d];
+    }
+    (dst as Float32Array).set((src as Float32Array).subarray(so, so + run), dof);
+    for (let d = nd - 2; d >= 0; --d) {
+      if (++idx[d] < size[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** A copy of the box starting at `begin` with extent `size` (-1: to the end). */
+export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
+  checkTensor('slice', 'x', x);
+  if (!Array.isArray(begin) || begin.length !== x.ndim)
+    throw rangeError('slice', `begin must have ${x.ndim} entries for shape ${fmtShape(x.shape)}, got ${JSON.stringify(begin)}`);
+  const sz = size ? size.slice() : x.shape.map((d, i) => d - begin[i]);
+  if (sz.length !== x.ndim) throw rangeError('slice', `size must have ${x.ndim} entries, got ${JSON.stringify(size)}`);
+  for (let d = 0; d < x.ndim; ++d) {
+    checkInt('slice', `begin[${d}]`, begin[d], 0, x.shape[d]);
+    if (sz[d] === -1) sz[d] = x.shape[d] - begin[d];
+    checkInt('slice', `size[${d}]`, sz[d], 0, x.shape[d] - begin[d]);
+  }
+  const out = Tensor.empty(sz, x.dtype);
+  copyBox(x.data('slice'), x.shape, begin, sz, out._data, sz, new Array(x.ndim).fill(0));
+  return record(out, 'slice', [x], (g) => {
+    const gx = Tensor.empty(x.shape.slice());
+    copyBox(g.f32(), sz, new Array(x.ndim).fill(0), sz, gx._data, x.shape, begin);
+    return [gx];
+  });
+}
+
+function permuteData(src: AnyTypedArray, shape: readonly number[], perm: readonly number[], dst: AnyTypedArray): void {
+  const nd = shape.length;
+  const outShape = perm.map((p) => shape[p]);
+  const inStrides = strides(shape);
+  // Stride in the source for each output dimension.
+  const st = perm.map((p) => inStrides[p]);
+  const total = shapeSize(outShape);
+  if (total === 0) return;
+  // Trailing dims that stay in place and contiguous are copied as one run.
+  let runDims = 0;
+  while (runDims < nd && perm[nd - 1 - runDims] === nd - 1 - runDims) runDims++;
+  const run = shapeSize(outShape.slice(nd - runDims));
+  const od = nd - runDims;
+  const idx = new Array(od).fill(0);
+  const outer = total / run;
+  let dof = 0;
+  for (let o = 0; o < outer; ++o) {
+    let so = 0;
+    for (let d = 0; d < od; ++d) so += idx[d] * st[d];
+    if (run === 1) dst[dof] = src[so];
+    else (dst as Float32Array).set((src as Float32Array).subarray(so, so + run), dof);
+    dof += run;
+    for (let d = od - 1; d >= 0; --d) {
+      if (++idx[d] < outShape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+export function permute(x: Tensor, dims: number[]): Tensor {
+  checkTensor('permute', 'x', x);
+  if (dims.length !== x.ndim) throw rangeError('permute', `dims must list ${x.ndim} axes for shape ${fmtShape(x.shape)}, got [${dims}]`);
+  const perm = dims.map((d) => normAxis('permute', d, x.ndim));
+  if (new Set(perm).size !== perm.length) throw rangeError('permute', `dims must be a permutation, got [${dims}]`);
+  const outShape = perm.map((p) => x.shape[p]);
+  const out = Tensor.empty(outShape, x.dtype);
+  permuteData(x.data('permute'), x.shape, perm, out._data);
+  return record(out, 'permute', [x], (g) => {
+    const inv = new Array(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [permute(g, inv)];
+  });
+}
+
+export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
+  checkTensor('transpose', 'x', x);
+  const a = normAxis('transpose', dim0, x.ndim);
+  const b = normAxis('transpose', dim1, x.ndim);
+  const perm = x.shape.map((_, i) => i);
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}
+
+export function clone(x: Tensor): Tensor {
+  checkTensor('clone', 'x', x);
+  const d = x.data('clone');
+  const out = new Tensor(x.shape.slice(), x.dtype, d.slice());
+  return record(out, 'clone', [x], (g) => [g]);
+}
+
+/** Joins tensors along `axis`; all other dimensions must match. */
+export function concat(tensors: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError('concat', 'tensors', 'a non-empty array of tensors', tensors);
+  tensors.forEach((t, i) => checkTensor('concat', `tensors[${i}]`, t));
+  const first = tensors[0];
+  const ax = normAxis('concat', axis, first.ndim);
+  for (let i = 1; i < tensors.length; ++i) {
+    const t = tensors[i];
+    if (t.dtype !== first.dtype) throw new TypeError(`concat: tensors[${i}] is ${t.dtype} but tensors[0] is ${first.dtype}`);
+    if (t.ndim !== first.ndim || t.shape.some((d, k) => k !== ax && d !== first.shape[k]))
+      throw rangeError('concat', `tensors[${i}] has shape ${fmtShape(t.shape)}, incompatible with ${fmtShape(first.shape)} along axis ${ax}`);
+  }
+  const outShape = first.shape.slice();
+  outShape[ax] = tensors.reduce((s, t) => s + t.shape[ax], 0);
+  const out = Tensor.empty(outShape, first.dtype);
+  const zero = new Array(first.ndim).fill(0);
+  let at = 0;
+  const offsets: number[] = [];
+  for (const t of tensors) {
+    const dstBegin = zero.slice();
+    dstBegin[ax] = at;
+    offsets.push(at);
+    copyBox(t.data('concat'), t.shape, zero, t.shape, out._data, outShape, dstBegin);
+    at += t.shape[ax];
+  }
+  return record(out, 'concat', tensors, (g) =>
+    tensors.map((t, i) => {
+      if (!t.requiresGrad) return null;
+      const begin = zero.slice();
+      begin[ax] = offsets[i];
+      const gi = Tensor.empty(t.shape.slice());
+      copyBox(g.f32(), outShape, begin, t.shape, gi._data, t.shape, zero);
+      return gi;
+    }),
+  );
+}
+
+/** Stacks equal-shaped tensors along a new axis. */
+export function stack(tensors: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError('stack', 'tensors', 'a non-empty array of tensors', tensors);
+  tensors.forEach((t, i) => checkTensor('stack', `tensors[${i}]`, t));
+  const s0 = tensors[0].shape;
+  tensors.forEach((t, i) => {
+    if (t.shape.join(',') !== s0.join(','))
+      throw rangeError('stack', `tensors[${i}] has shape ${fmtShape(t.shape)} but tensors[0] has ${fmtShape(s0)}`);
+  });
+  const ax = normAxis('stack', axis, s0.length + 1);
+  return concat(
+    tensors.map((t) => unsqueeze(t, ax)),
+    ax,
+  );
+}
+
+export { allocate };
