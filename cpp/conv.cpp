@@ -1,0 +1,364 @@
+// Convolution kernels (see conv.h): im2col / col2im over wk::gemm with the batch folded into the
+// GEMM's column dimension, per-thread grow-only workspaces, and the uint8 <-> float frame
+// conversions.
+//
+// Layout of the column buffer for a chunk of nb samples: col[(c*kh + i)*kw + j][n*P + p], with
+// P = Ho*Wo output pixels per sample; its row stride is nb*P. The GEMM output is then
+// [K, nb*P] (channel-major over the whole chunk) and is scattered back to NCHW (adding the bias
+// on the way), or gathered from NCHW for the backward passes.
+//
+// Versions: 1 (im2col + batched GEMM).
+#include "conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace wk {
+namespace {
+
+// Floats per workspace buffer a chunk may use (32 MiB); a single sample may exceed it.
+constexpr size_t kChunkFloats = size_t(1) << 23;
+
+struct Workspace {
+  std::vector<float> col, mat;
+  float* colBuf(size_t n) {
+    if (col.size() < n) col.resize(n);
+    return col.data();
+  }
+  float* matBuf(size_t n) {
+    if (mat.size() < n) mat.resize(n);
+    return mat.data();
+  }
+};
+
+Workspace& workspace() {
+  static thread_local Workspace ws;
+  return ws;
+}
+
+// Range of output positions o in [0, out) whose input index o*s - p + k lies in [0, in).
+inline void validRange(size_t out, size_t in, size_t s, size_t p, size_t k, size_t& lo, size_t& hi) {
+  // o*s + k >= p  and  o*s + k < p + in
+  lo = k >= p ? 0 : (p - k + s - 1) / s;
+  if (p + in <= k) {
+    lo = hi = 0;
+    return;
+  }
+  size_t lim = p + in - k;  // o*s < lim
+  hi = std::min(out, (lim + s - 1) / s);
+  if (lo > hi) lo = hi;
+}
+
+// col rows for input channel c of one sample xc [H, W]; dst points at row (c*kh*kw) column n*P.
+void im2colChannel(const ConvGeom& g, const float* xc, float* dst, size_t ld) {
+  for (size_t i = 0; i < g.kh; ++i) {
+    size_t ohLo, ohHi;
+    validRange(g.Ho, g.H, g.sh, g.ph, i, ohLo, ohHi);
+    for (size_t j = 0; j < g.kw; ++j) {
+      size_t owLo, owHi;
+      validRange(g.Wo, g.W, g.sw, g.pw, j, owLo, owHi);
+      float* row = dst + (i * g.kw + j) * ld;
+      if (ohLo > 0) std::memset(row, 0, ohLo * g.Wo * sizeof(float));
+      for (size_t oh = ohLo; oh < ohHi; ++oh) {
+        float* r = row + oh * g.Wo;
+        const float* src = xc + (oh * g.sh + i - g.ph) * g.W;
+        if (owLo > 0) std::memset(r, 0, owLo * sizeof(float));
+        if (g.sw == 1) {
+          if (owHi > owLo) std::memcpy(r + owLo, src + owLo + j - g.pw, (owHi - owLo) * sizeof(float));
+        } else {
+          const float* s = src + owLo * g.sw + j - g.pw;
+          for (size_t ow = owLo; ow < owHi; ++ow, s += g.sw) r[ow] = *s;
+        }
+        if (owHi < g.Wo) std::memset(r + owHi, 0, (g.Wo - owHi) * sizeof(float));
+      }
+      if (ohHi < g.Ho) std::memset(row + ohHi * g.Wo, 0, (g.Ho - ohHi) * g.Wo * sizeof(float));
+    }
+  }
+}
+
+// xc [H, W] = sum over the col rows of channel c (scatter-add in a fixed order).
+void col2imChannel(const ConvGeom& g, const float* src, size_t ld, float* xc) {
+  std::memset(xc, 0, g.H * g.W * sizeof(float));
+  for (size_t i = 0; i < g.kh; ++i) {
+    size_t ohLo, ohHi;
+    validRange(g.Ho, g.H, g.sh, g.ph, i, ohLo, ohHi);
+    for (size_t j = 0; j < g.kw; ++j) {
+      size_t owLo, owHi;
+      validRange(g.Wo, g.W, g.sw, g.pw, j, owLo, owHi);
+      const float* row = src + (i * g.kw + j) * ld;
+      for (size_t oh = ohLo; oh < ohHi; ++oh) {
+        const float* r = row + oh * g.Wo;
+        float* d = xc + (oh * g.sh + i - g.ph) * g.W;
+        if (g.sw == 1) {
+          float* dd = d + j - g.pw;
+          for (size_t ow = owLo; ow < owHi; ++ow) dd[ow] += r[ow];
+        } else {
+          float* dd = d + owLo * g.sw + j - g.pw;
+          for (size_t ow = owLo; ow < owHi; ++ow, dd += g.sw) *dd += r[ow];
+        }
+      }
+    }
+  }
+}
+
+// col[C*kh*kw, nb*P] from x samples [n0, n0+nb).
+void im2col(const ConvGeom& g, const float* x, size_t n0, size_t nb, float* col) {
+  const size_t P = g.Ho * g.Wo, kk = g.kh * g.kw, ld = nb * P, HW = g.H * g.W;
+  parallelFor(nb * g.C, 4, [&](size_t b, size_t e, int) {
+    for (size_t t = b; t < e; ++t) {
+      size_t n = t / g.C, c = t % g.C;
+      im2colChannel(g, x + ((n0 + n) * g.C + c) * HW, col + c * kk * ld + n * P, ld);
+    }
+  });
+}
+
+void col2im(const ConvGeom& g, const float* col, size_t n0, size_t nb, float* x) {
+  const size_t P = g.Ho * g.Wo, kk = g.kh * g.kw, ld = nb * P, HW = g.H * g.W;
+  parallelFor(nb * g.C, 4, [&](size_t b, size_t e, int) {
+    for (size_t t = b; t < e; ++t) {
+      size_t n = t / g.C, c = t % g.C;
+      col2imChannel(g, col + c * kk * ld + n * P, ld, x + ((n0 + n) * g.C + c) * HW);
+    }
+  });
+}
+
+// m[K, nb*P] <- y[n0.., K, P]
+void gatherChannels(const float* y, size_t K, size_t P, size_t n0, size_t nb, float* m) {
+  const size_t ld = nb * P;
+  parallelFor(nb * K, 16, [&](size_t b, size_t e, int) {
+    for (size_t t = b; t < e; ++t) {
+      size_t k = t / nb, n = t % nb;
+      std::memcpy(m + k * ld + n * P, y + ((n0 + n) * K + k) * P, P * sizeof(float));
+    }
+  });
+}
+
+// y[n0.., K, P] <- m[K, nb*P] + b[K]
+void scatterChannels(const float* m, const float* bias, size_t K, size_t P, size_t n0, size_t nb, float* y) {
+  const size_t ld = nb * P;
+  parallelFor(nb * K, 16, [&](size_t b, size_t e, int) {
+    for (size_t t = b; t < e; ++t) {
+      size_t k = t / nb, n = t % nb;
+      const float* s = m + k * ld + n * P;
+      float* d = y + ((n0 + n) * K + k) * P;
+      if (bias) {
+        const float bk = bias[k];
+        for (size_t p = 0; p < P; ++p) d[p] = s[p] + bk;
+      } else {
+        std::memcpy(d, s, P * sizeof(float));
+      }
+    }
+  });
+}
+
+// Adds b[c] to every element of channel c of y[N, C, HW].
+void addBias(float* y, const float* b, size_t N, size_t C, size_t HW) {
+  parallelFor(N * C, 16, [&](size_t s, size_t e, int) {
+    for (size_t t = s; t < e; ++t) {
+      const float bc = b[t % C];
+      float* d = y + t * HW;
+      for (size_t p = 0; p < HW; ++p) d[p] += bc;
+    }
+  });
+}
+
+// gb[c] = sum over n and pixels of y[n, c, :], in a fixed order.
+void biasGrad(const float* gy, size_t N, size_t C, size_t HW, float* gb) {
+  parallelFor(C, 1, [&](size_t s, size_t e, int) {
+    for (size_t c = s; c < e; ++c) {
+      double acc = 0;
+      for (size_t n = 0; n < N; ++n) {
+        const float* d = gy + (n * C + c) * HW;
+        float part = 0;
+        for (size_t p = 0; p < HW; ++p) part += d[p];
+        acc += part;
+      }
+      gb[c] = static_cast<float>(acc);
+    }
+  });
+}
+
+size_t chunkSize(const ConvGeom& g) {
+  const size_t P = g.Ho * g.Wo;
+  const size_t per = std::max<size_t>(1, std::max(g.C * g.kh * g.kw, g.K) * P);
+  return std::max<size_t>(1, std::min(g.N, kChunkFloats / per));
+}
+
+}  // namespace
+
+size_t convOutSize(size_t in, size_t k, size_t stride, size_t pad) {
+  if (stride == 0 || in + 2 * pad < k) return 0;
+  return (in + 2 * pad - k) / stride + 1;
+}
+
+void conv2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+  const size_t P = g.Ho * g.Wo, CKK = g.C * g.kh * g.kw;
+  if (g.N == 0 || g.K == 0 || P == 0) return;
+  if (CKK == 0) {
+    for (size_t n = 0; n < g.N; ++n)
+      for (size_t k = 0; k < g.K; ++k) std::fill(y + (n * g.K + k) * P, y + (n * g.K + k + 1) * P, b ? b[k] : 0.0f);
+    return;
+  }
+  Workspace& ws = workspace();
+  const size_t nbMax = chunkSize(g);
+  float* col = ws.colBuf(CKK * nbMax * P);
+  float* mat = ws.matBuf(g.K * nbMax * P);
+  for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
+    const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
+    im2col(g, x, n0, nb, col);
+    gemm(false, false, g.K, ld, CKK, 1.0f, w, CKK, col, ld, 0.0f, mat, ld);
+    scatterChannels(mat, b, g.K, P, n0, nb, y);
+  }
+}
+
+void conv2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw,
+                    float* gb) {
+  const size_t P = g.Ho * g.Wo, CKK = g.C * g.kh * g.kw;
+  if (gb) {
+    if (g.N == 0 || P == 0) std::fill(gb, gb + g.K, 0.0f);
+    else biasGrad(gy, g.N, g.K, P, gb);
+  }
+  if (!gx && !gw) return;
+  if (g.N == 0 || P == 0 || g.K == 0 || CKK == 0) {
+    if (gx) std::fill(gx, gx + g.N * g.C * g.H * g.W, 0.0f);
+    if (gw) std::fill(gw, gw + g.K * CKK, 0.0f);
+    return;
+  }
+  Workspace& ws = workspace();
+  const size_t nbMax = chunkSize(g);
+  float* col = ws.colBuf(CKK * nbMax * P);
+  float* mat = ws.matBuf(g.K * nbMax * P);
+  for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
+    const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
+    gatherChannels(gy, g.K, P, n0, nb, mat);
+    if (gw) {
+      im2col(g, x, n0, nb, col);
+      // gw[K, CKK] (+)= gy[K, ld] * col[CKK, ld]^T
+      gemm(false, true, g.K, CKK, ld, 1.0f, mat, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, gw, CKK);
+    }
+    if (gx) {
+      // col[CKK, ld] = w[K, CKK]^T * gy[K, ld]
+      gemm(true, false, CKK, ld, g.K, 1.0f, w, CKK, mat, ld, 0.0f, col, ld);
+      col2im(g, col, n0, nb, gx);
+    }
+  }
+}
+
+void convTranspose2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+  const size_t P = g.Ho * g.Wo, CKK = g.C * g.kh * g.kw, HW = g.H * g.W;
+  if (g.N == 0 || g.C == 0 || HW == 0) return;
+  if (P == 0 || g.K == 0 || CKK == 0) {
+    std::fill(y, y + g.N * g.C * HW, 0.0f);
+  } else {
+    Workspace& ws = workspace();
+    const size_t nbMax = chunkSize(g);
+    float* col = ws.colBuf(CKK * nbMax * P);
+    float* mat = ws.matBuf(g.K * nbMax * P);
+    for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
+      const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
+      gatherChannels(x, g.K, P, n0, nb, mat);
+      gemm(true, false, CKK, ld, g.K, 1.0f, w, CKK, mat, ld, 0.0f, col, ld);
+      col2im(g, col, n0, nb, y);
+    }
+  }
+  if (b) addBias(y, b, g.N, g.C, HW);
+}
+
+void convTranspose2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx,
+                             float* gw, float* gb) {
+  const size_t P = g.Ho * g.Wo, CKK = g.C * g.kh * g.kw, HW = g.H * g.W;
+  if (gb) {
+    if (g.N == 0 || HW == 0) std::fill(gb, gb + g.C, 0.0f);
+    else biasGrad(gy, g.N, g.C, HW, gb);
+  }
+  if (!gx && !gw) return;
+  if (g.N == 0 || P == 0 || g.K == 0 || CKK == 0) {
+    if (gx) std::fill(gx, gx + g.N * g.K * P, 0.0f);
+    if (gw) std::fill(gw, gw + g.K * CKK, 0.0f);
+    return;
+  }
+  Workspace& ws = workspace();
+  const size_t nbMax = chunkSize(g);
+  float* col = ws.colBuf(CKK * nbMax * P);
+  float* mat = ws.matBuf(g.K * nbMax * P);
+  for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
+    const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
+    im2col(g, gy, n0, nb, col);
+    if (gw) {
+      gatherChannels(x, g.K, P, n0, nb, mat);
+      // gw[K, CKK] (+)= x[K, ld] * col(gy)[CKK, ld]^T
+      gemm(false, true, g.K, CKK, ld, 1.0f, mat, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, gw, CKK);
+    }
+    if (gx) {
+      // gx[K, ld] = w[K, CKK] * col(gy)[CKK, ld]
+      gemm(false, false, g.K, ld, CKK, 1.0f, w, CKK, col, ld, 0.0f, mat, ld);
+      scatterChannels(mat, nullptr, g.K, P, n0, nb, gx);
+    }
+  }
+}
+
+void conv2dForwardReference(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+  for (size_t n = 0; n < g.N; ++n)
+    for (size_t k = 0; k < g.K; ++k)
+      for (size_t oh = 0; oh < g.Ho; ++oh)
+        for (size_t ow = 0; ow < g.Wo; ++ow) {
+          double acc = b ? b[k] : 0.0;
+          for (size_t c = 0; c < g.C; ++c)
+            for (size_t i = 0; i < g.kh; ++i)
+              for (size_t j = 0; j < g.kw; ++j) {
+                long ih = static_cast<long>(oh * g.sh + i) - static_cast<long>(g.ph);
+                long iw = static_cast<long>(ow * g.sw + j) - static_cast<long>(g.pw);
+                if (ih < 0 || iw < 0 || ih >= static_cast<long>(g.H) || iw >= static_cast<long>(g.W)) continue;
+                acc += static_cast<double>(x[((n * g.C + c) * g.H + ih) * g.W + iw]) *
+                       w[((k * g.C + c) * g.kh + i) * g.kw + j];
+              }
+          y[((n * g.K + k) * g.Ho + oh) * g.Wo + ow] = static_cast<float>(acc);
+        }
+}
+
+void framesToFloat(const unsigned char* src, float* dst, size_t N, size_t C, size_t H, size_t W, bool channelsLast) {
+  const size_t HW = H * W;
+  const float scale = 1.0f / 255.0f;
+  parallelFor(N * C, 8, [&](size_t b, size_t e, int) {
+    for (size_t t = b; t < e; ++t) {
+      const size_t n = t / C, c = t % C;
+      float* d = dst + t * HW;
+      if (channelsLast) {
+        const unsigned char* s = src + n * HW * C + c;
+        for (size_t p = 0; p < HW; ++p) d[p] = static_cast<float>(s[p * C]) * scale;
+      } else {
+        const unsigned char* s = src + t * HW;
+        for (size_t p = 0; p < HW; ++p) d[p] = static_cast<float>(s[p]) * scale;
+      }
+    }
+  });
+}
+
+void floatToFrames(const float* src, unsigned char* dst, size_t N, size_t C, size_t H, size_t W, bool channelsLast) {
+  const size_t HW = H * W;
+  auto conv = [](float v) -> unsigned char {
+    if (!(v > 0.0f)) return 0;  // also NaN
+    if (v >= 1.0f) return 255;
+    return static_cast<unsigned char>(std::lround(v * 255.0f));
+  };
+  parallelFor(N * C, 8, [&](size_t b, size_t e, int) {
+    for (size_t t = b; t < e; ++t) {
+      const size_t n = t / C, c = t % C;
+      const float* s = src + t * HW;
+      if (channelsLast) {
+        unsigned char* d = dst + n * HW * C + c;
+        for (size_t p = 0; p < HW; ++p) d[p * C] = conv(s[p]);
+      } else {
+        unsigned char* d = dst + t * HW;
+        for (size_t p = 0; p < HW; ++p) d[p] = conv(s[p]);
+      }
+    }
+  });
+}
+
+}  // namespace wk

@@ -1,0 +1,167 @@
+/**
+ * 2-D convolution and transposed convolution (NCHW, PyTorch semantics) over the native conv
+ * family (cpp/conv.cpp), recorded on the autograd tape; and the uint8 frame <-> float image
+ * conversions.
+ *
+ *   conv2d(x [N,C,H,W], weight [K,C,kh,kw], bias [K]?) -> [N,K,Ho,Wo],
+ *     Ho = floor((H + 2*padH - kh) / strideH) + 1
+ *   convTranspose2d(x [N,Cin,H,W], weight [Cin,Cout,kh,kw], bias [Cout]?) -> [N,Cout,Ho,Wo],
+ *     Ho = (H - 1)*strideH - 2*padH + kh + outputPaddingH
+ */
+import { fmtShape, rangeError, typeError } from '../errors';
+import { Tensor, checkTensor, record } from '../tensor/tensor';
+import { requireNative } from '../backend/native';
+
+export type Pair = number | [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Name used in error messages (e.g. a layer's `Conv2d(encoder.0)`). */
+  name?: string;
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  outputPadding?: Pair;
+}
+
+/** Reads a number-or-pair argument as [h, w] integers >= min. */
+export function toPair(fn: string, arg: string, v: unknown, min: number): [number, number] {
+  const pair = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(pair) || pair.length !== 2 || pair.some((d) => typeof d !== 'number' || !Number.isInteger(d)))
+    throw typeError(fn, arg, 'an integer or a pair of integers', v);
+  if (pair[0] < min || pair[1] < min)
+    throw rangeError(fn, `${arg} must be at least ${min}, got ${Array.isArray(v) ? fmtShape(v as number[]) : v}`);
+  return [pair[0], pair[1]];
+}
+
+function check4d(fn: string, arg: string, t: Tensor): void {
+  if (t.ndim !== 4) throw rangeError(fn, `${arg} must be [N,C,H,W], got ${fmtShape(t.shape)}`);
+  t.f32(fn, arg);
+}
+
+/** conv2d: cross-correlation as in torch.nn.functional.conv2d. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const fn = opts.name ?? 'conv2d';
+  checkTensor(fn, 'input', x);
+  checkTensor(fn, 'weight', weight);
+  check4d(fn, 'input', x);
+  if (weight.ndim !== 4) throw rangeError(fn, `weight must be [outC,inC,kh,kw], got ${fmtShape(weight.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const [K, Cw, kh, kw] = weight.shape;
+  if (Cw !== C)
+    throw rangeError(fn, `input must be [N,C,H,W] with C=${Cw}, got ${fmtShape(x.shape)}`);
+  if (bias) {
+    checkTensor(fn, 'bias', bias);
+    if (bias.ndim !== 1 || bias.shape[0] !== K) throw rangeError(fn, `bias must be [${K}], got ${fmtShape(bias.shape)}`);
+  }
+  const [sh, sw] = toPair(fn, 'stride', opts.stride ?? 1, 1);
+  const [ph, pw] = toPair(fn, 'padding', opts.padding ?? 0, 0);
+  if (H + 2 * ph < kh || W + 2 * pw < kw)
+    throw rangeError(
+      fn,
+      `input spatial size ${H}x${W} (padded ${H + 2 * ph}x${W + 2 * pw}) is smaller than the kernel ${kh}x${kw} (input ${fmtShape(x.shape)})`,
+    );
+  const Ho = Math.floor((H + 2 * ph - kh) / sh) + 1;
+  const Wo = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const out = Tensor.empty([N, K, Ho, Wo]);
+  const dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw];
+  requireNative('conv2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, 'conv2d', inputs, (g) => {
+    const gx = x.requiresGrad ? Tensor.empty(x.shape.slice()) : null;
+    const gw = weight.requiresGrad ? Tensor.empty(weight.shape.slice()) : null;
+    const gb = bias && bias.requiresGrad ? Tensor.empty(bias.shape.slice()) : null;
+    requireNative('conv2dBackward')(
+      x.f32(fn, 'input'),
+      weight.f32(fn, 'weight'),
+      g.f32(fn, 'gradOutput'),
+      gx ? gx._data : null,
+      gw ? gw._data : null,
+      gb ? gb._data : null,
+      ...dims,
+    );
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+/** Output size of convTranspose2d along one axis. */
+export function convTransposeOutSize(input: number, k: number, stride: number, pad: number, outPad: number): number {
+  return (input - 1) * stride - 2 * pad + k + outPad;
+}
+
+/** convTranspose2d as in torch.nn.functional.conv_transpose2d (weight [inC, outC, kh, kw]). */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const fn = opts.name ?? 'convTranspose2d';
+  checkTensor(fn, 'input', x);
+  checkTensor(fn, 'weight', weight);
+  check4d(fn, 'input', x);
+  if (weight.ndim !== 4) throw rangeError(fn, `weight must be [inC,outC,kh,kw], got ${fmtShape(weight.shape)}`);
+  const [N, Cin, H, W] = x.shape;
+  const [Cw, Cout, kh, kw] = weight.shape;
+  if (Cw !== Cin) throw rangeError(fn, `input must be [N,C,H,W] with C=${Cw}, got ${fmtShape(x.shape)}`);
+  if (bias) {
+    checkTensor(fn, 'bias', bias);
+    if (bias.ndim !== 1 || bias.shape[0] !== Cout) throw rangeError(fn, `bias must be [${Cout}], got ${fmtShape(bias.shape)}`);
+  }
+  const [sh, sw] = toPair(fn, 'stride', opts.stride ?? 1, 1);
+  const [ph, pw] = toPair(fn, 'padding', opts.padding ?? 0, 0);
+  const [oph, opw] = toPair(fn, 'outputPadding', opts.outputPadding ?? 0, 0);
+  if (oph >= sh || opw >= sw)
+    throw rangeError(fn, `outputPadding [${oph},${opw}] must be smaller than the stride [${sh},${sw}]`);
+  if (H < 1 || W < 1) throw rangeError(fn, `input spatial size must be at least 1x1, got ${fmtShape(x.shape)}`);
+  const Ho = convTransposeOutSize(H, kh, sh, ph, oph);
+  const Wo = convTransposeOutSize(W, kw, sw, pw, opw);
+  if (Ho < 1 || Wo < 1)
+    throw rangeError(fn, `output size ${Ho}x${Wo} is not positive for input ${fmtShape(x.shape)} (padding [${ph},${pw}] too large)`);
+  const out = Tensor.empty([N, Cout, Ho, Wo]);
+  const dims = [N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, oph, opw];
+  requireNative('convTranspose2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, 'convTranspose2d', inputs, (g) => {
+    const gx = x.requiresGrad ? Tensor.empty(x.shape.slice()) : null;
+    const gw = weight.requiresGrad ? Tensor.empty(weight.shape.slice()) : null;
+    const gb = bias && bias.requiresGrad ? Tensor.empty(bias.shape.slice()) : null;
+    requireNative('convTranspose2dBackward')(
+      x.f32(fn, 'input'),
+      weight.f32(fn, 'weight'),
+      g.f32(fn, 'gradOutput'),
+      gx ? gx._data : null,
+      gw ? gw._data : null,
+      gb ? gb._data : null,
+      ...dims,
+    );
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+export type FrameLayout = 'NHWC' | 'NCHW';
+
+/**
+ * uint8 frames [N,H,W,C] ('NHWC') or [N,C,H,W] ('NCHW') -> float32 NCHW in [0,1], one native pass.
+ * A 3-D input is one frame ([H,W,C] or [C,H,W]).
+ */
+export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC'): Tensor {
+  const fn = 'framesToFloat';
+  checkTensor(fn, 'frames', frames);
+  if (frames.dtype !== 'uint8') throw new TypeError(`${fn}: frames must be uint8, got ${frames.dtype}`);
+  if (layout !== 'NHWC' && layout !== 'NCHW') throw typeError(fn, 'layout', "'NHWC' or 'NCHW'", layout);
+  const shape = frames.ndim === 3 ? [1, ...frames.shape] : frames.shape;
+  if (shape.length !== 4) throw rangeError(fn, `frames must be [N,H,W,C] or [N,C,H,W], got ${fmtShape(frames.shape)}`);
+  const [N, C, H, W] = layout === 'NHWC' ? [shape[0], shape[3], shape[1], shape[2]] : shape;
+  const out = Tensor.empty([N, C, H, W]);
+  requireNative('framesToFloat')(frames.data(fn), out._data, N, C, H, W, layout === 'NHWC');
+  return out;
+}
+
+/** float32 NCHW images in [0,1] -> uint8 frames (round(clamp(v,0,1)*255)) in `layout`. */
+export function floatToFrames(images: Tensor, layout: FrameLayout = 'NHWC'): Tensor {
+  const fn = 'floatToFrames';
+  checkTensor(fn, 'images', images);
+  check4d(fn, 'images', images);
+  if (layout !== 'NHWC' && layout !== 'NCHW') throw typeError(fn, 'layout', "'NHWC' or 'NCHW'", layout);
+  const [N, C, H, W] = images.shape;
+  const out = Tensor.empty(layout === 'NHWC' ? [N, H, W, C] : [N, C, H, W], 'uint8');
+  requireNative('floatToFrames')(images.f32(fn, 'images'), out._data, N, C, H, W, layout === 'NHWC');
+  return out;
+}

@@ -1,0 +1,233 @@
+import * as wk from '../src';
+import { conv2d, convTranspose2d, framesToFloat, floatToFrames } from '../src/ops/conv';
+import { native } from '../src/backend/native';
+
+// ---- float64 direct-loop references ---------------------------------------------------------
+interface G {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  K: number;
+  kh: number;
+  kw: number;
+  s: [number, number];
+  p: [number, number];
+  op?: [number, number];
+}
+
+function convRef(g: G, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null): { y: Float64Array; Ho: number; Wo: number } {
+  const Ho = Math.floor((g.H + 2 * g.p[0] - g.kh) / g.s[0]) + 1;
+  const Wo = Math.floor((g.W + 2 * g.p[1] - g.kw) / g.s[1]) + 1;
+  const y = new Float64Array(g.N * g.K * Ho * Wo);
+  for (let n = 0; n < g.N; ++n)
+    for (let k = 0; k < g.K; ++k)
+      for (let oh = 0; oh < Ho; ++oh)
+        for (let ow = 0; ow < Wo; ++ow) {
+          let acc = b ? b[k] : 0;
+          for (let c = 0; c < g.C; ++c)
+            for (let i = 0; i < g.kh; ++i)
+              for (let j = 0; j < g.kw; ++j) {
+                const ih = oh * g.s[0] - g.p[0] + i;
+                const iw = ow * g.s[1] - g.p[1] + j;
+                if (ih < 0 || iw < 0 || ih >= g.H || iw >= g.W) continue;
+                acc += x[((n * g.C + c) * g.H + ih) * g.W + iw] * w[((k * g.C + c) * g.kh + i) * g.kw + j];
+              }
+          y[((n * g.K + k) * Ho + oh) * Wo + ow] = acc;
+        }
+  return { y, Ho, Wo };
+}
+
+// Transposed: x [N,C(in),H,W], w [C,K(out),kh,kw] -> y [N,K,Ho,Wo].
+function convTRef(g: G, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null): { y: Float64Array; Ho: number; Wo: number } {
+  const op = g.op ?? [0, 0];
+  const Ho = (g.H - 1) * g.s[0] - 2 * g.p[0] + g.kh + op[0];
+  const Wo = (g.W - 1) * g.s[1] - 2 * g.p[1] + g.kw + op[1];
+  const y = new Float64Array(g.N * g.K * Ho * Wo);
+  for (let n = 0; n < g.N; ++n) {
+    for (let k = 0; k < g.K; ++k) for (let q = 0; q < Ho * Wo; ++q) y[(n * g.K + k) * Ho * Wo + q] = b ? b[k] : 0;
+    for (let c = 0; c < g.C; ++c)
+      for (let ih = 0; ih < g.H; ++ih)
+        for (let iw = 0; iw < g.W; ++iw) {
+          const xv = x[((n * g.C + c) * g.H + ih) * g.W + iw];
+          for (let k = 0; k < g.K; ++k)
+            for (let i = 0; i < g.kh; ++i)
+              for (let j = 0; j < g.kw; ++j) {
+                const oh = ih * g.s[0] - g.p[0] + i;
+                const ow = iw * g.s[1] - g.p[1] + j;
+                if (oh < 0 || ow < 0 || oh >= Ho || ow >= Wo) continue;
+                y[((n * g.K + k) * Ho + oh) * Wo + ow] += xv * w[((c * g.K + k) * g.kh + i) * g.kw + j];
+              }
+        }
+  }
+  return { y, Ho, Wo };
+}
+
+function rand(n: number, seed: number): Float32Array {
+  return wk.randn([n], { seed }).toFloat32Array();
+}
+
+function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 1e-6;
+  for (let i = 0; i < a.length; ++i) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+type Ref = typeof convRef;
+
+/** Checks native forward against the float64 reference and all three gradients against central differences of it. */
+function checkOp(transposed: boolean, g: G, seed: number): void {
+  const ref: Ref = transposed ? convTRef : convRef;
+  const xShape = [g.N, g.C, g.H, g.W];
+  const wShape = transposed ? [g.C, g.K, g.kh, g.kw] : [g.K, g.C, g.kh, g.kw];
+  const xs = rand(xShape.reduce((a, b) => a * b), seed);
+  const ws = rand(wShape.reduce((a, b) => a * b), seed + 1);
+  const bs = rand(g.K, seed + 2);
+  const x = wk.tensor(xs, xShape).requireGrad();
+  const w = wk.tensor(ws, wShape).requireGrad();
+  const b = wk.tensor(bs, [g.K]).requireGrad();
+  const opts = { stride: g.s, padding: g.p, outputPadding: g.op };
+  const y = transposed ? convTranspose2d(x, w, b, opts) : conv2d(x, w, b, opts);
+  const r = ref(g, xs, ws, bs);
+  expect(y.shape).toEqual([g.N, g.K, r.Ho, r.Wo]);
+  expect(maxRelErr(y.toFloat32Array(), r.y)).toBeLessThan(1e-5);
+  // loss = sum(y * R)
+  const R = rand(y.size, seed + 3);
+  y.backward(wk.tensor(R, y.shape));
+  const loss = (xv: ArrayLike<number>, wv: ArrayLike<number>, bv: ArrayLike<number>) => {
+    const yy = ref(g, xv, wv, bv).y;
+    let s = 0;
+    for (let i = 0; i < yy.length; ++i) s += yy[i] * R[i];
+    return s;
+  };
+  const h = 1e-3;
+  const fd = (src: Float32Array, which: 0 | 1 | 2): Float64Array => {
+    const v = Float64Array.from(src);
+    const out = new Float64Array(v.length);
+    const args = (vv: Float64Array): [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>] =>
+      which === 0 ? [vv, ws, bs] : which === 1 ? [xs, vv, bs] : [xs, ws, vv];
+    for (let i = 0; i < v.length; ++i) {
+      const o = v[i];
+      v[i] = o + h;
+      const lp = loss(...args(v));
+      v[i] = o - h;
+      const lm = loss(...args(v));
+      v[i] = o;
+      out[i] = (lp - lm) / (2 * h);
+    }
+    return out;
+  };
+  expect(maxRelErr(x.grad!.toFloat32Array(), fd(xs, 0))).toBeLessThan(1e-4);
+  expect(maxRelErr(w.grad!.toFloat32Array(), fd(ws, 1))).toBeLessThan(1e-4);
+  expect(maxRelErr(b.grad!.toFloat32Array(), fd(bs, 2))).toBeLessThan(1e-4);
+}
+
+describe('conv2d kernels', () => {
+  const cases: G[] = [
+    { N: 2, C: 3, H: 7, W: 7, K: 4, kh: 3, kw: 3, s: [1, 1], p: [0, 0] },
+    { N: 1, C: 1, H: 1, W: 1, K: 1, kh: 1, kw: 1, s: [1, 1], p: [0, 0] },
+    { N: 3, C: 2, H: 9, W: 7, K: 5, kh: 4, kw: 4, s: [2, 2], p: [1, 1] },
+    { N: 2, C: 3, H: 8, W: 11, K: 3, kh: 5, kw: 3, s: [2, 1], p: [2, 1] },
+    { N: 1, C: 4, H: 5, W: 6, K: 2, kh: 3, kw: 2, s: [1, 2], p: [2, 0] },
+    { N: 2, C: 2, H: 6, W: 6, K: 3, kh: 1, kw: 1, s: [2, 2], p: [0, 0] },
+    { N: 1, C: 1, H: 3, W: 3, K: 2, kh: 5, kw: 5, s: [1, 1], p: [1, 1] },
+  ];
+  test.each(cases.map((c, i) => [i, c]))('conv2d case %i: forward and gradients (float64 central differences)', (i, g) => {
+    checkOp(false, g as G, 10 + (i as number) * 7);
+  });
+
+  const tcases: G[] = [
+    { N: 2, C: 3, H: 3, W: 3, K: 2, kh: 3, kw: 3, s: [1, 1], p: [0, 0] },
+    { N: 2, C: 3, H: 4, W: 5, K: 2, kh: 4, kw: 4, s: [2, 2], p: [1, 1] },
+    { N: 1, C: 2, H: 3, W: 2, K: 3, kh: 5, kw: 6, s: [2, 2], p: [0, 0], op: [1, 1] },
+    { N: 3, C: 2, H: 3, W: 4, K: 2, kh: 3, kw: 2, s: [2, 1], p: [2, 0], op: [1, 0] },
+    { N: 1, C: 1, H: 1, W: 1, K: 1, kh: 1, kw: 1, s: [1, 1], p: [0, 0] },
+    { N: 2, C: 2, H: 5, W: 3, K: 3, kh: 3, kw: 3, s: [3, 2], p: [1, 2], op: [2, 1] },
+  ];
+  test.each(tcases.map((c, i) => [i, c]))('convTranspose2d case %i: forward and gradients', (i, g) => {
+    checkOp(true, g as G, 100 + (i as number) * 7);
+  });
+
+  test('fast path matches the native direct reference at VAE-like and odd sizes', () => {
+    const shapes = [
+      [3, 3, 67, 65, 7, 4, 2, 1],
+      [2, 32, 16, 16, 64, 4, 2, 1],
+      [1, 7, 13, 13, 129, 3, 1, 1],
+      [33, 5, 9, 9, 3, 4, 2, 0],
+    ];
+    for (const [N, C, H, W, K, k, s, p] of shapes) {
+      const x = wk.randn([N, C, H, W], { seed: N + C });
+      const w = wk.randn([K, C, k, k], { seed: K });
+      const b = wk.randn([K], { seed: 5 });
+      const y = conv2d(x, w, b, { stride: s, padding: p });
+      const ref = new Float32Array(y.size + 8).fill(12345);
+      native.conv2dForwardReference(x.f32(), w.f32(), b.f32(), ref.subarray(0, y.size), N, C, H, W, K, k, k, s, s, p, p);
+      expect(maxRelErr(y.toFloat32Array(), ref.subarray(0, y.size))).toBeLessThan(1e-5);
+      expect(Array.from(ref.subarray(y.size))).toEqual(new Array(8).fill(12345)); // guard values
+    }
+  });
+
+  test('output sizes follow PyTorch and no-bias / no-grad paths work', () => {
+    const x = wk.randn([2, 3, 64, 64], { seed: 1 });
+    const w = wk.randn([32, 3, 4, 4], { seed: 2 });
+    expect(conv2d(x, w, null, { stride: 2, padding: 1 }).shape).toEqual([2, 32, 32, 32]);
+    expect(conv2d(x, w, null, { stride: 2 }).shape).toEqual([2, 32, 31, 31]);
+    const z = wk.randn([2, 1024, 1, 1], { seed: 3 });
+    const wt = wk.randn([1024, 128, 5, 5], { seed: 4 });
+    expect(convTranspose2d(z, wt, null, { stride: 2 }).shape).toEqual([2, 128, 5, 5]);
+    const h = wk.randn([2, 8, 4, 4], { seed: 3 });
+    expect(convTranspose2d(h, wk.randn([8, 3, 4, 4], { seed: 5 }), null, { stride: 2, padding: 1 }).shape).toEqual([2, 3, 8, 8]);
+    expect(convTranspose2d(h, wk.randn([8, 3, 3, 3], { seed: 5 }), null, { stride: 2, padding: 1, outputPadding: 1 }).shape).toEqual([2, 3, 8, 8]);
+  });
+
+  test('bad input gives clear errors', () => {
+    const x = wk.randn([2, 3, 8, 8], { seed: 1 });
+    const w = wk.randn([4, 3, 3, 3], { seed: 2 });
+    expect(() => conv2d(wk.randn([2, 1, 8, 8]), w)).toThrow(/conv2d: input must be \[N,C,H,W\] with C=3, got \[2,1,8,8\]/);
+    expect(() => conv2d(wk.randn([3, 8, 8]), w)).toThrow(/conv2d: input must be \[N,C,H,W\], got \[3,8,8\]/);
+    expect(() => conv2d(x, w, null, { stride: 1.5 })).toThrow(/conv2d: stride must be an integer or a pair of integers, got 1.5/);
+    expect(() => conv2d(x, w, null, { stride: 0 })).toThrow(/stride must be at least 1/);
+    expect(() => conv2d(x, w, null, { padding: -1 })).toThrow(/padding must be at least 0/);
+    expect(() => conv2d(wk.randn([1, 3, 2, 2]), w)).toThrow(/smaller than the kernel 3x3/);
+    expect(() => conv2d(x, w, wk.randn([5]))).toThrow(/bias must be \[4\], got \[5\]/);
+    const wt = wk.randn([3, 4, 3, 3], { seed: 2 });
+    expect(() => convTranspose2d(x, wt, null, { stride: 2, outputPadding: 2 })).toThrow(/outputPadding \[2,2\] must be smaller than the stride \[2,2\]/);
+    expect(() => convTranspose2d(wk.randn([1, 3, 1, 1]), wt, null, { padding: 2 })).toThrow(/not positive/);
+    // The native layer checks buffers itself: no JS input may crash the process.
+    expect(() => native.conv2dForward(new Float32Array(3), w.f32(), null, new Float32Array(10), 2, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0)).toThrow(
+      /conv2dForward: x must have 384 elements, got 3/,
+    );
+    expect(() => native.conv2dForward(x.f32(), w.f32(), null, new Float32Array(10), 2, 3, 8, 8, 4, 3, 3, 0, 1, 0, 0)).toThrow(/strideH/);
+    expect(() => native.convTranspose2dBackward(x.f32(), wt.f32(), new Float32Array(1), null, null, null, 2, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0, 0, 0)).toThrow(
+      /gradOutput must have/,
+    );
+  });
+});
+
+describe('frames', () => {
+  test('uint8 NHWC / NCHW -> float NCHW in [0,1] and back', () => {
+    const N = 3, H = 5, W = 7, C = 3;
+    const raw = new Uint8Array(N * H * W * C);
+    for (let i = 0; i < raw.length; ++i) raw[i] = (i * 37 + 11) % 256;
+    const nhwc = wk.tensor(raw, [N, H, W, C], { dtype: 'uint8' });
+    const f = framesToFloat(nhwc, 'NHWC');
+    expect(f.shape).toEqual([N, C, H, W]);
+    const fd = f.toFloat32Array();
+    for (let n = 0; n < N; ++n)
+      for (let c = 0; c < C; ++c)
+        for (let p = 0; p < H * W; ++p) expect(fd[(n * C + c) * H * W + p]).toBeCloseTo(raw[(n * H * W + p) * C + c] / 255, 6);
+    const back = floatToFrames(f, 'NHWC');
+    expect(Array.from(back.data() as Uint8Array)).toEqual(Array.from(raw));
+    const nchw = floatToFrames(f, 'NCHW');
+    expect(nchw.shape).toEqual([N, C, H, W]);
+    const f2 = framesToFloat(nchw, 'NCHW');
+    expect(Array.from(f2.toFloat32Array())).toEqual(Array.from(fd));
+    const odd = wk.tensor([-1, 0.5, 2, NaN], [1, 1, 2, 2]);
+    expect(Array.from(floatToFrames(odd, 'NCHW').data() as Uint8Array)).toEqual([0, 128, 255, 0]);
+    expect(() => framesToFloat(f)).toThrow(/framesToFloat: frames must be uint8, got float32/);
+  });
+});
