@@ -18,6 +18,8 @@ export type { GeneratorState } from './random/generator';
 export { add, sub, mul, div, neg, square, sqrt, relu, leakyRelu, sigmoid, tanh, exp, log, softplus } from './ops/elementwise';
 export { sum, mean } from './ops/reduce';
 export { matmul } from './ops/matmul';
+export { conv2d, convTranspose2d, framesToFloat, floatToFrames } from './ops/conv';
+export type { Conv2dOptions, ConvTranspose2dOptions, FrameLayout } from './ops/conv';
 export { cudaStatus, cudaAvailable } from './backend/cuda';
 export { native, nativeFamilies } from './backend/native';
 export * as nn from './nn/index';
