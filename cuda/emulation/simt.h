@@ -1,0 +1,649 @@
+// CPU SIMT emulation: makes the unchanged kernel sources in cuda/*.cu compile with a plain C++17
+// compiler (g++/clang++) and run on the CPU, for tests on machines without a GPU.
+//
+// What it provides (only when __CUDACC__ is not defined; cuda/wk_cuda.cuh includes it):
+//   - __global__/__device__/__host__/__forceinline__/__launch_bounds__/__align__ qualifiers
+//   - threadIdx/blockIdx/blockDim/gridDim/warpSize, dim3, uint3, float2/float4/int4/uchar4, make_*
+//   - static __shared__ (one copy per worker OS thread = per running block) and dynamic shared
+//     memory through WK_DYNAMIC_SHARED(T, name) (filled with 0xFF = NaN before every block)
+//   - __syncthreads, __syncwarp, __shfl_sync/_up/_down/_xor, __ballot_sync/__all_sync/__any_sync
+//   - atomicAdd/Sub/Max/Min/Exch/CAS (real atomics: blocks run on several OS threads)
+//   - fast-math intrinsics (__expf, __logf, __fdividef, rsqrtf, __saturatef, ...), __ldg
+//   - a small fake of the runtime calls launchers make: cudaGetLastError, cudaMalloc/Free/Memcpy/
+//     Memset, streams and synchronisation as no-ops, cudaFuncSetAttribute
+//   - WK_LAUNCH(kernel, grid, block, smem, stream, args...) (under nvcc: kernel<<<...>>>(args...))
+//
+// How a launch runs: the grid's blocks are taken from a shared counter by `workers()` OS threads
+// (default 2). A block's threads are fibers (ucontext, one stack each) run by a scheduler on the
+// worker: every runnable fiber runs until it reaches a barrier or ends. __syncthreads is a block
+// barrier (threads that have returned count as arrived, as on sm_70+); every warp-level
+// operation (shuffle, vote, __syncwarp) is a warp barrier over the lanes in its mask that have
+// not returned, resolved when all of them arrive, after which each lane reads its result. A
+// state where nothing can run (e.g. __syncthreads inside a branch some threads skip, or a
+// shuffle whose mask names a lane waiting at __syncthreads) fails the launch: cudaGetLastError
+// returns cudaErrorLaunchFailure and wk_emu::lastFailure() says why.
+//
+// Scheduling switch (setSchedule or env WK_EMU_SCHEDULE=forward|reverse|random[:seed]): the
+// order in which the runnable fibers of a block run between barriers. Forward runs thread 0 to
+// its next barrier, then thread 1, ...; reverse the other way round; random a seeded
+// permutation per round (seed mixed with the launch number and block index, so a run is
+// reproducible for any worker count). A kernel that reads another thread's shared-memory write
+// without a barrier in between gives different results under different orders.
+#pragma once
+#if defined(__CUDACC__)
+#error "simt.h is the CPU emulation; nvcc builds use the real CUDA runtime"
+#endif
+
+#include <ucontext.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ---- qualifiers ---------------------------------------------------------------------------
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __noinline__
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+#define __shared__ static thread_local
+#define WK_DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(::wk_emu::dynamicShared())
+
+// ---- vector types -------------------------------------------------------------------------
+struct uint3 {
+  unsigned x, y, z;
+};
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct alignas(8) float2 {
+  float x, y;
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(8) int2 {
+  int x, y;
+};
+struct alignas(16) int4 {
+  int x, y, z, w;
+};
+struct alignas(4) uchar4 {
+  unsigned char x, y, z, w;
+};
+inline float2 make_float2(float x, float y) { return {x, y}; }
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+inline int2 make_int2(int x, int y) { return {x, y}; }
+inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
+inline uchar4 make_uchar4(unsigned char x, unsigned char y, unsigned char z, unsigned char w) { return {x, y, z, w}; }
+
+// ---- fake runtime types -------------------------------------------------------------------
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorNoDevice = 100,
+  cudaErrorLaunchFailure = 719,
+};
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4
+};
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+struct CUstream_st;
+typedef CUstream_st* cudaStream_t;
+
+namespace wk_emu {
+
+enum class Schedule { Forward, Reverse, Random };
+enum class Wait : uint8_t { Run, Block, Warp, Done };
+
+struct Fiber {
+  ucontext_t ctx;
+  uint3 tid;
+  unsigned warp, lane;
+  Wait wait;
+  // warp-operation mailbox: what the lane brought, what it takes away
+  unsigned mask;
+  int src;
+  uint64_t val, result;
+  unsigned ballot, group;
+};
+
+struct Block {
+  uint3 bid;
+  dim3 bdim, gdim;
+  std::vector<Fiber> fibers;
+  ucontext_t sched;
+  unsigned char* dynSmem = nullptr;
+  const std::function<void()>* body = nullptr;
+};
+
+inline thread_local Block* tBlock = nullptr;
+inline thread_local Fiber* tFiber = nullptr;
+
+struct Config {
+  std::atomic<int> schedule{static_cast<int>(Schedule::Forward)};
+  std::atomic<uint64_t> seed{1};
+  std::atomic<int> workers{2};
+  std::atomic<uint64_t> launches{0};
+  std::mutex failureMutex;
+  std::string failure;
+  size_t stackBytes = 64 * 1024;
+  Config() {
+    if (const char* s = std::getenv("WK_EMU_SCHEDULE")) {
+      std::string v(s);
+      if (v.rfind("reverse", 0) == 0) schedule = static_cast<int>(Schedule::Reverse);
+      if (v.rfind("random", 0) == 0) {
+        schedule = static_cast<int>(Schedule::Random);
+        auto c = v.find(':');
+        if (c != std::string::npos) seed = std::strtoull(v.c_str() + c + 1, nullptr, 10);
+      }
+    }
+    if (const char* w = std::getenv("WK_EMU_WORKERS")) workers = std::max(1, std::atoi(w));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    stackBytes = 512 * 1024;
+#endif
+  }
+};
+inline Config& config() {
+  static Config c;
+  return c;
+}
+inline void setSchedule(Schedule s, uint64_t seed = 1) {
+  config().schedule = static_cast<int>(s);
+  config().seed = seed;
+}
+inline Schedule schedule() { return static_cast<Schedule>(config().schedule.load()); }
+inline void setWorkers(int n) { config().workers = std::max(1, n); }
+inline std::string lastFailure() {
+  std::lock_guard<std::mutex> l(config().failureMutex);
+  return config().failure;
+}
+
+inline thread_local cudaError_t tLastError = cudaSuccess;
+inline void setError(cudaError_t e) {
+  if (tLastError == cudaSuccess) tLastError = e;
+}
+inline void fail(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> l(config().failureMutex);
+    config().failure = why;
+  }
+}
+
+inline unsigned char* dynamicShared() { return tBlock->dynSmem; }
+
+inline void yieldToScheduler() { swapcontext(&tFiber->ctx, &tBlock->sched); }
+
+inline void syncthreads() {
+  tFiber->wait = Wait::Block;
+  yieldToScheduler();
+}
+
+// A warp-level operation: deposit `val`, wait for every lane of `mask` that has not returned,
+// take the value of lane `src` (own value if src is outside the group or out of range).
+inline uint64_t warpOp(unsigned mask, uint64_t val, int src) {
+  Fiber* f = tFiber;
+  f->wait = Wait::Warp;
+  f->mask = mask;
+  f->val = val;
+  f->src = src;
+  yieldToScheduler();
+  return tFiber->result;
+}
+
+// ---- fiber stacks: reused across blocks and launches ----------------------------------------
+class StackPool {
+ public:
+  char* acquire(size_t bytes) {
+    std::lock_guard<std::mutex> l(m_);
+    for (size_t i = 0; i < free_.size(); ++i)
+      if (free_[i].second >= bytes) {
+        char* p = free_[i].first;
+        free_.erase(free_.begin() + static_cast<long>(i));
+        return p;
+      }
+    char* p = static_cast<char*>(std::malloc(bytes));
+    if (!p) std::abort();
+    sizes_.emplace_back(p, bytes);
+    return p;
+  }
+  void release(char* p) {
+    std::lock_guard<std::mutex> l(m_);
+    for (auto& s : sizes_)
+      if (s.first == p) free_.push_back(s);
+  }
+
+ private:
+  std::mutex m_;
+  std::vector<std::pair<char*, size_t>> free_, sizes_;
+};
+inline StackPool& stacks() {
+  static StackPool* p = new StackPool();  // never destroyed: workers may outlive static teardown
+  return *p;
+}
+
+inline void fiberMain() {
+  (*tBlock->body)();
+  tFiber->wait = Wait::Done;
+  swapcontext(&tFiber->ctx, &tBlock->sched);
+}
+
+// Runs one block to completion on the calling OS thread. Returns false (with fail()) on a
+// barrier deadlock.
+inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSeed) {
+  const unsigned n = b.bdim.x * b.bdim.y * b.bdim.z;
+  const unsigned nWarps = (n + 31) / 32;
+  b.fibers.resize(n);
+  tBlock = &b;
+  for (unsigned i = 0; i < n; ++i) {
+    Fiber& f = b.fibers[i];
+    f.tid = uint3{i % b.bdim.x, (i / b.bdim.x) % b.bdim.y, i / (b.bdim.x * b.bdim.y)};
+    f.warp = i / 32;
+    f.lane = i % 32;
+    f.wait = Wait::Run;
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = stack + static_cast<size_t>(i) * stackBytes;
+    f.ctx.uc_stack.ss_size = stackBytes;
+    f.ctx.uc_link = nullptr;
+    makecontext(&f.ctx, fiberMain, 0);
+  }
+  const Schedule sch = schedule();
+  std::mt19937_64 rng(orderSeed);
+  std::vector<unsigned> run;
+  run.reserve(n);
+  for (;;) {
+    run.clear();
+    for (unsigned i = 0; i < n; ++i)
+      if (b.fibers[i].wait == Wait::Run) run.push_back(i);
+    if (!run.empty()) {
+      if (sch == Schedule::Reverse) std::reverse(run.begin(), run.end());
+      if (sch == Schedule::Random) std::shuffle(run.begin(), run.end(), rng);
+      for (unsigned i : run) {
+        tFiber = &b.fibers[i];
+        swapcontext(&b.sched, &tFiber->ctx);
+      }
+      continue;
+    }
+    // Nothing runnable: resolve warp operations whose groups are complete.
+    bool released = false;
+    unsigned done = 0, atBlock = 0;
+    for (unsigned w = 0; w < nWarps; ++w) {
+      unsigned live = 0;
+      const unsigned first = w * 32, last = std::min(n, first + 32);
+      for (unsigned i = first; i < last; ++i)
+        if (b.fibers[i].wait != Wait::Done) live |= 1u << (i - first);
+      for (unsigned i = first; i < last; ++i) {
+        Fiber& f = b.fibers[i];
+        if (f.wait != Wait::Warp) continue;
+        const unsigned group = f.mask & live;
+        bool complete = (group >> f.lane) & 1u;
+        for (unsigned l = 0; l < 32 && complete; ++l)
+          if ((group >> l) & 1u) {
+            const Fiber& g = b.fibers[first + l];
+            if (g.wait != Wait::Warp || g.mask != f.mask) complete = false;
+          }
+        if (!complete) continue;
+        unsigned ballot = 0;
+        for (unsigned l = 0; l < 32; ++l)
+          if (((group >> l) & 1u) && b.fibers[first + l].val != 0) ballot |= 1u << l;
+        for (unsigned l = 0; l < 32; ++l)
+          if ((group >> l) & 1u) {
+            Fiber& g = b.fibers[first + l];
+            const int s = g.src;
+            const bool ok = s >= 0 && s < 32 && ((group >> s) & 1u);
+            g.result = ok ? b.fibers[first + static_cast<unsigned>(s)].val : g.val;
+            g.ballot = ballot;
+            g.group = group;
+          }
+        for (unsigned l = 0; l < 32; ++l)
+          if ((group >> l) & 1u) b.fibers[first + l].wait = Wait::Run;
+        released = true;
+      }
+    }
+    if (released) continue;
+    for (unsigned i = 0; i < n; ++i) {
+      if (b.fibers[i].wait == Wait::Done) ++done;
+      if (b.fibers[i].wait == Wait::Block) ++atBlock;
+    }
+    if (done == n) break;
+    if (atBlock + done == n) {
+      for (auto& f : b.fibers)
+        if (f.wait == Wait::Block) f.wait = Wait::Run;
+      continue;
+    }
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "barrier deadlock in block (%u,%u,%u): %u threads at __syncthreads, %u at a warp operation, %u "
+                  "returned",
+                  b.bid.x, b.bid.y, b.bid.z, atBlock, n - atBlock - done, done);
+    fail(msg);
+    tBlock = nullptr;
+    tFiber = nullptr;
+    return false;
+  }
+  tBlock = nullptr;
+  tFiber = nullptr;
+  return true;
+}
+
+inline bool validLaunch(dim3 g, dim3 b, size_t smem, const char* name) {
+  const unsigned long long threads = 1ull * b.x * b.y * b.z;
+  char msg[256];
+  if (g.x == 0 || g.y == 0 || g.z == 0 || b.x == 0 || b.y == 0 || b.z == 0 || threads > 1024 || b.z > 64 ||
+      g.y > 65535 || g.z > 65535 || g.x > 0x7fffffffu || smem > 227 * 1024) {
+    std::snprintf(msg, sizeof msg, "%s: invalid launch configuration grid (%u,%u,%u) block (%u,%u,%u) smem %zu", name,
+                  g.x, g.y, g.z, b.x, b.y, b.z, smem);
+    fail(msg);
+    return false;
+  }
+  return true;
+}
+
+inline void runGrid(const char* name, dim3 g, dim3 bdim, size_t smem, const std::function<void()>& body) {
+  if (!validLaunch(g, bdim, smem, name)) {
+    setError(cudaErrorInvalidConfiguration);
+    return;
+  }
+  Config& c = config();
+  const uint64_t launch = c.launches.fetch_add(1);
+  const uint64_t seed = c.seed.load();
+  const unsigned long long nBlocks = 1ull * g.x * g.y * g.z;
+  const unsigned nThreads = bdim.x * bdim.y * bdim.z;
+  const size_t stackBytes = c.stackBytes;
+  std::atomic<unsigned long long> next{0};
+  std::atomic<bool> failed{false};
+  auto worker = [&]() {
+    char* stack = stacks().acquire(stackBytes * nThreads);
+    std::vector<unsigned char> dyn(smem + 16);
+    unsigned char* dynAligned =
+        reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(dyn.data()) + 15) & ~uintptr_t(15));
+    Block b;
+    b.bdim = bdim;
+    b.gdim = g;
+    b.body = &body;
+    b.dynSmem = dynAligned;
+    for (;;) {
+      if (failed.load()) break;
+      const unsigned long long k = next.fetch_add(1);
+      if (k >= nBlocks) break;
+      b.bid = uint3{static_cast<unsigned>(k % g.x), static_cast<unsigned>((k / g.x) % g.y),
+                    static_cast<unsigned>(k / (1ull * g.x * g.y))};
+      if (smem) std::memset(dynAligned, 0xFF, smem);
+      const uint64_t orderSeed = (seed * 0x9E3779B97F4A7C15ull) ^ (launch * 0xBF58476D1CE4E5B9ull) ^ (k + 1);
+      if (!runBlock(b, stack, stackBytes, orderSeed)) failed = true;
+    }
+    stacks().release(stack);
+  };
+  const int nWorkers = static_cast<int>(std::min<unsigned long long>(nBlocks, static_cast<unsigned>(c.workers.load())));
+  std::vector<std::thread> extra;
+  for (int i = 1; i < nWorkers; ++i) extra.emplace_back(worker);
+  worker();
+  for (auto& t : extra) t.join();
+  if (failed) setError(cudaErrorLaunchFailure);
+}
+
+template <class... P, class... A>
+void launch(const char* name, dim3 g, dim3 b, size_t smem, cudaStream_t, void (*kernel)(P...), A&&... a) {
+  static_assert(sizeof...(P) == sizeof...(A), "WK_LAUNCH: wrong number of kernel arguments");
+  const std::tuple<std::decay_t<P>...> args(static_cast<std::decay_t<P>>(std::forward<A>(a))...);
+  // Each CUDA thread gets its own copy of the parameters (kernels may modify them).
+  const std::function<void()> body = [&]() {
+    std::tuple<std::decay_t<P>...> mine = args;
+    std::apply(kernel, mine);
+  };
+  runGrid(name, g, b, smem, body);
+}
+
+template <class T>
+uint64_t toBits(T v) {
+  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffle of an unsupported type");
+  uint64_t u = 0;
+  std::memcpy(&u, &v, sizeof(T));
+  return u;
+}
+template <class T>
+T fromBits(uint64_t u) {
+  T v;
+  std::memcpy(&v, &u, sizeof(T));
+  return v;
+}
+
+}  // namespace wk_emu
+
+#define WK_LAUNCH(kernel, grid, block, smem, stream, ...) \
+  ::wk_emu::launch(#kernel, dim3(grid), dim3(block), (smem), (stream), kernel, __VA_ARGS__)
+
+// ---- built-in variables -------------------------------------------------------------------
+#define threadIdx (::wk_emu::tFiber->tid)
+#define blockIdx (::wk_emu::tBlock->bid)
+#define blockDim (::wk_emu::tBlock->bdim)
+#define gridDim (::wk_emu::tBlock->gdim)
+constexpr int warpSize = 32;
+
+// ---- barriers, warp operations --------------------------------------------------------------
+inline void __syncthreads() { ::wk_emu::syncthreads(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { ::wk_emu::warpOp(mask, 0, -1); }
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void __threadfence_block() {}
+
+template <class T>
+inline T __shfl_sync(unsigned mask, T v, int srcLane, int width = 32) {
+  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int base = lane & ~(width - 1);
+  return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), base + (srcLane & (width - 1))));
+}
+template <class T>
+inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int src = (lane & (width - 1)) + static_cast<int>(delta) < width ? lane + static_cast<int>(delta) : lane;
+  return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), src));
+}
+template <class T>
+inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int src = (lane & (width - 1)) >= static_cast<int>(delta) ? lane - static_cast<int>(delta) : lane;
+  return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), src));
+}
+template <class T>
+inline T __shfl_xor_sync(unsigned mask, T v, int laneMask, int width = 32) {
+  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  int src = lane ^ laneMask;
+  if ((src & ~(width - 1)) != (lane & ~(width - 1))) src = lane;
+  return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), src));
+}
+inline unsigned __ballot_sync(unsigned mask, int pred) {
+  ::wk_emu::warpOp(mask, pred != 0, -1);
+  return ::wk_emu::tFiber->ballot;
+}
+inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }
+inline int __all_sync(unsigned mask, int pred) {
+  const unsigned b = __ballot_sync(mask, pred);
+  return b == ::wk_emu::tFiber->group;  // every lane that took part voted true
+}
+inline unsigned __activemask() {
+  unsigned m = 0;
+  const ::wk_emu::Block* blk = ::wk_emu::tBlock;
+  const unsigned first = ::wk_emu::tFiber->warp * 32;
+  for (unsigned l = 0; l < 32; ++l)
+    if (first + l < blk->fibers.size() && blk->fibers[first + l].wait != ::wk_emu::Wait::Done) m |= 1u << l;
+  return m;
+}
+
+// ---- atomics (real ones: blocks run concurrently on worker threads) -------------------------
+inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) {
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+template <class F, class U>
+inline F wkEmuAtomicFloatOp(F* p, F v, F (*op)(F, F)) {
+  U* q = reinterpret_cast<U*>(p);
+  U old = __atomic_load_n(q, __ATOMIC_RELAXED), want;
+  do {
+    F o;
+    std::memcpy(&o, &old, sizeof(F));
+    F n = op(o, v);
+    std::memcpy(&want, &n, sizeof(F));
+  } while (!__atomic_compare_exchange_n(q, &old, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  F o;
+  std::memcpy(&o, &old, sizeof(F));
+  return o;
+}
+inline float atomicAdd(float* p, float v) {
+  return wkEmuAtomicFloatOp<float, uint32_t>(p, v, [](float a, float b) { return a + b; });
+}
+inline double atomicAdd(double* p, double v) {
+  return wkEmuAtomicFloatOp<double, uint64_t>(p, v, [](double a, double b) { return a + b; });
+}
+inline int atomicSub(int* p, int v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
+inline unsigned atomicSub(unsigned* p, unsigned v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
+template <class T>
+inline T wkEmuAtomicMax(T* p, T v) {
+  T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+  while (old < v && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  return old;
+}
+template <class T>
+inline T wkEmuAtomicMin(T* p, T v) {
+  T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+  while (old > v && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  return old;
+}
+inline int atomicMax(int* p, int v) { return wkEmuAtomicMax(p, v); }
+inline unsigned atomicMax(unsigned* p, unsigned v) { return wkEmuAtomicMax(p, v); }
+inline int atomicMin(int* p, int v) { return wkEmuAtomicMin(p, v); }
+inline unsigned atomicMin(unsigned* p, unsigned v) { return wkEmuAtomicMin(p, v); }
+inline int atomicExch(int* p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
+inline unsigned atomicExch(unsigned* p, unsigned v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
+inline float atomicExch(float* p, float v) {
+  return wkEmuAtomicFloatOp<float, uint32_t>(p, v, [](float, float b) { return b; });
+}
+template <class T>
+inline T wkEmuAtomicCAS(T* p, T compare, T val) {
+  __atomic_compare_exchange_n(p, &compare, val, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  return compare;
+}
+inline int atomicCAS(int* p, int c, int v) { return wkEmuAtomicCAS(p, c, v); }
+inline unsigned atomicCAS(unsigned* p, unsigned c, unsigned v) { return wkEmuAtomicCAS(p, c, v); }
+inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long c, unsigned long long v) {
+  return wkEmuAtomicCAS(p, c, v);
+}
+
+// ---- intrinsics ---------------------------------------------------------------------------
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __sinf(float x) { return std::sin(x); }
+inline float __cosf(float x) { return std::cos(x); }
+inline float __powf(float x, float y) { return std::pow(x, y); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __frcp_rn(float a) { return 1.0f / a; }
+inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+inline unsigned __float_as_uint(float f) { return ::wk_emu::fromBits<unsigned>(::wk_emu::toBits(f)); }
+inline float __uint_as_float(unsigned u) { return ::wk_emu::fromBits<float>(::wk_emu::toBits(u)); }
+inline int __float_as_int(float f) { return ::wk_emu::fromBits<int>(::wk_emu::toBits(f)); }
+inline float __int_as_float(int u) { return ::wk_emu::fromBits<float>(::wk_emu::toBits(u)); }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
+template <class T>
+inline T __ldg(const T* p) {
+  return *p;
+}
+
+// ---- runtime fake -------------------------------------------------------------------------
+inline cudaError_t cudaGetLastError() {
+  cudaError_t e = ::wk_emu::tLastError;
+  ::wk_emu::tLastError = cudaSuccess;
+  return e;
+}
+inline cudaError_t cudaPeekAtLastError() { return ::wk_emu::tLastError; }
+inline const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorLaunchFailure: return "unspecified launch failure";
+  }
+  return "unknown error";
+}
+inline const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+  }
+  return "cudaErrorUnknown";
+}
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+template <class T>
+inline cudaError_t cudaMalloc(T** p, size_t bytes) {
+  return cudaMalloc(reinterpret_cast<void**>(p), bytes);
+}
+inline cudaError_t cudaFree(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) {
+  if (n) std::memmove(d, s, n);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind k, cudaStream_t = nullptr) {
+  return cudaMemcpy(d, s, n, k);
+}
+inline cudaError_t cudaMemset(void* d, int v, size_t n) {
+  if (n) std::memset(d, v, n);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t = nullptr) { return cudaMemset(d, v, n); }
+inline cudaError_t cudaStreamCreate(cudaStream_t* s) {
+  *s = nullptr;
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+inline cudaError_t cudaGetDeviceCount(int* n) {
+  *n = 0;
+  return cudaErrorNoDevice;
+}
+template <class K>
+inline cudaError_t cudaFuncSetAttribute(K, cudaFuncAttribute, int) {
+  return cudaSuccess;
+}
