@@ -1,0 +1,69 @@
+// Optimizers (issues 2 and 7): SGD (momentum, dampening, nesterov, weight decay), Adam and AdamW
+// with bias correction, as single fused passes; sum of squares for the global gradient norm in
+// double over fixed chunks; in-place scaling for clipping. Elementwise updates are independent
+// of the thread count; the norm's chunking is fixed (fixed_sum.h).
+#include "optim.h"
+
+#include <cmath>
+
+#include "fixed_sum.h"
+#include "thread_pool.h"
+
+namespace wk {
+
+namespace {
+constexpr size_t kGrain = 1 << 14;
+}
+
+void sgdStep(float* p, const float* g, float* buf, size_t n, float lr, float momentum, float dampening,
+             float weightDecay, bool nesterov, bool firstStep) {
+  parallelFor(n, kGrain, [&](size_t b, size_t e, int) {
+    for (size_t i = b; i < e; ++i) {
+      float gi = g[i] + weightDecay * p[i];
+      if (momentum != 0.0f && buf) {
+        float bi = firstStep ? gi : momentum * buf[i] + (1.0f - dampening) * gi;
+        buf[i] = bi;
+        gi = nesterov ? gi + momentum * bi : bi;
+      }
+      p[i] -= lr * gi;
+    }
+  });
+}
+
+void adamStep(float* p, const float* g, float* m, float* v, size_t n, float lr, float beta1, float beta2, float eps,
+              float weightDecay, bool decoupled, double bc1, double bc2) {
+  const float stepSize = static_cast<float>(lr / bc1);
+  const float invSqrtBc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  const float decay = decoupled ? 1.0f - lr * weightDecay : 1.0f;
+  const float l2 = decoupled ? 0.0f : weightDecay;
+  parallelFor(n, kGrain, [&](size_t b, size_t e, int) {
+    for (size_t i = b; i < e; ++i) {
+      float pi = p[i] * decay;
+      float gi = g[i] + l2 * pi;
+      float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+      float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = pi - stepSize * mi / (std::sqrt(vi) * invSqrtBc2 + eps);
+    }
+  });
+}
+
+double sumSquares(const float* x, size_t n) {
+  return fixedOrderSum(n, [&](size_t b, size_t e) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = b;
+    for (; i + 8 <= e; i += 8)
+      for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(x[i + k]) * x[i + k];
+    for (int k = 0; i < e; ++i, ++k) acc[k] += static_cast<double>(x[i]) * x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  });
+}
+
+void scaleInPlace(float* x, size_t n, float s) {
+  parallelFor(n, kGrain, [&](size_t b, size_t e, int) {
+    for (size_t i = b; i < e; ++i) x[i] *= s;
+  });
+}
+
+}  // namespace wk
