@@ -18,3 +18,21 @@ int rngBernoulli(float* out, size_t n, uint64_t seed, uint64_t offset, float p, 
 
 }  // namespace cuda
 }  // namespace wk
+
+namespace wk {
+namespace cuda {
+
+// ---- device.cu: what the CUDA runtime sees (never throws) ----
+struct DeviceInfo {
+  bool available = false;
+  char reason[256] = {0};  // why not available (the runtime's error), empty when available
+  char name[256] = {0};
+  int major = 0, minor = 0;
+  size_t memoryBytes = 0;
+  int deviceCount = 0;
+  int runtimeVersion = 0, driverVersion = 0;
+};
+DeviceInfo probeDevice();
+
+}  // namespace cuda
+}  // namespace wk

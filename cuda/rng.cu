@@ -1,6 +1,14 @@
 // Philox random fills on the GPU: uniform, normal and Bernoulli, giving bit-for-bit the numbers of
 // the CPU fills (cpp/rng.cpp) for the same (seed, offset), since both evaluate cpp/philox.h.
 //
+// Normal values: the Box-Muller of philox.h, in double, but with sincospi(2*u2) in place of
+// sin/cos(2*pi*u2): the same real number (2*u2 is exact and 2*pi rounds the same either way), and
+// CUDA's double sin/cos keep a local-memory array for large-argument reduction, which the build
+// forbids. The emulation maps sincospi(x) to sin/cos(x*pi), so there it is bit-identical to the
+// CPU; on a GPU, CUDA's double log/sincospi are within 1-2 ulp of glibc's, so after the final
+// rounding to float the values agree except for draws within a few double ulps of a float
+// rounding boundary (order 1e-8 of them) - not verifiable without a GPU.
+//
 // Launch: 1-D grid-stride, 256 threads per block, each thread handles one 4-value Philox block
 // (one counter evaluation feeds 4 consecutive outputs, so a thread writes 4 floats; the first and
 // last Philox blocks of an unaligned offset are partial). Normal draws use the double-precision
@@ -17,6 +25,18 @@ namespace wk {
 namespace cuda {
 namespace {
 
+__device__ __forceinline__ float normalAt(unsigned long long seed, unsigned long long index) {
+  const PhiloxBlock b = philox4x32(seed, index >> 2);
+  const unsigned lane = static_cast<unsigned>(index & 3);
+  const unsigned pair = lane >> 1;
+  const double u1 = (static_cast<double>(b.v[2 * pair] >> 8) + 1.0) * (1.0 / 16777216.0);
+  const double u2 = static_cast<double>(b.v[2 * pair + 1] >> 8) * (1.0 / 16777216.0);
+  const double r = sqrt(-2.0 * log(u1));
+  double s, c;
+  sincospi(2.0 * u2, &s, &c);
+  return static_cast<float>((lane & 1) ? r * s : r * c);
+}
+
 // mode 0 = uniform (a + b*u), 1 = bernoulli (u < a), 2 = normal (a + b*z)
 template <int Mode>
 __global__ void __launch_bounds__(256) rngKernel(float* __restrict__ out, unsigned long long n, unsigned long long seed,
@@ -31,7 +51,7 @@ __global__ void __launch_bounds__(256) rngKernel(float* __restrict__ out, unsign
       for (int lane = 0; lane < 4; ++lane) {
         const unsigned long long index = block * 4 + lane;
         if (index < offset || index >= offset + n) continue;
-        out[index - offset] = __fadd_rn(a, __fmul_rn(b, philoxNormal(seed, index)));  // no FMA: match the CPU
+        out[index - offset] = __fadd_rn(a, __fmul_rn(b, normalAt(seed, index)));  // no FMA: match the CPU
       }
     } else {
       const PhiloxBlock r = philox4x32(seed, block);

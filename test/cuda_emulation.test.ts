@@ -46,6 +46,14 @@ describe('rng.cu', () => {
   }
 });
 
+describe('device.cu', () => {
+  test('the probe reports no device under the emulation, with a reason', () => {
+    const d = emu.cuda.probeDevice();
+    expect(d.available).toBe(false);
+    expect(d.reason).toMatch(/no CUDA-capable device/);
+  });
+});
+
 describe('emulation scheduling switch (test/cuda/broken_barrier.cu)', () => {
   const n = 300;
   const x = randomArray(n, 3);

@@ -89,6 +89,15 @@ Napi::Value Shift(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- device.cu -----------------------------------------------------------------------------
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  wk::cuda::DeviceInfo d = wk::cuda::probeDevice();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("available", d.available);
+  o.Set("reason", std::string(d.reason));
+  return o;
+}
+
 void set(Napi::Env env, Napi::Object o, const char* name, Fn fn) { o.Set(name, Napi::Function::New(env, fn, name)); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -104,6 +113,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   set(env, cpu, "rngNormal", Rng<2, false>);
   set(env, cuda, "testShiftBroken", Shift<true>);
   set(env, cuda, "testShiftFixed", Shift<false>);
+  set(env, cuda, "probeDevice", Probe);
   exports.Set("cuda", cuda);
   exports.Set("cpu", cpu);
   return exports;
