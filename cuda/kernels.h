@@ -36,3 +36,54 @@ DeviceInfo probeDevice();
 
 }  // namespace cuda
 }  // namespace wk
+
+namespace wk {
+namespace cuda {
+
+// ---- elementwise.cu: unary activations (op codes of cpp/elementwise.h UnaryOp) ----
+int unaryForward(int op, const float* x, float* y, size_t n, float p0, float p1, Stream stream = nullptr);
+int unaryBackward(int op, const float* x, const float* y, const float* g, float* gx, size_t n, float p0, float p1,
+                  Stream stream = nullptr);
+// out = a (op) b, same-size operands (op codes of BinaryOp: 0 add, 1 sub, 2 mul, 3 div)
+int binarySame(int op, const float* a, const float* b, float* out, size_t n, Stream stream = nullptr);
+// y += alpha * x (the residual update)
+int axpy(float* y, const float* x, size_t n, float alpha, Stream stream = nullptr);
+
+// ---- reduce.cu: sums in double with warp shuffles (deterministic: no atomics) ----
+// out[o, i] = scale * sum_r x[o, r, i]
+int reduceSum3(const float* x, size_t outer, size_t red, size_t inner, float* out, double scale, Stream stream = nullptr);
+// *out = sum of x (double); scratch holds kSumAllScratch doubles
+constexpr size_t kSumAllScratch = 1024;
+int sumAll(const float* x, size_t n, double* out, double* scratch, Stream stream = nullptr);
+
+// ---- losses.cu: fused losses (formulas of cpp/losses.h) ----
+int rowLossForward(int kind, const float* a, const float* t, size_t B, size_t D, double scale, float* out,
+                   Stream stream = nullptr);
+int rowLossBackward(int kind, const float* a, const float* t, size_t B, size_t D, const float* gRow, double scale,
+                    float* ga, float* gt, Stream stream = nullptr);
+int klNormalForward(const float* mu, const float* logvar, size_t B, size_t D, float* kl, Stream stream = nullptr);
+int klNormalBackward(const float* mu, const float* logvar, size_t B, size_t D, const float* kl, float freeBits,
+                     const float* gRow, double scale, float* gmu, float* glogvar, Stream stream = nullptr);
+int crossEntropyForward(const float* logits, const int32_t* labels, size_t B, size_t C, float* loss,
+                        Stream stream = nullptr);
+int crossEntropyBackward(const float* logits, const int32_t* labels, size_t B, size_t C, const float* gRow,
+                         double scale, float* glogits, Stream stream = nullptr);
+
+// ---- optim.cu: fused optimizer steps (formulas of cpp/optim.h) ----
+int sgdStep(float* p, const float* g, float* buf, size_t n, float lr, float momentum, float dampening,
+            float weightDecay, bool nesterov, bool firstStep, Stream stream = nullptr);
+int adamStep(float* p, const float* g, float* m, float* v, size_t n, float lr, float beta1, float beta2, float eps,
+             float weightDecay, bool decoupled, double bc1, double bc2, Stream stream = nullptr);
+
+// ---- frames.cu: uint8 frames <-> float NCHW (cpp/conv.h framesToFloat / floatToFrames) ----
+int framesToFloat(const unsigned char* src, float* dst, size_t N, size_t C, size_t H, size_t W, bool channelsLast,
+                  Stream stream = nullptr);
+int floatToFrames(const float* src, unsigned char* dst, size_t N, size_t C, size_t H, size_t W, bool channelsLast,
+                  Stream stream = nullptr);
+
+// ---- gemm.cu: C = alpha op(A) op(B) + beta C, row-major (cpp/gemm.h conventions) ----
+int gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda,
+         const float* B, size_t ldb, float beta, float* C, size_t ldc, Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk
