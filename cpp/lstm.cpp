@@ -1,0 +1,257 @@
+// LSTM cell, teacher-forced sequence (forward and backward through time) and the predictor's
+// fused residual head, on wk::gemm plus one pointwise pass per step (lstm_pointwise.inl).
+//
+// Sequence forward: gates for all T steps start as b_ih + b_hh and receive x·W_ihᵀ as ONE GEMM
+// over all B*T rows; then per step only h_{t-1}·W_hhᵀ (a B x 4H GEMM) and the pointwise pass.
+// Backward through time: per step the pointwise backward and dh_{t-1} = dG_t·W_hh; after the
+// loop dx = dG·W_ih, dW_ih = dGᵀ·x, dW_hh = dGᵀ·H_prev are one GEMM each over all rows, and the
+// bias gradient is a column sum in row order (independent of the thread count).
+//
+// Versions: 1 (this): portable + AVX-512 pointwise passes; scratch buffers are thread-local
+// vectors that only grow, so steady-state calls do not allocate.
+#include "lstm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu_features.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+#define WK_LSTM_SUFFIX Portable
+#include "lstm_pointwise.inl"
+#undef WK_LSTM_SUFFIX
+
+namespace wk {
+
+void lstmPointwiseForwardAvx512(size_t, size_t, float*, size_t, const float*, size_t, float*, size_t, float*, size_t,
+                                float*, size_t);
+void lstmPointwiseBackwardAvx512(size_t, size_t, const float*, size_t, const float*, size_t, const float*, size_t,
+                                 const float*, size_t, const float*, size_t, float*, size_t, float*, size_t);
+
+namespace {
+
+float* scratch(int slot, size_t n) {
+  thread_local std::vector<float> bufs[4];
+  std::vector<float>& v = bufs[slot];
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// Rows of one parallel part of a pointwise pass: enough work to pay for a wake-up.
+size_t pointwiseGrain(size_t H) { return std::max<size_t>(1, 16384 / std::max<size_t>(H, 1)); }
+
+}  // namespace
+
+void lstmPointwiseForward(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc, float* cNew,
+                          size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
+  bool avx = bestIsa() == Isa::Avx512;
+  parallelFor(rows, pointwiseGrain(H), [&](size_t r0, size_t r1, int) {
+    size_t n = r1 - r0;
+    float* g = gates + r0 * ldg;
+    const float* cp = c ? c + r0 * ldc : nullptr;
+    if (avx)
+      lstmPointwiseForwardAvx512(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh,
+                                 tanhC + r0 * ldt, ldt);
+    else
+      lstmPointwiseForwardPortable(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh,
+                                   tanhC + r0 * ldt, ldt);
+  });
+}
+
+void lstmPointwiseBackward(size_t rows, size_t H, const float* gates, size_t ldg, const float* c, size_t ldc,
+                           const float* tanhC, size_t ldt, const float* dh, size_t lddh, const float* dcIn,
+                           size_t lddci, float* dcOut, size_t lddco, float* dG, size_t lddg) {
+  bool avx = bestIsa() == Isa::Avx512;
+  parallelFor(rows, pointwiseGrain(H), [&](size_t r0, size_t r1, int) {
+    size_t n = r1 - r0;
+    const float* cp = c ? c + r0 * ldc : nullptr;
+    const float* dhp = dh ? dh + r0 * lddh : nullptr;
+    const float* dci = dcIn ? dcIn + r0 * lddci : nullptr;
+    float* dco = dcOut ? dcOut + r0 * lddco : nullptr;
+    if (avx)
+      lstmPointwiseBackwardAvx512(n, H, gates + r0 * ldg, ldg, cp, ldc, tanhC + r0 * ldt, ldt, dhp, lddh, dci, lddci,
+                                  dco, lddco, dG + r0 * lddg, lddg);
+    else
+      lstmPointwiseBackwardPortable(n, H, gates + r0 * ldg, ldg, cp, ldc, tanhC + r0 * ldt, ldt, dhp, lddh, dci,
+                                    lddci, dco, lddco, dG + r0 * lddg, lddg);
+  });
+}
+
+namespace {
+
+// gates[r] = b_ih + b_hh for `rows` rows of 4H (zeros without biases).
+void fillBias(size_t rows, size_t G, const float* bih, const float* bhh, float* gates) {
+  float* b = scratch(3, G);
+  for (size_t j = 0; j < G; ++j) b[j] = (bih ? bih[j] : 0.0f) + (bhh ? bhh[j] : 0.0f);
+  for (size_t r = 0; r < rows; ++r) std::memcpy(gates + r * G, b, G * sizeof(float));
+}
+
+// Column sums of dG [rows, G] in row order -> db (written); copied to db2 when given.
+void columnSums(size_t rows, size_t G, const float* dG, size_t ld, float* db, float* db2) {
+  float* out = db ? db : db2;
+  if (!out) return;
+  parallelFor(G, 256, [&](size_t j0, size_t j1, int) {
+    for (size_t j = j0; j < j1; ++j) out[j] = 0.0f;
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = dG + r * ld;
+      for (size_t j = j0; j < j1; ++j) out[j] += row[j];
+    }
+  });
+  if (db && db2) std::memcpy(db2, db, G * sizeof(float));
+}
+
+}  // namespace
+
+void lstmCellForward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c, float* gates,
+                     float* cNew, float* hNew, float* tanhC) {
+  const size_t H = p.H, G = 4 * H;
+  fillBias(B, G, p.bih, p.bhh, gates);
+  if (p.I) gemm(false, true, B, G, p.I, 1.0f, x, p.I, p.wih, p.I, 1.0f, gates, G);
+  if (h) gemm(false, true, B, G, H, 1.0f, h, H, p.whh, H, 1.0f, gates, G);
+  lstmPointwiseForward(B, H, gates, G, c, H, cNew, H, hNew, H, tanhC, H);
+}
+
+void lstmCellBackward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c,
+                      const float* gates, const float* tanhC, const float* dhNew, const float* dcNew, float* dx,
+                      float* dh, float* dc, const LstmParamGrads& g) {
+  const size_t H = p.H, G = 4 * H, I = p.I;
+  float* dG = scratch(0, B * G);
+  lstmPointwiseBackward(B, H, gates, G, c, H, tanhC, H, dhNew, H, dcNew, H, dc, H, dG, G);
+  if (dx) {
+    if (I) gemm(false, false, B, I, G, 1.0f, dG, G, p.wih, I, 0.0f, dx, I);
+  }
+  if (dh) gemm(false, false, B, H, G, 1.0f, dG, G, p.whh, H, 0.0f, dh, H);
+  if (g.wih) {
+    if (I) gemm(true, false, G, I, B, 1.0f, dG, G, x, I, 0.0f, g.wih, I);
+  }
+  if (g.whh) {
+    if (h) gemm(true, false, G, H, B, 1.0f, dG, G, h, H, 0.0f, g.whh, H);
+    else std::memset(g.whh, 0, G * H * sizeof(float));
+  }
+  columnSums(B, G, dG, G, g.bih, g.bhh);
+}
+
+void lstmSequenceForward(size_t T, size_t B, bool batchFirst, const LstmParams& p, const float* x, const float* h0,
+                         const float* c0, float* y, float* gates, float* tanhC, float* cs, float* hN, float* cN) {
+  const size_t H = p.H, G = 4 * H, I = p.I, rows = T * B;
+  // Step t covers rows r0 + b*rs.
+  const size_t rs = batchFirst ? T : 1;
+  fillBias(rows, G, p.bih, p.bhh, gates);
+  if (I) gemm(false, true, rows, G, I, 1.0f, x, I, p.wih, I, 1.0f, gates, G);
+  if (c0) std::memcpy(cs, c0, B * H * sizeof(float));
+  else std::memset(cs, 0, B * H * sizeof(float));
+  for (size_t t = 0; t < T; ++t) {
+    const size_t r0 = batchFirst ? t : t * B;
+    float* gt = gates + r0 * G;
+    if (t == 0) {
+      if (h0) gemm(false, true, B, G, H, 1.0f, h0, H, p.whh, H, 1.0f, gt, rs * G);
+    } else {
+      const size_t rp = batchFirst ? t - 1 : (t - 1) * B;
+      gemm(false, true, B, G, H, 1.0f, y + rp * H, rs * H, p.whh, H, 1.0f, gt, rs * G);
+    }
+    lstmPointwiseForward(B, H, gt, rs * G, cs + t * B * H, H, cs + (t + 1) * B * H, H, y + r0 * H, rs * H,
+                         tanhC + r0 * H, rs * H);
+  }
+  if (T > 0) {
+    const size_t rl = batchFirst ? T - 1 : (T - 1) * B;
+    if (hN)
+      for (size_t b = 0; b < B; ++b) std::memcpy(hN + b * H, y + (rl + b * rs) * H, H * sizeof(float));
+  } else if (hN) {
+    if (h0) std::memcpy(hN, h0, B * H * sizeof(float));
+    else std::memset(hN, 0, B * H * sizeof(float));
+  }
+  if (cN) std::memcpy(cN, cs + T * B * H, B * H * sizeof(float));
+}
+
+void lstmSequenceBackward(size_t T, size_t B, bool batchFirst, const LstmParams& p, const float* x, const float* h0,
+                          const float* y, const float* gates, const float* tanhC, const float* cs, const float* dy,
+                          const float* dhN, const float* dcN, float* dx, float* dh0, float* dc0,
+                          const LstmParamGrads& g) {
+  const size_t H = p.H, G = 4 * H, I = p.I, rows = T * B;
+  const size_t rs = batchFirst ? T : 1;
+  float* dG = scratch(0, rows * G);
+  float* dh = scratch(1, 2 * B * H);  // [dh carried | dh + dy of this step]
+  float* dhStep = dh + B * H;
+  float* dc = scratch(2, B * H);
+  if (dhN) std::memcpy(dh, dhN, B * H * sizeof(float));
+  else std::memset(dh, 0, B * H * sizeof(float));
+  if (dcN) std::memcpy(dc, dcN, B * H * sizeof(float));
+  else std::memset(dc, 0, B * H * sizeof(float));
+  for (size_t tt = T; tt-- > 0;) {
+    const size_t r0 = batchFirst ? tt : tt * B;
+    const float* dhUse = dh;
+    if (dy) {
+      for (size_t b = 0; b < B; ++b) {
+        const float* a = dh + b * H;
+        const float* d = dy + (r0 + b * rs) * H;
+        float* o = dhStep + b * H;
+        for (size_t j = 0; j < H; ++j) o[j] = a[j] + d[j];
+      }
+      dhUse = dhStep;
+    }
+    float* dGt = dG + r0 * G;
+    lstmPointwiseBackward(B, H, gates + r0 * G, rs * G, cs + tt * B * H, H, tanhC + r0 * H, rs * H, dhUse, H, dc, H,
+                          dc, H, dGt, rs * G);
+    if (tt > 0 || dh0) gemm(false, false, B, H, G, 1.0f, dGt, rs * G, p.whh, H, 0.0f, dh, H);
+  }
+  if (dh0) {
+    if (T > 0) std::memcpy(dh0, dh, B * H * sizeof(float));
+    else if (dhN) std::memcpy(dh0, dhN, B * H * sizeof(float));
+    else std::memset(dh0, 0, B * H * sizeof(float));
+  }
+  if (dc0) std::memcpy(dc0, dc, B * H * sizeof(float));
+  if (dx && I) gemm(false, false, rows, I, G, 1.0f, dG, G, p.wih, I, 0.0f, dx, I);
+  if (g.wih && I) gemm(true, false, G, I, rows, 1.0f, dG, G, x, I, 0.0f, g.wih, I);
+  if (g.whh) {
+    // H_prev in the row layout of dG: row (b, t) holds h_{t-1} (h0 or zeros at t = 0).
+    float* hp = scratch(1, std::max(2 * B * H, rows * H));
+    for (size_t t = 0; t < T; ++t)
+      for (size_t b = 0; b < B; ++b) {
+        size_t r = batchFirst ? b * T + t : t * B + b;
+        float* dst = hp + r * H;
+        if (t == 0) {
+          if (h0) std::memcpy(dst, h0 + b * H, H * sizeof(float));
+          else std::memset(dst, 0, H * sizeof(float));
+        } else {
+          size_t rp = batchFirst ? b * T + t - 1 : (t - 1) * B + b;
+          std::memcpy(dst, y + rp * H, H * sizeof(float));
+        }
+      }
+    if (rows) gemm(true, false, G, H, rows, 1.0f, dG, G, hp, H, 0.0f, g.whh, H);
+    else std::memset(g.whh, 0, G * H * sizeof(float));
+  }
+  if (rows) columnSums(rows, G, dG, G, g.bih, g.bhh);
+  else {
+    if (g.bih) std::memset(g.bih, 0, G * sizeof(float));
+    if (g.bhh) std::memset(g.bhh, 0, G * sizeof(float));
+  }
+}
+
+void residualHeadForward(size_t R, size_t D, size_t K, const float* z, const float* h, const float* W,
+                         const float* b, float* out) {
+  parallelFor(R, std::max<size_t>(1, 65536 / std::max<size_t>(D, 1)), [&](size_t r0, size_t r1, int) {
+    for (size_t r = r0; r < r1; ++r) {
+      float* o = out + r * D;
+      const float* zr = z ? z + r * D : nullptr;
+      for (size_t j = 0; j < D; ++j) o[j] = (zr ? zr[j] : 0.0f) + (b ? b[j] : 0.0f);
+    }
+  });
+  if (K) gemm(false, true, R, D, K, 1.0f, h, K, W, K, 1.0f, out, D);
+}
+
+void residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const float* W, const float* dout, float* dh,
+                          float* dW, float* db) {
+  if (dh && K) gemm(false, false, R, K, D, 1.0f, dout, D, W, K, 0.0f, dh, K);
+  if (dW && K) {
+    if (R) gemm(true, false, D, K, R, 1.0f, dout, D, h, K, 0.0f, dW, K);
+    else std::memset(dW, 0, D * K * sizeof(float));
+  }
+  if (db) {
+    if (R) columnSums(R, D, dout, D, db, nullptr);
+    else std::memset(db, 0, D * sizeof(float));
+  }
+}
+
+}  // namespace wk

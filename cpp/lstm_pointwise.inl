@@ -1,0 +1,121 @@
+// The LSTM cell's pointwise passes, included by lstm.cpp (portable) and lstm_avx512.cpp (built
+// with AVX-512 flags) under different names (WK_LSTM_SUFFIX). Plain loops that the compiler
+// vectorizes: exp is a Cephes-style polynomial (about 1 ulp), tanh uses a short odd series near
+// zero and (1-e)/(1+e), e = exp(-2|x|), elsewhere, so both vectorize without libm.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#ifndef WK_LSTM_SUFFIX
+#error define WK_LSTM_SUFFIX before including lstm_pointwise.inl
+#endif
+#define WK_CAT2(a, b) a##b
+#define WK_CAT(a, b) WK_CAT2(a, b)
+#define WK_FN(name) WK_CAT(name, WK_LSTM_SUFFIX)
+
+namespace wk {
+namespace {
+
+inline float WK_FN(fexp)(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  // round(x / ln2) by the 1.5*2^23 trick (exact for |v| < 2^22).
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+inline float WK_FN(fsigmoid)(float x) { return 1.0f / (1.0f + WK_FN(fexp)(-x)); }
+
+inline float WK_FN(ftanh)(float x) {
+  float ax = x < 0 ? -x : x;
+  float e = WK_FN(fexp)(-2.0f * ax);
+  float big = (1.0f - e) / (1.0f + e);
+  float x2 = ax * ax;
+  float small = ax * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.0539682540f)));
+  float t = ax < 0.0625f ? small : big;
+  return x < 0 ? -t : t;
+}
+
+}  // namespace
+
+// Forward over `rows` rows: gates (row stride ldg, [i|f|g|o] blocks of H) hold pre-activations
+// and receive activations; c (ldc) -> cNew (ldcn), hNew (ldh), tanhC (ldt).
+void WK_FN(lstmPointwiseForward)(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc,
+                                 float* cNew, size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* __restrict gi = gates + r * ldg;
+    float* __restrict gf = gi + H;
+    float* __restrict gg = gi + 2 * H;
+    float* __restrict go = gi + 3 * H;
+    const float* __restrict cp = c ? c + r * ldc : nullptr;
+    float* __restrict cn = cNew + r * ldcn;
+    float* __restrict hn = hNew + r * ldh;
+    float* __restrict tc = tanhC + r * ldt;
+    for (size_t j = 0; j < H; ++j) {
+      float i = WK_FN(fsigmoid)(gi[j]);
+      float f = WK_FN(fsigmoid)(gf[j]);
+      float g = WK_FN(ftanh)(gg[j]);
+      float o = WK_FN(fsigmoid)(go[j]);
+      gi[j] = i;
+      gf[j] = f;
+      gg[j] = g;
+      go[j] = o;
+      float cv = i * g + (cp ? f * cp[j] : 0.0f);
+      float t = WK_FN(ftanh)(cv);
+      cn[j] = cv;
+      tc[j] = t;
+      hn[j] = o * t;
+    }
+  }
+}
+
+// Backward: from activated gates, c (previous cell, nullable = zeros), tanhC, dh (nullable) and
+// dcIO (in: gradient of cNew, nullable; out: gradient of c) to pre-activation gradients dG.
+// dcIO may be null on input only when dcOut is given separately.
+void WK_FN(lstmPointwiseBackward)(size_t rows, size_t H, const float* gates, size_t ldg, const float* c, size_t ldc,
+                                  const float* tanhC, size_t ldt, const float* dh, size_t lddh, const float* dcIn,
+                                  size_t lddci, float* dcOut, size_t lddco, float* dG, size_t lddg) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* __restrict gi = gates + r * ldg;
+    const float* __restrict gf = gi + H;
+    const float* __restrict gg = gi + 2 * H;
+    const float* __restrict go = gi + 3 * H;
+    const float* __restrict cp = c ? c + r * ldc : nullptr;
+    const float* __restrict tc = tanhC + r * ldt;
+    const float* __restrict dhr = dh ? dh + r * lddh : nullptr;
+    const float* dci = dcIn ? dcIn + r * lddci : nullptr;
+    float* dco = dcOut ? dcOut + r * lddco : nullptr;
+    float* __restrict di = dG + r * lddg;
+    float* __restrict df = di + H;
+    float* __restrict dg = di + 2 * H;
+    float* __restrict dov = di + 3 * H;
+    for (size_t j = 0; j < H; ++j) {
+      float i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j];
+      float dhv = dhr ? dhr[j] : 0.0f;
+      float dc = (dci ? dci[j] : 0.0f) + dhv * o * (1.0f - t * t);
+      float cprev = cp ? cp[j] : 0.0f;
+      di[j] = dc * g * i * (1.0f - i);
+      df[j] = dc * cprev * f * (1.0f - f);
+      dg[j] = dc * i * (1.0f - g * g);
+      dov[j] = dhv * t * o * (1.0f - o);
+      if (dco) dco[j] = dc * f;
+    }
+  }
+}
+
+}  // namespace wk
+
+#undef WK_FN
+#undef WK_CAT
+#undef WK_CAT2
