@@ -28,6 +28,11 @@ export type { Conv2dOptions, ConvTranspose2dOptions, FrameLayout } from './ops/c
 export { cudaStatus, cudaAvailable } from './backend/cuda';
 export { native, nativeFamilies } from './backend/native';
 export * as nn from './nn/index';
+export { lstmCell, lstmSequence, residualHead } from './ops/lstm';
+export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
+export type { SafetensorsFile } from './io/safetensors';
+export { LatentPredictor } from './models/latent_predictor';
+export type { LatentPredictorOptions, PredictorLossOptions } from './models/latent_predictor';
 
 import { native } from './backend/native';
 /** Threads the CPU kernels use (default: all cores, or $WORLDKIT_NUM_THREADS). */

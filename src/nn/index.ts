@@ -3,3 +3,5 @@ export { Module, Parameter } from './module';
 export { Conv2d, ConvTranspose2d } from './conv';
 export type { Conv2dModuleOptions, ConvTranspose2dModuleOptions, InitOptions } from './conv';
 export { Sequential, Flatten, Unflatten, ReLU, LeakyReLU, Sigmoid, Tanh, Identity } from './layers';
+export { LSTMCell, LSTM } from './lstm';
+export type { LSTMOptions, LSTMInitOptions } from './lstm';
