@@ -55,7 +55,7 @@ Napi::Value CellForward(const Napi::CallbackInfo& info) {
 }
 
 // lstmCellBackward(x, h?, c?, wih, whh, gates, tanhC, dhNew?, dcNew?, B, I, H,
-//                  dx?, dh?, dc?, dwih?, dwhh?, dbih?, dbhh?)
+//                  dx?, dh?, dc?, dwih?, dwhh?, dbih?, dbhh?, dGates?)
 Napi::Value CellBackward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "lstmCellBackward", 12);
   size_t B = dim(a, 9, "B"), I = dim(a, 10, "I"), H = dim(a, 11, "H", 1);
@@ -80,7 +80,8 @@ Napi::Value CellBackward(const Napi::CallbackInfo& info) {
   g.whh = opt(a, 16, "dweight_hh", 4 * H * H);
   g.bih = opt(a, 17, "dbias_ih", 4 * H);
   g.bhh = opt(a, 18, "dbias_hh", 4 * H);
-  wk::lstmCellBackward(B, p, x, h, c, gates, tanhC, dhNew, dcNew, dx, dh, dc, g);
+  float* dGates = opt(a, 19, "dGates", B * 4 * H);
+  wk::lstmCellBackward(B, p, x, h, c, gates, tanhC, dhNew, dcNew, dx, dh, dc, g, dGates);
   return info.Env().Undefined();
 }
 

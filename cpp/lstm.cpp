@@ -115,9 +115,9 @@ void lstmCellForward(size_t B, const LstmParams& p, const float* x, const float*
 
 void lstmCellBackward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c,
                       const float* gates, const float* tanhC, const float* dhNew, const float* dcNew, float* dx,
-                      float* dh, float* dc, const LstmParamGrads& g) {
+                      float* dh, float* dc, const LstmParamGrads& g, float* dGatesOut) {
   const size_t H = p.H, G = 4 * H, I = p.I;
-  float* dG = scratch(0, B * G);
+  float* dG = dGatesOut ? dGatesOut : scratch(0, B * G);
   lstmPointwiseBackward(B, H, gates, G, c, H, tanhC, H, dhNew, H, dcNew, H, dc, H, dG, G);
   if (dx) {
     if (I) gemm(false, false, B, I, G, 1.0f, dG, G, p.wih, I, 0.0f, dx, I);

@@ -33,10 +33,11 @@ void lstmCellForward(size_t B, const LstmParams& p, const float* x, const float*
                      float* cNew, float* hNew, float* tanhC);
 
 // Backward of one step. dhNew/dcNew: gradients of hNew/cNew (null = zero).
-// Outputs dx [B,I], dh [B,H], dc [B,H], parameter gradients: all optional.
+// Outputs dx [B,I], dh [B,H], dc [B,H], parameter gradients, and the pre-activation gate
+// gradients dGatesOut [B,4H] (for callers that defer the weight GEMMs): all optional.
 void lstmCellBackward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c,
                       const float* gates, const float* tanhC, const float* dhNew, const float* dcNew, float* dx,
-                      float* dh, float* dc, const LstmParamGrads& g);
+                      float* dh, float* dc, const LstmParamGrads& g, float* dGatesOut = nullptr);
 
 // Teacher-forced sequence: x [rows, I] -> y [rows, H] (h of every step), hN, cN [B,H].
 // Saved for backward: gates [rows, 4H] (activated), tanhC [rows, H], cs [(T+1), B, H]

@@ -67,6 +67,33 @@ describe('LatentPredictor', () => {
     expect(Math.max(...Array.from(g.subarray(6, 24)).map(Math.abs))).toBe(0);
   });
 
+  test.each([[1, true], [2, true], [2, false]])('fused scheduled unroll equals the per-step recorded ops (layers=%i, residual=%s): values and gradients', (numLayers, residual) => {
+    const B = 3, T = 5;
+    const m = mk({ numLayers, residual });
+    const z = wk.randn([B, T, 2, 3], { seed: 21 }).requireGrad();
+    const a = wk.randn([B, T, 3], { seed: 22 });
+    const coins = new Float32Array(B * (T - 2));
+    new wk.Generator(5).fillBernoulli(coins, 0.5);
+    const fused = m.forwardScheduled(z, a, 0.5, new wk.Generator(5));
+    const seed = wk.randn(fused.shape, { seed: 23 });
+    fused.backward(seed);
+    const g1 = m.parameters().map((p) => p.grad!.toFloat32Array());
+    const gz1 = z.grad!.toFloat32Array();
+    m.zeroGrad();
+    z.zeroGrad();
+    const step = m.forwardScheduledStepwise(z, a, coins);
+    expect(Math.max(...arr(fused).map((v, i) => Math.abs(v - arr(step)[i])))).toBeLessThan(1e-5);
+    step.backward(seed);
+    m.parameters().forEach((p, k) => {
+      const g2 = p.grad!.toFloat32Array();
+      const scale = Math.max(1e-6, ...Array.from(g2).map(Math.abs));
+      for (let i = 0; i < g2.length; ++i) expect(Math.abs(g1[k][i] - g2[i]) / scale).toBeLessThan(1e-4);
+    });
+    const gz2 = z.grad!.toFloat32Array();
+    const sz = Math.max(...Array.from(gz2).map(Math.abs));
+    for (let i = 0; i < gz2.length; ++i) expect(Math.abs(gz1[i] - gz2[i]) / sz).toBeLessThan(1e-4);
+  });
+
   test('training noise is seeded and only in training mode', () => {
     const z = wk.randn([2, 4, 2, 3], { seed: 1 });
     const a = wk.randn([2, 4, 3], { seed: 2 });

@@ -27,6 +27,7 @@ import { Module, Parameter } from '../nn/module';
 import { LSTM } from '../nn/lstm';
 import { lstmCell, lstmSequence, residualHead } from '../ops/lstm';
 import { mseLoss } from '../losses/index';
+import { requireNative } from '../backend/native';
 
 export interface LatentPredictorOptions {
   /** Shape of one latent, e.g. [64,4,4]; or give latentSize for a flat latent. */
@@ -223,6 +224,146 @@ export class LatentPredictor extends Module {
     const coins = new Float32Array(B * Math.max(T - 2, 0));
     if (coins.length) gen.fillBernoulli(coins, pTrue);
     if (pTrue === 1) return this.forwardTeacherForced(z, a);
+    const out = this.scheduledUnroll(zf, at, coins);
+    return out.reshape(this.outShape(B, T - 1, z));
+  }
+
+  /**
+   * The scheduled-sampling unroll as ONE recorded op over native calls: per step L cell
+   * forwards and one head call; backward runs through time with per-step native calls that
+   * only produce dx/dh/dc and the gate gradients, then every weight gradient is one GEMM over
+   * all steps (residualHeadBackward computes doutᵀ·h and the column sums).
+   * zf [B,T,D], at [B,T-1,A] | null, coins [(T-2)*B] (1: true input). Returns [B,T-1,D].
+   */
+  private scheduledUnroll(zf: Tensor, at: Tensor | null, coins: Float32Array): Tensor {
+    const cellF = requireNative('lstmCellForward');
+    const cellB = requireNative('lstmCellBackward');
+    const headF = requireNative('residualHeadForward');
+    const headB = requireNative('residualHeadBackward');
+    const [B, T, D] = zf.shape;
+    const S = T - 1;
+    const R = S * B;
+    const A = at ? this.actionSize : 0;
+    const I0 = D + A;
+    const H = this.hiddenSize;
+    const G = 4 * H;
+    const L = this.numLayers;
+    const layers = this.lstm.layers;
+    const W = this.head.weight.f32('forwardScheduled');
+    const hb = this.head.bias.f32('forwardScheduled');
+    const zd = zf.f32('forwardScheduled', 'z');
+    const ad = at ? at.f32('forwardScheduled', 'a') : null;
+    const noiseStd = this.training ? this.inputNoiseStd : 0;
+    // Time-major saved state: row t*B + b.
+    const X0 = new Float32Array(R * I0);
+    const gates = layers.map(() => new Float32Array(R * G));
+    const cs = layers.map(() => new Float32Array(R * H));
+    const tcs = layers.map(() => new Float32Array(R * H));
+    const hs = layers.map(() => new Float32Array(R * H));
+    const preds = new Float32Array(R * D);
+    const noise = noiseStd > 0 ? new Float32Array(D * B) : null;
+    for (let t = 0; t < S; ++t) {
+      const xt = X0.subarray(t * B * I0, (t + 1) * B * I0);
+      for (let b = 0; b < B; ++b) {
+        const useTrue = t === 0 || coins[(t - 1) * B + b] === 1;
+        const src = useTrue ? zd.subarray((b * T + t) * D, (b * T + t + 1) * D) : preds.subarray(((t - 1) * B + b) * D, ((t - 1) * B + b + 1) * D);
+        xt.set(src, b * I0);
+        if (ad) xt.set(ad.subarray((b * S + t) * A, (b * S + t + 1) * A), b * I0 + D);
+      }
+      if (noise) {
+        this.generator.fillNormal(noise, 0, noiseStd);
+        for (let b = 0; b < B; ++b) for (let j = 0; j < D; ++j) xt[b * I0 + j] += noise[b * D + j];
+      }
+      let x = xt;
+      let I = I0;
+      for (let l = 0; l < L; ++l) {
+        const p = layers[l];
+        const rows = (a: Float32Array, n: number, k: number) => a.subarray(k * B * n, (k + 1) * B * n);
+        cellF(x, t ? rows(hs[l], H, t - 1) : null, t ? rows(cs[l], H, t - 1) : null, p.wih.f32(), p.whh.f32(), p.bih ? p.bih.f32() : null,
+          p.bhh ? p.bhh.f32() : null, B, I, H, rows(gates[l], G, t), rows(cs[l], H, t), rows(hs[l], H, t), rows(tcs[l], H, t));
+        x = rows(hs[l], H, t);
+        I = H;
+      }
+      // The residual base is the (noisy) latent input: its first D columns of each row of xt.
+      const base = this.residual ? new Float32Array(B * D) : null;
+      if (base) for (let b = 0; b < B; ++b) base.set(xt.subarray(b * I0, b * I0 + D), b * D);
+      headF(base, x, W, hb, B, D, H, preds.subarray(t * B * D, (t + 1) * B * D));
+    }
+    const out = Tensor.empty([B, S, D]);
+    const od = out._data as Float32Array;
+    for (let t = 0; t < S; ++t) for (let b = 0; b < B; ++b) od.set(preds.subarray((t * B + b) * D, (t * B + b + 1) * D), (b * S + t) * D);
+    const params: Tensor[] = [];
+    for (const p of layers) params.push(p.wih, p.whh, ...(p.bih ? [p.bih] : []), ...(p.bhh ? [p.bhh] : []));
+    params.push(this.head.weight, this.head.bias);
+    return record(out, 'forwardScheduled', [zf, ...params], (g) => {
+      const gd = g.f32('forwardScheduled backward');
+      const dOut = new Float32Array(R * D); // time-major gradient of each prediction
+      for (let t = 0; t < S; ++t) for (let b = 0; b < B; ++b) dOut.set(gd.subarray((b * S + t) * D, (b * S + t + 1) * D), (t * B + b) * D);
+      const dZ = zf.requiresGrad ? Tensor.empty([B, T, D]) : null;
+      const dZd = dZ ? (dZ._data as Float32Array) : null;
+      const dG = layers.map(() => new Float32Array(R * G));
+      const dhC = layers.map(() => new Float32Array(B * H)); // recurrent carries
+      const dcC = layers.map(() => new Float32Array(B * H));
+      const dhTop = new Float32Array(B * H);
+      const dx0 = new Float32Array(B * I0);
+      const dxs = layers.map((_, l) => new Float32Array(B * (l === 0 ? I0 : H)));
+      const dhNew = new Float32Array(B * H);
+      const dhOut = new Float32Array(B * H);
+      const dcOut = new Float32Array(B * H);
+      const rows = (a: Float32Array, n: number, k: number) => a.subarray(k * B * n, (k + 1) * B * n);
+      for (let t = S - 1; t >= 0; --t) {
+        const dOt = rows(dOut, D, t);
+        headB(rows(hs[L - 1], H, t), W, dOt, B, D, H, dhTop, null, null);
+        let dAbove: Float32Array = dhTop;
+        for (let l = L - 1; l >= 0; --l) {
+          const p = layers[l];
+          const I = l === 0 ? I0 : H;
+          const xIn = l === 0 ? rows(X0, I0, t) : rows(hs[l - 1], H, t);
+          for (let i = 0; i < B * H; ++i) dhNew[i] = dAbove[i] + dhC[l][i];
+          const dx = l === 0 ? dx0 : dxs[l];
+          cellB(xIn, t ? rows(hs[l], H, t - 1) : null, t ? rows(cs[l], H, t - 1) : null, p.wih.f32(), p.whh.f32(), rows(gates[l], G, t),
+            rows(tcs[l], H, t), dhNew, dcC[l], B, I, H, dx, dhOut, dcOut, null, null, null, null, rows(dG[l], G, t));
+          dhC[l].set(dhOut);
+          dcC[l].set(dcOut);
+          dAbove = dx;
+        }
+        // Gradient of the (noisy) latent input of step t: residual path + LSTM input path.
+        for (let b = 0; b < B; ++b) {
+          const useTrue = t === 0 || coins[(t - 1) * B + b] === 1;
+          const dst = useTrue ? (dZd ? dZd.subarray((b * T + t) * D, (b * T + t + 1) * D) : null) : dOut.subarray(((t - 1) * B + b) * D, ((t - 1) * B + b + 1) * D);
+          if (!dst) continue;
+          for (let j = 0; j < D; ++j) dst[j] += dx0[b * I0 + j] + (this.residual ? dOt[b * D + j] : 0);
+        }
+      }
+      const grads: (Tensor | null)[] = [dZ];
+      for (let l = 0; l < L; ++l) {
+        const p = layers[l];
+        const I = l === 0 ? I0 : H;
+        const xAll = l === 0 ? X0 : hs[l - 1];
+        const dWih = Tensor.empty([G, I]);
+        const dWhh = Tensor.empty([G, H]);
+        const db = Tensor.empty([G]);
+        headB(xAll, p.wih.f32(), dG[l], R, G, I, null, dWih._data, db._data);
+        // h_{t-1} of rows t >= 1 is hs rows t-1; rows of t = 0 have h = 0 and contribute nothing.
+        headB(hs[l].subarray(0, (R - B) * H), p.whh.f32(), dG[l].subarray(B * G), R - B, G, H, null, dWhh._data, null);
+        grads.push(dWih, dWhh);
+        if (p.bih) grads.push(db);
+        if (p.bhh) grads.push(p.bih ? db.clone() : db);
+      }
+      const dW = Tensor.empty([D, H]);
+      const dbh = Tensor.empty([D]);
+      headB(hs[L - 1], W, dOut, R, D, H, null, dW._data, dbh._data);
+      grads.push(dW, dbh);
+      return grads;
+    });
+  }
+
+  /** Kept for reference and tests: the scheduled unroll through per-step recorded ops. */
+  forwardScheduledStepwise(z: Tensor, a: Tensor | null | undefined, coins: Float32Array): Tensor {
+    const fn = 'LatentPredictor.forwardScheduledStepwise';
+    const zf = this.flatZ(fn, z, 2);
+    const [B, T, D] = zf.shape;
+    const at = this.actionsFor(fn, a, B, T - 1);
     const L = this.numLayers;
     const hs: (Tensor | null)[] = new Array(L).fill(null);
     const cs: (Tensor | null)[] = new Array(L).fill(null);

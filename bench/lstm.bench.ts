@@ -1,0 +1,149 @@
+/**
+ * Latent predictor benchmark (issue 3): a full training step (forward, backward, Adam) at T=16,
+ * latent 1024, action 3 for (B=4,H=256), (B=32,H=256), (B=32,H=512), with teacher forcing and
+ * with scheduled sampling (pTrue 0.5), and a 16-step rollout at B=32, H=256. Reports steps/s and
+ * latent-steps/s (predicted latents per second), and the ratio to the PyTorch peer
+ * (bench/peers/torch_predictor.py) run in the same process tree when /usr/bin/python3 has torch.
+ *
+ *   npx tsc -p tsconfig.json --outDir /tmp/wk-bench
+ *   NODE_PATH=$PWD/node_modules node /tmp/wk-bench/bench/lstm.bench.js [--quick] [--no-torch]   (from the repo root)
+ *
+ * `lstmBench(options)` returns the rows so `worldkit bench` can collect them.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import Benchmark from 'benchmark';
+import * as wk from '../src';
+import { LatentPredictor } from '../src/models/latent_predictor';
+import { Adam } from '../src/optim';
+
+export interface LstmBenchRow {
+  name: string;
+  B: number;
+  H: number;
+  /** Median-free benchmark.js mean time per call. */
+  ms: number;
+  stepsPerSec: number;
+  latentStepsPerSec: number;
+  /** PyTorch's time for the matching variant, and worldkit's speed-up over it. */
+  torch?: { variant: string; ms: number; ratio: number }[];
+}
+
+export interface LstmBenchOptions {
+  quick?: boolean;
+  torch?: boolean;
+  T?: number;
+  log?: (line: string) => void;
+}
+
+const TORCH_LIBS = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
+
+interface TorchRow {
+  name: string;
+  B: number;
+  H: number;
+  ms: number;
+}
+
+function torchRows(quick: boolean, log: (s: string) => void): TorchRow[] {
+  const py = '/usr/bin/python3';
+  if (!fs.existsSync(py) || spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
+    log('PyTorch peer skipped: /usr/bin/python3 cannot import torch (Debian: apt-get install python3-torch)');
+    return [];
+  }
+  const env = { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } as NodeJS.ProcessEnv;
+  if (fs.existsSync(TORCH_LIBS)) env.LD_PRELOAD = TORCH_LIBS;
+  const script = [path.join(__dirname, 'peers', 'torch_predictor.py'), path.join(process.cwd(), 'bench', 'peers', 'torch_predictor.py')].find((f) =>
+    fs.existsSync(f),
+  );
+  if (!script) {
+    log('PyTorch peer skipped: bench/peers/torch_predictor.py not found (run from the repository root)');
+    return [];
+  }
+  const r = spawnSync(py, [script, '--threads', String(wk.getNumThreads()), ...(quick ? ['--quick'] : [])], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) {
+    log(`PyTorch peer failed: ${(r.stderr || '').slice(-500)}`);
+    return [];
+  }
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as TorchRow);
+}
+
+function time(name: string, fn: () => void, quick: boolean): number {
+  fn(); // warm the caches and the optimizer state
+  const b = new Benchmark(name, fn, { minSamples: quick ? 3 : 10, maxTime: quick ? 1 : 4, initCount: 1 });
+  b.run({ async: false });
+  if (b.error) throw b.error;
+  return b.stats.mean * 1e3;
+}
+
+export function lstmBench(opts: LstmBenchOptions = {}): LstmBenchRow[] {
+  const quick = opts.quick ?? false;
+  const T = opts.T ?? 16;
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const D = 1024, A = 3;
+  const rows: LstmBenchRow[] = [];
+  const gen = new wk.Generator(1);
+  for (const [B, H] of [[4, 256], [32, 256], [32, 512]]) {
+    const model = new LatentPredictor({ latentShape: [64, 4, 4], actionSize: A, hiddenSize: H, seed: 1 });
+    const opt = new Adam(model, { lr: 1e-4 });
+    const z = wk.randn([B, T, 64, 4, 4], { seed: 2 });
+    const a = wk.randn([B, T, A], { seed: 3 });
+    const step = (pTrue: number) => () =>
+      wk.tidy(() => {
+        opt.zeroGrad();
+        model.loss(z, a, { pTrue, rng: gen }).backward();
+        opt.step();
+      });
+    for (const [name, pTrue] of [['train step, teacher forcing', 1], ['train step, scheduled sampling p=0.5', 0.5]] as const) {
+      const ms = time(`${name} B=${B} H=${H}`, step(pTrue), quick);
+      rows.push({ name, B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * (T - 1) });
+    }
+    if (B === 32 && H === 256) {
+      const ms = time('rollout', () => wk.tidy(() => model.rollout(z.slice([0, 0, 0, 0, 0], [B, 1, 64, 4, 4]), a, 16)), quick);
+      rows.push({ name: 'rollout 16 steps', B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * 16 });
+    }
+    model.dispose();
+    z.dispose();
+    a.dispose();
+  }
+  if (opts.torch ?? true) {
+    const peers = torchRows(quick, log);
+    const match: Record<string, string[]> = {
+      'train step, teacher forcing': ['teacher nn.LSTM', 'teacher LSTMCell loop'],
+      'train step, scheduled sampling p=0.5': ['scheduled LSTMCell loop p=0.5'],
+      'rollout 16 steps': ['rollout 16 steps'],
+    };
+    for (const r of rows) {
+      const t = peers.filter((p) => p.B === r.B && p.H === r.H && match[r.name].includes(p.name));
+      if (t.length) r.torch = t.map((p) => ({ variant: p.name, ms: p.ms, ratio: p.ms / r.ms }));
+    }
+  }
+  return rows;
+}
+
+export function formatRows(rows: LstmBenchRow[]): string {
+  const lines = ['| case | B | H | ms | steps/s | latent-steps/s | PyTorch ms (variant) | speed-up |', '|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    const t = r.torch ?? [];
+    lines.push(
+      `| ${r.name} | ${r.B} | ${r.H} | ${r.ms.toFixed(2)} | ${r.stepsPerSec.toFixed(1)} | ${r.latentStepsPerSec.toFixed(0)} | ` +
+        `${t.map((p) => `${p.ms.toFixed(1)} (${p.variant})`).join('; ') || '-'} | ${t.map((p) => `${p.ratio.toFixed(2)}x`).join('; ') || '-'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  console.log(`worldkit ${wk.cpuIsa()}, ${wk.getNumThreads()} threads`);
+  const rows = lstmBench({ quick: argv.includes('--quick'), torch: !argv.includes('--no-torch') });
+  console.log(formatRows(rows));
+}
