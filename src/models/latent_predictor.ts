@@ -274,7 +274,7 @@ export class LatentPredictor extends Module {
         this.generator.fillNormal(noise, 0, noiseStd);
         for (let b = 0; b < B; ++b) for (let j = 0; j < D; ++j) xt[b * I0 + j] += noise[b * D + j];
       }
-      let x = xt;
+      let x: Float32Array = xt;
       let I = I0;
       for (let l = 0; l < L; ++l) {
         const p = layers[l];
