@@ -1,0 +1,303 @@
+/**
+ * Crash-safe, versioned training checkpoints.
+ *
+ * Layout of a checkpoint folder `dir`:
+ *   dir/latest.json                 {"format":"worldkit-checkpoint","version":1,"latest":"ckpt-000012"}
+ *                                   replaced atomically (temp file + rename) after a save completes
+ *   dir/ckpt-000012/
+ *     weights.safetensors           every module's parameters, prefixed by its name
+ *                                   (`predictor.lstm.weight_ih_l0`, `vae.encoder.0.weight`), PyTorch names
+ *     optimizer.safetensors         optimizer tensors (`state.<param index>.<key>`, e.g. state.3.expAvg)
+ *     state.json                    format, version, kind, config, epoch, step, optimizer scalars,
+ *                                   schedule state, RNG states (Generator.state()), metrics so far,
+ *                                   trainer state, and the list of files with their sizes
+ *
+ * A save writes a fresh `.tmp-*` folder, fsyncs its files, renames it to `ckpt-<step>` and only
+ * then points latest.json at it: a crash at any moment leaves latest.json naming a complete
+ * checkpoint (the previous one). Older checkpoints beyond `keep` are deleted afterwards.
+ * Loading validates every part and throws a CheckpointError that names what is wrong.
+ *
+ * Testing hook: WORLDKIT_CHECKPOINT_PAUSE_MS=<ms> makes a save sleep mid-write (after the
+ * weights, before the optimizer file and the rename), and writes `<tmp folder>/.paused` first, so
+ * a test can kill the process exactly inside a save.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor } from '../tensor/tensor';
+import { Module } from '../nn/module';
+import { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
+import { encodeSafetensors, decodeSafetensors } from '../io/safetensors';
+import { renameAtomic, syncDir, writeFileAtomic } from '../io/atomic_file';
+import type { GeneratorState } from '../random/generator';
+
+export const CHECKPOINT_FORMAT = 'worldkit-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** What a trainer saves. Tensors of `modules` are copied out at save time. */
+export interface CheckpointData {
+  /** What was trained ('vae', 'predictor', ...). */
+  kind: string;
+  /** The run's configuration (model options, training options), JSON. */
+  config: Record<string, unknown>;
+  modules: Record<string, Module>;
+  optimizer?: Optimizer | null;
+  /** Epoch to continue from and the batch index within it (0: the epoch starts afresh). */
+  epoch: number;
+  batch?: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+  schedule?: unknown;
+  rng?: Record<string, GeneratorState>;
+  metrics?: unknown[];
+  /** Anything else the trainer needs to continue exactly (running sums, best loss, ...). */
+  trainer?: Record<string, unknown>;
+}
+
+/** A loaded checkpoint: everything of CheckpointData as plain values (weights as tensors). */
+export interface LoadedCheckpoint {
+  path: string;
+  name: string;
+  kind: string;
+  config: Record<string, unknown>;
+  epoch: number;
+  batch: number;
+  step: number;
+  schedule: unknown;
+  rng: Record<string, GeneratorState>;
+  metrics: unknown[];
+  trainer: Record<string, unknown>;
+  /** Weights by full name (`predictor.head.weight`). Call dispose() when done. */
+  weights: Record<string, Tensor>;
+  optimizer: OptimizerStateDict | null;
+  /** The weights of one module, names without its prefix. */
+  moduleWeights(prefix: string): Record<string, Tensor>;
+  dispose(): void;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function writeSynced(file: string, data: Uint8Array | string): number {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, buf);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buf.length;
+}
+
+function optimizerParts(sd: OptimizerStateDict): { tensors: Record<string, Tensor>; json: unknown } {
+  const tensors: Record<string, Tensor> = {};
+  const state = sd.state.map((s, i) => {
+    if (!s) return null;
+    const scalars: Record<string, number | string> = {};
+    for (const [k, v] of Object.entries(s)) {
+      if (v instanceof Float32Array) {
+        const name = `state.${i}.${k}`;
+        tensors[name] = new Tensor([v.length], 'float32', v);
+        scalars[k] = `@${name}`;
+      } else scalars[k] = v;
+    }
+    return scalars;
+  });
+  return { tensors, json: { type: sd.type, lr: sd.lr, options: sd.options, state } };
+}
+
+/** The folder name of the checkpoint taken at `step`. */
+export function checkpointName(step: number): string {
+  return `ckpt-${String(step).padStart(6, '0')}`;
+}
+
+/**
+ * Saves `data` as a new checkpoint under `dir` and points latest.json at it. Keeps the newest
+ * `keep` checkpoints (default 2). Returns the checkpoint's folder.
+ */
+export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?: number } = {}): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const name = checkpointName(data.step);
+  const tmp = path.join(dir, `.tmp-${name}-${process.pid}-${Date.now()}`);
+  fs.mkdirSync(tmp);
+  const files: Record<string, number> = {};
+  const weights: Record<string, Tensor> = {};
+  for (const [prefix, m] of Object.entries(data.modules)) for (const [n, t] of Object.entries(m.stateDict())) weights[`${prefix}.${n}`] = t;
+  files['weights.safetensors'] = writeSynced(path.join(tmp, 'weights.safetensors'), encodeSafetensors(weights, { format: CHECKPOINT_FORMAT, kind: data.kind }));
+  const pause = Number(process.env.WORLDKIT_CHECKPOINT_PAUSE_MS ?? 0);
+  if (pause > 0) {
+    fs.writeFileSync(path.join(tmp, '.paused'), String(process.pid));
+    sleepSync(pause);
+  }
+  let optJson: unknown = null;
+  if (data.optimizer) {
+    const parts = optimizerParts(data.optimizer.stateDict());
+    files['optimizer.safetensors'] = writeSynced(path.join(tmp, 'optimizer.safetensors'), encodeSafetensors(parts.tensors));
+    for (const t of Object.values(parts.tensors)) t.dispose();
+    optJson = parts.json;
+  }
+  const state = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    kind: data.kind,
+    savedAt: new Date().toISOString(),
+    config: data.config,
+    epoch: data.epoch,
+    batch: data.batch ?? 0,
+    step: data.step,
+    schedule: data.schedule ?? null,
+    rng: data.rng ?? {},
+    optimizer: optJson,
+    metrics: data.metrics ?? [],
+    trainer: data.trainer ?? {},
+    files,
+  };
+  writeSynced(path.join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  syncDir(tmp);
+  const final = path.join(dir, name);
+  if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
+  renameAtomic(tmp, final);
+  writeFileAtomic(path.join(dir, 'latest.json'), JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, latest: name, step: data.step, epoch: data.epoch }) + '\n');
+  // Prune: older checkpoints beyond `keep`, and stale temp folders of earlier crashed saves.
+  const keep = Math.max(1, opts.keep ?? 2);
+  const all = fs.readdirSync(dir).filter((f) => /^ckpt-\d+$/.test(f)).sort();
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
+  for (const f of fs.readdirSync(dir)) if (f.startsWith('.tmp-ckpt-') && !f.includes(`-${process.pid}-`)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+  return final;
+}
+
+/** The checkpoint folder latest.json points to under `dir`, or null when there is none. */
+export function latestCheckpoint(dir: string): string | null {
+  const pointer = path.join(dir, 'latest.json');
+  if (!fs.existsSync(pointer)) return null;
+  let p: { format?: string; latest?: string };
+  try {
+    p = JSON.parse(fs.readFileSync(pointer, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${pointer}: not valid JSON (${(e as Error).message})`);
+  }
+  if (p.format !== CHECKPOINT_FORMAT || typeof p.latest !== 'string' || !/^ckpt-\d+$/.test(p.latest))
+    throw new CheckpointError(`${pointer}: not a worldkit checkpoint pointer (expected {"format":"${CHECKPOINT_FORMAT}","latest":"ckpt-N"})`);
+  return path.join(dir, p.latest);
+}
+
+function need(cond: unknown, where: string, what: string): asserts cond {
+  if (!cond) throw new CheckpointError(`${where}: ${what}`);
+}
+
+/**
+ * Loads a checkpoint: `p` is a checkpoint folder (ckpt-N) or a run folder holding latest.json.
+ * Throws CheckpointError naming the file and what is wrong.
+ */
+export function loadCheckpoint(p: string): LoadedCheckpoint {
+  if (!fs.existsSync(p)) throw new CheckpointError(`${p}: no such checkpoint (folder not found)`);
+  let folder = p;
+  if (fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, 'state.json'))) {
+    const l = latestCheckpoint(p);
+    need(l, p, 'no checkpoint here (neither state.json nor latest.json)');
+    folder = l;
+  } else if (!fs.statSync(p).isDirectory()) {
+    throw new CheckpointError(`${p}: a checkpoint is a folder (ckpt-N or a run folder with latest.json), this is a file`);
+  }
+  need(fs.existsSync(folder), folder, 'latest.json points to a checkpoint folder that does not exist');
+  const stateFile = path.join(folder, 'state.json');
+  need(fs.existsSync(stateFile), folder, 'state.json is missing');
+  let s: Record<string, unknown>;
+  try {
+    s = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${stateFile}: not valid JSON (${(e as Error).message})`);
+  }
+  need(s.format === CHECKPOINT_FORMAT, stateFile, `format is ${JSON.stringify(s.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  need(s.version === CHECKPOINT_VERSION, stateFile, `version ${JSON.stringify(s.version)} is not supported (this worldkit reads version ${CHECKPOINT_VERSION})`);
+  for (const k of ['epoch', 'step', 'batch'] as const) need(Number.isInteger(s[k]) && (s[k] as number) >= 0, stateFile, `${k} must be an integer >= 0, got ${JSON.stringify(s[k])}`);
+  need(typeof s.kind === 'string', stateFile, 'kind is missing');
+  need(s.config && typeof s.config === 'object', stateFile, 'config is missing');
+  const files = (s.files ?? {}) as Record<string, number>;
+  for (const [f, size] of Object.entries(files)) {
+    const fp = path.join(folder, f);
+    need(fs.existsSync(fp), fp, 'missing (listed in state.json)');
+    const actual = fs.statSync(fp).size;
+    need(actual === size, fp, `has ${actual} bytes, state.json says ${size} (truncated or replaced)`);
+  }
+  const readST = (f: string): Record<string, Tensor> => {
+    const fp = path.join(folder, f);
+    try {
+      const b = fs.readFileSync(fp);
+      return decodeSafetensors(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), fp).tensors;
+    } catch (e) {
+      throw new CheckpointError(`${fp}: ${(e as Error).message}`);
+    }
+  };
+  need('weights.safetensors' in files, stateFile, 'lists no weights.safetensors');
+  const weights = readST('weights.safetensors');
+  let optimizer: OptimizerStateDict | null = null;
+  if (s.optimizer) {
+    const o = s.optimizer as { type: string; lr: number; options: OptimizerStateDict['options']; state: (Record<string, number | string> | null)[] };
+    need(typeof o.type === 'string' && Array.isArray(o.state), stateFile, 'optimizer entry is malformed');
+    need('optimizer.safetensors' in files, stateFile, 'has optimizer state but lists no optimizer.safetensors');
+    const ot = readST('optimizer.safetensors');
+    optimizer = {
+      type: o.type,
+      lr: o.lr,
+      options: o.options,
+      state: o.state.map((st, i) => {
+        if (!st) return null;
+        const c: ParamState = {};
+        for (const [k, v] of Object.entries(st)) {
+          if (typeof v === 'string' && v.startsWith('@')) {
+            const t = ot[v.slice(1)];
+            need(t, path.join(folder, 'optimizer.safetensors'), `tensor '${v.slice(1)}' (state[${i}].${k}) is missing`);
+            c[k] = t.f32().slice();
+          } else c[k] = v as number;
+        }
+        return c;
+      }),
+    };
+    for (const t of Object.values(ot)) t.dispose();
+  }
+  const ck: LoadedCheckpoint = {
+    path: folder,
+    name: path.basename(folder),
+    kind: s.kind as string,
+    config: s.config as Record<string, unknown>,
+    epoch: s.epoch as number,
+    batch: s.batch as number,
+    step: s.step as number,
+    schedule: s.schedule ?? null,
+    rng: (s.rng ?? {}) as Record<string, GeneratorState>,
+    metrics: (s.metrics ?? []) as unknown[],
+    trainer: (s.trainer ?? {}) as Record<string, unknown>,
+    weights,
+    optimizer,
+    moduleWeights(prefix: string) {
+      const out: Record<string, Tensor> = {};
+      const pre = `${prefix}.`;
+      for (const [k, t] of Object.entries(weights)) if (k.startsWith(pre)) out[k.slice(pre.length)] = t;
+      if (!Object.keys(out).length) throw new CheckpointError(`${path.join(folder, 'weights.safetensors')}: no weights for '${prefix}' (has: ${[...new Set(Object.keys(weights).map((k) => k.split('.')[0]))].join(', ')})`);
+      return out;
+    },
+    dispose() {
+      for (const t of Object.values(weights)) t.dispose();
+    },
+  };
+  return ck;
+}
+
+/** Copies a module's weights out of a checkpoint (names are validated by loadStateDict). */
+export function restoreModule(ck: LoadedCheckpoint, prefix: string, m: Module): void {
+  try {
+    m.loadStateDict(ck.moduleWeights(prefix));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${path.join(ck.path, 'weights.safetensors')}: ${prefix}: ${(e as Error).message}`);
+  }
+}

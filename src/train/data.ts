@@ -1,0 +1,77 @@
+/**
+ * What the trainers accept as a dataset, and the small helpers they share: a list of Episodes
+ * (src/data/episode.ts) or anything holding one (`{ episodes }`), a deterministic
+ * train/validation split, frame gathering and fixed-length windows over episodes.
+ */
+import { typeError } from '../errors';
+import { Tensor } from '../tensor/tensor';
+import type { Episode } from '../data/episode';
+
+export type EpisodeSource = Episode[] | { episodes: Episode[] };
+
+export function episodesOf(fn: string, data: unknown): Episode[] {
+  const eps = Array.isArray(data) ? data : (data as { episodes?: unknown })?.episodes;
+  if (!Array.isArray(eps) || eps.length === 0) throw typeError(fn, 'dataset', 'a non-empty array of episodes (or { episodes })', data);
+  eps.forEach((e, i) => {
+    if (!e || !(e.frames instanceof Uint8Array) || !(e.actions instanceof Float32Array) || !Number.isInteger(e.length))
+      throw typeError(fn, `dataset episode ${i}`, 'an Episode { length, height, width, frames: Uint8Array, actions: Float32Array, actionDim }', e);
+  });
+  return eps as Episode[];
+}
+
+/** A view of frames [from, to) of an episode (no copy of pixel data). */
+export function subEpisode(ep: Episode, from: number, to: number): Episode {
+  const n = ep.height * ep.width * 3;
+  return {
+    ...ep,
+    length: to - from,
+    frames: ep.frames.subarray(from * n, to * n),
+    actions: ep.actions.subarray(from * ep.actionDim, to * ep.actionDim),
+    rewards: ep.rewards?.subarray(from, to),
+    dones: ep.dones?.subarray(from, to),
+    labels: ep.labels?.subarray(from * ep.labelDim, to * ep.labelDim),
+  };
+}
+
+/**
+ * Deterministic split: the last round(n * split) episodes are held out (at least one when split
+ * > 0 and there are 2+ episodes); a single episode is cut in time instead.
+ */
+export function splitEpisodes(eps: Episode[], split: number, minLen = 2): { train: Episode[]; val: Episode[] } {
+  if (split <= 0) return { train: eps, val: [] };
+  if (eps.length >= 2) {
+    const nVal = Math.min(eps.length - 1, Math.max(1, Math.round(eps.length * split)));
+    return { train: eps.slice(0, eps.length - nVal), val: eps.slice(eps.length - nVal) };
+  }
+  const e = eps[0];
+  const cut = Math.max(minLen, Math.min(e.length - minLen, Math.round(e.length * (1 - split))));
+  if (cut >= e.length || cut < minLen) return { train: eps, val: [] };
+  return { train: [subEpisode(e, 0, cut)], val: [subEpisode(e, cut, e.length)] };
+}
+
+/** Frame references: (episode, t) pairs over all frames. */
+export function frameIndex(eps: Episode[]): [number, number][] {
+  const out: [number, number][] = [];
+  eps.forEach((e, i) => {
+    for (let t = 0; t < e.length; ++t) out.push([i, t]);
+  });
+  return out;
+}
+
+/** uint8 frames [N,H,W,3] (NHWC) gathered from (episode, t) pairs. */
+export function gatherFrames(eps: Episode[], refs: [number, number][]): Tensor {
+  const e0 = eps[refs[0][0]];
+  const n = e0.height * e0.width * 3;
+  const out = new Uint8Array(refs.length * n);
+  refs.forEach(([e, t], k) => out.set(eps[e].frames.subarray(t * n, (t + 1) * n), k * n));
+  return new Tensor([refs.length, e0.height, e0.width, 3], 'uint8', out);
+}
+
+/** Start positions (episode, t0) of every window of `len` frames, `stride` apart. */
+export function windows(eps: { length: number }[], len: number, stride: number): [number, number][] {
+  const out: [number, number][] = [];
+  eps.forEach((e, i) => {
+    for (let t = 0; t + len <= e.length; t += stride) out.push([i, t]);
+  });
+  return out;
+}

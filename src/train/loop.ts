@@ -1,0 +1,345 @@
+/**
+ * The training loop shared by trainVAE and trainPredictor: epochs of batches in a seeded order,
+ * LR schedule, gradient clipping, callbacks (TensorFlow.js model.fit style), metrics log,
+ * validation every epoch, early stopping, checkpoints and exact resume.
+ *
+ * Determinism: the batch order of epoch e is a pure function of (seed, e); every other random
+ * draw comes from Generators whose states are saved in each checkpoint, together with the
+ * optimizer, the schedule, the epoch, the batch index within it and the running sums of the
+ * epoch's metrics. A resumed run therefore continues the same stream of numbers and ends
+ * bit-identical to an uninterrupted one, whether it stopped at an epoch boundary or mid-epoch
+ * (Ctrl-C).
+ */
+import * as path from 'path';
+import { tidy } from '../tensor/scope';
+import { Module } from '../nn/module';
+import { Optimizer } from '../optim/optimizer';
+import { Adam, AdamW } from '../optim/adam';
+import { SGD } from '../optim/sgd';
+import { clipGradNorm } from '../optim/clip';
+import { LRScheduler, Schedule, constant, cosine, step as stepSchedule } from '../optim/schedules';
+import { Generator } from '../random/generator';
+import { MetricsLog } from './metrics_log';
+import { LoadedCheckpoint, loadCheckpoint, saveCheckpoint, latestCheckpoint, CheckpointError } from './checkpoint';
+import { typeError } from '../errors';
+
+export type Logs = Record<string, number>;
+
+/** Callbacks as in TensorFlow.js's model.fit; returning false (or a Promise of false) stops training. */
+export interface TrainCallbacks {
+  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; startEpoch: number; step: number }): unknown;
+  onEpochBegin?(epoch: number, info: { pTrue?: number; lr: number }): unknown;
+  onBatchEnd?(batch: number, logs: Logs & { step: number; epoch: number }): unknown;
+  onEpochEnd?(epoch: number, logs: Logs): unknown;
+  onTrainEnd?(result: TrainResult): unknown;
+}
+
+export interface CommonTrainOptions {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: 'adam' | 'adamw' | 'sgd';
+  weightDecay?: number;
+  lrSchedule?: 'cosine' | 'step' | 'constant';
+  /** Cosine: linear warmup steps (default 0) and floor as a fraction of lr (default 0.05). */
+  warmupSteps?: number;
+  minLrFactor?: number;
+  /** Step schedule: epochs per decay (default ceil(epochs / 3)) and factor (default 0.1). */
+  lrStepEpochs?: number;
+  lrGamma?: number;
+  /** Clip gradients to this global L2 norm (default: no clipping). */
+  gradClip?: number;
+  seed?: number;
+  /** Fraction of the data held out for validation (default 0.1). */
+  validationSplit?: number;
+  /** Stop after this many epochs without a better validation loss (default: never). */
+  patience?: number;
+  /** Folder for checkpoints (default: none). */
+  checkpointDir?: string;
+  /** Checkpoints kept (default 2). */
+  keepCheckpoints?: number;
+  /** Also checkpoint every n optimizer steps (default: only at the end of each epoch). */
+  checkpointEvery?: number;
+  /** Continue from checkpointDir's latest checkpoint (true) or from the given checkpoint path. */
+  resume?: boolean | string;
+  /** Metrics log (JSON lines); default <checkpointDir>/metrics.jsonl when checkpointDir is set. */
+  metricsFile?: string | null;
+  /** Write a batch record every n steps (default 1). */
+  logEvery?: number;
+  callbacks?: TrainCallbacks;
+  /** Set .stop = true (e.g. from a SIGINT handler) to stop after the current batch with a checkpoint. */
+  signal?: { stop: boolean };
+  /** Cap on batches per epoch (default: all). */
+  maxBatchesPerEpoch?: number;
+}
+
+export interface TrainResult {
+  epochs: number;
+  step: number;
+  /** 'completed' | 'early-stopping' | 'callback' | 'interrupted' */
+  stopReason: string;
+  history: Logs[];
+  checkpoint: string | null;
+  bestValLoss: number;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** What a trainer plugs into the loop. */
+export interface LoopSpec {
+  kind: string;
+  fn: string;
+  config: Record<string, unknown>;
+  modules: Record<string, Module>;
+  params: Module;
+  opts: CommonTrainOptions;
+  /** Training examples (indices are shuffled per epoch). */
+  numExamples: number;
+  rngs: Record<string, Generator>;
+  /** Per-epoch extra values (e.g. pTrue) passed to trainStep and logged. */
+  epochInfo?(epoch: number, epochs: number): Logs;
+  /** One step on the examples `idx`: returns the loss tensor's value and the logged parts (tidy is done by the loop). */
+  trainStep(idx: number[], info: Logs): { loss: import('../tensor/tensor').Tensor; logs: Logs };
+  validate(): Logs;
+  /** Restores module weights from a checkpoint. */
+  restore(ck: LoadedCheckpoint): void;
+}
+
+export function makeOptimizer(fn: string, params: Module, o: CommonTrainOptions): Optimizer {
+  const lr = o.lr ?? 1e-3;
+  switch (o.optimizer ?? 'adam') {
+    case 'adam':
+      return new Adam(params.trainableParameters(), { lr, weightDecay: o.weightDecay ?? 0 });
+    case 'adamw':
+      return new AdamW(params.trainableParameters(), { lr, weightDecay: o.weightDecay ?? 0.01 });
+    case 'sgd':
+      return new SGD(params.trainableParameters(), { lr, momentum: 0.9, weightDecay: o.weightDecay ?? 0 });
+    default:
+      throw typeError(fn, 'optimizer', "'adam', 'adamw' or 'sgd'", o.optimizer);
+  }
+}
+
+export function makeSchedule(fn: string, o: CommonTrainOptions, epochs: number, batchesPerEpoch: number): Schedule {
+  const total = Math.max(1, epochs * batchesPerEpoch);
+  switch (o.lrSchedule ?? 'constant') {
+    case 'constant':
+      return constant();
+    case 'cosine':
+      return cosine(total, { warmup: o.warmupSteps ?? 0, minLr: (o.lr ?? 1e-3) * (o.minLrFactor ?? 0.05) });
+    case 'step':
+      return stepSchedule(Math.max(1, (o.lrStepEpochs ?? Math.ceil(epochs / 3)) * batchesPerEpoch), o.lrGamma ?? 0.1);
+    default:
+      throw typeError(fn, 'lrSchedule', "'cosine', 'step' or 'constant'", o.lrSchedule);
+  }
+}
+
+/** The example order of epoch `epoch`: a pure function of (seed, epoch). */
+export function epochOrder(seed: number, epoch: number, n: number): number[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  return new Generator(seed).fork(100003 + epoch).shuffle(idx);
+}
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+async function call(cb: ((...a: never[]) => unknown) | undefined, ...args: unknown[]): Promise<boolean> {
+  if (!cb) return true;
+  const r = await (cb as (...a: unknown[]) => unknown)(...args);
+  return r !== false;
+}
+
+function checkOpts(fn: string, o: CommonTrainOptions): void {
+  const int = (k: keyof CommonTrainOptions, min: number) => {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) throw typeError(fn, `options.${k}`, `an integer >= ${min}`, v);
+  };
+  const pos = (k: keyof CommonTrainOptions, min = 0, max = Infinity) => {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)) throw typeError(fn, `options.${k}`, `a number in [${min}, ${max}]`, v);
+  };
+  int('epochs', 1);
+  int('batchSize', 1);
+  int('seed', 0);
+  int('patience', 1);
+  int('checkpointEvery', 1);
+  int('logEvery', 1);
+  int('maxBatchesPerEpoch', 1);
+  pos('lr');
+  pos('gradClip');
+  pos('validationSplit', 0, 0.9);
+}
+
+export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
+  const { fn, opts } = spec;
+  checkOpts(fn, opts);
+  const epochs = opts.epochs ?? 10;
+  const batchSize = opts.batchSize ?? 32;
+  const seed = opts.seed ?? 0;
+  if (spec.numExamples < 1) throw new RangeError(`${fn}: no training examples (the dataset is too small for these options)`);
+  const fullBatches = Math.ceil(spec.numExamples / batchSize);
+  const batchesPerEpoch = Math.min(fullBatches, opts.maxBatchesPerEpoch ?? fullBatches);
+  const optimizer = makeOptimizer(fn, spec.params, opts);
+  const scheduler = new LRScheduler(optimizer, makeSchedule(fn, opts, epochs, batchesPerEpoch), opts.lr ?? 1e-3);
+  const cbs = opts.callbacks ?? {};
+  const dir = opts.checkpointDir ?? null;
+  const metricsFile = opts.metricsFile === undefined ? (dir ? path.join(dir, 'metrics.jsonl') : null) : opts.metricsFile;
+
+  let startEpoch = 0;
+  let startBatch = 0;
+  let step = 0;
+  let history: Logs[] = [];
+  let bestVal = Infinity;
+  let badEpochs = 0;
+  let sums: Record<string, number> = {};
+  let count = 0;
+
+  if (opts.resume) {
+    const from = typeof opts.resume === 'string' ? opts.resume : dir;
+    if (!from) throw typeError(fn, 'options.resume', 'a checkpoint path (or true with checkpointDir)', opts.resume);
+    if (typeof opts.resume === 'boolean' && !latestCheckpoint(from)) throw new CheckpointError(`${from}: nothing to resume (no latest.json)`);
+    const ck = loadCheckpoint(from);
+    try {
+      if (ck.kind !== spec.kind) throw new CheckpointError(`${ck.path}: is a '${ck.kind}' checkpoint, cannot resume ${fn} from it`);
+      spec.restore(ck);
+      if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
+      if (ck.schedule) scheduler.loadStateDict(ck.schedule as { step: number; baseLr: number });
+      for (const [k, g] of Object.entries(spec.rngs)) {
+        const st = ck.rng[k];
+        if (!st) throw new CheckpointError(`${ck.path}/state.json: rng state '${k}' is missing`);
+        g.setState(st);
+      }
+      startEpoch = ck.epoch;
+      startBatch = ck.batch;
+      step = ck.step;
+      history = ck.metrics as Logs[];
+      const t = ck.trainer as { bestVal?: number | null; badEpochs?: number; sums?: Record<string, number>; count?: number };
+      bestVal = t.bestVal ?? Infinity;
+      badEpochs = t.badEpochs ?? 0;
+      sums = t.sums ?? {};
+      count = t.count ?? 0;
+    } finally {
+      ck.dispose();
+    }
+    if (metricsFile) MetricsLog.truncateAfter(metricsFile, step);
+  }
+  const log = new MetricsLog(metricsFile);
+  let lastCheckpoint: string | null = dir ? latestCheckpoint(dir) : null;
+  const save = (epoch: number, batch: number): void => {
+    if (!dir) return;
+    lastCheckpoint = saveCheckpoint(
+      dir,
+      {
+        kind: spec.kind,
+        config: { ...spec.config, training: { ...opts, callbacks: undefined, signal: undefined } },
+        modules: spec.modules,
+        optimizer,
+        epoch,
+        batch,
+        step,
+        schedule: scheduler.stateDict(),
+        rng: Object.fromEntries(Object.entries(spec.rngs).map(([k, g]) => [k, g.state()])),
+        metrics: history,
+        trainer: { bestVal: Number.isFinite(bestVal) ? bestVal : null, badEpochs, sums, count },
+      },
+      { keep: opts.keepCheckpoints ?? 2 },
+    );
+  };
+
+  const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal });
+  let stopReason = 'completed';
+  if (!(await call(cbs.onTrainBegin, { epochs, batchesPerEpoch, startEpoch, step }))) stopReason = 'callback';
+
+  try {
+    outer: for (let epoch = startEpoch; epoch < epochs && stopReason === 'completed'; ++epoch) {
+      const info = spec.epochInfo ? spec.epochInfo(epoch, epochs) : {};
+      const order = epochOrder(seed, epoch, spec.numExamples);
+      const first = epoch === startEpoch ? startBatch : 0;
+      if (first === 0) {
+        sums = {};
+        count = 0;
+        if (!(await call(cbs.onEpochBegin, epoch, { ...info, lr: optimizer.lr }))) {
+          stopReason = 'callback';
+          break;
+        }
+      }
+      spec.params.train();
+      for (let b = first; b < batchesPerEpoch; ++b) {
+        const idx = order.slice(b * batchSize, Math.min(spec.numExamples, (b + 1) * batchSize));
+        const t0 = performance.now();
+        const lr = optimizer.lr;
+        const logs = tidy(() => {
+          optimizer.zeroGrad();
+          const { loss, logs } = spec.trainStep(idx, info);
+          const value = loss.item();
+          if (!Number.isFinite(value)) return { loss: value, ...logs };
+          loss.backward();
+          let gradNorm = NaN;
+          if (opts.gradClip) gradNorm = clipGradNorm(spec.params.trainableParameters(), opts.gradClip);
+          if (opts.gradClip && !Number.isFinite(gradNorm)) return { loss: value, ...logs, gradNorm };
+          optimizer.step();
+          return { loss: value, ...logs, ...(opts.gradClip ? { gradNorm } : {}) };
+        });
+        optimizer.zeroGrad();
+        const bad = Object.entries(logs).find(([, v]) => !Number.isFinite(v));
+        if (bad) {
+          log.write({ kind: 'event', step, epoch, event: 'non-finite', name: bad[0], value: String(bad[1]) });
+          throw new NonFiniteLossError(
+            `${fn}: ${bad[0]} became ${bad[1]} at epoch ${epoch + 1}, batch ${b + 1} (step ${step + 1}); training stopped without applying this step. ` +
+              (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}.` : 'No checkpoint was saved.') +
+              ' Try a lower --lr or --grad_clip.',
+          );
+        }
+        step++;
+        scheduler.step();
+        const ms = performance.now() - t0;
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
+        count++;
+        if (step % (opts.logEvery ?? 1) === 0) log.write({ kind: 'batch', step, epoch, batch: b, ...logs, ...info, lr, stepMs: Math.round(ms * 100) / 100 });
+        const go = await call(cbs.onBatchEnd, b, { ...logs, ...info, lr, step, epoch, batchesPerEpoch, stepMs: ms });
+        await yieldToEventLoop();
+        const interrupted = opts.signal?.stop === true;
+        if (!go || interrupted) {
+          stopReason = interrupted ? 'interrupted' : 'callback';
+          const done = b + 1 === batchesPerEpoch;
+          if (!done) {
+            save(epoch, b + 1);
+            break outer;
+          }
+        } else if (opts.checkpointEvery && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) save(epoch, b + 1);
+      }
+      // End of epoch: validation, metrics, early stopping, checkpoint.
+      spec.params.eval();
+      const val = spec.validate();
+      spec.params.train();
+      const epochLogs: Logs = { epoch: epoch + 1, step };
+      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / Math.max(1, count);
+      Object.assign(epochLogs, info, val, { lr: optimizer.lr });
+      history.push(epochLogs);
+      log.write({ kind: 'epoch', ...epochLogs, step, epoch });
+      const vl = val.valLoss;
+      if (vl !== undefined) {
+        if (!Number.isFinite(vl))
+          throw new NonFiniteLossError(`${fn}: validation loss became ${vl} after epoch ${epoch + 1}. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}.` : ''}`);
+        if (vl < bestVal) {
+          bestVal = vl;
+          badEpochs = 0;
+        } else badEpochs++;
+      }
+      const go = await call(cbs.onEpochEnd, epoch, epochLogs);
+      if (stopReason === 'completed' && !go) stopReason = 'callback';
+      if (stopReason === 'completed' && opts.patience && badEpochs >= opts.patience) stopReason = 'early-stopping';
+      sums = {};
+      count = 0;
+      save(epoch + 1, 0);
+    }
+  } finally {
+    log.close();
+  }
+  const r = result(stopReason);
+  await call(cbs.onTrainEnd, r);
+  return r;
+}

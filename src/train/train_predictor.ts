@@ -1,0 +1,243 @@
+/**
+ * trainPredictor(predictor, vae, dataset, options): fits a LatentPredictor on the latents of a
+ * frozen VAE, with the seed review's settings as options:
+ *
+ *   const predictor = createPredictor(vae, { hiddenSize: 256, actionSize: 3, residualPrediction: true });
+ *   await trainPredictor(predictor, vae, episodes, {
+ *     epochs: 40, batchSize: 4, lr: 1e-4, scheduledSampling: true, lrSchedule: 'cosine',
+ *     inputNoiseStd: 0.01, targetJitterScale: 0.005, checkpointDir: 'runs/x/predictor' });
+ *
+ * The VAE is frozen; every frame is encoded once (z = mu, eval mode) and the latents cached, so
+ * an epoch touches only the predictor. An example is a window of `seqLen` consecutive latents
+ * with the actions taken at each; the loss is the latent MSE of the predictions of steps
+ * 1..seqLen-1 (teacher forcing), or with scheduled sampling the probability pTrue of feeding
+ * the true latent decays over epochs (samplingSchedule, default linear 1 -> 0.25).
+ * Validation every epoch: valLoss (teacher-forced latent MSE) and valOpenLoop (latent MSE when
+ * the model feeds itself from the first latent of each held-out window).
+ */
+import { ConvVAE } from '../models/conv_vae';
+import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
+import { Tensor, shapeSize } from '../tensor/tensor';
+import { tidy } from '../tensor/scope';
+import { noGrad } from '../autograd/grad_mode';
+import { mseLoss } from '../losses/index';
+import { Generator } from '../random/generator';
+import { typeError, rangeError } from '../errors';
+import type { Episode } from '../data/episode';
+import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
+import { EpisodeSource, episodesOf, windows } from './data';
+import { restoreModule } from './checkpoint';
+import { SamplingSchedule, pTrueAt } from './sampling_schedule';
+import { modelConfigOf, rememberConfig } from './train_vae';
+
+/** The latents of one episode: z [length, D] (the VAE's mu) and actions [length, A]. */
+export interface LatentEpisode {
+  length: number;
+  latentSize: number;
+  z: Float32Array;
+  actionDim: number;
+  actions: Float32Array;
+}
+
+/** Encodes every frame of `episodes` with the VAE (eval mode, no gradients, z = mu). */
+export function encodeEpisodes(vae: ConvVAE, episodes: Episode[], batchSize = 64): LatentEpisode[] {
+  const D = shapeSize(vae.latentShape);
+  const wasTraining = vae.training;
+  vae.eval();
+  try {
+    return episodes.map((ep) => {
+      const z = new Float32Array(ep.length * D);
+      const n = ep.height * ep.width * 3;
+      noGrad(() => {
+        for (let t = 0; t < ep.length; t += batchSize) {
+          const m = Math.min(batchSize, ep.length - t);
+          tidy(() => {
+            const x = new Tensor([m, ep.height, ep.width, 3], 'uint8', ep.frames.subarray(t * n, (t + m) * n));
+            z.set(vae.encode(x).mu.f32(), t * D);
+          });
+        }
+      });
+      return { length: ep.length, latentSize: D, z, actionDim: ep.actionDim, actions: ep.actions };
+    });
+  } finally {
+    vae.train(wasTraining);
+  }
+}
+
+/** z [B,T,...latentShape] and a [B,T,A] of the windows starting at `refs`. */
+export function gatherWindows(lat: LatentEpisode[], refs: [number, number][], T: number, latentShape: number[]): { z: Tensor; a: Tensor } {
+  const D = lat[0].latentSize;
+  const A = lat[0].actionDim;
+  const z = Tensor.empty([refs.length, T, ...latentShape]);
+  const a = Tensor.empty([refs.length, T, Math.max(A, 0)]);
+  const zd = z._data as Float32Array;
+  const ad = a._data as Float32Array;
+  refs.forEach(([e, t0], b) => {
+    zd.set(lat[e].z.subarray(t0 * D, (t0 + T) * D), b * T * D);
+    if (A) ad.set(lat[e].actions.subarray(t0 * A, (t0 + T) * A), b * T * A);
+  });
+  return { z, a };
+}
+
+export interface PredictorModelOptions {
+  /** Only 'lstm' today. */
+  predictor?: 'lstm';
+  hiddenSize?: number;
+  numLayers?: number;
+  residualPrediction?: boolean;
+  useActions?: boolean;
+  actionSize?: number;
+  inputNoiseStd?: number;
+  targetJitterScale?: number;
+  seed?: number;
+}
+
+/** A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are remembered for checkpoints. */
+export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: PredictorModelOptions = {}): LatentPredictor {
+  if ((o.predictor ?? 'lstm') !== 'lstm') throw typeError('createPredictor', 'predictor', "'lstm' (the only predictor so far)", o.predictor);
+  const opts: LatentPredictorOptions = {
+    latentShape: vae.latentShape.slice(),
+    actionSize: o.actionSize ?? 3,
+    hiddenSize: o.hiddenSize ?? 256,
+    numLayers: o.numLayers ?? 1,
+    residual: o.residualPrediction ?? true,
+    useActions: o.useActions ?? true,
+    inputNoiseStd: o.inputNoiseStd ?? 0,
+    targetJitterScale: o.targetJitterScale ?? 0,
+    seed: o.seed ?? 0,
+  };
+  const p = new LatentPredictor(opts);
+  rememberConfig(p, { ...opts });
+  return p;
+}
+
+/** The options that rebuild `p` (from createPredictor, or read off its fields). */
+export function predictorConfigOf(p: LatentPredictor): LatentPredictorOptions {
+  return (modelConfigOf(p) as unknown as LatentPredictorOptions) ?? {
+    latentShape: p.latentShape,
+    actionSize: p.actionSize,
+    hiddenSize: p.hiddenSize,
+    numLayers: p.numLayers,
+    residual: p.residual,
+    useActions: p.useActions,
+    inputNoiseStd: p.inputNoiseStd,
+    targetJitterScale: p.targetJitterScale,
+  };
+}
+
+export interface TrainPredictorOptions extends CommonTrainOptions, PredictorModelOptions {
+  /** Window length in frames (default 16). */
+  seqLen?: number;
+  /** Frames between window starts (default seqLen / 2). */
+  windowStride?: number;
+  /** Scheduled sampling on (default false: teacher forcing). */
+  scheduledSampling?: boolean;
+  /** Decay of pTrue over epochs (default linear from 1 to 0.25). */
+  samplingSchedule?: SamplingSchedule;
+  /** Latents already encoded (skips the encoding pass; must match the dataset's episodes). */
+  latents?: LatentEpisode[];
+  /** Called after the latents are encoded, with the time it took. */
+  onLatentsEncoded?(latents: LatentEpisode[], ms: number): void;
+  /** Held-out windows used for validation at most (default 256). */
+  maxValidationWindows?: number;
+}
+
+export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, dataset: EpisodeSource, options: TrainPredictorOptions = {}): Promise<TrainResult> {
+  const fn = 'trainPredictor';
+  if (!(predictor instanceof LatentPredictor)) throw new TypeError(`${fn}: predictor must be a LatentPredictor`);
+  if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
+  if (predictor.latentShape.join(',') !== vae.latentShape.join(','))
+    throw rangeError(fn, `the predictor's latent [${predictor.latentShape}] differs from the VAE's [${vae.latentShape}]`);
+  if (options.hiddenSize !== undefined && options.hiddenSize !== predictor.hiddenSize)
+    throw rangeError(fn, `options.hiddenSize is ${options.hiddenSize} but the predictor was built with ${predictor.hiddenSize} (build it with createPredictor)`);
+  if (options.residualPrediction !== undefined && options.residualPrediction !== predictor.residual)
+    throw rangeError(fn, `options.residualPrediction is ${options.residualPrediction} but the predictor was built with residual ${predictor.residual}`);
+  if (options.useActions !== undefined && options.useActions !== predictor.useActions)
+    throw rangeError(fn, `options.useActions is ${options.useActions} but the predictor was built with useActions ${predictor.useActions}`);
+  if ((options.predictor ?? 'lstm') !== 'lstm') throw typeError(fn, 'options.predictor', "'lstm'", options.predictor);
+  if (options.inputNoiseStd !== undefined) predictor.inputNoiseStd = options.inputNoiseStd;
+  if (options.targetJitterScale !== undefined) predictor.targetJitterScale = options.targetJitterScale;
+  const eps = episodesOf(fn, dataset);
+  if (predictor.useActions && eps[0].actionDim !== predictor.actionSize)
+    throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize}`);
+  const T = options.seqLen ?? 16;
+  if (!Number.isInteger(T) || T < 2) throw typeError(fn, 'options.seqLen', 'an integer >= 2', T);
+  const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
+  vae.freeze();
+  vae.eval();
+  const t0 = performance.now();
+  const lat = options.latents ?? encodeEpisodes(vae, eps);
+  if (lat.length !== eps.length) throw rangeError(fn, `options.latents has ${lat.length} episodes, the dataset ${eps.length}`);
+  options.onLatentsEncoded?.(lat, performance.now() - t0);
+  const { train: trainLat, val: valLat } = splitLatents(lat, options.validationSplit ?? 0.1, T);
+  const refs = windows(trainLat, T, stride);
+  if (!refs.length) throw rangeError(fn, `no training window of ${T} frames: the training episodes have at most ${Math.max(...trainLat.map((e) => e.length))} frames (lower seqLen)`);
+  const allValRefs = windows(valLat, T, T);
+  const maxVal = options.maxValidationWindows ?? 256;
+  const valRefs = allValRefs.length <= maxVal ? allValRefs : Array.from({ length: maxVal }, (_, i) => allValRefs[Math.floor((i * allValRefs.length) / maxVal)]);
+  const seed = options.seed ?? 0;
+  const coins = new Generator(seed).fork(23);
+  const sched: SamplingSchedule = options.samplingSchedule ?? { decay: 'linear', start: 1, end: 0.25 };
+  const cfg = predictorConfigOf(predictor);
+  const batchSize = options.batchSize ?? 32;
+  return runLoop({
+    kind: 'predictor',
+    fn,
+    config: { predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale }, vae: modelConfigOf(vae) ?? {}, seqLen: T },
+    modules: { predictor },
+    params: predictor,
+    opts: options,
+    numExamples: refs.length,
+    rngs: { coins, model: predictor.generator },
+    epochInfo(epoch, epochs) {
+      return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
+    },
+    trainStep(idx, info) {
+      const { z, a } = gatherWindows(trainLat, idx.map((i) => refs[i]), T, predictor.latentShape);
+      const loss = predictor.loss(z, predictor.useActions ? a : null, { pTrue: info.pTrue ?? 1, rng: coins });
+      return { loss, logs: {} };
+    },
+    validate(): Logs {
+      if (!valRefs.length) return {};
+      let tf = 0, ol = 0;
+      noGrad(() => {
+        for (let i = 0; i < valRefs.length; i += batchSize) {
+          const part = valRefs.slice(i, i + batchSize);
+          tidy(() => {
+            const { z, a } = gatherWindows(valLat, part, T, predictor.latentShape);
+            const act = predictor.useActions ? a : null;
+            tf += predictor.loss(z, act).item() * part.length;
+            const B = part.length;
+            const pred = predictor.forwardScheduled(z, act, 0, new Generator(0));
+            const target = z.reshape(B, T, predictor.latentSize).slice([0, 1, 0], [B, T - 1, predictor.latentSize]);
+            ol += mseLoss(pred.reshape(B, T - 1, predictor.latentSize), target).item() * B;
+          });
+        }
+      });
+      return { valLoss: tf / valRefs.length, valOpenLoop: ol / valRefs.length };
+    },
+    restore(ck) {
+      restoreModule(ck, 'predictor', predictor);
+    },
+  });
+}
+
+/** The split of splitEpisodes (last episodes held out; one episode is cut in time) on latents. */
+export function splitLatents(lat: LatentEpisode[], split: number, minLen: number): { train: LatentEpisode[]; val: LatentEpisode[] } {
+  if (split <= 0) return { train: lat, val: [] };
+  if (lat.length >= 2) {
+    const nVal = Math.min(lat.length - 1, Math.max(1, Math.round(lat.length * split)));
+    return { train: lat.slice(0, lat.length - nVal), val: lat.slice(lat.length - nVal) };
+  }
+  const e = lat[0];
+  const cut = Math.max(minLen, Math.min(e.length - minLen, Math.round(e.length * (1 - split))));
+  if (cut >= e.length || cut < minLen) return { train: lat, val: [] };
+  const part = (from: number, to: number): LatentEpisode => ({
+    length: to - from,
+    latentSize: e.latentSize,
+    z: e.z.subarray(from * e.latentSize, to * e.latentSize),
+    actionDim: e.actionDim,
+    actions: e.actions.subarray(from * e.actionDim, to * e.actionDim),
+  });
+  return { train: [part(0, cut)], val: [part(cut, e.length)] };
+}

@@ -1,0 +1,91 @@
+/**
+ * trainVAE(vae, dataset, options): fits a ConvVAE to the frames of a set of episodes.
+ *
+ *   const vae = createVAE({ encoderChannels: [16, 32, 64, 128] });
+ *   const r = await trainVAE(vae, episodes, { epochs: 5, batchSize: 32, lr: 1e-3, checkpointDir: 'runs/x/vae' });
+ *
+ * One example is one frame; an epoch is a pass over the training frames in a seeded order.
+ * The loss is the VAE objective (recon + beta * KL, see ConvVAE); validation reports the
+ * held-out frames' loss with z = mu (eval mode) as valLoss, plus valRecon/valKl.
+ * The reparameterization noise comes from a seeded Generator saved in each checkpoint.
+ */
+import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
+import { Generator } from '../random/generator';
+import { tidy } from '../tensor/scope';
+import { noGrad } from '../autograd/grad_mode';
+import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
+import { EpisodeSource, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
+import { restoreModule } from './checkpoint';
+
+const CONFIGS = new WeakMap<object, Record<string, unknown>>();
+
+/** A ConvVAE whose options are remembered, so checkpoints can rebuild it (loadVAE). */
+export function createVAE(opts: ConvVAEOptions = {}): ConvVAE {
+  const vae = new ConvVAE(opts);
+  CONFIGS.set(vae, JSON.parse(JSON.stringify({ ...opts, generator: undefined })));
+  return vae;
+}
+
+/** The options a model was made with (createVAE / createPredictor), or given as options.modelConfig. */
+export function modelConfigOf(m: object): Record<string, unknown> | undefined {
+  return CONFIGS.get(m);
+}
+export function rememberConfig(m: object, cfg: Record<string, unknown>): void {
+  CONFIGS.set(m, cfg);
+}
+
+export interface TrainVAEOptions extends CommonTrainOptions {
+  /** The options the VAE was built with (saved in checkpoints; default: those createVAE recorded). */
+  modelConfig?: ConvVAEOptions;
+  /** Held-out frames used for validation at most (default 512). */
+  maxValidationFrames?: number;
+}
+
+export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: TrainVAEOptions = {}): Promise<TrainResult> {
+  const fn = 'trainVAE';
+  if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
+  const eps = episodesOf(fn, dataset);
+  const { train, val } = splitEpisodes(eps, options.validationSplit ?? 0.1, 1);
+  const refs = frameIndex(train);
+  const valRefs = frameIndex(val);
+  const maxVal = options.maxValidationFrames ?? 512;
+  const valPick = valRefs.length <= maxVal ? valRefs : Array.from({ length: maxVal }, (_, i) => valRefs[Math.floor((i * valRefs.length) / maxVal)]);
+  const seed = options.seed ?? 0;
+  const noise = new Generator(seed).fork(11);
+  const batchSize = options.batchSize ?? 32;
+  return runLoop({
+    kind: 'vae',
+    fn,
+    config: { vae: options.modelConfig ?? modelConfigOf(vae) ?? {} },
+    modules: { vae },
+    params: vae,
+    opts: options,
+    numExamples: refs.length,
+    rngs: { noise },
+    trainStep(idx) {
+      const x = gatherFrames(train, idx.map((i) => refs[i]));
+      const l = vae.loss(x, { generator: noise });
+      return { loss: l.total, logs: { recon: l.recon.item(), kl: l.kl.item() } };
+    },
+    validate(): Logs {
+      if (!valPick.length) return {};
+      let tot = 0, rec = 0, kl = 0;
+      noGrad(() => {
+        for (let i = 0; i < valPick.length; i += batchSize) {
+          const part = valPick.slice(i, i + batchSize);
+          tidy(() => {
+            const l = vae.loss(gatherFrames(val, part), { sample: false });
+            tot += l.total.item() * part.length;
+            rec += l.recon.item() * part.length;
+            kl += l.kl.item() * part.length;
+          });
+        }
+      });
+      const n = valPick.length;
+      return { valLoss: tot / n, valRecon: rec / n, valKl: kl / n };
+    },
+    restore(ck) {
+      restoreModule(ck, 'vae', vae);
+    },
+  });
+}
