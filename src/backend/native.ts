@@ -4,7 +4,8 @@
  * knows nothing about individual ops.
  *
  * Search order: $WORLDKIT_ADDON (a path to a .node file), then build/Release/worldkit.node at
- * the package root (the same relative place from src/backend and dist/backend).
+ * the package root: the nearest folder above this file whose package.json is named 'worldkit'
+ * (so it works from src/backend, dist/backend and dist-bench/src/backend alike).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,10 +13,25 @@ import * as path from 'path';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type NativeFunction = (...args: any[]) => any;
 
+/** The worldkit package root: walks up from `from` to the folder whose package.json is named 'worldkit'. */
+export function packageRoot(from: string = __dirname): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'worldkit') return dir;
+      } catch {
+        // an unreadable package.json is not ours; keep walking
+      }
+    }
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
+
 function loadAddon(): Record<string, NativeFunction> {
   const candidates: string[] = [];
   if (process.env.WORLDKIT_ADDON) candidates.push(path.resolve(process.env.WORLDKIT_ADDON));
-  const root = path.resolve(__dirname, '..', '..');
+  const root = packageRoot();
   candidates.push(path.join(root, 'build', 'Release', 'worldkit.node'));
   candidates.push(path.join(root, 'build', 'Debug', 'worldkit.node'));
   for (const file of candidates) {
