@@ -240,7 +240,7 @@ describe('ConvVAE', () => {
 
 const withFixture = fixture ? describe : describe.skip;
 withFixture('PyTorch parity (test/fixtures/torch_conv.json)', () => {
-  test.each((fixture?.conv ?? []).map((c: { name: string }) => [c.name, c]))('%s: output and gradients', (_name, c) => {
+  test.each(((fixture?.conv ?? []) as { name: string }[]).map((c) => [c.name, c] as [string, unknown]))('%s: output and gradients', (_name: string, c: unknown) => {
     const f = c as {
       transposed: boolean; N: number; Cin: number; H: number; W: number; Cout: number; k: number;
       stride: number; padding: number; outputPadding: number; y: Summary; gx: Summary; gw: Summary; gb: Summary;
