@@ -294,6 +294,19 @@ export interface Backend {
   teardown(): void;
 }
 
+/**
+ * Sets the kernel thread count and waits briefly for the new workers to start. (Workaround: the
+ * pool in cpp/thread_pool.cpp can miss a parallel region that starts before a freshly spawned
+ * worker has read the region counter, and then waits forever; see the note in the report.)
+ */
+export function setThreads(n: number): void {
+  wk.setNumThreads(n);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+}
+
+// Start the pool (and let its workers settle) before any test runs a parallel region.
+setThreads(wk.getNumThreads());
+
 let savedThreads = 0;
 export const backends: Backend[] = [
   { name: 'cpu', available: () => true, setup: () => {}, teardown: () => {} },
@@ -302,8 +315,8 @@ export const backends: Backend[] = [
     available: () => true,
     setup: () => {
       savedThreads = wk.getNumThreads();
-      wk.setNumThreads(1);
+      setThreads(1);
     },
-    teardown: () => wk.setNumThreads(savedThreads),
+    teardown: () => setThreads(savedThreads),
   },
 ];

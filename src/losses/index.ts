@@ -195,6 +195,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | numbe
   if (ld.length !== B) throw rangeError(fn, `labels has ${ld.length} entries but logits is ${fmtShape(logits.shape)}`);
   const r = checkReduction(fn, opts?.reduction, ['mean', 'sum', 'none'] as const);
   const labelsCopy = ld.slice();
+  for (let b = 0; b < B; ++b)
+    if (!(labelsCopy[b] >= 0 && labelsCopy[b] < C)) throw rangeError(fn, `labels[${b}] must be a class in [0, ${C - 1}], got ${labelsCopy[b]}`);
   const rows = new Float32Array(B);
   native.crossEntropyForward(xd, labelsCopy, B, C, rows);
   const out = Tensor.empty(r === 'none' ? [B] : []);
