@@ -1,0 +1,242 @@
+/**
+ * PNG encoding and decoding over node's zlib (no dependencies).
+ *
+ * encodePNG: 8-bit RGB, RGBA or grayscale, HWC pixels, filter type chosen per row (the
+ * minimum-sum-of-absolute-differences heuristic), one IDAT.
+ * decodePNG: 8-bit grayscale, gray+alpha, RGB, RGBA and palette images, non-interlaced; all five
+ * row filters; CRCs checked. Anything else (16-bit, interlaced, truncated, bad CRC) throws an
+ * Error that says what is wrong (callers prefix the file name).
+ */
+import * as zlib from 'zlib';
+
+export interface Image {
+  width: number;
+  height: number;
+  /** Channels of `data`: 1 (gray), 3 (RGB) or 4 (RGBA). */
+  channels: number;
+  /** HWC, row-major, 8 bits per sample. */
+  data: Uint8Array;
+}
+
+const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; ++n) {
+    let c = n;
+    for (let k = 0; k < 8; ++k) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
+  let c = (crc ^ 0xffffffff) >>> 0;
+  for (let i = start; i < end; ++i) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out, 4, 8 + data.length), 8 + data.length);
+  return out;
+}
+
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/** Encodes HWC 8-bit pixels (channels 1, 3 or 4) as a PNG file. */
+export function encodePNG(img: Image): Buffer {
+  const { width, height, channels, data } = img;
+  if (![1, 3, 4].includes(channels)) throw new RangeError(`encodePNG: channels must be 1, 3 or 4, got ${channels}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new RangeError(`encodePNG: width and height must be positive integers, got ${width}x${height}`);
+  if (data.length !== width * height * channels)
+    throw new RangeError(`encodePNG: data has ${data.length} bytes, expected ${width}x${height}x${channels} = ${width * height * channels}`);
+  const stride = width * channels;
+  const raw = Buffer.alloc((stride + 1) * height);
+  const cand = new Uint8Array(stride);
+  for (let y = 0; y < height; ++y) {
+    const row = y * stride;
+    let best = -1, bestSum = Infinity;
+    for (let f = 0; f < 5; ++f) {
+      let sum = 0;
+      for (let i = 0; i < stride; ++i) {
+        const x = data[row + i];
+        const a = i >= channels ? data[row + i - channels] : 0;
+        const b = y > 0 ? data[row - stride + i] : 0;
+        const c = y > 0 && i >= channels ? data[row - stride + i - channels] : 0;
+        const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : paeth(a, b, c);
+        const v = (x - pred) & 0xff;
+        cand[i] = v;
+        sum += v < 128 ? v : 256 - v;
+      }
+      if (sum < bestSum) {
+        bestSum = sum;
+        best = f;
+        raw[y * (stride + 1)] = f;
+        raw.set(cand, y * (stride + 1) + 1);
+      }
+    }
+    void best;
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = channels === 1 ? 0 : channels === 3 ? 2 : 6;
+  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
+}
+
+/** Decodes a PNG file to HWC 8-bit pixels (gray → 1 channel, gray+alpha → 4, palette → 3 or 4). */
+export function decodePNG(buf: Uint8Array): Image {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 8 || !b.subarray(0, 8).equals(SIGNATURE)) throw new Error('not a PNG file (bad signature)');
+  let pos = 8;
+  let width = 0, height = 0, depth = 0, colorType = -1, interlace = 0;
+  let palette: Uint8Array | null = null;
+  let trns: Uint8Array | null = null;
+  const idat: Buffer[] = [];
+  let sawEnd = false;
+  while (pos < b.length) {
+    if (pos + 12 > b.length) throw new Error(`truncated PNG: chunk header at byte ${pos} is cut off`);
+    const len = b.readUInt32BE(pos);
+    const type = b.toString('latin1', pos + 4, pos + 8);
+    if (pos + 12 + len > b.length) throw new Error(`truncated PNG: chunk ${type} at byte ${pos} needs ${len} bytes, file ends early`);
+    const body = b.subarray(pos + 8, pos + 8 + len);
+    const crc = b.readUInt32BE(pos + 8 + len);
+    if (crc32(b, pos + 4, pos + 8 + len) !== crc) throw new Error(`corrupt PNG: CRC mismatch in chunk ${type} at byte ${pos}`);
+    pos += 12 + len;
+    if (type === 'IHDR') {
+      if (len !== 13) throw new Error('corrupt PNG: IHDR must be 13 bytes');
+      width = body.readUInt32BE(0);
+      height = body.readUInt32BE(4);
+      depth = body[8];
+      colorType = body[9];
+      interlace = body[12];
+    } else if (type === 'PLTE') palette = new Uint8Array(body);
+    else if (type === 'tRNS') trns = new Uint8Array(body);
+    else if (type === 'IDAT') idat.push(body);
+    else if (type === 'IEND') {
+      sawEnd = true;
+      break;
+    }
+  }
+  if (colorType < 0) throw new Error('corrupt PNG: no IHDR chunk');
+  if (!sawEnd) throw new Error('truncated PNG: no IEND chunk');
+  if (depth !== 8) throw new Error(`unsupported PNG: bit depth ${depth} (only 8-bit images are supported)`);
+  if (interlace !== 0) throw new Error('unsupported PNG: interlaced (Adam7) images are not supported');
+  const samples: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+  const spp = samples[colorType];
+  if (spp === undefined) throw new Error(`corrupt PNG: unknown color type ${colorType}`);
+  if (colorType === 3 && !palette) throw new Error('corrupt PNG: palette image without PLTE');
+  if (width < 1 || height < 1 || width * height > 1 << 28) throw new Error(`corrupt PNG: bad size ${width}x${height}`);
+  let raw: Buffer;
+  try {
+    raw = zlib.inflateSync(Buffer.concat(idat));
+  } catch (e) {
+    throw new Error(`corrupt PNG: image data does not inflate (${(e as Error).message})`);
+  }
+  const stride = width * spp;
+  if (raw.length < (stride + 1) * height) throw new Error(`truncated PNG: image data has ${raw.length} bytes, expected ${(stride + 1) * height}`);
+  const px = new Uint8Array(stride * height);
+  for (let y = 0; y < height; ++y) {
+    const f = raw[y * (stride + 1)];
+    const src = y * (stride + 1) + 1;
+    const row = y * stride;
+    for (let i = 0; i < stride; ++i) {
+      const x = raw[src + i];
+      const a = i >= spp ? px[row + i - spp] : 0;
+      const up = y > 0 ? px[row - stride + i] : 0;
+      const c = y > 0 && i >= spp ? px[row - stride + i - spp] : 0;
+      let v: number;
+      switch (f) {
+        case 0: v = x; break;
+        case 1: v = x + a; break;
+        case 2: v = x + up; break;
+        case 3: v = x + ((a + up) >> 1); break;
+        case 4: v = x + paeth(a, up, c); break;
+        default: throw new Error(`corrupt PNG: unknown row filter ${f} in row ${y}`);
+      }
+      px[row + i] = v & 0xff;
+    }
+  }
+  if (colorType === 0) return { width, height, channels: 1, data: px };
+  if (colorType === 2) return { width, height, channels: 3, data: px };
+  if (colorType === 6) return { width, height, channels: 4, data: px };
+  if (colorType === 4) {
+    const out = new Uint8Array(width * height * 4);
+    for (let i = 0; i < width * height; ++i) {
+      out[4 * i] = out[4 * i + 1] = out[4 * i + 2] = px[2 * i];
+      out[4 * i + 3] = px[2 * i + 1];
+    }
+    return { width, height, channels: 4, data: out };
+  }
+  // palette
+  const pal = palette as Uint8Array;
+  const ch = trns ? 4 : 3;
+  const out = new Uint8Array(width * height * ch);
+  for (let i = 0; i < width * height; ++i) {
+    const k = px[i];
+    if (3 * k + 2 >= pal.length) throw new Error(`corrupt PNG: palette index ${k} out of range`);
+    out[ch * i] = pal[3 * k];
+    out[ch * i + 1] = pal[3 * k + 1];
+    out[ch * i + 2] = pal[3 * k + 2];
+    if (ch === 4) out[ch * i + 3] = trns && k < trns.length ? trns[k] : 255;
+  }
+  return { width, height, channels: ch, data: out };
+}
+
+/** Converts any decoded image to 3-channel RGB (alpha dropped, gray replicated). */
+export function toRGB(img: Image): Uint8Array {
+  if (img.channels === 3) return img.data;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; ++i) {
+    if (img.channels === 1) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = img.data[i];
+    else {
+      out[3 * i] = img.data[img.channels * i];
+      out[3 * i + 1] = img.data[img.channels * i + 1];
+      out[3 * i + 2] = img.data[img.channels * i + 2];
+    }
+  }
+  return out;
+}
+
+/**
+ * A contact sheet: rows of RGB frames (each HWC, frameH x frameW x 3) tiled with a `gap`-pixel
+ * border. `rows[r][c]` is the frame at row r, column c; missing frames are left dark.
+ */
+export function contactSheet(rows: Uint8Array[][], frameH: number, frameW: number, gap = 2, scale = 1): Image {
+  const nRows = rows.length;
+  const nCols = Math.max(1, ...rows.map((r) => r.length));
+  const fh = frameH * scale, fw = frameW * scale;
+  const width = nCols * fw + (nCols + 1) * gap;
+  const height = nRows * fh + (nRows + 1) * gap;
+  const data = new Uint8Array(width * height * 3).fill(24);
+  for (let r = 0; r < nRows; ++r) {
+    for (let c = 0; c < rows[r].length; ++c) {
+      const f = rows[r][c];
+      if (f.length !== frameH * frameW * 3)
+        throw new RangeError(`contactSheet: frame [${r}][${c}] has ${f.length} bytes, expected ${frameH}x${frameW}x3`);
+      const ox = gap + c * (fw + gap), oy = gap + r * (fh + gap);
+      for (let y = 0; y < fh; ++y) {
+        const sy = Math.floor(y / scale);
+        for (let x = 0; x < fw; ++x) {
+          const sx = Math.floor(x / scale);
+          const src = (sy * frameW + sx) * 3, dst = ((oy + y) * width + ox + x) * 3;
+          data[dst] = f[src];
+          data[dst + 1] = f[src + 1];
+          data[dst + 2] = f[src + 2];
+        }
+      }
+    }
+  }
+  return { width, height, channels: 3, data };
+}
