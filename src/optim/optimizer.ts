@@ -67,6 +67,7 @@ export abstract class Optimizer {
     const fn = `${this.typeName}.step`;
     for (let i = 0; i < this.params.length; ++i) {
       const p = this.params[i];
+      if (p.isDisposed) throw new Error(`${fn}: params[${i}] ${p.describe()} was disposed`);
       if ((p as { frozen?: boolean }).frozen) continue;
       const g = p.grad;
       if (!g) continue;
