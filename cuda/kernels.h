@@ -87,3 +87,34 @@ int gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, co
 
 }  // namespace cuda
 }  // namespace wk
+
+// ---- lstm.cu: fused LSTM cell, teacher-forced sequence (BPTT) and residual head; the math,
+// layout and null conventions of cpp/lstm.h, on device pointers (LstmParams/LstmParamGrads hold
+// device pointers). Backward passes take a caller-owned device workspace of the given size.
+#include "lstm.h"
+
+namespace wk {
+namespace cuda {
+
+size_t lstmCellBackwardWorkspace(size_t B, size_t H);  // floats (unused when dGatesOut is given)
+size_t lstmSequenceBackwardWorkspace(size_t T, size_t B, size_t H);  // floats
+int lstmCellForward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c, float* gates,
+                    float* cNew, float* hNew, float* tanhC, Stream stream = nullptr);
+int lstmCellBackward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c,
+                     const float* gates, const float* tanhC, const float* dhNew, const float* dcNew, float* dx,
+                     float* dh, float* dc, const LstmParamGrads& g, float* dGatesOut, float* workspace,
+                     Stream stream = nullptr);
+int lstmSequenceForward(size_t T, size_t B, bool batchFirst, const LstmParams& p, const float* x, const float* h0,
+                        const float* c0, float* y, float* gates, float* tanhC, float* cs, float* hN, float* cN,
+                        Stream stream = nullptr);
+int lstmSequenceBackward(size_t T, size_t B, bool batchFirst, const LstmParams& p, const float* x, const float* h0,
+                         const float* y, const float* gates, const float* tanhC, const float* cs, const float* dy,
+                         const float* dhN, const float* dcN, float* dx, float* dh0, float* dc0,
+                         const LstmParamGrads& g, float* workspace, Stream stream = nullptr);
+int residualHeadForward(size_t R, size_t D, size_t K, const float* z, const float* h, const float* W, const float* b,
+                        float* out, Stream stream = nullptr);
+int residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const float* W, const float* dout, float* dh,
+                         float* dW, float* db, Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk

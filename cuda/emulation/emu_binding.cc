@@ -9,6 +9,7 @@
 #include <string>
 
 #include "args.h"
+#include "emulation/emu_registry.h"
 #include "emulation/simt.h"
 #include "kernels.h"
 #include "rng.h"
@@ -256,6 +257,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   set(env, cuda, "gemm", Cuda_gemm);
   set(env, cpu, "gemm", Cpu_gemm);
 
+  for (auto fn : wk_emu_reg::registry()) fn(env, cuda, cpu);  // cuda/emulation/emu_<family>.cc
   exports.Set("cuda", cuda);
   exports.Set("cpu", cpu);
   return exports;

@@ -15,7 +15,9 @@ foreach(cu ${WK_EMU_CU})
   list(APPEND WK_EMU_WRAPPERS ${wrapper})
 endforeach()
 
-add_library(worldkit_emu SHARED ${WK_EMU_WRAPPERS} ${CMAKE_SOURCE_DIR}/cuda/emulation/emu_binding.cc ${CMAKE_JS_SRC})
+# emu_binding.cc holds Init; emu_<family>.cc files add their ops through emu_registry.h.
+file(GLOB WK_EMU_FAMILIES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cuda/emulation/emu_*.cc)
+add_library(worldkit_emu SHARED ${WK_EMU_WRAPPERS} ${WK_EMU_FAMILIES} ${CMAKE_JS_SRC})
 set_target_properties(worldkit_emu PROPERTIES PREFIX "" SUFFIX ".node")
 target_include_directories(worldkit_emu PRIVATE ${CMAKE_JS_INC} ${NODE_ADDON_API_DIR} ${CMAKE_SOURCE_DIR}/binding
                                                 ${CMAKE_SOURCE_DIR}/cuda)
