@@ -1,0 +1,222 @@
+/**
+ * Loaders for users' own episodes.
+ *
+ * - World Models `.npz` episodes: `obs` uint8 [N,H,W,3] + `action` [N,A] (hardmaru's layout) or
+ *   `observations` / `actions` / `rewards` / `terminals` (ctallec's), stored or compressed,
+ *   actions in float16/float32/float64 or integers. A folder of .npz files is one dataset.
+ * - A folder of PNG frames (sorted by name, numbers compared as numbers) with an `actions.csv`
+ *   (one row of numbers per frame; a non-numeric first line is a header). A folder whose
+ *   sub-folders hold such frames is a dataset of several episodes.
+ *
+ * Frames of another size are resized to `height` x `width` (area average down, bilinear up) and
+ * a note says so. A malformed file gives an error naming the file and what is wrong; loading a
+ * folder collects those errors per file and still returns the episodes that loaded.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Episode, resizeFrames } from './episode';
+import { NpyArray, parseNpz } from '../io/npy';
+import { readZip } from '../io/zip';
+import { decodePNG, toRGB } from '../io/png';
+
+export interface LoadOptions {
+  /** Frame size the model expects (default 64x64). */
+  height?: number;
+  width?: number;
+}
+
+export interface FileError {
+  file: string;
+  message: string;
+}
+
+export interface LoadResult {
+  episodes: Episode[];
+  /** Files that could not be loaded, each with the reason. */
+  errors: FileError[];
+  /** Things done on the way (resizing, rescaling) worth telling the user. */
+  notes: string[];
+}
+
+/** An Error whose message starts with the file name. */
+export class DataFileError extends Error {
+  constructor(
+    public readonly file: string,
+    public readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'DataFileError';
+  }
+}
+
+function pick(arrays: Map<string, NpyArray>, names: string[]): [string, NpyArray] | undefined {
+  for (const n of names) {
+    const a = arrays.get(n);
+    if (a) return [n, a];
+  }
+  return undefined;
+}
+
+function framesToUint8(file: string, name: string, a: NpyArray, notes: string[]): Uint8Array {
+  if (a.dtype === 'uint8') return a.data as Uint8Array;
+  if (a.dtype === 'float32' || a.dtype === 'float64' || a.dtype === 'float16') {
+    let max = 0;
+    for (let i = 0; i < a.data.length; ++i) max = Math.max(max, a.data[i]);
+    const scale = max <= 1.0001 ? 255 : 1;
+    if (max > 255.5) throw new DataFileError(file, `${name} has float values up to ${max}; expected [0, 1] or [0, 255]`);
+    notes.push(`${path.basename(file)}: ${name} is ${a.dtype}; converted to uint8${scale === 255 ? ' (scaled from [0, 1])' : ''}`);
+    const out = new Uint8Array(a.data.length);
+    for (let i = 0; i < out.length; ++i) out[i] = Math.round(Math.min(255, Math.max(0, a.data[i] * scale)));
+    return out;
+  }
+  throw new DataFileError(file, `${name} has dtype ${a.dtype}; expected uint8 frames (or float in [0, 1])`);
+}
+
+/** One World Models episode file. Throws DataFileError when it is malformed. */
+export function loadNpzEpisode(file: string, options: LoadOptions = {}, notes: string[] = []): Episode {
+  const H = options.height ?? 64, W = options.width ?? 64;
+  let arrays: Map<string, NpyArray>;
+  try {
+    arrays = parseNpz(fs.readFileSync(file), readZip);
+  } catch (e) {
+    if (e instanceof DataFileError) throw e;
+    throw new DataFileError(file, (e as Error).message);
+  }
+  const obs = pick(arrays, ['obs', 'observations']);
+  if (!obs) throw new DataFileError(file, `no frames: expected an array 'obs' or 'observations', found ${[...arrays.keys()].join(', ') || 'none'}`);
+  const [oname, o] = obs;
+  if (o.shape.length !== 4 || (o.shape[3] !== 3 && o.shape[3] !== 1 && o.shape[1] !== 3))
+    throw new DataFileError(file, `${oname} must be [N,H,W,3], got [${o.shape.join(',')}]`);
+  let frames = framesToUint8(file, oname, o, notes);
+  let [n, h, w, c] = o.shape;
+  if (c !== 3 && c !== 1 && o.shape[1] === 3) {
+    // CHW frames [N,3,H,W]: transpose to HWC
+    [n, c, h, w] = o.shape;
+    const out = new Uint8Array(frames.length);
+    for (let f = 0; f < n; ++f)
+      for (let ch = 0; ch < 3; ++ch)
+        for (let i = 0; i < h * w; ++i) out[(f * h * w + i) * 3 + ch] = frames[(f * 3 + ch) * h * w + i];
+    frames = out;
+    c = 3;
+    notes.push(`${path.basename(file)}: ${oname} is channels-first; transposed to HWC`);
+  }
+  if (c === 1) {
+    const out = new Uint8Array(n * h * w * 3);
+    for (let i = 0; i < n * h * w; ++i) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = frames[i];
+    frames = out;
+  }
+  const act = pick(arrays, ['action', 'actions']);
+  if (!act) throw new DataFileError(file, `no actions: expected an array 'action' or 'actions', found ${[...arrays.keys()].join(', ')}`);
+  const [aname, a] = act;
+  if (a.dtype === 'bool') throw new DataFileError(file, `${aname} has dtype bool; expected float or integer actions`);
+  if (a.shape.length > 2) throw new DataFileError(file, `${aname} must be [N,A] or [N], got [${a.shape.join(',')}]`);
+  if (a.shape[0] !== n) throw new DataFileError(file, `${oname} has ${n} frames but ${aname} has ${a.shape[0]} rows`);
+  const actionDim = a.shape.length === 2 ? a.shape[1] : 1;
+  const actions = Float32Array.from(a.data as ArrayLike<number>);
+  let rewards: Float32Array | undefined;
+  const r = pick(arrays, ['reward', 'rewards']);
+  if (r) {
+    if (r[1].data.length !== n) throw new DataFileError(file, `${oname} has ${n} frames but ${r[0]} has ${r[1].data.length} values`);
+    rewards = Float32Array.from(r[1].data as ArrayLike<number>);
+  }
+  let dones: Uint8Array | undefined;
+  const d = pick(arrays, ['terminals', 'done', 'dones']);
+  if (d) {
+    if (d[1].data.length !== n) throw new DataFileError(file, `${oname} has ${n} frames but ${d[0]} has ${d[1].data.length} values`);
+    dones = Uint8Array.from(d[1].data as ArrayLike<number>, (x) => (x ? 1 : 0));
+  }
+  if (h !== H || w !== W) {
+    frames = resizeFrames(frames, n, h, w, H, W);
+    notes.push(`${path.basename(file)}: frames resized from ${h}x${w} to ${H}x${W}`);
+  }
+  return { length: n, height: H, width: W, frames, actionDim, actions, rewards, dones, labelDim: 0, source: file };
+}
+
+/** Every .npz in a folder (sorted), or a single .npz file. Malformed files go to `errors`. */
+export function loadNpzDataset(target: string, options: LoadOptions = {}): LoadResult {
+  const res: LoadResult = { episodes: [], errors: [], notes: [] };
+  if (!fs.existsSync(target)) throw new DataFileError(target, 'no such file or folder');
+  const files = fs.statSync(target).isDirectory()
+    ? fs.readdirSync(target).filter((f) => f.endsWith('.npz')).sort(naturalCompare).map((f) => path.join(target, f))
+    : [target];
+  if (files.length === 0) throw new DataFileError(target, 'no .npz files in this folder');
+  for (const f of files) {
+    try {
+      res.episodes.push(loadNpzEpisode(f, options, res.notes));
+    } catch (e) {
+      res.errors.push({ file: f, message: e instanceof DataFileError ? e.reason : (e as Error).message });
+    }
+  }
+  return res;
+}
+
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+}
+
+function parseCsv(file: string): number[][] {
+  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
+  const rows: number[][] = [];
+  lines.forEach((line, i) => {
+    const cells = line.split(/[,;\t]/).map((c) => c.trim());
+    const nums = cells.map(Number);
+    if (nums.some((x) => !Number.isFinite(x))) {
+      if (i === 0) return; // header
+      throw new DataFileError(file, `line ${i + 1} is not a row of numbers: "${line.slice(0, 60)}"`);
+    }
+    rows.push(nums);
+  });
+  return rows;
+}
+
+/** One folder of PNG frames + actions.csv. Throws DataFileError naming the bad file. */
+export function loadPngEpisode(dir: string, options: LoadOptions = {}, notes: string[] = []): Episode {
+  const H = options.height ?? 64, W = options.width ?? 64;
+  const pngs = fs.readdirSync(dir).filter((f) => /\.png$/i.test(f)).sort(naturalCompare);
+  if (pngs.length === 0) throw new DataFileError(dir, 'no .png frames in this folder');
+  const csv = path.join(dir, 'actions.csv');
+  if (!fs.existsSync(csv)) throw new DataFileError(dir, 'no actions.csv next to the frames');
+  const rows = parseCsv(csv);
+  if (rows.length !== pngs.length) throw new DataFileError(csv, `${rows.length} action rows for ${pngs.length} frames`);
+  const A = rows[0].length;
+  rows.forEach((r, i) => {
+    if (r.length !== A) throw new DataFileError(csv, `row ${i + 1} has ${r.length} values, the first row has ${A}`);
+  });
+  const frames = new Uint8Array(pngs.length * H * W * 3);
+  let resized = false;
+  pngs.forEach((name, i) => {
+    const file = path.join(dir, name);
+    let img;
+    try {
+      img = decodePNG(fs.readFileSync(file));
+    } catch (e) {
+      throw new DataFileError(file, (e as Error).message);
+    }
+    let rgb = toRGB(img);
+    if (img.height !== H || img.width !== W) {
+      rgb = resizeFrames(rgb, 1, img.height, img.width, H, W);
+      resized = true;
+    }
+    frames.set(rgb, i * H * W * 3);
+  });
+  if (resized) notes.push(`${dir}: frames resized to ${H}x${W}`);
+  const actions = new Float32Array(rows.length * A);
+  rows.forEach((r, i) => actions.set(r, i * A));
+  return { length: pngs.length, height: H, width: W, frames, actionDim: A, actions, labelDim: 0, source: dir };
+}
+
+/** A folder of PNG frames + actions.csv, or a folder of such folders (one episode each). */
+export function loadPngDataset(dir: string, options: LoadOptions = {}): LoadResult {
+  const res: LoadResult = { episodes: [], errors: [], notes: [] };
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DataFileError(dir, 'no such folder');
+  const subs = fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isDirectory()).sort(naturalCompare);
+  const targets = fs.existsSync(path.join(dir, 'actions.csv')) || subs.length === 0 ? [dir] : subs.map((s) => path.join(dir, s));
+  for (const t of targets) {
+    try {
+      res.episodes.push(loadPngEpisode(t, options, res.notes));
+    } catch (e) {
+      res.errors.push(e instanceof DataFileError ? { file: e.file, message: e.reason } : { file: t, message: (e as Error).message });
+    }
+  }
+  return res;
+}
