@@ -11,7 +11,11 @@
  * call, with no warm-up.
  */
 import Benchmark from 'benchmark';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
+import { packageRoot } from '../src/backend/native';
 
 /** One line of the table. `ms` is the median time of one call of the operation. */
 export interface BenchRow {
@@ -212,4 +216,53 @@ export function formatTable(rows: BenchRow[], peak?: Peak): string {
 export function addPeer(r: BenchRow, peer: string, ms: number): void {
   if (!isFinite(ms) || ms <= 0) return;
   (r.peers ??= []).push({ peer, ms, ratio: ms / r.ms });
+}
+
+// ---- peers ---------------------------------------------------------------------------------
+
+export const TCMALLOC = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
+export const PYTHON = '/usr/bin/python3';
+
+/** A peer file (bench/peers/<name>) beside this file (dist-bench copies them) or in the package. */
+export function findPeer(name: string): string | null {
+  const candidates = [path.join(__dirname, 'peers', name), path.join(packageRoot(), 'bench', 'peers', name)];
+  return candidates.find((f) => fs.existsSync(f)) ?? null;
+}
+
+let torchVersionCache: string | null | undefined;
+/** PyTorch's version for /usr/bin/python3, or null when it cannot import torch. */
+export function torchVersion(): string | null {
+  if (torchVersionCache !== undefined) return torchVersionCache;
+  if (!fs.existsSync(PYTHON)) return (torchVersionCache = null);
+  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return (torchVersionCache = r.status === 0 ? r.stdout.trim() : null);
+}
+
+/** The environment PyTorch is at its best with here (tcmalloc, OpenBLAS on its AVX-512 kernels). */
+export function torchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' };
+  if (fs.existsSync(TCMALLOC)) env.LD_PRELOAD = TCMALLOC;
+  return env;
+}
+
+/** Runs a Python peer with JSON on stdin; returns the JSON lines of its stdout (or [] with a log line). */
+export function runPythonPeer(script: string, args: string[], input: unknown, log: (s: string) => void): Record<string, unknown>[] {
+  if (!torchVersion()) {
+    log(`PyTorch peer ${script} skipped: ${PYTHON} cannot import torch (Debian: apt-get install python3-torch)`);
+    return [];
+  }
+  const file = findPeer(script);
+  if (!file) {
+    log(`PyTorch peer ${script} skipped: not found`);
+    return [];
+  }
+  const r = spawnSync(PYTHON, [file, ...args], { env: torchEnv(), input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) {
+    log(`PyTorch peer ${script} failed: ${(r.stderr || '').slice(-800)}`);
+    return [];
+  }
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }

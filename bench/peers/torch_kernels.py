@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""PyTorch peer of bench/conv.bench.ts and bench/kernels.bench.ts: single kernels at the shapes
+the TypeScript suites send.
+
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 OPENBLAS_CORETYPE=SkylakeX \
+        /usr/bin/python3 bench/peers/torch_kernels.py --threads N [--quick] < cases.json
+
+stdin: a JSON array of {"id", "kind", ...params}; stdout: one JSON object per line {"id", "ms"}
+(median of timed repeats). Backward passes are timed alone: convolutions through
+aten.convolution_backward, the rest by re-running autograd backward on a retained graph.
+kinds: conv2d_fwd/conv2d_bwd (N,C,H,W,K,k,s,p, gx), convT_fwd/convT_bwd (N,Cin,H,W,Cout,k,s,p),
+lstm_cell_fwd/lstm_cell_bwd (B,I,H), lstm_seq_fwd/lstm_seq_bwd (T,B,I,H), head_fwd/head_bwd (R,D,K),
+mse_fwd/mse_bwd (B,D), adam (n).
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+p = argparse.ArgumentParser()
+p.add_argument("--threads", type=int, default=2)
+p.add_argument("--quick", action="store_true")
+args = p.parse_args()
+torch.set_num_threads(args.threads)
+torch.manual_seed(0)
+
+
+def timeit(fn, quick):
+    if quick:
+        t = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t) * 1e3
+    fn()
+    # repetitions per sample so a sample lasts >= 5 ms
+    t = time.perf_counter()
+    fn()
+    one = time.perf_counter() - t
+    reps = max(1, int(0.005 / max(one, 1e-7)))
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < 10 or (time.perf_counter() - start < 2.0 and len(samples) < 100):
+        t = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        samples.append((time.perf_counter() - t) * 1e3 / reps)
+    return statistics.median(samples)
+
+
+def case(c):
+    k = c["kind"]
+    r = torch.randn
+    if k in ("conv2d_fwd", "conv2d_bwd"):
+        x = r(c["N"], c["C"], c["H"], c["W"])
+        w = r(c["K"], c["C"], c["k"], c["k"]) * 0.05
+        b = r(c["K"])
+        s, pd = c["s"], c["p"]
+        if k == "conv2d_fwd":
+            return lambda: F.conv2d(x, w, b, s, pd)
+        y = F.conv2d(x, w, b, s, pd)
+        g = r(*y.shape)
+        mask = [bool(c.get("gx", True)), True, True]
+        return lambda: torch.ops.aten.convolution_backward(g, x, w, [c["K"]], [s, s], [pd, pd], [1, 1], False, [0, 0], 1, mask)
+    if k in ("convT_fwd", "convT_bwd"):
+        x = r(c["N"], c["Cin"], c["H"], c["W"])
+        w = r(c["Cin"], c["Cout"], c["k"], c["k"]) * 0.05
+        b = r(c["Cout"])
+        s, pd = c["s"], c["p"]
+        if k == "convT_fwd":
+            return lambda: F.conv_transpose2d(x, w, b, s, pd)
+        y = F.conv_transpose2d(x, w, b, s, pd)
+        g = r(*y.shape)
+        return lambda: torch.ops.aten.convolution_backward(g, x, w, [c["Cout"]], [s, s], [pd, pd], [1, 1], True, [0, 0], 1, [True, True, True])
+    if k in ("lstm_cell_fwd", "lstm_cell_bwd"):
+        B, I, H = c["B"], c["I"], c["H"]
+        cell = torch.nn.LSTMCell(I, H)
+        x, h, cc = r(B, I, requires_grad=True), r(B, H, requires_grad=True), r(B, H, requires_grad=True)
+        if k == "lstm_cell_fwd":
+            return lambda: cell(x, (h, cc))
+        h2, c2 = cell(x, (h, cc))
+        gh, gc = r(B, H), r(B, H)
+        return lambda: torch.autograd.backward([h2, c2], [gh, gc], retain_graph=True)
+    if k in ("lstm_seq_fwd", "lstm_seq_bwd"):
+        T, B, I, H = c["T"], c["B"], c["I"], c["H"]
+        lstm = torch.nn.LSTM(I, H, batch_first=True)
+        x = r(B, T, I, requires_grad=True)
+        if k == "lstm_seq_fwd":
+            return lambda: lstm(x)
+        y, _ = lstm(x)
+        g = r(*y.shape)
+        return lambda: torch.autograd.backward([y], [g], retain_graph=True)
+    if k in ("head_fwd", "head_bwd"):
+        R, D, K = c["R"], c["D"], c["K"]
+        lin = torch.nn.Linear(K, D)
+        z, h = r(R, D), r(R, K, requires_grad=True)
+        if k == "head_fwd":
+            return lambda: z + lin(h)
+        y = z + lin(h)
+        g = r(R, D)
+        return lambda: torch.autograd.backward([y], [g], retain_graph=True)
+    if k in ("mse_fwd", "mse_bwd"):
+        a, t = r(c["B"], c["D"], requires_grad=True), r(c["B"], c["D"])
+        if k == "mse_fwd":
+            return lambda: F.mse_loss(a, t, reduction="mean")
+        loss = F.mse_loss(a, t, reduction="mean")
+        return lambda: loss.backward(retain_graph=True)
+    if k == "adam":
+        prm = torch.nn.Parameter(r(c["n"]))
+        prm.grad = r(c["n"])
+        opt = torch.optim.Adam([prm], lr=1e-4)
+        return lambda: opt.step()
+    raise ValueError("unknown kind " + k)
+
+
+cases = json.load(sys.stdin)
+for c in cases:
+    try:
+        fn = case(c)
+        print(json.dumps({"id": c["id"], "ms": timeit(fn, args.quick)}), flush=True)
+    except Exception as e:  # one failing case must not lose the others
+        print(json.dumps({"id": c["id"], "error": str(e)}), flush=True)

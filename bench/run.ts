@@ -1,0 +1,337 @@
+/**
+ * `worldkit bench`: runs the suites under bench/ and prints one table.
+ *
+ *   node dist-bench/bench/run.js [--filter a,b] [--json out.json] [--device cpu|cuda] [--threads N]
+ *                                [--quick] [--no-peers] [--list]
+ *
+ * (`npm run build:bench` compiles src + bench into dist-bench/; `worldkit bench ...` and
+ * `npm run bench` spawn this file.) First the machine probes (peak FMA GFLOP/s with 1 and N
+ * threads, copy bandwidth), then each selected suite, then TF.js last. --filter takes suite names
+ * (comma separated); a name also selects its sub-suites ('lstm' runs lstm and lstm-kernels,
+ * 'scaling' both scaling grids). See bench/README.md.
+ */
+import { execSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as wk from '../src';
+import { native, packageRoot } from '../src/backend/native';
+import { BenchRow, Peak, PeerTiming, SuiteOptions, cpuModel, formatTable, probePeak, torchVersion } from './harness';
+
+type SuiteFn = (opts: SuiteOptions) => BenchRow[] | Promise<BenchRow[]>;
+
+interface Suite {
+  name: string;
+  what: string;
+  load: () => SuiteFn | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyRow = Record<string, any>;
+
+/** Loads a suite module if present (suites are written concurrently; a missing one is skipped). */
+function optionalModule(file: string): AnyRow | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(`./${file}`);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(file)) return null;
+    throw e;
+  }
+}
+
+/** The suite's exported function: `name` if given, else the first export ending in 'Bench'. */
+function pick(file: string, name?: string): SuiteFn | null {
+  const m = optionalModule(file);
+  if (!m) return null;
+  const key = name ?? Object.keys(m).find((k) => /Bench$/.test(k) && typeof m[k] === 'function');
+  return key && typeof m[key] === 'function' ? (m[key] as SuiteFn) : null;
+}
+
+/** Adapts a suite written before the common row format (its rows have their own shape). */
+function adapt(suite: string, fn: SuiteFn | null): SuiteFn | null {
+  if (!fn) return null;
+  return async (opts) => {
+    // Suites take their own options; pass the common ones under the names they use.
+    const out = await fn({ ...opts, torch: opts.peers, openblas: opts.peers } as SuiteOptions);
+    return (Array.isArray(out) ? out : []).map((r) => normalize(suite, r as AnyRow));
+  };
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && isFinite(v) ? v : undefined;
+}
+
+/** Best effort: a row of any suite into BenchRow (fields named ms/medianMs/meanMs, gflops, peers/torch/openblas). */
+export function normalize(suite: string, r: AnyRow): BenchRow {
+  if (typeof r.suite === 'string' && typeof r.op === 'string' && typeof r.ms === 'number') return r as BenchRow;
+  const ms = num(r.ms) ?? num(r.medianMs) ?? num(r.median) ?? num(r.meanMs) ?? num(r.timeMs) ?? NaN;
+  const dims = ['M', 'N', 'K', 'B', 'T', 'H', 'D', 'n'].filter((k) => num(r[k]) !== undefined).map((k) => `${k}=${r[k]}`);
+  const out: BenchRow = {
+    suite,
+    op: String(r.op ?? r.name ?? r.case ?? 'case'),
+    shape: String(r.shape ?? dims.join(' ')),
+    ms,
+    p10: num(r.p10),
+    p90: num(r.p90),
+    samples: num(r.samples),
+    flops: num(r.flops) ?? (num(r.gflops) !== undefined && isFinite(ms) ? (r.gflops * 1e9 * ms) / 1e3 : undefined),
+    bytes: num(r.bytes),
+    note: typeof r.note === 'string' ? r.note : undefined,
+    extra: { raw: r },
+  };
+  if (out.flops === undefined) {
+    const items = num(r.latentStepsPerSec) ?? num(r.itemsPerSec) ?? num(r.imagesPerSec);
+    if (items !== undefined && isFinite(ms)) {
+      out.items = (items * ms) / 1e3;
+      out.itemUnit = r.latentStepsPerSec !== undefined ? 'latent-steps' : r.imagesPerSec !== undefined ? 'images' : 'items';
+    }
+  }
+  const peers: PeerTiming[] = [];
+  for (const key of ['peers', 'torch', 'pytorch', 'openblas', 'peer']) {
+    const v = r[key];
+    for (const p of Array.isArray(v) ? v : v && typeof v === 'object' ? [v] : []) {
+      const pms = num(p.ms) ?? num(p.medianMs);
+      if (pms === undefined) continue;
+      const label = key === 'torch' || key === 'pytorch' ? 'PyTorch' : key === 'openblas' ? 'OpenBLAS' : '';
+      const name = [label, p.peer ?? p.variant ?? p.name].filter(Boolean).join(' ');
+      peers.push({ peer: name || key, ms: pms, ratio: num(p.ratio) ?? pms / ms });
+    }
+  }
+  if (peers.length) out.peers = peers;
+  return out;
+}
+
+export const SUITES: Suite[] = [
+  { name: 'gemm', what: 'wk::gemm vs OpenBLAS sgemm (bench/gemm.bench.ts)', load: () => adapt('gemm', pick('gemm.bench')) },
+  { name: 'conv', what: 'conv2d / convTranspose2d forward+backward at the VAE shapes', load: () => pick('conv.bench', 'convBench') },
+  { name: 'lstm', what: 'predictor training steps and rollout vs PyTorch (bench/lstm.bench.ts)', load: () => adapt('lstm', pick('lstm.bench', 'lstmBench')) },
+  { name: 'lstm-kernels', what: 'LSTM cell/sequence forward+backward, residual head', load: () => pick('kernels.bench', 'lstmKernelsBench') },
+  { name: 'losses', what: 'MSE and KL forward/backward', load: () => pick('kernels.bench', 'lossesBench') },
+  { name: 'adam', what: 'fused Adam step', load: () => pick('kernels.bench', 'adamBench') },
+  { name: 'vae', what: 'VAE training step and encoding vs PyTorch (bench/vae.bench.ts)', load: () => adapt('vae', pick('vae.bench')) },
+  { name: 'data', what: 'data pipeline (bench/data.bench.ts)', load: () => adapt('data', pick('data.bench')) },
+  { name: 'train', what: 'trainers end to end (bench/train.bench.ts)', load: () => adapt('train', pick('train.bench')) },
+  { name: 'cuda', what: 'CUDA kernels (bench/cuda.bench.ts)', load: () => adapt('cuda', pick('cuda.bench')) },
+  { name: 'scaling-predictor', what: 'predictor step over B x T', load: () => pick('scaling.bench', 'predictorScalingBench') },
+  { name: 'scaling-vae', what: 'VAE step over B', load: () => pick('scaling.bench', 'vaeScalingBench') },
+  { name: 'tfjs', what: 'predictor and VAE steps vs TensorFlow.js wasm/cpu', load: () => pick('tfjs.bench', 'tfjsBench') },
+];
+
+export interface RunArgs {
+  filter: string[];
+  json?: string;
+  device: 'cpu' | 'cuda';
+  threads?: number;
+  quick: boolean;
+  peers: boolean;
+  list: boolean;
+}
+
+export function parseArgs(argv: string[]): RunArgs {
+  const a: RunArgs = { filter: [], device: 'cpu', quick: false, peers: true, list: false };
+  for (let i = 0; i < argv.length; ++i) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`worldkit bench: ${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--filter') a.filter.push(...value().split(',').map((s) => s.trim()).filter(Boolean));
+    else if (flag === '--json') a.json = value();
+    else if (flag === '--device') {
+      const d = value();
+      if (d !== 'cpu' && d !== 'cuda') throw new Error(`worldkit bench: --device must be cpu or cuda, got ${d}`);
+      a.device = d;
+    } else if (flag === '--threads') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`worldkit bench: --threads must be a positive integer`);
+      a.threads = n;
+    } else if (flag === '--quick') a.quick = true;
+    else if (flag === '--no-peers') a.peers = false;
+    else if (flag === '--list') a.list = true;
+    else throw new Error(`worldkit bench: unknown flag ${argv[i]} (see --list and bench/README.md)`);
+  }
+  const unknown = a.filter.filter((f) => !SUITES.some((s) => selects(f, s.name)));
+  if (unknown.length) throw new Error(`worldkit bench: no suite named ${unknown.join(', ')} (suites: ${SUITES.map((s) => s.name).join(', ')})`);
+  return a;
+}
+
+function selects(f: string, name: string): boolean {
+  return name === f || name.startsWith(`${f}-`);
+}
+
+function sh(cmd: string, cwd?: string): string | null {
+  try {
+    return execSync(cmd, { cwd, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export interface Header {
+  date: string;
+  machine: string;
+  cpuFlags: string;
+  threads: number;
+  isa: string;
+  device: string;
+  loadAverage: number[];
+  node: string;
+  worldkit: string;
+  commit: string | null;
+  peers: Record<string, string | null>;
+  quick: boolean;
+}
+
+function header(args: RunArgs): Header {
+  const root = packageRoot();
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const commit = sh('git rev-parse --short HEAD', root);
+  const dirty = commit ? sh('git status --porcelain --untracked-files=no', root) : null;
+  let tfjs: string | null = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tfjs = require('@tensorflow/tfjs/package.json').version;
+  } catch {
+    tfjs = null;
+  }
+  const openblas = sh("dpkg-query -W -f='${Version}' libopenblas0-pthread") ?? sh("dpkg-query -W -f='${Version}' libopenblas0");
+  const blasAlt = sh('readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu');
+  const flags = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '' : '';
+  return {
+    date: new Date().toISOString(),
+    machine: cpuModel(),
+    cpuFlags: ['avx512f', 'avx512_bf16', 'avx2', 'fma'].filter((f) => flags.split(' ').includes(f)).join(' '),
+    threads: wk.getNumThreads(),
+    isa: wk.cpuIsa(),
+    device: args.device,
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    node: process.version,
+    worldkit: pkg.version,
+    commit: commit ? `${commit}${dirty ? ' (+ uncommitted changes)' : ''}` : null,
+    peers: {
+      pytorch: args.peers ? torchVersion() : null,
+      openblas: openblas ? `${openblas}${blasAlt ? ` (active BLAS ${blasAlt})` : ''}` : null,
+      tfjs,
+    },
+    quick: args.quick,
+  };
+}
+
+export function formatHeader(h: Header, peak: Peak | null): string {
+  const lines = [
+    `worldkit ${h.worldkit} @ ${h.commit ?? 'unknown commit'} — ${h.date}${h.quick ? ' — QUICK (one iteration per case: not for comparison)' : ''}`,
+    `machine: ${h.machine}, ${h.cpuFlags}; kernels: ${h.isa}, ${h.threads} threads; device ${h.device}; load average ${h.loadAverage.join(' ')}`,
+    `node ${h.node}; peers: PyTorch ${h.peers.pytorch ?? 'not installed'}, OpenBLAS ${h.peers.openblas ?? 'not installed'}, TF.js ${h.peers.tfjs ?? 'not installed'}`,
+  ];
+  if (peak)
+    lines.push(
+      `peak (measured): ${peak.gflops.toFixed(0)} GFLOP/s with ${peak.threads} threads (${peak.gflops1.toFixed(0)} with 1), ${peak.isa} FMA loop; copy ${peak.gbps.toFixed(1)} GB/s (read + write)`,
+    );
+  return lines.join('\n');
+}
+
+/** Puts the TF.js timings of the tfjs suite beside the matching lstm / vae rows too. */
+function crossPeers(rows: BenchRow[]): void {
+  const tf = rows.filter((r) => r.suite === 'tfjs' && r.peers?.length);
+  for (const r of rows) {
+    if (r.suite === 'lstm' && /teacher/.test(r.op) && / ?H=256/.test(r.shape)) {
+      const B = r.shape.match(/B=(\d+)/)?.[1];
+      const src = tf.find((t) => /predictor/.test(t.op) && t.shape.startsWith(`B=${B} `));
+      for (const p of src?.peers ?? []) (r.peers ??= []).push({ peer: p.peer, ms: p.ms, ratio: p.ms / r.ms });
+    }
+    if (r.suite === 'vae' && /train/i.test(r.op) && /B=32\b/.test(r.shape)) {
+      const src = tf.find((t) => /VAE/.test(t.op));
+      for (const p of src?.peers ?? []) (r.peers ??= []).push({ peer: p.peer, ms: p.ms, ratio: p.ms / r.ms });
+    }
+  }
+}
+
+export interface BenchResult {
+  header: Header;
+  peak: Peak | null;
+  rows: BenchRow[];
+  skipped: string[];
+  log: string[];
+}
+
+export async function runBench(args: RunArgs, print: (s: string) => void = (s) => console.log(s)): Promise<BenchResult> {
+  if (args.threads) wk.setNumThreads(args.threads);
+  const logLines: string[] = [];
+  const log = (s: string) => {
+    logLines.push(s);
+    print(`  ${s}`);
+  };
+  if (args.device === 'cuda') {
+    if (!wk.cudaAvailable()) {
+      const st = wk.cudaStatus() as unknown as { reason?: string };
+      throw new Error(`worldkit bench: --device cuda but CUDA is not available (${st?.reason ?? 'no reason given'})`);
+    }
+    wk.setDefaultDevice('cuda');
+  }
+  const h = header(args);
+  print(formatHeader(h, null));
+  const peak = typeof native.benchPeakFlops === 'function' ? probePeak(native, wk.getNumThreads(), args.quick) : null;
+  if (peak) print(formatHeader(h, peak).split('\n').pop() as string);
+  const selected = SUITES.filter((s) => (args.filter.length ? args.filter.some((f) => selects(f, s.name)) : s.name !== 'cuda' || args.device === 'cuda'));
+  const opts: SuiteOptions = { quick: args.quick, threads: wk.getNumThreads(), device: args.device, peers: args.peers, log };
+  const rows: BenchRow[] = [];
+  const skipped: string[] = [];
+  for (const s of selected) {
+    const fn = s.load();
+    if (!fn) {
+      skipped.push(s.name);
+      log(`suite ${s.name}: not present in this build (bench/${s.name}.bench.ts)`);
+      continue;
+    }
+    const t0 = Date.now();
+    print(`running ${s.name}: ${s.what}`);
+    try {
+      const out = await fn(opts);
+      rows.push(...out);
+    } catch (e) {
+      log(`suite ${s.name} failed: ${(e as Error).stack ?? e}`);
+      skipped.push(s.name);
+    }
+    print(`  ${s.name}: ${((Date.now() - t0) / 1e3).toFixed(1)} s`);
+  }
+  crossPeers(rows);
+  print('');
+  print(formatTable(rows, peak ?? undefined));
+  const scaling = rows.filter((r) => r.suite === 'scaling');
+  if (scaling.length) {
+    const { formatScaling } = await import('./scaling.bench');
+    print('');
+    print(formatScaling(scaling));
+  }
+  const result: BenchResult = { header: h, peak, rows, skipped, log: logLines };
+  if (args.json) {
+    fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
+    fs.writeFileSync(args.json, JSON.stringify(result, null, 2));
+    print(`wrote ${args.json}`);
+  }
+  return result;
+}
+
+if (require.main === module) {
+  let args: RunArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  if (args.list) {
+    for (const s of SUITES) console.log(`${s.name.padEnd(18)} ${s.what}`);
+    process.exit(0);
+  }
+  runBench(args).then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
+}
