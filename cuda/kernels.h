@@ -118,3 +118,24 @@ int residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const flo
 
 }  // namespace cuda
 }  // namespace wk
+
+// ---- conv.cu: conv2d / convTranspose2d and their gradients (cpp/conv.h ConvGeom, layouts and
+// null conventions) on device pointers, im2col/col2im + gemm.cu. Each call takes a caller-owned
+// device workspace of convWorkspace(g) floats.
+#include "conv.h"
+
+namespace wk {
+namespace cuda {
+
+size_t convWorkspace(const ConvGeom& g);  // floats
+int conv2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* workspace,
+                  Stream stream = nullptr);
+int conv2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw, float* gb,
+                   float* workspace, Stream stream = nullptr);
+int convTranspose2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y,
+                           float* workspace, Stream stream = nullptr);
+int convTranspose2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw,
+                            float* gb, float* workspace, Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk
