@@ -1,0 +1,83 @@
+import * as zlib from 'zlib';
+import { encodePNG, decodePNG, crc32, contactSheet } from '../src/io/png';
+import { resizeFrames } from '../src/data/episode';
+
+function rand(n: number, seed: number) {
+  const a = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; ++i) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    a[i] = s >>> 24;
+  }
+  return a;
+}
+
+function chunk(type: string, data: Buffer) {
+  const b = Buffer.alloc(12 + data.length);
+  b.writeUInt32BE(data.length, 0);
+  b.write(type, 4, 'latin1');
+  data.copy(b, 8);
+  b.writeUInt32BE(crc32(b, 4, 8 + data.length), 8 + data.length);
+  return b;
+}
+
+describe('PNG', () => {
+  test('round trip RGB, RGBA, gray at odd sizes', () => {
+    for (const [w, h, c] of [[1, 1, 3], [7, 3, 4], [67, 13, 1], [64, 64, 3]]) {
+      const data = rand(w * h * c, w * 31 + c);
+      // smooth part to exercise every filter
+      for (let i = 0; i < data.length / 2; ++i) data[i] = (i * 3) & 255;
+      const img = decodePNG(encodePNG({ width: w, height: h, channels: c, data }));
+      expect([img.width, img.height, img.channels]).toEqual([w, h, c]);
+      expect(Buffer.from(img.data).equals(Buffer.from(data))).toBe(true);
+    }
+  });
+
+  test('decodes palette and gray+alpha images written by hand', () => {
+    const sig = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(2, 0);
+    ihdr.writeUInt32BE(1, 4);
+    ihdr[8] = 8;
+    ihdr[9] = 3;
+    const raw = Buffer.from([0, 1, 0]);
+    const png = Buffer.concat([sig, chunk('IHDR', ihdr), chunk('PLTE', Buffer.from([10, 20, 30, 40, 50, 60])), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    const img = decodePNG(png);
+    expect(Array.from(img.data)).toEqual([40, 50, 60, 10, 20, 30]);
+    ihdr[9] = 4;
+    const ga = Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.from([0, 9, 200, 8, 100]))), chunk('IEND', Buffer.alloc(0))]);
+    expect(Array.from(decodePNG(ga).data)).toEqual([9, 9, 9, 200, 8, 8, 8, 100]);
+  });
+
+  test('corrupt, truncated and unsupported files give clear errors', () => {
+    const good = encodePNG({ width: 5, height: 4, channels: 3, data: rand(60, 1) });
+    expect(() => decodePNG(good.subarray(0, good.length - 20))).toThrow(/truncated PNG/);
+    const bad = Buffer.from(good);
+    bad[30] ^= 0x55;
+    expect(() => decodePNG(bad)).toThrow(/CRC mismatch/);
+    expect(() => decodePNG(Buffer.from('hello world'))).toThrow(/not a PNG/);
+    const ihdrAt = 8;
+    const deep = Buffer.from(good);
+    deep[ihdrAt + 8 + 8] = 16;
+    deep.writeUInt32BE(crc32(deep, ihdrAt + 4, ihdrAt + 8 + 13), ihdrAt + 8 + 13);
+    expect(() => decodePNG(deep)).toThrow(/bit depth 16/);
+    const inter = Buffer.from(good);
+    inter[ihdrAt + 8 + 12] = 1;
+    inter.writeUInt32BE(crc32(inter, ihdrAt + 4, ihdrAt + 8 + 13), ihdrAt + 8 + 13);
+    expect(() => decodePNG(inter)).toThrow(/interlaced/);
+    expect(() => encodePNG({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) })).toThrow(/encodePNG: data has 5 bytes/);
+  });
+
+  test('contact sheet and resizing', () => {
+    const f = new Uint8Array(4 * 4 * 3).fill(200);
+    const s = contactSheet([[f, f], [f]], 4, 4, 1, 2);
+    expect([s.width, s.height]).toEqual([2 * 8 + 3, 2 * 8 + 3]);
+    expect(s.data[(1 * s.width + 1) * 3]).toBe(200);
+    // area downscale of a 2x2 checker averages, bilinear upscale keeps constants
+    const checker = new Uint8Array([0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0]);
+    expect(Array.from(resizeFrames(checker, 1, 2, 2, 1, 1))).toEqual([128, 128, 128]);
+    const up = resizeFrames(new Uint8Array(2 * 3 * 3).fill(77), 1, 2, 3, 5, 7);
+    expect(up.length).toBe(5 * 7 * 3);
+    expect(up.every((v) => v === 77)).toBe(true);
+  });
+});
