@@ -28,6 +28,7 @@ export type { Conv2dOptions, ConvTranspose2dOptions, FrameLayout } from './ops/c
 export { cudaStatus, cudaAvailable } from './backend/cuda';
 export { native, nativeFamilies } from './backend/native';
 export * as nn from './nn/index';
+export * as data from './data/index';
 export { lstmCell, lstmSequence, residualHead } from './ops/lstm';
 export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
 export type { SafetensorsFile } from './io/safetensors';
