@@ -13,8 +13,9 @@
  *   may be smaller unless dropLast.
  * - Batch tensors are plain typed arrays, row-major:
  *     frames  uint8  [B,T,3,H,W] (layout 'chw', the default, PyTorch's NCHW per frame) or
- *                    [B,T,H,W,3] (layout 'hwc', as stored). Models convert to float with the
- *                    frames op of the conv layer (cpp/conv), or divide by 255 themselves.
+ *                    [B,T,H,W,3] (layout 'hwc', as stored: no transpose, the cheapest).
+ *                    Models convert with framesToFloat (src/ops/conv.ts; one native pass,
+ *                    either layout) to float32 NCHW in [0, 1].
  *     actions float32 [B,T,A]
  *     labels  int32  [B,T,k] when every episode has labels of width k
  *     latents float32 [B,T,...latentShape] when `latents` is given (then frames are omitted
@@ -32,7 +33,8 @@ export interface SequenceDatasetOptions {
   seed?: number;
   /** Share of episodes held out for validation (default 0.1). */
   valFraction?: number;
-  layout?: 'chw' | 'hwc';
+  /** 'chw' (= 'NCHW', default) or 'hwc' (= 'NHWC': no transpose; pass to framesToFloat(t, 'NHWC')). */
+  layout?: 'chw' | 'hwc' | 'NCHW' | 'NHWC';
   dropLast?: boolean;
   /** Per-episode latents [length, ...latentShape] replacing the frames. */
   latents?: Float32Array[];
@@ -83,6 +85,12 @@ export class SequenceSplit {
   }
 }
 
+function isChw(layout: SequenceDatasetOptions['layout']): boolean {
+  if (layout !== undefined && !['chw', 'hwc', 'NCHW', 'NHWC'].includes(layout))
+    throw new TypeError(`SequenceDataset: layout must be 'chw' or 'hwc' (or 'NCHW' / 'NHWC'), got ${String(layout)}`);
+  return layout === undefined || layout === 'chw' || layout === 'NCHW';
+}
+
 type Generator_<T> = globalThis.Generator<T, void, unknown>;
 
 export class SequenceDataset {
@@ -105,6 +113,7 @@ export class SequenceDataset {
     const stride = checkInt(fn, 'stride', options.stride ?? T, 1);
     checkInt(fn, 'batchSize', options.batchSize, 1);
     const valFraction = checkNumber(fn, 'valFraction', options.valFraction ?? 0.1, 0, 1);
+    isChw(options.layout);
     this.options = { ...options, stride, valFraction };
     const e0 = episodes[0];
     this.height = e0.height;
@@ -148,7 +157,7 @@ export class SequenceDataset {
     const latents = this.options.latents ? new Float32Array(B * T * this.latentSize) : undefined;
     const actions = new Float32Array(B * T * A);
     const labels = K > 0 ? new Int32Array(B * T * K) : undefined;
-    const chw = (this.options.layout ?? 'chw') === 'chw';
+    const chw = isChw(this.options.layout);
     windows.forEach((w, b) => {
       const e = this.episodes[w.episode];
       const base = b * T;
@@ -180,7 +189,7 @@ export class SequenceDataset {
       actions: [B, T, this.actionDim],
     };
     if (!this.options.latents || this.options.keepFrames)
-      s.frames = (this.options.layout ?? 'chw') === 'chw' ? [B, T, 3, this.height, this.width] : [B, T, this.height, this.width, 3];
+      s.frames = isChw(this.options.layout) ? [B, T, 3, this.height, this.width] : [B, T, this.height, this.width, 3];
     if (this.options.latents) s.latents = [B, T, ...(this.options.latentShape ?? [this.latentSize])];
     if (this.labelDim > 0) s.labels = [B, T, this.labelDim];
     return s;
