@@ -14,10 +14,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "reduce.h"
 #include "thread_pool.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+// Floating-point traps are never enabled here; without this GCC will not if-convert the float
+// compares in relu/sigmoid/clamp/exp loops, and those loops stay scalar. Results are unchanged.
+#pragma GCC optimize("no-trapping-math")
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define WK_CLONES __attribute__((target_clones("avx2", "default")))
@@ -253,12 +260,36 @@ void binaryBackward(BinaryOp op, const float* a, const int64_t* aShape, const fl
 // ---- unary --------------------------------------------------------------------------------
 namespace {
 
-inline float sigmoidf(float x) {
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.0f + e);
+// exp without a library call, so loops over it vectorize: Cody-Waite range reduction
+// x = n ln2 + r, a degree-6 polynomial for e^r on |r| <= ln2/2 (Cephes' expf coefficients,
+// about 1 ulp), and 2^n applied in two halves so results underflow to denormals/0 and overflow to
+// inf like std::exp. Branch-free; NaN propagates.
+inline float expVec(float x) {
+  x = x < -104.0f ? -104.0f : x;
+  x = x > 89.0f ? 89.0f : x;
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  float n = (x * 1.44269504088896341f + magic) - magic;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.0f;
+  int32_t ni = static_cast<int32_t>(n);
+  int32_t n1 = ni / 2, n2 = ni - n1;
+  int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, 4);
+  std::memcpy(&s2, &b2, 4);
+  return y * s1 * s2;
 }
-inline float softplusf(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+
+// 1 / (1 + e^-x): no cancellation anywhere (e^-x > 0); e^-x = inf gives 0.
+inline float sigmoidf(float x) { return 1.0f / (1.0f + expVec(-x)); }
+inline float softplusf(float x) { return std::max(x, 0.0f) + std::log1p(expVec(-std::fabs(x))); }
 
 template <UnaryOp op>
 inline float fwd(float x, float p0, float p1) {
@@ -270,7 +301,7 @@ inline float fwd(float x, float p0, float p1) {
     case UnaryOp::LeakyRelu: return x > 0 ? x : p0 * x;
     case UnaryOp::Sigmoid: return sigmoidf(x);
     case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Exp: return std::exp(x);
+    case UnaryOp::Exp: return expVec(x);
     case UnaryOp::Log: return std::log(x);
     case UnaryOp::Softplus: return softplusf(x);
     case UnaryOp::Abs: return std::fabs(x);
