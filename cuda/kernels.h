@@ -139,3 +139,23 @@ int convTranspose2dBackward(const ConvGeom& g, const float* x, const float* w, c
 
 }  // namespace cuda
 }  // namespace wk
+
+namespace wk {
+namespace cuda {
+
+// ---- broadcast.cu: broadcasting add/sub/mul/div (op codes of BinaryOp) and their gradients
+// (cpp/elementwise.h binaryForward/binaryBackward: same rank nd <= 6, dims 1 or the output's).
+// The mul/div backwards need a workspace of binaryBackwardWorkspace(outShape, nd) floats when an
+// operand is broadcast (null otherwise is fine). Shapes are host arrays.
+size_t binaryBackwardWorkspace(const int64_t* outShape, int nd);
+int binaryBroadcast(int op, const float* a, const int64_t* aShape, const float* b, const int64_t* bShape, float* out,
+                    const int64_t* outShape, int nd, Stream stream = nullptr);
+int binaryBroadcastBackward(int op, const float* a, const int64_t* aShape, const float* b, const int64_t* bShape,
+                            const float* g, const int64_t* outShape, int nd, float* ga, float* gb, float* workspace,
+                            Stream stream = nullptr);
+// dst (target shape) = scale * full (fullShape) summed over the axes where target is 1 (double).
+int sumTo(const float* full, const int64_t* fullShape, const int64_t* target, int nd, float* dst, double scale,
+          Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk
