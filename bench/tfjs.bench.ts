@@ -18,6 +18,19 @@ import { tfjsVaeStep } from './peers/tfjs_vae';
 
 const T = 16, D = 1024, A = 3, H = 256;
 
+/** Times one peer case; a peer that cannot run it (e.g. a kernel its backend lacks) leaves a note. */
+function tryPeer(r: BenchRow, name: string, opts: SuiteOptions, fn: () => number): void {
+  try {
+    addPeer(r, name, fn());
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    const missing = msg.match(/Kernel '(\w+)' not registered/);
+    const note = `${name}: ${missing ? `cannot train (no ${missing[1]} kernel)` : msg.slice(0, 100)}`;
+    r.note = r.note ? `${r.note}; ${note}` : note;
+    opts.log(`${name} on ${r.op} ${r.shape}: ${msg.slice(0, 300)}`);
+  }
+}
+
 export function tfjsVersion(): string | null {
   const tf = loadTf();
   return tf ? tf.version.tfjs : null;
@@ -60,14 +73,24 @@ export async function tfjsBench(opts: SuiteOptions): Promise<BenchRow[]> {
     }
     const name = `TF.js-${backend}`;
     for (const [Bp, r] of predRows) {
-      const s = tfjsPredictorStep(tf, Bp, T, D, A, H);
-      addPeer(r, name, measure(`${name} pred`, s.step, { quick: opts.quick, manual: true, minSamples: 2, maxTime: 2 }).ms);
-      s.dispose();
+      tryPeer(r, name, opts, () => {
+        const s = tfjsPredictorStep(tf, Bp, T, D, A, H);
+        try {
+          return measure(`${name} pred`, s.step, { quick: opts.quick, manual: true, minSamples: 2, maxTime: 2 }).ms;
+        } finally {
+          s.dispose();
+        }
+      });
     }
     // The pure-JS VAE step lasts tens of seconds: one warm-up and one timed step (quick: one step).
-    const s = tfjsVaeStep(tf, B);
-    addPeer(vaeRow, name, measure(`${name} vae`, s.step, { quick: opts.quick, manual: true, minSamples: backend === 'cpu' ? 1 : 2, maxTime: 1 }).ms);
-    s.dispose();
+    tryPeer(vaeRow, name, opts, () => {
+      const s = tfjsVaeStep(tf, B);
+      try {
+        return measure(`${name} vae`, s.step, { quick: opts.quick, manual: true, minSamples: backend === 'cpu' ? 1 : 2, maxTime: 1 }).ms;
+      } finally {
+        s.dispose();
+      }
+    });
   }
   return rows;
 }

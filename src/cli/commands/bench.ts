@@ -10,6 +10,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../backend/native';
+import type { Command } from '../command';
+import { UsageError } from '../flags';
 
 export const benchUsage =
   'worldkit bench [--filter lstm|vae|gemm|conv|losses|adam|data|train|scaling|tfjs|...] [--json out.json] ' +
@@ -39,3 +41,34 @@ export function benchCommand(argv: string[]): number {
   }
   return r.status ?? 1;
 }
+
+/** The command as main.ts loads it: flags are checked here, then passed on to run.js. */
+export const command: Command = {
+  name: 'bench',
+  summary: 'benchmark the kernels and training steps on this machine (vs PyTorch, OpenBLAS, TF.js where installed)',
+  usage: `${benchUsage}\n\nRuns the suites under bench/ (compiled into dist-bench/) and prints one table: median time and p10-p90\nspread, throughput, % of the measured peak, and the speed-up over each peer measured in the same run. See bench/README.md.`,
+  flags: [
+    { name: 'filter', type: 'string', help: 'comma-separated suites (gemm, conv, lstm, lstm-kernels, losses, adam, vae, data, train, cuda, scaling, tfjs); default all' },
+    { name: 'json', type: 'string', metavar: 'FILE', help: 'write the header, probes and every row as JSON' },
+    { name: 'device', type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', help: 'device the suites run on' },
+    { name: 'threads', type: 'int', help: 'CPU threads for worldkit and the peers (default: all cores)' },
+    { name: 'quick', type: 'boolean', help: 'one call per case (a smoke test, not a measurement)' },
+    { name: 'no_peers', type: 'boolean', help: 'skip PyTorch, OpenBLAS and TF.js' },
+    { name: 'list', type: 'boolean', help: 'list the suites and exit' },
+  ],
+  run({ flags, positionals }) {
+    if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const argv: string[] = [];
+    if (flags.filter) argv.push('--filter', String(flags.filter));
+    if (flags.json) argv.push('--json', String(flags.json));
+    if (flags.device) argv.push('--device', String(flags.device));
+    if (flags.threads !== undefined) {
+      if (Number(flags.threads) < 1) throw new UsageError(`--threads must be at least 1, got ${flags.threads}`);
+      argv.push('--threads', String(flags.threads));
+    }
+    if (flags.quick) argv.push('--quick');
+    if (flags.no_peers) argv.push('--no-peers');
+    if (flags.list) argv.push('--list');
+    return benchCommand(argv);
+  },
+};
