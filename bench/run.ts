@@ -249,12 +249,58 @@ function crossPeers(rows: BenchRow[]): void {
   }
 }
 
+export interface GoalResult {
+  goal: string;
+  target: number;
+  ratio: number | null;
+  met: boolean | null;
+  detail: string;
+}
+
+/** Issue 8's goals, read off the rows of this run (null where the rows or the peer are missing). */
+export function goals(rows: BenchRow[]): GoalResult[] {
+  const out: GoalResult[] = [];
+  const find = (suite: string, op: RegExp, shape: RegExp) => rows.find((r) => r.suite === suite && op.test(r.op) && shape.test(r.shape));
+  const best = (r: BenchRow | undefined, peer: RegExp) => {
+    const ps = (r?.peers ?? []).filter((p) => peer.test(p.peer));
+    return ps.length ? ps.reduce((a, b) => (a.ms < b.ms ? a : b)) : undefined;
+  };
+  const add = (goal: string, target: number, r: BenchRow | undefined, peer: RegExp) => {
+    const p = best(r, peer);
+    out.push({
+      goal,
+      target,
+      ratio: p ? p.ratio : null,
+      met: p ? p.ratio >= target : null,
+      detail: p && r ? `worldkit ${fmt(r.ms)} ms vs ${p.peer} ${fmt(p.ms)} ms` : r ? `no peer timing${r.note ? ` (${r.note})` : ''}` : 'row not measured',
+    });
+  };
+  const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  add('GEMM 1024² ≥ 0.9x OpenBLAS', 0.9, find('gemm', /./, /1024\D+1024\D+1024/), /OpenBLAS|openblas/i);
+  add('predictor step B=4 teacher forcing ≥ 3x PyTorch (fastest variant)', 3, find('lstm', /teacher/, /B=4 H=256/), /PyTorch.*teacher/);
+  add('predictor step B=32 teacher forcing ≥ 1.5x PyTorch (fastest variant)', 1.5, find('lstm', /teacher/, /B=32 H=256/), /PyTorch.*teacher/);
+  add('predictor step B=4 scheduled sampling ≥ 5x PyTorch LSTMCell loop', 5, find('lstm', /scheduled/, /B=4 H=256/), /PyTorch/);
+  add('rollout 16 steps B=32 ≥ 2x PyTorch', 2, find('lstm', /rollout/, /B=32/), /PyTorch/);
+  add('VAE train step B=32 ≥ 1.7x PyTorch', 1.7, find('vae', /train/, /B=32/), /PyTorch/);
+  add('VAE encode B=32 ≥ 1.0x PyTorch', 1.0, find('vae', /encode/, /B=32/), /PyTorch/);
+  for (const B of [4, 32]) add(`predictor step B=${B} ≥ 10x TF.js (fastest backend)`, 10, find('tfjs', /predictor/, new RegExp(`^B=${B} `)), /TF\.js/);
+  add('VAE train step B=32 ≥ 10x TF.js (fastest backend that can train it)', 10, find('tfjs', /VAE/, /B=32/), /TF\.js/);
+  return out;
+}
+
+export function formatGoals(g: GoalResult[]): string {
+  const lines = ['| goal (issue 8) | speed-up | met? | timings |', '|---|---:|---|---|'];
+  for (const x of g) lines.push(`| ${x.goal} | ${x.ratio === null ? '-' : `${x.ratio.toFixed(2)}x`} | ${x.met === null ? 'not measured' : x.met ? 'met' : `**missed** (${((100 * (x.ratio ?? 0)) / x.target).toFixed(0)}% of the target)`} | ${x.detail} |`);
+  return lines.join('\n');
+}
+
 export interface BenchResult {
   header: Header;
   peak: Peak | null;
   rows: BenchRow[];
   skipped: string[];
   log: string[];
+  goals: GoalResult[];
 }
 
 export async function runBench(args: RunArgs, print: (s: string) => void = (s) => console.log(s)): Promise<BenchResult> {
@@ -306,7 +352,12 @@ export async function runBench(args: RunArgs, print: (s: string) => void = (s) =
     print('');
     print(formatScaling(scaling));
   }
-  const result: BenchResult = { header: h, peak, rows, skipped, log: logLines };
+  const g = goals(rows).filter((x) => x.detail !== 'row not measured');
+  if (g.length) {
+    print('');
+    print(formatGoals(g));
+  }
+  const result: BenchResult = { header: h, peak, rows, skipped, log: logLines, goals: g };
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
     fs.writeFileSync(args.json, JSON.stringify(result, null, 2));
