@@ -92,7 +92,7 @@ function sampleIndices(n: number, seed: number): number[] {
   return [0, n - 1, ...Array.from(u, (v) => Math.floor(v * n))];
 }
 
-function runCase(c: OpCase, specs: InputSpec[], ci: number): void {
+function runCase(c: OpCase, specs: InputSpec[], ci: number, backend: Backend): void {
   const label = `${c.name} ${specs.map((s) => `[${s.shape}]`).join(' ')}`;
   const fwdTol = c.tol?.fwd ?? 2e-5;
   const gradTol = c.tol?.grad ?? 1e-2;
@@ -100,7 +100,7 @@ function runCase(c: OpCase, specs: InputSpec[], ci: number): void {
   const before = wk.memory().numTensors;
   const seedBase = hashName(c.name) + 1000 * ci;
   withGuards(() => wk.tidy(() => {
-    const xs = makeInputs(specs, seedBase);
+    const xs = makeInputs(specs, seedBase).map((t) => (backend.toDevice ? backend.toDevice(t) : t));
     c.gradInputs.forEach((i) => xs[i].requireGrad());
     // Forward against the reference.
     const out = c.forward(xs);
@@ -157,7 +157,7 @@ export function runOpTable(cases: OpCase[], columns: Backend[]): void {
       afterAll(() => b.teardown());
       for (const c of cases) {
         test(c.name, () => {
-          c.configs.forEach((specs, ci) => runCase(c, specs, ci));
+          c.configs.forEach((specs, ci) => runCase(c, specs, ci, b));
         });
       }
     });

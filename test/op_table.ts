@@ -295,6 +295,8 @@ export interface Backend {
   available(): boolean;
   setup(): void;
   teardown(): void;
+  /** Moves a freshly made input to this backend's device (default: stays on the CPU). */
+  toDevice?(t: wk.Tensor): wk.Tensor;
 }
 
 /**
