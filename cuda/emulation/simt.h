@@ -14,7 +14,7 @@
 //   - WK_LAUNCH(kernel, grid, block, smem, stream, args...) (under nvcc: kernel<<<...>>>(args...))
 //
 // How a launch runs: the grid's blocks are taken from a shared counter by `workers()` OS threads
-// (default 2). A block's threads are fibers (ucontext, one stack each) run by a scheduler on the
+// (default 2). A block's threads are fibers (one stack each) run by a scheduler on the
 // worker: every runnable fiber runs until it reaches a barrier or ends. __syncthreads is a block
 // barrier (threads that have returned count as arrived, as on sm_70+); every warp-level
 // operation (shuffle, vote, __syncwarp) is a warp barrier over the lanes in its mask that have
@@ -22,6 +22,12 @@
 // state where nothing can run (e.g. __syncthreads inside a branch some threads skip, or a
 // shuffle whose mask names a lane waiting at __syncthreads) fails the launch: cudaGetLastError
 // returns cudaErrorLaunchFailure and wk_emu::lastFailure() says why.
+//
+// Fiber switch: on x86-64 a hand-written stack switch (wk_emu_switch below: saves the six
+// callee-saved registers on the old stack, swaps rsp, pops them from the new one: about 20
+// instructions); elsewhere, under sanitizers, or with env WK_EMU_FIBERS=ucontext, ucontext's
+// swapcontext, which also saves/restores the signal mask with a sigprocmask syscall per switch
+// (about 10x slower per switch).
 //
 // Scheduling switch (setSchedule or env WK_EMU_SCHEDULE=forward|reverse|random[:seed]): the
 // order in which the runnable fibers of a block run between barriers. Forward runs thread 0 to
@@ -115,11 +121,46 @@ typedef CUstream_st* cudaStream_t;
 
 namespace wk_emu {
 
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
+    !defined(WK_EMU_UCONTEXT_ONLY)
+#define WK_EMU_ASM_SWITCH 1
+// wk_emu_switch(&saveSp, newSp): pushes rbp, rbx, r12-r15 on the current stack, stores rsp in
+// *saveSp, loads newSp into rsp, pops the same registers and returns on the new stack. A weak
+// hidden symbol, so every translation unit including this header may emit it.
+extern "C" void wk_emu_switch(void** saveSp, void* newSp);
+__asm__(
+    ".pushsection .text\n"
+    ".weak wk_emu_switch\n"
+    ".hidden wk_emu_switch\n"
+    ".type wk_emu_switch,@function\n"
+    "wk_emu_switch:\n"
+    "  pushq %rbp\n"
+    "  pushq %rbx\n"
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  popq %r15\n"
+    "  popq %r14\n"
+    "  popq %r13\n"
+    "  popq %r12\n"
+    "  popq %rbx\n"
+    "  popq %rbp\n"
+    "  ret\n"
+    ".size wk_emu_switch, .-wk_emu_switch\n"
+    ".popsection\n");
+#else
+#define WK_EMU_ASM_SWITCH 0
+#endif
+
 enum class Schedule { Forward, Reverse, Random };
 enum class Wait : uint8_t { Run, Block, Warp, Done };
 
 struct Fiber {
   ucontext_t ctx;
+  void* sp = nullptr;  // saved stack pointer (asm switch)
   uint3 tid;
   unsigned warp, lane;
   Wait wait;
@@ -135,6 +176,8 @@ struct Block {
   dim3 bdim, gdim;
   std::vector<Fiber> fibers;
   ucontext_t sched;
+  void* schedSp = nullptr;
+  bool asmSwitch = false;
   unsigned char* dynSmem = nullptr;
   const std::function<void()>* body = nullptr;
 };
@@ -150,6 +193,7 @@ struct Config {
   std::mutex failureMutex;
   std::string failure;
   size_t stackBytes = 64 * 1024;
+  bool asmSwitch = WK_EMU_ASM_SWITCH;
   Config() {
     if (const char* s = std::getenv("WK_EMU_SCHEDULE")) {
       std::string v(s);
@@ -161,6 +205,8 @@ struct Config {
       }
     }
     if (const char* w = std::getenv("WK_EMU_WORKERS")) workers = std::max(1, std::atoi(w));
+    if (const char* f = std::getenv("WK_EMU_FIBERS"))
+      if (std::string(f) == "ucontext") asmSwitch = false;
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     stackBytes = 512 * 1024;
 #endif
@@ -194,7 +240,18 @@ inline void fail(const std::string& why) {
 
 inline unsigned char* dynamicShared() { return tBlock->dynSmem; }
 
-inline void yieldToScheduler() { swapcontext(&tFiber->ctx, &tBlock->sched); }
+// Whether fibers switch with the asm stack switch (else ucontext).
+inline bool asmSwitch() { return config().asmSwitch; }
+
+inline void yieldToScheduler() {
+#if WK_EMU_ASM_SWITCH
+  if (tBlock->asmSwitch) {
+    wk_emu_switch(&tFiber->sp, tBlock->schedSp);
+    return;
+  }
+#endif
+  swapcontext(&tFiber->ctx, &tBlock->sched);
+}
 
 inline void syncthreads() {
   tFiber->wait = Wait::Block;
@@ -247,7 +304,7 @@ inline StackPool& stacks() {
 inline void fiberMain() {
   (*tBlock->body)();
   tFiber->wait = Wait::Done;
-  swapcontext(&tFiber->ctx, &tBlock->sched);
+  yieldToScheduler();  // never resumed
 }
 
 // Runs one block to completion on the calling OS thread. Returns false (with fail()) on a
@@ -257,14 +314,30 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
   const unsigned nWarps = (n + 31) / 32;
   b.fibers.resize(n);
   tBlock = &b;
+  b.asmSwitch = asmSwitch();
   for (unsigned i = 0; i < n; ++i) {
     Fiber& f = b.fibers[i];
     f.tid = uint3{i % b.bdim.x, (i / b.bdim.x) % b.bdim.y, i / (b.bdim.x * b.bdim.y)};
     f.warp = i / 32;
     f.lane = i % 32;
     f.wait = Wait::Run;
+    char* lo = stack + static_cast<size_t>(i) * stackBytes;
+#if WK_EMU_ASM_SWITCH
+    if (b.asmSwitch) {
+      // Initial frame, from the 16-byte aligned top down: a dummy return address (so fiberMain
+      // starts with rsp = 8 mod 16, as after a call), fiberMain's address for the `ret`, six
+      // zeroed callee-saved registers for the pops.
+      uintptr_t top = (reinterpret_cast<uintptr_t>(lo) + stackBytes) & ~uintptr_t(15);
+      void** p = reinterpret_cast<void**>(top);
+      *--p = nullptr;
+      *--p = reinterpret_cast<void*>(&fiberMain);
+      for (int r = 0; r < 6; ++r) *--p = nullptr;
+      f.sp = p;
+      continue;
+    }
+#endif
     getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = stack + static_cast<size_t>(i) * stackBytes;
+    f.ctx.uc_stack.ss_sp = lo;
     f.ctx.uc_stack.ss_size = stackBytes;
     f.ctx.uc_link = nullptr;
     makecontext(&f.ctx, fiberMain, 0);
@@ -282,6 +355,12 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
       if (sch == Schedule::Random) std::shuffle(run.begin(), run.end(), rng);
       for (unsigned i : run) {
         tFiber = &b.fibers[i];
+#if WK_EMU_ASM_SWITCH
+        if (b.asmSwitch) {
+          wk_emu_switch(&b.schedSp, tFiber->sp);
+          continue;
+        }
+#endif
         swapcontext(&b.sched, &tFiber->ctx);
       }
       continue;
