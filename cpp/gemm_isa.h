@@ -1,0 +1,29 @@
+// Per-instruction-set GEMM entry points (gemm_portable.cpp, gemm_avx2.cpp, gemm_avx512.cpp),
+// dispatched from gemm.cpp. Each computes one region of C on the calling thread; see
+// gemm_kernels.h for the three paths.
+#pragma once
+#include <cstddef>
+
+namespace wk {
+namespace gemm_detail {
+
+struct IsaKernels {
+  // Packed path tile sizes (the threaded split of C follows them).
+  int mr, nr;
+  // Rows path (B not transposed): R x NT tiles.
+  int rowsR, rowsNT;
+  void (*packed)(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda,
+                 const float* B, size_t ldb, float beta, float* C, size_t ldc);
+  void (*rows)(bool transA, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda, const float* B,
+               size_t ldb, float beta, float* C, size_t ldc);
+  // A holds op(A) rows contiguously (lda >= K); B is op(B)^T, rows of length K.
+  void (*dots)(size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda, const float* B, size_t ldb,
+               float beta, float* C, size_t ldc);
+};
+
+const IsaKernels& portableKernels();
+const IsaKernels& avx2Kernels();
+const IsaKernels& avx512Kernels();
+
+}  // namespace gemm_detail
+}  // namespace wk
