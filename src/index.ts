@@ -22,7 +22,7 @@ export { sumTo } from './ops/reduce';
 export { mseLoss, bceWithLogits, klDivergenceNormal, crossEntropy } from './losses/index';
 export * as losses from './losses/index';
 export * as optim from './optim/index';
-export { matmul } from './ops/matmul';
+export { matmul, linear } from './ops/matmul';
 export { conv2d, convTranspose2d, framesToFloat, floatToFrames } from './ops/conv';
 export type { Conv2dOptions, ConvTranspose2dOptions, FrameLayout } from './ops/conv';
 export { cudaStatus, cudaAvailable } from './backend/cuda';

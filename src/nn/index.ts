@@ -1,5 +1,7 @@
 /** Neural-network modules (PyTorch-compatible names and layouts). */
 export { Module, Parameter } from './module';
+export { Linear } from './linear';
+export type { LinearOptions } from './linear';
 export { Conv2d, ConvTranspose2d } from './conv';
 export type { Conv2dModuleOptions, ConvTranspose2dModuleOptions, InitOptions } from './conv';
 export { Sequential, Flatten, Unflatten, ReLU, LeakyReLU, Sigmoid, Tanh, Identity } from './layers';

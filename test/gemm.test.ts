@@ -1,0 +1,298 @@
+/**
+ * GEMM family: the native fast GEMM against gemmReference on every ISA path and thread count,
+ * then matmul / linear / nn.Linear forward against plain JS and backward against central finite
+ * differences in float64.
+ */
+import * as wk from '../src/index';
+import { native } from '../src/backend/native';
+
+// Deterministic pseudo-random data (fresh per call, never zeros alone).
+let state = 12345;
+function rand(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; ++i) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    a[i] = ((state / 2 ** 32) * 2 - 1) * scale;
+  }
+  return a;
+}
+
+/** Thread pool settle: a fresh pool's workers must be running before the first region. */
+function setThreads(n: number): void {
+  native.setNumThreads(n);
+  const until = Date.now() + 150;
+  while (Date.now() < until) {
+    /* let the workers start */
+  }
+}
+
+const GUARD = 777.25;
+interface Case {
+  tA: boolean; tB: boolean; M: number; N: number; K: number; alpha: number; beta: number; pad: number;
+}
+
+/** Runs fast and reference on the same inputs; returns [fast C, reference C] with guards checked. */
+function runCase(c: Case): [Float32Array, Float32Array] {
+  const { tA, tB, M, N, K, alpha, beta, pad } = c;
+  const lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
+  const A = rand((tA ? K : M) * lda), B = rand((tB ? N : K) * ldb);
+  const G = 16;
+  const fast = new Float32Array(M * ldc + 2 * G).fill(GUARD);
+  const init = rand(M * ldc);
+  for (let i = 0; i < M; ++i)
+    for (let j = 0; j < N; ++j) fast[G + i * ldc + j] = beta === 0 ? NaN : init[i * ldc + j];
+  const ref = fast.slice();
+  for (let i = 0; i < M; ++i) for (let j = 0; j < N; ++j) ref[G + i * ldc + j] = beta === 0 ? 0 : init[i * ldc + j];
+  native.gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, fast.subarray(G, G + M * ldc), ldc);
+  native.gemmReference(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, ref.subarray(G, G + M * ldc), ldc);
+  // Guards before, after and in the padding between rows are untouched.
+  for (let i = 0; i < fast.length; ++i) {
+    const inside = i >= G && i < G + M * ldc && (i - G) % ldc < N;
+    if (!inside && fast[i] !== GUARD) throw new Error(`write out of bounds at ${i} for ${JSON.stringify(c)}`);
+  }
+  return [fast, ref];
+}
+
+function maxErr(a: Float32Array, b: Float32Array): number {
+  let e = 0;
+  for (let i = 0; i < a.length; ++i) {
+    if (Number.isNaN(a[i]) !== Number.isNaN(b[i])) return Infinity;
+    if (!Number.isNaN(a[i])) e = Math.max(e, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  }
+  return e;
+}
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 7, 67], [7, 1, 129], [67, 129, 7], [129, 67, 1], [14, 32, 16], [15, 33, 17], [13, 31, 257],
+  [28, 64, 300], [33, 65, 513], [4, 130, 70], [32, 97, 129], [40, 200, 33], [200, 40, 65], [6, 16, 8], [5, 17, 9],
+];
+
+describe('gemm kernel', () => {
+  afterAll(() => {
+    native.setIsaCap('avx512');
+    setThreads(2);
+  });
+  for (const isa of ['portable', 'avx2', 'avx512']) {
+    test(`${isa}: fast GEMM matches the reference over shapes, transposes, alpha/beta, strides`, () => {
+      native.setIsaCap(isa);
+      for (const [M, N, K] of SHAPES)
+        for (const tA of [false, true])
+          for (const tB of [false, true])
+            for (const [alpha, beta, pad] of [[1, 0, 0], [0.75, 1, 3], [-1.5, 0.5, 1]]) {
+              const c = { tA, tB, M, N, K, alpha, beta, pad };
+              const [fast, ref] = runCase(c);
+              const err = maxErr(fast, ref);
+              if (!(err < 2e-5 * Math.sqrt(K + 1))) throw new Error(`${isa} ${JSON.stringify(c)}: error ${err}`);
+            }
+    });
+  }
+
+  test('K = 0 and alpha = 0 scale C by beta (NaN never leaks with beta = 0)', () => {
+    const C = new Float32Array([NaN, 2, 3, 4]);
+    native.gemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0, C, 2);
+    expect(Array.from(C)).toEqual([0, 0, 0, 0]);
+    const D = new Float32Array([1, 2, 3, 4]);
+    native.gemm(false, false, 2, 2, 1, 0, new Float32Array(2), 1, new Float32Array(2), 2, 1, D, 2);
+    expect(Array.from(D)).toEqual([1, 2, 3, 4]);
+  });
+
+  test('1 and 2 threads give bit-identical results on every path', () => {
+    const cases: Case[] = [
+      { tA: false, tB: false, M: 300, N: 257, K: 300, alpha: 1, beta: 0, pad: 0 },
+      { tA: true, tB: true, M: 150, N: 333, K: 129, alpha: 1, beta: 1, pad: 1 },
+      { tA: false, tB: true, M: 4, N: 1283, K: 129, alpha: 1, beta: 0, pad: 0 },
+      { tA: false, tB: false, M: 32, N: 1030, K: 300, alpha: 1, beta: 1, pad: 0 },
+      { tA: true, tB: false, M: 1283, N: 130, K: 4, alpha: 1, beta: 1, pad: 0 },
+    ];
+    for (const isa of ['portable', 'avx2', 'avx512']) {
+      native.setIsaCap(isa);
+      for (const c of cases) {
+        const saved = state;
+        setThreads(1);
+        const [one] = runCase(c);
+        state = saved;
+        setThreads(2);
+        const [two] = runCase(c);
+        expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+      }
+    }
+  });
+
+  test('bad arguments give clear errors', () => {
+    const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
+    expect(() => native.gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2)).not.toThrow();
+    expect(() => native.gemm(false, false, 2, 2, 3, 1, a.subarray(1), 3, b, 2, 0, c, 2)).toThrow(/gemm: A must be at least 6 elements/);
+    expect(() => native.gemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2)).toThrow(/gemm: lda must be at least 3/);
+    expect(() => native.gemm(false, true, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2)).toThrow(/gemm: ldb must be at least 3/);
+    expect(() => native.gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 3)).toThrow(/gemm: C must be at least 5 elements/);
+    expect(() => native.gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, new Float64Array(4), 2)).toThrow(/gemm: C must be a Float32Array, got Float64Array\(4\)/);
+    expect(() => native.gemm(false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2)).toThrow(/gemm: M must be an integer in \[0, /);
+    expect(() => native.gemm(false, false, 2, 2, 3, NaN, a, 3, b, 2, 0, c, 2)).toThrow(/alpha/);
+    expect(() => native.gemm(false, false, 2, 2, 1, 1, a, 1, b, 2, 0, a, 2)).toThrow(/C must not overlap A/);
+    expect(() => native.gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0)).toThrow(/expected 13 arguments/);
+    expect(() => native.gemmReference(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 1)).toThrow(/gemmReference: ldc/);
+  });
+});
+
+// ---- matmul / linear -------------------------------------------------------------------------
+function refMatmul(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; ++i) for (let j = 0; j < N; ++j) {
+    let s = 0;
+    for (let k = 0; k < K; ++k) s += a[i * K + k] * b[k * N + j];
+    out[i * N + j] = s;
+  }
+  return out;
+}
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel = 1e-2, abs = 1e-3): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < got.length; ++i) {
+    const tol = abs + rel * Math.abs(want[i]);
+    if (!(Math.abs(got[i] - want[i]) <= tol)) throw new Error(`element ${i}: got ${got[i]}, want ${want[i]}`);
+  }
+}
+
+/**
+ * Checks the gradients of loss = sum(w * f(inputs)) for a fixed random w: backward seeded with w
+ * against central differences of the loss computed in float64 from forward outputs.
+ */
+function gradCheck(inputs: wk.Tensor[], f: (...xs: wk.Tensor[]) => wk.Tensor, eps = 1e-3): void {
+  for (const t of inputs) t.requiresGrad = true;
+  const y = f(...inputs);
+  const w = rand(y.size);
+  y.backward(wk.tensor(w, y.shape));
+  const loss = (): number => {
+    const out = wk.noGrad(() => f(...inputs));
+    const d = out.toFloat32Array();
+    out.dispose();
+    let s = 0;
+    for (let i = 0; i < d.length; ++i) s += w[i] * d[i];
+    return s;
+  };
+  for (const t of inputs) {
+    const data = t.data() as Float32Array;
+    const num = new Float64Array(t.size);
+    for (let i = 0; i < t.size; ++i) {
+      const v = data[i];
+      data[i] = v + eps;
+      const lp = loss();
+      data[i] = v - eps;
+      const lm = loss();
+      data[i] = v;
+      num[i] = (lp - lm) / (2 * eps);
+    }
+    expect(t.grad).not.toBeNull();
+    expectClose(t.grad!.toFloat32Array(), num, 1e-2, 2e-3);
+  }
+}
+
+describe('matmul', () => {
+  for (const [M, K, N] of [[1, 1, 1], [7, 67, 1], [4, 7, 67], [67, 129, 7], [129, 7, 33]]) {
+    test(`2-D forward ${M}x${K} . ${K}x${N}`, () => {
+      const a = rand(M * K), b = rand(K * N);
+      const y = wk.matmul(wk.tensor(a, [M, K]), wk.tensor(b, [K, N]));
+      expect(y.shape).toEqual([M, N]);
+      expectClose(y.toFloat32Array(), refMatmul(a, b, M, K, N), 1e-5, 1e-5);
+      expectClose(wk.tensor(a, [M, K]).matmul(wk.tensor(b, [K, N])).toFloat32Array(), refMatmul(a, b, M, K, N), 1e-5, 1e-5);
+    });
+  }
+
+  test('batched forward, with either operand broadcast', () => {
+    const [B, M, K, N] = [3, 5, 7, 4];
+    const a = rand(B * M * K), b = rand(B * K * N), b2 = rand(K * N), a2 = rand(M * K);
+    const y = wk.matmul(wk.tensor(a, [B, M, K]), wk.tensor(b, [B, K, N])).toFloat32Array();
+    const y2 = wk.matmul(wk.tensor(a, [B, M, K]), wk.tensor(b2, [K, N])).toFloat32Array();
+    const y3 = wk.matmul(wk.tensor(a2, [M, K]), wk.tensor(b, [B, K, N])).toFloat32Array();
+    for (let i = 0; i < B; ++i) {
+      const ai = a.subarray(i * M * K, (i + 1) * M * K), bi = b.subarray(i * K * N, (i + 1) * K * N);
+      expectClose(y.subarray(i * M * N, (i + 1) * M * N), refMatmul(ai, bi, M, K, N), 1e-5, 1e-5);
+      expectClose(y2.subarray(i * M * N, (i + 1) * M * N), refMatmul(ai, b2, M, K, N), 1e-5, 1e-5);
+      expectClose(y3.subarray(i * M * N, (i + 1) * M * N), refMatmul(a2, bi, M, K, N), 1e-5, 1e-5);
+    }
+  });
+
+  test('backward (2-D, batched, broadcast) matches finite differences', () => {
+    gradCheck([wk.tensor(rand(7 * 5), [7, 5]), wk.tensor(rand(5 * 3), [5, 3])], (a, b) => wk.matmul(a, b));
+    gradCheck([wk.tensor(rand(2 * 3 * 4), [2, 3, 4]), wk.tensor(rand(2 * 4 * 5), [2, 4, 5])], (a, b) => wk.matmul(a, b));
+    gradCheck([wk.tensor(rand(2 * 3 * 4), [2, 3, 4]), wk.tensor(rand(4 * 5), [4, 5])], (a, b) => wk.matmul(a, b));
+    gradCheck([wk.tensor(rand(3 * 4), [3, 4]), wk.tensor(rand(2 * 4 * 5), [2, 4, 5])], (a, b) => wk.matmul(a, b));
+  });
+
+  test('bad input errors', () => {
+    expect(() => wk.matmul(wk.zeros([4, 3]), wk.zeros([5, 2]))).toThrow('matmul: a is [4,3] and b is [5,2]; inner sizes 3 and 5 differ');
+    expect(() => wk.matmul(wk.zeros([3]), wk.zeros([3, 2]))).toThrow(/matmul: a must have at least 2 dimensions/);
+    expect(() => wk.matmul(wk.zeros([2, 4, 3]), wk.zeros([3, 3, 2]))).toThrow(/matmul: .*batch dimensions \[2\] and \[3\] differ/);
+    expect(() => wk.matmul(wk.zeros([2, 2]), 3 as unknown as wk.Tensor)).toThrow(TypeError);
+    const d = wk.zeros([2, 2]);
+    d.dispose();
+    expect(() => wk.matmul(d, wk.zeros([2, 2]))).toThrow(/matmul: a .* was disposed/);
+  });
+});
+
+describe('linear', () => {
+  function refLinear(x: Float32Array, w: Float32Array, b: Float32Array | null, R: number, I: number, O: number): Float64Array {
+    const out = new Float64Array(R * O);
+    for (let r = 0; r < R; ++r) for (let o = 0; o < O; ++o) {
+      let s = b ? b[o] : 0;
+      for (let i = 0; i < I; ++i) s += x[r * I + i] * w[o * I + i];
+      out[r * O + o] = s;
+    }
+    return out;
+  }
+
+  for (const [R, I, O] of [[1, 1, 1], [4, 67, 7], [7, 129, 33], [33, 7, 67]]) {
+    test(`forward ${R}x${I} -> ${O}, with and without bias`, () => {
+      const x = rand(R * I), w = rand(O * I), b = rand(O);
+      const y = wk.linear(wk.tensor(x, [R, I]), wk.tensor(w, [O, I]), wk.tensor(b, [O]));
+      expect(y.shape).toEqual([R, O]);
+      expectClose(y.toFloat32Array(), refLinear(x, w, b, R, I, O), 1e-5, 1e-5);
+      expectClose(wk.linear(wk.tensor(x, [R, I]), wk.tensor(w, [O, I])).toFloat32Array(), refLinear(x, w, null, R, I, O), 1e-5, 1e-5);
+    });
+  }
+
+  test('leading batch dims and 1-D input', () => {
+    const x = rand(2 * 3 * 5), w = rand(4 * 5), b = rand(4);
+    const y = wk.linear(wk.tensor(x, [2, 3, 5]), wk.tensor(w, [4, 5]), wk.tensor(b, [4]));
+    expect(y.shape).toEqual([2, 3, 4]);
+    expectClose(y.toFloat32Array(), refLinear(x, w, b, 6, 5, 4), 1e-5, 1e-5);
+    const y1 = wk.linear(wk.tensor(x.subarray(0, 5), [5]), wk.tensor(w, [4, 5]));
+    expect(y1.shape).toEqual([4]);
+    expectClose(y1.toFloat32Array(), refLinear(x, w, null, 1, 5, 4), 1e-5, 1e-5);
+  });
+
+  test('backward for x, weight and bias matches finite differences', () => {
+    gradCheck([wk.tensor(rand(7 * 6), [7, 6]), wk.tensor(rand(5 * 6), [5, 6]), wk.tensor(rand(5), [5])], (x, w, b) => wk.linear(x, w, b));
+    gradCheck([wk.tensor(rand(2 * 3 * 4), [2, 3, 4]), wk.tensor(rand(3 * 4), [3, 4])], (x, w) => wk.linear(x, w));
+  });
+
+  test('bad input errors', () => {
+    expect(() => wk.linear(wk.zeros([4, 3]), wk.zeros([5, 2]))).toThrow('linear: x is [4,3] and weight is [5,2]; in features 3 and 2 differ');
+    expect(() => wk.linear(wk.zeros([4, 3]), wk.zeros([3]))).toThrow(/linear: weight must be 2-D/);
+    expect(() => wk.linear(wk.zeros([4, 3]), wk.zeros([5, 3]), wk.zeros([4]))).toThrow(/linear: bias must be \[5\]/);
+  });
+});
+
+describe('nn.Linear', () => {
+  test('parameters, PyTorch init range, seeded, forward and gradients', () => {
+    const m = new wk.nn.Linear(16, 8, { seed: 3 });
+    const names = [...m.namedParameters()].map(([n, p]) => [n, p.shape]);
+    expect(names).toEqual([['weight', [8, 16]], ['bias', [8]]]);
+    const w = m.weight.toFloat32Array();
+    const bound = 1 / 4;
+    expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(bound * 0.8);
+    expect(Math.max(...m.bias!.toFloat32Array().map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(new wk.nn.Linear(16, 8, { seed: 3 }).weight.toFloat32Array()).toEqual(w);
+    expect(new wk.nn.Linear(16, 8, { seed: 4 }).weight.toFloat32Array()).not.toEqual(w);
+    expect(new wk.nn.Linear(16, 8, { bias: false, seed: 3 }).bias).toBeNull();
+    const x = wk.tensor(rand(3 * 16), [3, 16]);
+    const y = m.forward(x);
+    expect(y.shape).toEqual([3, 8]);
+    y.backward(wk.ones([3, 8]));
+    expect(m.weight.grad!.shape).toEqual([8, 16]);
+    const gb = m.bias!.grad!.toFloat32Array();
+    expect(Array.from(gb)).toEqual(new Array(8).fill(3));
+    expect(() => new wk.nn.Linear(0, 3)).toThrow(/Linear: inFeatures/);
+  });
+});
