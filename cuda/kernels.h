@@ -159,3 +159,19 @@ int sumTo(const float* full, const int64_t* fullShape, const int64_t* target, in
 
 }  // namespace cuda
 }  // namespace wk
+
+namespace wk {
+namespace cuda {
+
+// ---- bench.cu: device-side timing for bench/cuda.bench.ts (cases listed in bench.cu) ----
+struct BenchResult {
+  double ms = 0, bytes = 0, flops = 0;  // per call
+};
+struct DevicePeak {
+  double gflops = 0, gbps = 0;  // FP32 FMA peak and DRAM bandwidth from the device attributes
+};
+int benchKernel(int kernel, size_t size, int iters, BenchResult* out);
+int devicePeak(DevicePeak* out);
+
+}  // namespace cuda
+}  // namespace wk
