@@ -1,0 +1,134 @@
+/**
+ * GEMM benchmark: GFLOP/s of the native wk GEMM on square sizes and the latent predictor's shapes
+ * (forward x . W^T and both backward products), with the ratio to OpenBLAS's cblas_sgemm measured
+ * in the same run when Debian's OpenBLAS is installed (a benchmark-only peer, compiled here from
+ * bench/peers/openblas_sgemm.c).
+ *
+ *   npx tsc -p tsconfig.json --outDir /tmp/wk-bench && \
+ *     WORLDKIT_ADDON=$PWD/build/Release/worldkit.node node /tmp/wk-bench/bench/gemm.bench.js [--threads 1,2]
+ *
+ * `run()` returns the rows for `worldkit bench`.
+ */
+import Benchmark from 'benchmark';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { native, packageRoot } from '../src/backend/native';
+
+export interface BenchRow {
+  op: string;
+  shape: string;
+  threads: number;
+  medianMs: number;
+  gflops: number;
+  peerGflops?: number;
+  ratioToPeer?: number;
+}
+
+interface Shape {
+  name: string;
+  tA: boolean;
+  tB: boolean;
+  M: number;
+  N: number;
+  K: number;
+}
+
+const sq = (n: number): Shape => ({ name: `${n}^2 NN`, tA: false, tB: false, M: n, N: n, K: n });
+// Linear(1024 -> 1283) at batch b: forward y = x W^T (NT), dX = dY W (NN), dW = dY^T X (TN).
+const pred = (b: number, out: number, inp: number): Shape[] => [
+  { name: `fwd ${b}x${out}x${inp} NT`, tA: false, tB: true, M: b, N: out, K: inp },
+  { name: `dX ${b}x${inp}x${out} NN`, tA: false, tB: false, M: b, N: inp, K: out },
+  { name: `dW ${out}x${inp}x${b} TN`, tA: true, tB: false, M: out, N: inp, K: b },
+];
+export const SHAPES: Shape[] = [sq(256), sq(512), sq(1024), ...pred(4, 1283, 1024), ...pred(32, 1283, 1024), ...pred(32, 256, 1024)];
+
+function fill(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; ++i) a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  return a;
+}
+
+function setThreads(n: number): void {
+  native.setNumThreads(n);
+  const until = Date.now() + 200; // let fresh pool workers start before the first region
+  while (Date.now() < until) {
+    /* spin */
+  }
+}
+
+/** OpenBLAS GFLOP/s per shape (same order), or null when OpenBLAS or a C compiler is missing. */
+export function openblasPeer(shapes: Shape[], threads: number): number[] | null {
+  const header = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'].find((f) => fs.existsSync(f));
+  if (!header) return null;
+  // Next to this file when run from sources, else in the repository (compiled copies lack the .c).
+  const srcPath = [path.join(__dirname, 'peers', 'openblas_sgemm.c'), path.join(packageRoot(), 'bench', 'peers', 'openblas_sgemm.c'),
+    path.join(process.cwd(), 'bench', 'peers', 'openblas_sgemm.c')].find((f) => fs.existsSync(f));
+  if (!srcPath) return null;
+  const exe = path.join(os.tmpdir(), `wk-openblas-sgemm-${process.pid}`);
+  try {
+    execFileSync('cc', ['-O2', srcPath, '-I', path.dirname(header), '-o', exe, '-lopenblas'], { stdio: 'pipe' });
+    const args = ['--threads', String(threads), '--min-ms', '300'];
+    for (const s of shapes) args.push(s.tA ? '1' : '0', s.tB ? '1' : '0', String(s.M), String(s.N), String(s.K));
+    // Debian's build picks the Haswell kernels here (half speed on AVX-512 machines): ask for SkylakeX.
+    const out = execFileSync(exe, args, { env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX' } });
+    return (JSON.parse(out.toString()) as { gflops: number }[]).map((r) => r.gflops);
+  } catch {
+    return null;
+  } finally {
+    fs.rmSync(exe, { force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function run(options: { threads?: number[]; maxTime?: number; peer?: boolean } = {}): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const before = native.numThreads() as number;
+  for (const threads of options.threads ?? [1, 2]) {
+    setThreads(threads);
+    const peer = options.peer === false ? null : openblasPeer(SHAPES, threads);
+    SHAPES.forEach((s, idx) => {
+      const A = fill(s.M * s.K), B = fill(s.K * s.N), C = new Float32Array(s.M * s.N);
+      const lda = s.tA ? s.M : s.K, ldb = s.tB ? s.K : s.N;
+      const bench = new Benchmark(s.name, () => native.gemm(s.tA, s.tB, s.M, s.N, s.K, 1, A, lda, B, ldb, 0, C, s.N), {
+        maxTime: options.maxTime ?? 1,
+        minSamples: 10,
+      });
+      bench.run();
+      const ms = median(bench.stats.sample) * 1e3;
+      const gflops = (2 * s.M * s.N * s.K) / (ms * 1e6);
+      const row: BenchRow = { op: 'gemm', shape: s.name, threads, medianMs: ms, gflops };
+      if (peer) {
+        row.peerGflops = peer[idx];
+        row.ratioToPeer = gflops / peer[idx];
+      }
+      rows.push(row);
+    });
+  }
+  setThreads(before);
+  return rows;
+}
+
+if (require.main === module) {
+  const arg = process.argv.indexOf('--threads');
+  const threads = arg > 0 ? process.argv[arg + 1].split(',').map(Number) : [1, 2];
+  console.log(`worldkit gemm (isa ${native.isa()}) vs OpenBLAS sgemm, ${os.cpus()[0]?.model ?? 'cpu'}`);
+  console.log('threads | shape                  |  median ms |  GFLOP/s | OpenBLAS | ratio');
+  for (const r of run({ threads })) {
+    console.log(
+      `${String(r.threads).padStart(7)} | ${r.shape.padEnd(22)} | ${r.medianMs.toFixed(3).padStart(10)} | ${r.gflops.toFixed(1).padStart(8)} | ` +
+        `${r.peerGflops !== undefined ? r.peerGflops.toFixed(1).padStart(8) : '       -'} | ${r.ratioToPeer !== undefined ? r.ratioToPeer.toFixed(2) : '-'}`,
+    );
+  }
+}
+
+/** Entry for `bench/run.ts` (`worldkit bench`): `openblas: false` skips the peer. */
+export function gemmBench(opts: { openblas?: boolean; threads?: number[]; quick?: boolean } = {}): BenchRow[] {
+  return run({ threads: opts.threads, peer: opts.openblas !== false, maxTime: opts.quick ? 0.1 : 1 });
+}
