@@ -87,7 +87,7 @@ export interface MeasureOptions {
   quick?: boolean;
   /** Minimum timed calls (manual) or benchmark.js samples (default 10). */
   minSamples?: number;
-  /** Seconds to spend at most per case, about (default 3). */
+  /** Seconds to spend per case, about (default 2). */
   maxTime?: number;
   /** Force the manual timer (long calls, or calls with state the benchmark.js loop would skew). */
   manual?: boolean;
@@ -101,7 +101,7 @@ export function measure(name: string, fn: () => void, opts: MeasureOptions = {})
     return summarize([nowMs() - t0], 'single');
   }
   const minSamples = opts.minSamples ?? 10;
-  const maxTime = opts.maxTime ?? 3;
+  const maxTime = opts.maxTime ?? 2;
   const t0 = nowMs();
   fn(); // warm-up: caches, lazily allocated buffers, optimizer state
   const first = nowMs() - t0;
