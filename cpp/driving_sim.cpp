@@ -95,17 +95,16 @@ const Camera& camera() {
 
 const uint8_t kCarPalette[4][3] = {{205, 32, 38}, {45, 55, 80}, {255, 240, 170}, {150, 20, 26}};
 
-inline float coverage(float x, float w, float a, float b) {
-  // Fraction of [x - w/2, x + w/2] inside [a, b].
-  const float lo = std::max(a, x - 0.5f * w), hi = std::min(b, x + 0.5f * w);
-  return std::clamp((hi - lo) / w, 0.0f, 1.0f);
+// Fraction of the pixel footprint [x - h, x + h] (h = w/2, invW = 1/w) inside [a, b].
+inline float coverage(float x, float h, float invW, float a, float b) {
+  const float lo = std::max(a, x - h), hi = std::min(b, x + h);
+  return std::min(1.0f, std::max(0.0f, (hi - lo) * invW));
 }
 
-// floor without a libm call (baseline x86-64 has no SSE4.1 round instruction).
-inline int ifloor(float x) {
-  const int i = static_cast<int>(x);
-  return i - (x < static_cast<float>(i));
-}
+// floor for the shading patterns without a libm call or a compare chain (baseline x86-64 has
+// no SSE4.1 round): truncation of a positive shifted value. Valid for x > -32768; patterns
+// only need it to within float rounding at the shifted magnitude.
+inline int ifloor(float x) { return static_cast<int>(x + 32768.0f) - 32768; }
 
 inline float smoothstep(float t) { return t * t * (3.0f - 2.0f * t); }
 
@@ -316,25 +315,25 @@ void DrivingSim::render(uint8_t* rgb) {
       const float w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty;
       const float s = w00 * nodeS[k] + w01 * nodeS[k + 1] + w10 * nodeS[k + kNodes] + w11 * nodeS[k + kNodes + 1];
       const float d = w00 * nodeD[k] + w01 * nodeD[k + 1] + w10 * nodeD[k + kNodes] + w11 * nodeD[k + kNodes + 1];
-      const float w = cam.foot[i];
+      const float w = cam.foot[i], h = 0.5f * w, invW = 1.0f / w;
       const float ad = std::fabs(d);
       float col[3];
-      if (ad - 0.5f * w >= kRoadHalf + kCurbWidth) {
+      if (ad - h >= kRoadHalf + kCurbWidth) {
         // grass only (the common case away from the road)
         const int tile = ifloor(s * (1.0f / 6.0f)) + ifloor(d * (1.0f / 6.0f));
         const float* grass = (tile & 1) ? grassA : grassB;
         col[0] = grass[0]; col[1] = grass[1]; col[2] = grass[2];
       } else {
-        const float covRoad = coverage(ad, w, -1.0f, kRoadHalf);
-        const float covAll = coverage(ad, w, -1.0f, kRoadHalf + kCurbWidth);
+        const float covRoad = coverage(ad, h, invW, -1.0f, kRoadHalf);
+        const float covAll = coverage(ad, h, invW, -1.0f, kRoadHalf + kCurbWidth);
         const int tile = ifloor(s * (1.0f / 6.0f)) + ifloor(d * (1.0f / 6.0f));
         const float* grass = (tile & 1) ? grassA : grassB;
         const float* curb = (ifloor(s * (1.0f / 1.5f)) & 1) ? curbRed : curbWhite;
         const float* asphalt = (ifloor(s * 0.25f) & 1) ? asphaltA : asphaltB;
         // Paint: solid edge lines and a dashed centre line (3 m dash, 3 m gap).
-        float covPaint = coverage(ad, w, kRoadHalf - 0.5f, kRoadHalf - 0.2f);
+        float covPaint = coverage(ad, h, invW, kRoadHalf - 0.5f, kRoadHalf - 0.2f);
         const float dashPhase = s - 6.0f * static_cast<float>(ifloor(s * (1.0f / 6.0f)));
-        if (dashPhase < 3.0f) covPaint = std::max(covPaint, coverage(d, w, -0.16f, 0.16f));
+        if (dashPhase < 3.0f) covPaint = std::max(covPaint, coverage(d, h, invW, -0.16f, 0.16f));
         for (int ch = 0; ch < 3; ++ch) {
           float x = grass[ch] * (1.0f - covAll) + curb[ch] * (covAll - covRoad) + asphalt[ch] * covRoad;
           col[ch] = x + (paint[ch] - x) * covPaint * covRoad;

@@ -104,6 +104,11 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
 }
 
 if (require.main === module) {
+  // `worldkit ... | head`: a closed pipe ends the output quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
