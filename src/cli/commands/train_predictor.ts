@@ -1,0 +1,85 @@
+/** `worldkit train-predictor`: fit the LSTM predictor on a frozen VAE's latents (src/train/train_predictor.ts). */
+import * as path from 'path';
+import { Command } from '../command';
+import { createPredictor, trainPredictor } from '../../train/train_predictor';
+import { rememberConfig } from '../../train/train_vae';
+import { loadCheckpoint } from '../../train/checkpoint';
+import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, interruptible, loadData, openVAE, progress, withCheckpointErrors } from '../train_support';
+
+export const command: Command = {
+  name: 'train-predictor',
+  summary: 'train the LSTM latent predictor on a frozen VAE (the seed flags: --hidden_size --scheduled_sampling ...)',
+  usage: `worldkit train-predictor --vae runs/vae [--data sim|path] [--out runs/predictor] [flags]
+
+Encodes every frame once with the frozen VAE, then trains the predictor on windows of
+--seq_len latents: teacher forcing, or --scheduled_sampling (pTrue decays linearly 1 -> 0.25
+over the epochs). Example, the seed review's run:
+  worldkit train-predictor --vae runs/vae --epochs 40 --batch_size 4 --lr 1e-4 --hidden_size 256 \\
+    --predictor lstm --residual_prediction --scheduled_sampling --use_actions \\
+    --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
+Ctrl-C saves a checkpoint and exits; --resume continues it exactly.`,
+  flags: [
+    { name: 'vae', type: 'string', metavar: 'dir', help: 'VAE checkpoint (a train-vae --out folder or a ckpt-N folder); required' },
+    ...DATA_FLAGS,
+    { name: 'out', type: 'string', default: path.join('runs', 'predictor'), metavar: 'dir', help: 'checkpoint and metrics folder' },
+    ...COMMON_TRAIN_FLAGS,
+    { name: 'hidden_size', type: 'int', default: 256, help: 'LSTM hidden size' },
+    { name: 'num_layers', type: 'int', default: 1, help: 'LSTM layers' },
+    { name: 'predictor', type: 'string', default: 'lstm', choices: ['lstm'], help: 'predictor type' },
+    { name: 'residual_prediction', type: 'boolean', default: false, help: 'predict the increment: z[t+1] = z[t] + f(z[t], a[t])' },
+    { name: 'scheduled_sampling', type: 'boolean', default: false, help: 'feed own predictions with probability 1 - pTrue (decaying)' },
+    { name: 'use_actions', type: 'boolean', default: false, help: 'feed the actions to the LSTM' },
+    { name: 'input_noise_std', type: 'number', default: 0, help: 'std of Gaussian noise on the latent inputs' },
+    { name: 'target_jitter_scale', type: 'number', default: 0, help: 'std of Gaussian noise on the target latents' },
+    { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
+  ],
+  async run({ flags }, io) {
+    const vae = openVAE(flags.vae);
+    const out = flags.out as string;
+    const eps = loadData(flags);
+    let predictor: LatentPredictor;
+    if (flags.resume) {
+      const ck = withCheckpointErrors('--resume', () => loadCheckpoint(out));
+      const cfg = ck.config.predictor as LatentPredictorOptions;
+      ck.dispose();
+      predictor = new LatentPredictor(cfg);
+      rememberConfig(predictor, { ...cfg });
+    } else {
+      predictor = createPredictor(vae, {
+        hiddenSize: flags.hidden_size as number,
+        numLayers: flags.num_layers as number,
+        residualPrediction: flags.residual_prediction as boolean,
+        useActions: flags.use_actions as boolean,
+        actionSize: eps[0].actionDim,
+        seed: flags.seed as number,
+      });
+    }
+    io.out(`train-predictor: ${eps.length} episodes; LSTM hidden ${predictor.hiddenSize}, ${predictor.numParameters()} parameters; out ${out}`);
+    const intr = interruptible(io);
+    try {
+      const r = await trainPredictor(predictor, vae, eps, {
+        epochs: flags.epochs as number,
+        batchSize: flags.batch_size as number,
+        lr: flags.lr as number,
+        lrSchedule: flags.lr_schedule as 'cosine',
+        gradClip: flags.grad_clip as number | undefined,
+        seed: flags.seed as number,
+        validationSplit: flags.validation_split as number,
+        patience: flags.patience as number | undefined,
+        scheduledSampling: flags.scheduled_sampling as boolean,
+        inputNoiseStd: flags.input_noise_std as number,
+        targetJitterScale: flags.target_jitter_scale as number,
+        seqLen: flags.seq_len as number,
+        checkpointDir: out,
+        resume: flags.resume as boolean,
+        callbacks: progress(io, 'predictor'),
+        signal: intr.signal,
+      });
+      io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
+      return r.stopReason === 'interrupted' ? 130 : 0;
+    } finally {
+      intr.release();
+    }
+  },
+};

@@ -1,0 +1,118 @@
+/**
+ * Shared pieces of the training commands (demo, train-vae, train-predictor, rollout, eval):
+ * the training flags in the seed's spelling, loading the dataset named by --data, a progress
+ * bar (TTY) or plain lines, Ctrl-C handling, and turning checkpoint errors into usage errors.
+ */
+import * as fs from 'fs';
+import { FlagSpec, FlagValues, UsageError } from './flags';
+import { CliIO } from './command';
+import type { Episode } from '../data/episode';
+import { generateEpisodesSafe } from '../train/demo';
+import { loadNpzDataset, loadPngDataset } from '../data/loaders';
+import type { TrainCallbacks } from '../train/loop';
+import { CheckpointError } from '../train/checkpoint';
+import { loadPredictor, loadVAE } from '../train/load';
+
+export const DATA_FLAGS: FlagSpec[] = [
+  { name: 'data', type: 'string', default: 'sim', metavar: 'sim|file.npz|dir', help: "dataset: 'sim' (the embedded driving simulator), a World Models .npz file or folder, or a folder of PNG frames + actions.csv" },
+  { name: 'episodes', type: 'int', default: 24, help: 'sim: number of episodes' },
+  { name: 'steps', type: 'int', default: 160, help: 'sim: steps per episode' },
+  { name: 'data_seed', type: 'int', default: 1, help: 'sim: seed of the roads and the driver' },
+];
+
+export const COMMON_TRAIN_FLAGS: FlagSpec[] = [
+  { name: 'epochs', type: 'int', default: 10, help: 'training epochs' },
+  { name: 'batch_size', type: 'int', default: 32, help: 'examples per batch' },
+  { name: 'lr', type: 'number', default: 1e-3, help: 'learning rate' },
+  { name: 'lr_schedule', type: 'string', default: 'constant', choices: ['cosine', 'step', 'constant'], help: 'learning-rate schedule (cosine decays to 5% of lr)' },
+  { name: 'grad_clip', type: 'number', help: 'clip gradients to this global L2 norm' },
+  { name: 'seed', type: 'int', default: 0, help: 'seed of the initial weights, data order and noise' },
+  { name: 'validation_split', type: 'number', default: 0.1, help: 'fraction of episodes held out for validation' },
+  { name: 'patience', type: 'int', help: 'stop after this many epochs without a better validation loss' },
+  { name: 'resume', type: 'boolean', default: false, help: 'continue from the latest checkpoint in --out' },
+];
+
+export function loadData(flags: FlagValues): Episode[] {
+  const d = String(flags.data ?? 'sim');
+  if (d === 'sim') return generateEpisodesSafe({ episodes: flags.episodes as number, steps: flags.steps as number, seed: flags.data_seed as number });
+  if (!fs.existsSync(d)) throw new UsageError(`--data ${d}: no such file or folder`);
+  const r = d.endsWith('.npz') || (fs.statSync(d).isDirectory() && fs.readdirSync(d).some((f) => f.endsWith('.npz'))) ? loadNpzDataset(d) : loadPngDataset(d);
+  if (!r.episodes.length) throw new UsageError(`--data ${d}: no episodes could be loaded${r.errors.length ? ` (${r.errors[0].file}: ${r.errors[0].message})` : ''}`);
+  return r.episodes;
+}
+
+export function withCheckpointErrors<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new UsageError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+export const openVAE = (p: unknown) => {
+  if (typeof p !== 'string' || !p) throw new UsageError('--vae <checkpoint folder> is required');
+  return withCheckpointErrors('--vae', () => loadVAE(p));
+};
+export const openPredictor = (p: unknown) => {
+  if (typeof p !== 'string' || !p) throw new UsageError('--predictor <checkpoint folder> is required');
+  return withCheckpointErrors('--predictor', () => loadPredictor(p));
+};
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  s = Math.round(s);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** Progress callbacks: a bar with ETA and the live loss on a TTY, one line per epoch otherwise. */
+export function progress(io: CliIO, label: string, stream: NodeJS.WriteStream = process.stdout): TrainCallbacks {
+  let epochs = 1, perEpoch = 1, done0 = 0, t0 = 0, lastDraw = 0, stepsRun = 0;
+  const f = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(3) : v.toFixed(4)) : '-');
+  return {
+    onTrainBegin(i) {
+      epochs = i.epochs;
+      perEpoch = i.batchesPerEpoch;
+      done0 = i.step;
+      t0 = performance.now();
+      if (i.step) io.out(`${label}: resuming at epoch ${i.startEpoch + 1}, step ${i.step}`);
+    },
+    onBatchEnd(_b, logs) {
+      stepsRun++;
+      if (!io.isTTY) return;
+      const now = performance.now();
+      if (now - lastDraw < 100) return;
+      lastDraw = now;
+      const total = epochs * perEpoch;
+      const frac = Math.min(1, logs.step / total);
+      const rate = (now - t0) / 1000 / Math.max(1, logs.step - done0);
+      const eta = (total - logs.step) * rate;
+      const w = 24;
+      const bar = '#'.repeat(Math.round(frac * w)).padEnd(w, '.');
+      stream.write(`\r${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% epoch ${logs.epoch + 1}/${epochs} loss ${f(logs.loss)} ETA ${fmtTime(eta)}   `);
+    },
+    onEpochEnd(e, logs) {
+      if (io.isTTY) stream.write('\r\x1b[K');
+      const parts = Object.entries(logs)
+        .filter(([k]) => k !== 'epoch' && k !== 'step')
+        .map(([k, v]) => `${k} ${f(v)}`);
+      io.out(`${label} epoch ${e + 1}/${epochs} (${fmtTime((performance.now() - t0) / 1000)}): ${parts.join(', ')}`);
+    },
+    onTrainEnd() {
+      void stepsRun;
+      if (io.isTTY) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+/** Ctrl-C sets signal.stop (the trainer saves a checkpoint and returns); a second Ctrl-C exits at once. */
+export function interruptible(io: CliIO): { signal: { stop: boolean }; release(): void } {
+  const signal = { stop: false };
+  const handler = () => {
+    if (signal.stop) process.exit(130);
+    signal.stop = true;
+    io.err('\ninterrupt: saving a checkpoint after this batch (Ctrl-C again to quit now)');
+  };
+  process.on('SIGINT', handler);
+  return { signal, release: () => process.off('SIGINT', handler) };
+}

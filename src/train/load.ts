@@ -1,0 +1,53 @@
+/**
+ * Rebuilding trained models from checkpoints (the config saved with the weights):
+ *
+ *   const vae = loadVAE('runs/demo/vae');               // a run folder (latest.json) or a ckpt-N folder
+ *   const predictor = loadPredictor('runs/demo/predictor');
+ *
+ * Errors are CheckpointErrors naming the file and what is wrong.
+ */
+import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
+import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
+import { CheckpointError, loadCheckpoint, restoreModule } from './checkpoint';
+import { createVAE } from './train_vae';
+import { rememberConfig } from './train_vae';
+
+export function loadVAE(p: string): ConvVAE {
+  const ck = loadCheckpoint(p);
+  try {
+    const cfg = ck.config.vae as ConvVAEOptions | undefined;
+    if (!cfg || typeof cfg !== 'object') throw new CheckpointError(`${ck.path}/state.json: config.vae is missing (is this a VAE or predictor checkpoint?)`);
+    if (!Object.keys(ck.weights).some((k) => k.startsWith('vae.'))) throw new CheckpointError(`${ck.path}: holds no VAE weights (kind '${ck.kind}')`);
+    let vae: ConvVAE;
+    try {
+      vae = createVAE(cfg);
+    } catch (e) {
+      throw new CheckpointError(`${ck.path}/state.json: config.vae cannot build a ConvVAE: ${(e as Error).message}`);
+    }
+    restoreModule(ck, 'vae', vae);
+    vae.eval();
+    return vae;
+  } finally {
+    ck.dispose();
+  }
+}
+
+export function loadPredictor(p: string): LatentPredictor {
+  const ck = loadCheckpoint(p);
+  try {
+    const cfg = ck.config.predictor as LatentPredictorOptions | undefined;
+    if (!cfg || typeof cfg !== 'object') throw new CheckpointError(`${ck.path}/state.json: config.predictor is missing (is this a predictor checkpoint? kind '${ck.kind}')`);
+    let pr: LatentPredictor;
+    try {
+      pr = new LatentPredictor(cfg);
+    } catch (e) {
+      throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a LatentPredictor: ${(e as Error).message}`);
+    }
+    rememberConfig(pr, { ...cfg });
+    restoreModule(ck, 'predictor', pr);
+    pr.eval();
+    return pr;
+  } finally {
+    ck.dispose();
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Training, checkpoints, resume, rollouts, evaluation and the training CLI commands (issue 7).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawn } from 'child_process';
+import { generateEpisodesSafe as generateEpisodes } from '../src/train/demo';
+import { createVAE, trainVAE } from '../src/train/train_vae';
+import { createPredictor, trainPredictor } from '../src/train/train_predictor';
+import { loadCheckpoint, latestCheckpoint, CheckpointError } from '../src/train/checkpoint';
+import { loadPredictor, loadVAE } from '../src/train/load';
+import { pTrueAt } from '../src/train/sampling_schedule';
+import { makeSchedule, epochOrder } from '../src/train/loop';
+import { readMetricsLog } from '../src/train/metrics_log';
+import { runDemo } from '../src/train/demo';
+import { main } from '../src/cli/main';
+import { memory } from '../src/tensor/memory';
+
+const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `wk-train-${name}-`));
+const eps = () => generateEpisodes({ episodes: 4, steps: 40, seed: 3, cacheDir: false });
+const tinyVAE = () => createVAE({ encoderChannels: [4, 8, 8, 16], latentShape: [4, 4, 4], seed: 2 });
+const weightsOf = (m: { stateDict(): Record<string, { f32(): Float32Array }> }) =>
+  Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.f32())]));
+
+describe('schedules and decays', () => {
+  test('LR schedules give the documented values', () => {
+    const cos = makeSchedule('t', { lrSchedule: 'cosine', lr: 1, minLrFactor: 0.1 }, 2, 50); // 100 steps, floor 0.1
+    expect(cos(0, 1)).toBeCloseTo(1, 12);
+    expect(cos(50, 1)).toBeCloseTo(0.1 + 0.9 * 0.5, 12);
+    expect(cos(100, 1)).toBeCloseTo(0.1, 12);
+    const st = makeSchedule('t', { lrSchedule: 'step', lrStepEpochs: 1, lrGamma: 0.5 }, 3, 10);
+    expect([st(0, 1), st(9, 1), st(10, 1), st(25, 1)]).toEqual([1, 1, 0.5, 0.25]);
+    expect(makeSchedule('t', {}, 3, 10)(17, 0.3)).toBe(0.3);
+    const warm = makeSchedule('t', { lrSchedule: 'cosine', lr: 1, warmupSteps: 4 }, 1, 20);
+    expect(warm(0, 1)).toBeCloseTo(0.25, 12);
+    expect(warm(3, 1)).toBeCloseTo(1, 12);
+  });
+  test('pTrue decays give the documented values', () => {
+    expect(pTrueAt({ decay: 'linear', start: 1, end: 0.25 }, 0, 5)).toBe(1);
+    expect(pTrueAt({ decay: 'linear', start: 1, end: 0.25 }, 2, 5)).toBeCloseTo(0.625, 12);
+    expect(pTrueAt({ decay: 'linear', start: 1, end: 0.25 }, 4, 5)).toBeCloseTo(0.25, 12);
+    expect(pTrueAt({ decay: 'exponential', start: 1, end: 0.1 }, 0, 3)).toBeCloseTo(1, 12);
+    expect(pTrueAt({ decay: 'exponential', start: 1, end: 0.1 }, 1, 3)).toBeCloseTo(Math.sqrt(0.1), 9);
+    expect(pTrueAt({ decay: 'exponential', start: 1, end: 0.1 }, 2, 3)).toBeCloseTo(0.1, 9);
+    expect(pTrueAt({ decay: 'inverse-sigmoid', start: 1, end: 0 }, 0, 10)).toBeCloseTo(1, 12);
+    expect(pTrueAt({ decay: 'inverse-sigmoid', start: 1, end: 0 }, 9, 10)).toBeCloseTo(0, 12);
+    expect(pTrueAt({ decay: 'constant', start: 0.7 }, 5, 10)).toBe(0.7);
+  });
+  test('epoch order is a pure function of seed and epoch', () => {
+    expect(epochOrder(5, 3, 20)).toEqual(epochOrder(5, 3, 20));
+    expect(epochOrder(5, 3, 20)).not.toEqual(epochOrder(5, 4, 20));
+  });
+});
+
+describe('resume is bit-identical', () => {
+  const data = eps();
+  test('VAE: 2 epochs in one go == 1 epoch + resume + 1 epoch (and mid-epoch interrupt)', async () => {
+    const opts = { epochs: 2, batchSize: 16, lr: 2e-3, lrSchedule: 'cosine' as const, seed: 4, maxBatchesPerEpoch: 4 };
+    const a = tinyVAE();
+    await trainVAE(a, data, { ...opts, checkpointDir: tmp('vae-a') });
+    const dirB = tmp('vae-b');
+    const b1 = tinyVAE();
+    const r1 = await trainVAE(b1, data, { ...opts, checkpointDir: dirB, callbacks: { onEpochEnd: () => false } });
+    expect(r1.stopReason).toBe('callback');
+    const b2 = tinyVAE();
+    const r2 = await trainVAE(b2, data, { ...opts, checkpointDir: dirB, resume: true });
+    expect(r2.step).toBe(8);
+    expect(weightsOf(b2)).toEqual(weightsOf(a));
+    // Interrupted mid-epoch (signal after the 3rd batch), then resumed.
+    const dirC = tmp('vae-c');
+    const signal = { stop: false };
+    const c1 = tinyVAE();
+    const rc = await trainVAE(c1, data, { ...opts, checkpointDir: dirC, signal, callbacks: { onBatchEnd: (_b, l) => { if (l.step === 3) signal.stop = true; } } });
+    expect(rc.stopReason).toBe('interrupted');
+    expect(loadCheckpoint(dirC).batch).toBe(3);
+    const c2 = tinyVAE();
+    await trainVAE(c2, data, { ...opts, checkpointDir: dirC, resume: true });
+    expect(weightsOf(c2)).toEqual(weightsOf(a));
+    const log = readMetricsLog(path.join(dirC, 'metrics.jsonl'));
+    expect(log.filter((r) => r.kind === 'batch').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+  test('predictor with scheduled sampling, noise and jitter: 2 epochs == 1 + resume + 1', async () => {
+    const vae = tinyVAE();
+    const opts = { epochs: 2, batchSize: 4, lr: 1e-3, seed: 5, seqLen: 8, scheduledSampling: true, inputNoiseStd: 0.01, targetJitterScale: 0.005, lrSchedule: 'step' as const, gradClip: 1 };
+    const mk = () => createPredictor(vae, { hiddenSize: 16, residualPrediction: true, useActions: true, seed: 6 });
+    const a = mk();
+    const ra = await trainPredictor(a, vae, data, { ...opts, checkpointDir: tmp('p-a') });
+    expect(ra.history[1].pTrue).toBeCloseTo(0.25, 12);
+    const dir = tmp('p-b');
+    await trainPredictor(mk(), vae, data, { ...opts, checkpointDir: dir, callbacks: { onEpochEnd: () => false } });
+    const b = mk();
+    await trainPredictor(b, vae, data, { ...opts, checkpointDir: dir, resume: true });
+    expect(weightsOf(b)).toEqual(weightsOf(a));
+    const loaded = loadPredictor(dir);
+    expect(weightsOf(loaded)).toEqual(weightsOf(a));
+  });
+});
+
+describe('checkpoints', () => {
+  test('a process killed in the middle of a checkpoint write leaves the previous checkpoint loadable', async () => {
+    const dir = tmp('kill');
+    const vae = tinyVAE();
+    await trainVAE(vae, eps(), { epochs: 1, batchSize: 16, seed: 1, maxBatchesPerEpoch: 2, checkpointDir: dir });
+    const before = latestCheckpoint(dir)!;
+    const script = path.join(dir, 'child.ts');
+    fs.writeFileSync(
+      script,
+      `import { generateEpisodesSafe as generateEpisodes } from ${JSON.stringify(path.resolve('src/train/demo'))};
+       import { createVAE, trainVAE } from ${JSON.stringify(path.resolve('src/train/train_vae'))};
+       const vae = createVAE({ encoderChannels: [4, 8, 8, 16], latentShape: [4, 4, 4], seed: 2 });
+       trainVAE(vae, generateEpisodes({ episodes: 4, steps: 40, seed: 3, cacheDir: false }),
+         { epochs: 2, batchSize: 16, seed: 1, maxBatchesPerEpoch: 2, checkpointDir: ${JSON.stringify(dir)}, resume: true });`,
+    );
+    const child = spawn(process.execPath, ['-r', path.resolve('test/helpers/ts_register.js'), script], {
+      env: { ...process.env, WORLDKIT_CHECKPOINT_PAUSE_MS: '60000' },
+      stdio: 'ignore',
+    });
+    const paused = await new Promise<boolean>((resolve) => {
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        const tmpDirs = fs.readdirSync(dir).filter((f) => f.startsWith('.tmp-ckpt-'));
+        if (tmpDirs.some((d) => fs.existsSync(path.join(dir, d, '.paused')))) {
+          clearInterval(poll);
+          resolve(true);
+        } else if (Date.now() - t0 > 90000) {
+          clearInterval(poll);
+          resolve(false);
+        }
+      }, 50);
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    expect(paused).toBe(true);
+    expect(latestCheckpoint(dir)).toBe(before);
+    const ck = loadCheckpoint(dir);
+    expect(ck.step).toBe(2);
+    ck.dispose();
+    const again = loadVAE(dir);
+    expect(weightsOf(again)).toEqual(weightsOf(vae));
+  });
+  test('loading names what is wrong', async () => {
+    const dir = tmp('bad');
+    await trainVAE(tinyVAE(), eps(), { epochs: 1, batchSize: 16, maxBatchesPerEpoch: 1, checkpointDir: dir });
+    const ck = latestCheckpoint(dir)!;
+    expect(() => loadCheckpoint(path.join(dir, 'nope'))).toThrow(/no such checkpoint/);
+    const w = path.join(ck, 'weights.safetensors');
+    fs.writeFileSync(w, fs.readFileSync(w).subarray(0, 100));
+    expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
+    expect(() => loadCheckpoint(dir)).toThrow(/weights.safetensors: has 100 bytes/);
+    fs.writeFileSync(path.join(dir, 'latest.json'), '{oops');
+    expect(() => loadCheckpoint(dir)).toThrow(/latest.json: not valid JSON/);
+  });
+  test('a non-finite loss stops the run with a clear message and keeps the last good checkpoint', async () => {
+    const dir = tmp('nan');
+    const vae = tinyVAE();
+    await expect(trainVAE(vae, eps(), { epochs: 3, batchSize: 16, lr: 1e30, maxBatchesPerEpoch: 3, checkpointDir: dir })).rejects.toThrow(/became (NaN|Infinity).*(last good checkpoint|No checkpoint)/);
+    const l = latestCheckpoint(dir);
+    if (l) expect(() => loadVAE(dir)).not.toThrow();
+  });
+  test('memory stays flat over training steps', async () => {
+    const vae = tinyVAE();
+    const counts: number[] = [];
+    await trainVAE(vae, eps(), { epochs: 1, batchSize: 8, maxBatchesPerEpoch: 12, callbacks: { onBatchEnd: () => { counts.push(memory().numTensors); } } });
+    expect(counts[counts.length - 1]).toBe(counts[2]);
+  });
+});
+
+describe('end to end', () => {
+  test('quick demo trains, checkpoints, rolls out, evaluates and beats copy-last-frame on latent MSE', async () => {
+    const out = tmp('demo');
+    const r = await runDemo({ quick: true, outDir: out, cacheDir: false });
+    expect(r.rollout.summary.latentMse).toBeLessThan(r.rollout.summary.baselineLatentMse);
+    for (const f of ['summary.md', 'filmstrip_open_loop.png', 'filmstrip_closed_loop.png', 'eval/eval.json', 'eval/latent_mse_per_step.svg', 'vae/latest.json', 'predictor/latest.json', 'predictor/metrics.jsonl'])
+      expect(fs.existsSync(path.join(out, f))).toBe(true);
+    expect(Number.isFinite(r.reconstruction.psnr)).toBe(true);
+  });
+});
+
+describe('CLI', () => {
+  const run = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  test('--help documents every command and its flags', async () => {
+    for (const c of ['demo', 'train-vae', 'train-predictor', 'rollout', 'eval']) {
+      const r = await run(c, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/usage: worldkit/);
+    }
+    const tp = await run('train-predictor', '--help');
+    for (const f of ['--epochs', '--batch_size', '--lr', '--hidden_size', '--predictor', '--residual_prediction', '--scheduled_sampling', '--use_actions', '--lr_schedule', '--input_noise_std', '--target_jitter_scale'])
+      expect(tp.out).toContain(f);
+  });
+  test('unknown flag, missing dataset, unreadable checkpoint: one line, exit 2', async () => {
+    const a = await run('train-vae', '--epochz', '3');
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/^worldkit train-vae: unknown flag '--epochz'/);
+    expect(a.err.split('\n')).toHaveLength(1);
+    const b = await run('train-vae', '--data', '/no/such/data.npz');
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/--data \/no\/such\/data.npz: no such file or folder/);
+    const dir = tmp('cli');
+    fs.writeFileSync(path.join(dir, 'latest.json'), 'garbage');
+    const c = await run('eval', '--vae', dir);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/--vae: .*latest.json: not valid JSON/);
+    const d = await run('rollout', '--vae', '/no/such/ckpt', '--predictor', '/no/such/ckpt');
+    expect(d.code).toBe(2);
+    expect(d.err).toMatch(/no such checkpoint/);
+  });
+});
