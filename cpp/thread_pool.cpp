@@ -34,7 +34,10 @@ class ThreadPool {
     stopWorkers();
     size_ = n;
     stop_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { workerLoop(i); });
+    // Workers start from the current generation, read here rather than in the new thread: a
+    // region launched before a worker first runs must still count as new to it.
+    uint64_t start = generation_.load(std::memory_order_acquire);
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, start] { workerLoop(i, start); });
   }
 
   void run(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
@@ -82,8 +85,7 @@ class ThreadPool {
     if (begin < end) (*fn_)(begin, end, part);
   }
 
-  void workerLoop(int index) {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void workerLoop(int index, uint64_t seen) {
     for (;;) {
       uint64_t gen = 0;
       for (int spin = 0; spin < 20000; ++spin) {
