@@ -21,6 +21,8 @@ export function loadTf(): TF | null {
     } catch {
       // wasm backend not installed: cpu only
     }
+    // Production mode: no debug checks (the peer at its best) and no "install tfjs-node" banner.
+    tf.enableProdMode();
     tfCache = tf;
   } catch {
     tfCache = null;
