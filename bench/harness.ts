@@ -38,6 +38,8 @@ export interface BenchRow {
   itemUnit?: string;
   /** Peers timed in the same run: ratio = peer ms / worldkit ms (> 1: worldkit is faster). */
   peers?: PeerTiming[];
+  /** Threads the case ran on when not the run's count (% of peak then uses that peak: 1 thread → the 1-thread probe). */
+  threads?: number;
   /** Anything the reader needs (a skipped peer, a flagged scaling). */
   note?: string;
   /** Suite-specific extra fields, kept in --json. */
@@ -187,7 +189,8 @@ export function throughput(r: BenchRow, peak?: Peak): { text: string; pct: strin
   const s = r.ms / 1e3;
   if (r.flops) {
     const g = r.flops / s / 1e9;
-    return { text: `${g.toFixed(1)} GFLOP/s`, pct: peak ? `${((100 * g) / peak.gflops).toFixed(0)}%` : '' };
+    const p = peak ? (r.threads === 1 && peak.threads !== 1 ? peak.gflops1 : peak.gflops) : 0;
+    return { text: `${g.toFixed(1)} GFLOP/s`, pct: peak ? `${((100 * g) / p).toFixed(0)}%` : '' };
   }
   if (r.bytes) {
     const g = r.bytes / s / 1e9;
