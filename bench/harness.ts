@@ -164,7 +164,16 @@ export function probePeak(native: Record<string, any>, threads: number, quick: b
 
 export function cpuModel(): string {
   const cpus = os.cpus();
-  return `${cpus[0]?.model ?? 'unknown'} (${cpus.length} logical cores)`;
+  let fam = '';
+  try {
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const f = info.match(/^cpu family\s*:\s*(\d+)/m)?.[1], m = info.match(/^model\s*:\s*(\d+)/m)?.[1];
+    const cache = info.match(/^cache size\s*:\s*(.+)$/m)?.[1];
+    if (f && m) fam = `, family ${f} model ${m}${cache ? `, cache ${cache}` : ''}`;
+  } catch {
+    // not Linux
+  }
+  return `${cpus[0]?.model ?? 'unknown'} (${cpus.length} logical cores${fam})`;
 }
 
 // ---- table ---------------------------------------------------------------------------------
