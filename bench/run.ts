@@ -223,7 +223,7 @@ function header(args: RunArgs): Header {
     worldkit: pkg.version,
     commit: commit ? `${commit}${dirty ? ' (+ uncommitted changes)' : ''}` : null,
     peers: {
-      pytorch: args.peers ? torchVersion() : null,
+      pytorch: args.peers ? torchVersion() : 'not run (--no-peers)',
       openblas: openblas ? `${openblas}${blasAlt ? ` (active BLAS ${blasAlt})` : ''}` : null,
       tfjs,
     },
