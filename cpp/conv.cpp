@@ -70,6 +70,12 @@ void im2colChannel(const ConvGeom& g, const float* xc, float* dst, size_t ld) {
         if (owLo > 0) std::memset(r, 0, owLo * sizeof(float));
         if (g.sw == 1) {
           if (owHi > owLo) std::memcpy(r + owLo, src + owLo + j - g.pw, (owHi - owLo) * sizeof(float));
+        } else if (g.sw == 2) {
+          // Constant stride: the compiler turns this into deinterleaving vector loads.
+          const float* __restrict s = src + owLo * 2 + j - g.pw;
+          float* __restrict rr = r + owLo;
+          const size_t n = owHi - owLo;
+          for (size_t t = 0; t < n; ++t) rr[t] = s[2 * t];
         } else {
           const float* s = src + owLo * g.sw + j - g.pw;
           for (size_t ow = owLo; ow < owHi; ++ow, s += g.sw) r[ow] = *s;

@@ -26,6 +26,7 @@ import { Generator, getDefaultGenerator } from '../random/generator';
 import { Module } from '../nn/module';
 import { Conv2d, ConvTranspose2d, InitOptions, initGenerator } from '../nn/conv';
 import { Sequential, ReLU } from '../nn/layers';
+import { Linear } from '../nn/linear';
 import { framesToFloat } from '../ops/conv';
 import { add, mul, exp, sigmoid, relu } from '../ops/elementwise';
 import { mseLoss, bceWithLogits, klDivergenceNormal } from '../losses';
@@ -103,10 +104,6 @@ export interface VAEForwardOptions {
   sample?: boolean;
 }
 
-function flat0(o: ConvVAEOptions): boolean {
-  return o.latentDim !== undefined;
-}
-
 function isFrames(x: Tensor): boolean {
   return x.dtype === 'uint8';
 }
@@ -147,8 +144,6 @@ export class ConvVAE extends Module {
     this.reconLoss = rl;
     const nRes = checkInt(fn, 'residualBlocks', opts.residualBlocks ?? 0, 0, 16);
     const gen = initGenerator(opts);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Linear = flat0(opts) ? (require('../nn/linear').Linear as new (i: number, o: number, o2: InitOptions) => Module) : null!;
     const init = { generator: gen };
 
     // ---- encoder ------------------------------------------------------------------------------
