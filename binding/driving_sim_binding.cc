@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "args.h"
@@ -161,11 +160,8 @@ Napi::Value GenerateEpisodes(const Napi::CallbackInfo& info) {
   uint8_t* dones = a.u8(8, "dones", total).data;
   int32_t* labels = a.i32(9, "labels", total * wk::kSimLabelSize).data;
   int32_t* lengths = a.i32(10, "lengths", episodes).data;
-  // Episodes are independent, so the result does not depend on how they are spread over
-  // threads. Plain threads rather than wk::parallelFor: the pool's workers read the job
-  // generation when they start, so a first parallelFor right after the pool is created (the
-  // usual case for data generation at the start of a process) can miss its job and wait forever
-  // (reported; cpp/thread_pool.cpp is not ours to change).
+  // Episodes are independent, so the result does not depend on how they are spread over the
+  // pool's threads.
   auto work = [&](size_t begin, size_t end) {
     for (size_t e = begin; e < end; ++e) {
       wk::DrivingSim sim(episodeSeed(seed, first + e));
@@ -182,16 +178,7 @@ Napi::Value GenerateEpisodes(const Napi::CallbackInfo& info) {
       lengths[e] = static_cast<int32_t>(t);
     }
   };
-  const size_t nThreads = std::min<size_t>(episodes, static_cast<size_t>(std::max(1, wk::numThreads())));
-  if (nThreads <= 1) {
-    work(0, episodes);
-  } else {
-    std::vector<std::thread> threads;
-    for (size_t p = 1; p < nThreads; ++p)
-      threads.emplace_back(work, episodes * p / nThreads, episodes * (p + 1) / nThreads);
-    work(0, episodes / nThreads);
-    for (auto& th : threads) th.join();
-  }
+  wk::parallelFor(episodes, 1, [&](size_t begin, size_t end, int) { work(begin, end); });
   return info.Env().Undefined();
 }
 

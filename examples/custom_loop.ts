@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as wk from '../src/index';
 
 export async function main(outDir = path.join('runs', 'example')): Promise<{ first: number; last: number; vaeDir: string; predictorDir: string }> {
-  const episodes = wk.train.generateEpisodesSafe({ episodes: 4, steps: 48, seed: 7 });
+  const episodes = wk.data.generateEpisodes({ episodes: 4, steps: 48, seed: 7 });
   // A small VAE, trained briefly with the library's trainer.
   const vae = wk.train.createVAE({ encoderChannels: [8, 16, 16, 32], latentShape: [8, 4, 4], seed: 1 });
   const vaeDir = path.join(outDir, 'vae');

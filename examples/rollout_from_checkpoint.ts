@@ -10,7 +10,7 @@ import * as wk from '../src/index';
 export function main(vaeDir = 'runs/demo/vae', predictorDir = 'runs/demo/predictor', out = 'runs/example/filmstrip.png') {
   const vae = wk.train.loadVAE(vaeDir);
   const predictor = wk.train.loadPredictor(predictorDir);
-  const [ep] = wk.train.generateEpisodesSafe({ episodes: 1, steps: 40, seed: 99 });
+  const [ep] = wk.data.generateEpisodes({ episodes: 1, steps: 40, seed: 99 });
   const context = 4, horizon = 12;
   const r = wk.rollout.openLoopRollout(predictor, vae, { frames: ep.frames, actions: ep.actions, context, horizon });
   wk.rollout.saveFilmstrip(out, [r.realFrames!, r.reconFrames!, r.predFrames], { frames: horizon, scale: 2 });

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { generateEpisodesSafe as generateEpisodes } from '../src/train/demo';
+import { generateEpisodes } from '../src/data';
 import { createVAE, trainVAE } from '../src/train/train_vae';
 import { createPredictor, trainPredictor } from '../src/train/train_predictor';
 import { loadCheckpoint, latestCheckpoint, CheckpointError } from '../src/train/checkpoint';
@@ -106,7 +106,7 @@ describe('checkpoints', () => {
     const script = path.join(dir, 'child.ts');
     fs.writeFileSync(
       script,
-      `import { generateEpisodesSafe as generateEpisodes } from ${JSON.stringify(path.resolve('src/train/demo'))};
+      `import { generateEpisodes } from ${JSON.stringify(path.resolve('src/data'))};
        import { createVAE, trainVAE } from ${JSON.stringify(path.resolve('src/train/train_vae'))};
        const vae = createVAE({ encoderChannels: [4, 8, 8, 16], latentShape: [4, 4, 4], seed: 2 });
        trainVAE(vae, generateEpisodes({ episodes: 4, steps: 40, seed: 3, cacheDir: false }),

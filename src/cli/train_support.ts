@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import { FlagSpec, FlagValues, UsageError } from './flags';
 import { CliIO } from './command';
 import type { Episode } from '../data/episode';
-import { generateEpisodesSafe } from '../train/demo';
+import { generateEpisodes } from '../data';
 import { loadNpzDataset, loadPngDataset } from '../data/loaders';
 import type { TrainCallbacks } from '../train/loop';
 import { CheckpointError } from '../train/checkpoint';
@@ -34,7 +34,7 @@ export const COMMON_TRAIN_FLAGS: FlagSpec[] = [
 
 export function loadData(flags: FlagValues): Episode[] {
   const d = String(flags.data ?? 'sim');
-  if (d === 'sim') return generateEpisodesSafe({ episodes: flags.episodes as number, steps: flags.steps as number, seed: flags.data_seed as number });
+  if (d === 'sim') return generateEpisodes({ episodes: flags.episodes as number, steps: flags.steps as number, seed: flags.data_seed as number });
   if (!fs.existsSync(d)) throw new UsageError(`--data ${d}: no such file or folder`);
   const r = d.endsWith('.npz') || (fs.statSync(d).isDirectory() && fs.readdirSync(d).some((f) => f.endsWith('.npz'))) ? loadNpzDataset(d) : loadPngDataset(d);
   if (!r.episodes.length) throw new UsageError(`--data ${d}: no episodes could be loaded${r.errors.length ? ` (${r.errors[0].file}: ${r.errors[0].message})` : ''}`);

@@ -15,7 +15,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { generateEpisodes, GenerateOptions } from '../data/driving_sim';
-import { native } from '../backend/native';
 import type { Episode } from '../data/episode';
 import { createVAE, trainVAE } from './train_vae';
 import { createPredictor, encodeEpisodes, trainPredictor } from './train_predictor';
@@ -106,21 +105,6 @@ export interface DemoResult {
   interrupted: boolean;
 }
 
-/**
- * generateEpisodes on one kernel thread. Workaround: with the default thread count the native
- * episode generator intermittently hangs (a race around the thread pool, seen on 2 cores);
- * one thread never did in our runs. Generation is a small part of the demo either way.
- */
-export function generateEpisodesSafe(o: GenerateOptions): Episode[] {
-  const n = native.numThreads();
-  native.setNumThreads(1);
-  try {
-    return generateEpisodes(o);
-  } finally {
-    native.setNumThreads(n);
-  }
-}
-
 const fmt = (v: number, d = 4) => (Number.isFinite(v) ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(d)) : String(v));
 
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
@@ -140,8 +124,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   };
   const cacheDir = o.cacheDir;
   log(`data: ${cfg.trainEpisodes} + ${cfg.testEpisodes} driving episodes of ${cfg.steps} steps`);
-  const train: Episode[] = generateEpisodesSafe({ episodes: cfg.trainEpisodes, steps: cfg.steps, seed, cacheDir });
-  const test: Episode[] = generateEpisodesSafe({ episodes: cfg.testEpisodes, steps: cfg.steps, seed: seed + 1000, cacheDir });
+  const train: Episode[] = generateEpisodes({ episodes: cfg.trainEpisodes, steps: cfg.steps, seed, cacheDir });
+  const test: Episode[] = generateEpisodes({ episodes: cfg.testEpisodes, steps: cfg.steps, seed: seed + 1000, cacheDir });
   phase('data');
 
   const vae = createVAE(cfg.vae);

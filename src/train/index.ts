@@ -12,5 +12,5 @@ export { MetricsLog, readMetricsLog } from './metrics_log';
 export type { MetricsRecord } from './metrics_log';
 export { pTrueAt } from './sampling_schedule';
 export type { SamplingSchedule, SamplingDecay } from './sampling_schedule';
-export { runDemo, DEMO_FULL, DEMO_QUICK, generateEpisodesSafe } from './demo';
+export { runDemo, DEMO_FULL, DEMO_QUICK } from './demo';
 export type { DemoOptions, DemoResult, DemoConfig } from './demo';
