@@ -52,10 +52,6 @@ function fill(n: number): Float32Array {
 
 function setThreads(n: number): void {
   native.setNumThreads(n);
-  const until = Date.now() + 200; // let fresh pool workers start before the first region
-  while (Date.now() < until) {
-    /* spin */
-  }
 }
 
 /** OpenBLAS GFLOP/s per shape (same order), or null when OpenBLAS or a C compiler is missing. */

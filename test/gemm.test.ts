@@ -17,13 +17,8 @@ function rand(n: number, scale = 1): Float32Array {
   return a;
 }
 
-/** Thread pool settle: a fresh pool's workers must be running before the first region. */
 function setThreads(n: number): void {
   native.setNumThreads(n);
-  const until = Date.now() + 150;
-  while (Date.now() < until) {
-    /* let the workers start */
-  }
 }
 
 const GUARD = 777.25;

@@ -299,18 +299,9 @@ export interface Backend {
   toDevice?(t: wk.Tensor): wk.Tensor;
 }
 
-/**
- * Sets the kernel thread count and waits briefly for the new workers to start. (Workaround: the
- * pool in cpp/thread_pool.cpp can miss a parallel region that starts before a freshly spawned
- * worker has read the region counter, and then waits forever; see the note in the report.)
- */
 export function setThreads(n: number): void {
   wk.setNumThreads(n);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
 }
-
-// Start the pool (and let its workers settle) before any test runs a parallel region.
-setThreads(wk.getNumThreads());
 
 let savedThreads = 0;
 export const backends: Backend[] = [
