@@ -123,7 +123,7 @@ export const SUITES: Suite[] = [
   { name: 'adam', what: 'fused Adam step', load: () => pick('kernels.bench', 'adamBench') },
   { name: 'vae', what: 'VAE training step and encoding vs PyTorch (bench/vae.bench.ts)', load: () => adapt('vae', pick('vae.bench')) },
   { name: 'data', what: 'data pipeline (bench/data.bench.ts)', load: () => adapt('data', pick('data.bench')) },
-  { name: 'train', what: 'trainers end to end (bench/train.bench.ts)', load: () => adapt('train', pick('train.bench')) },
+  { name: 'train', what: 'the end-to-end demo, phase by phase (bench/train.bench.ts; only with --filter train)', load: () => adapt('train', pick('train.bench')) },
   { name: 'cuda', what: 'CUDA kernels (bench/cuda.bench.ts)', load: () => adapt('cuda', pick('cuda.bench')) },
   { name: 'scaling-predictor', what: 'predictor step over B x T', load: () => pick('scaling.bench', 'predictorScalingBench') },
   { name: 'scaling-vae', what: 'VAE step over B', load: () => pick('scaling.bench', 'vaeScalingBench') },
@@ -334,7 +334,10 @@ export async function runBench(args: RunArgs, print: (s: string) => void = (s) =
   print(formatHeader(h, null));
   const peak = typeof native.benchPeakFlops === 'function' ? probePeak(native, wk.getNumThreads(), args.quick) : null;
   if (peak) print(formatHeader(h, peak).split('\n').pop() as string);
-  const selected = SUITES.filter((s) => (args.filter.length ? args.filter.some((f) => selects(f, s.name)) : s.name !== 'cuda' || args.device === 'cuda'));
+  // Without --filter: every suite but cuda (only with --device cuda) and train (the end-to-end
+  // demo, up to 15 minutes on 2 cores: run it with --filter train).
+  const byDefault = (name: string) => (name === 'cuda' ? args.device === 'cuda' : name !== 'train');
+  const selected = SUITES.filter((s) => (args.filter.length ? args.filter.some((f) => selects(f, s.name)) : byDefault(s.name)));
   const opts: SuiteOptions = { quick: args.quick, threads: wk.getNumThreads(), device: args.device, peers: args.peers, log };
   const rows: BenchRow[] = [];
   const skipped: string[] = [];
