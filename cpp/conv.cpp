@@ -1,5 +1,5 @@
-// Convolution kernels (see conv.h): im2col / col2im over wk::gemm with the batch folded into the
-// GEMM's column dimension, per-thread grow-only workspaces, and the uint8 <-> float frame
+// Convolution kernels (see conv.h): im2col / col2im over wk::gemm on chunks of samples, chunks
+// spread over the thread pool, per-thread grow-only workspaces, and the uint8 <-> float frame
 // conversions.
 //
 // Layout of the column buffer for a chunk of nb samples: col[(c*kh + i)*kw + j][n*P + p], with
@@ -7,7 +7,15 @@
 // [K, nb*P] (channel-major over the whole chunk) and is scattered back to NCHW (adding the bias
 // on the way), or gathered from NCHW for the backward passes.
 //
-// Versions: 1 (im2col + batched GEMM).
+// Chunks: a chunk holds enough samples for about kChunkCols GEMM columns (1 sample for the
+// 32x32 and 16x16 layers of the VAE, 4 or 16 for the 8x8 and 4x4 ones), so its column buffer
+// stays in L2 between im2col and the GEMM; each chunk is the work of one thread (the GEMM and
+// helpers called inside run inline), which removes the pool round trips between phases. A
+// one-sample chunk writes the GEMM output straight into NCHW. Weight gradients: one partial per
+// chunk, summed in chunk order (the chunking depends on the sizes only, so results never depend
+// on the thread count).
+//
+// Versions: 1 (im2col + batched GEMM over the whole batch); 2 (this: chunk-parallel).
 #include "conv.h"
 
 #include <algorithm>
@@ -25,7 +33,7 @@ namespace {
 constexpr size_t kChunkFloats = size_t(1) << 23;
 
 struct Workspace {
-  std::vector<float> col, mat;
+  std::vector<float> col, mat, part;
   float* colBuf(size_t n) {
     if (col.size() < n) col.resize(n);
     return col.data();
@@ -33,6 +41,10 @@ struct Workspace {
   float* matBuf(size_t n) {
     if (mat.size() < n) mat.resize(n);
     return mat.data();
+  }
+  float* partBuf(size_t n) {
+    if (part.size() < n) part.resize(n);
+    return part.data();
   }
 };
 
@@ -189,10 +201,40 @@ void biasGrad(const float* gy, size_t N, size_t C, size_t HW, float* gb) {
   });
 }
 
+// GEMM columns a chunk aims for: enough for the GEMM to run at speed, small enough that the
+// chunk's column buffer stays in the core's L2 between im2col and the GEMM.
+constexpr size_t kChunkCols = 256;
+
+// Samples per chunk: about kChunkCols GEMM columns, within the workspace bound. Depends on the
+// sizes only (never on the thread count).
 size_t chunkSize(const ConvGeom& g) {
   const size_t P = g.Ho * g.Wo;
   const size_t per = std::max<size_t>(1, std::max(g.C * g.kh * g.kw, g.K) * P);
-  return std::max<size_t>(1, std::min(g.N, kChunkFloats / per));
+  size_t nb = std::max<size_t>(1, (kChunkCols + P - 1) / std::max<size_t>(P, 1));
+  nb = std::min(nb, std::max<size_t>(1, kChunkFloats / per));
+  return std::max<size_t>(1, std::min(g.N, nb));
+}
+
+// Runs fn(n0, nb, chunkIndex) for every chunk of samples, chunks spread over the pool. Inside a
+// chunk the helpers' own parallelFor calls run inline (nested regions run on the caller), so a
+// chunk is the work of one thread; with a single chunk they use the pool themselves.
+template <class F>
+void forEachChunk(size_t N, size_t nb, F&& fn) {
+  const size_t chunks = (N + nb - 1) / nb;
+  parallelFor(chunks, 1, [&](size_t b, size_t e, int) {
+    for (size_t c = b; c < e; ++c) fn(c * nb, std::min(nb, N - c * nb), c);
+  });
+}
+
+// dst[i] = sum over chunks c (in order) of parts[c * len + i].
+void reduceParts(const float* parts, size_t chunks, size_t len, float* dst) {
+  parallelFor(len, 4096, [&](size_t b, size_t e, int) {
+    for (size_t i = b; i < e; ++i) dst[i] = parts[i];
+    for (size_t c = 1; c < chunks; ++c) {
+      const float* p = parts + c * len;
+      for (size_t i = b; i < e; ++i) dst[i] += p[i];
+    }
+  });
 }
 
 }  // namespace
@@ -210,16 +252,22 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, const floa
       for (size_t k = 0; k < g.K; ++k) std::fill(y + (n * g.K + k) * P, y + (n * g.K + k + 1) * P, b ? b[k] : 0.0f);
     return;
   }
-  Workspace& ws = workspace();
-  const size_t nbMax = chunkSize(g);
-  float* col = ws.colBuf(CKK * nbMax * P);
-  float* mat = ws.matBuf(g.K * nbMax * P);
-  for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
-    const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
+  forEachChunk(g.N, chunkSize(g), [&](size_t n0, size_t nb, size_t) {
+    Workspace& ws = workspace();
+    const size_t ld = nb * P;
+    float* col = ws.colBuf(CKK * ld);
     im2col(g, x, n0, nb, col);
-    gemm(false, false, g.K, ld, CKK, 1.0f, w, CKK, col, ld, 0.0f, mat, ld);
-    scatterChannels(mat, b, g.K, P, n0, nb, y);
-  }
+    if (nb == 1) {
+      // One sample: the GEMM's [K, P] output is already NCHW.
+      float* yo = y + n0 * g.K * P;
+      gemm(false, false, g.K, P, CKK, 1.0f, w, CKK, col, P, 0.0f, yo, P);
+      if (b) addBias(yo, b, 1, g.K, P);
+    } else {
+      float* mat = ws.matBuf(g.K * ld);
+      gemm(false, false, g.K, ld, CKK, 1.0f, w, CKK, col, ld, 0.0f, mat, ld);
+      scatterChannels(mat, b, g.K, P, n0, nb, y);
+    }
+  });
 }
 
 void conv2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw,
@@ -235,24 +283,31 @@ void conv2dBackward(const ConvGeom& g, const float* x, const float* w, const flo
     if (gw) std::fill(gw, gw + g.K * CKK, 0.0f);
     return;
   }
-  Workspace& ws = workspace();
-  const size_t nbMax = chunkSize(g);
-  float* col = ws.colBuf(CKK * nbMax * P);
-  float* mat = ws.matBuf(g.K * nbMax * P);
-  for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
-    const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
-    gatherChannels(gy, g.K, P, n0, nb, mat);
+  const size_t nb = chunkSize(g), chunks = (g.N + nb - 1) / nb, wlen = g.K * CKK;
+  // Per-chunk weight gradients, summed in chunk order afterwards (thread-count independent).
+  float* parts = gw && chunks > 1 ? workspace().partBuf(chunks * wlen) : nullptr;
+  forEachChunk(g.N, nb, [&](size_t n0, size_t m, size_t c) {
+    Workspace& ws = workspace();
+    const size_t ld = m * P;
+    float* col = ws.colBuf(CKK * ld);
+    const float* gyc = gy + n0 * g.K * P;
+    if (m > 1) {
+      float* mat = ws.matBuf(g.K * ld);
+      gatherChannels(gy, g.K, P, n0, m, mat);
+      gyc = mat;
+    }
     if (gw) {
-      im2col(g, x, n0, nb, col);
-      // gw[K, CKK] (+)= gy[K, ld] * col[CKK, ld]^T
-      gemm(false, true, g.K, CKK, ld, 1.0f, mat, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, gw, CKK);
+      im2col(g, x, n0, m, col);
+      // gw[K, CKK] = gy[K, ld] * col[CKK, ld]^T (this chunk's share)
+      gemm(false, true, g.K, CKK, ld, 1.0f, gyc, ld, col, ld, 0.0f, parts ? parts + c * wlen : gw, CKK);
     }
     if (gx) {
       // col[CKK, ld] = w[K, CKK]^T * gy[K, ld]
-      gemm(true, false, CKK, ld, g.K, 1.0f, w, CKK, mat, ld, 0.0f, col, ld);
-      col2im(g, col, n0, nb, gx);
+      gemm(true, false, CKK, ld, g.K, 1.0f, w, CKK, gyc, ld, 0.0f, col, ld);
+      col2im(g, col, n0, m, gx);
     }
-  }
+  });
+  if (parts) reduceParts(parts, chunks, wlen, gw);
 }
 
 void convTranspose2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
@@ -260,19 +315,23 @@ void convTranspose2dForward(const ConvGeom& g, const float* x, const float* w, c
   if (g.N == 0 || g.C == 0 || HW == 0) return;
   if (P == 0 || g.K == 0 || CKK == 0) {
     std::fill(y, y + g.N * g.C * HW, 0.0f);
-  } else {
-    Workspace& ws = workspace();
-    const size_t nbMax = chunkSize(g);
-    float* col = ws.colBuf(CKK * nbMax * P);
-    float* mat = ws.matBuf(g.K * nbMax * P);
-    for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
-      const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
-      gatherChannels(x, g.K, P, n0, nb, mat);
-      gemm(true, false, CKK, ld, g.K, 1.0f, w, CKK, mat, ld, 0.0f, col, ld);
-      col2im(g, col, n0, nb, y);
-    }
+    if (b) addBias(y, b, g.N, g.C, HW);
+    return;
   }
-  if (b) addBias(y, b, g.N, g.C, HW);
+  forEachChunk(g.N, chunkSize(g), [&](size_t n0, size_t nb, size_t) {
+    Workspace& ws = workspace();
+    const size_t ld = nb * P;
+    float* col = ws.colBuf(CKK * ld);
+    const float* xc = x + n0 * g.K * P;
+    if (nb > 1) {
+      float* mat = ws.matBuf(g.K * ld);
+      gatherChannels(x, g.K, P, n0, nb, mat);
+      xc = mat;
+    }
+    gemm(true, false, CKK, ld, g.K, 1.0f, w, CKK, xc, ld, 0.0f, col, ld);
+    col2im(g, col, n0, nb, y);
+    if (b) addBias(y + n0 * g.C * HW, b, nb, g.C, HW);
+  });
 }
 
 void convTranspose2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx,
@@ -288,24 +347,35 @@ void convTranspose2dBackward(const ConvGeom& g, const float* x, const float* w, 
     if (gw) std::fill(gw, gw + g.K * CKK, 0.0f);
     return;
   }
-  Workspace& ws = workspace();
-  const size_t nbMax = chunkSize(g);
-  float* col = ws.colBuf(CKK * nbMax * P);
-  float* mat = ws.matBuf(g.K * nbMax * P);
-  for (size_t n0 = 0; n0 < g.N; n0 += nbMax) {
-    const size_t nb = std::min(nbMax, g.N - n0), ld = nb * P;
-    im2col(g, gy, n0, nb, col);
+  const size_t nb = chunkSize(g), chunks = (g.N + nb - 1) / nb, wlen = g.K * CKK;
+  float* parts = gw && chunks > 1 ? workspace().partBuf(chunks * wlen) : nullptr;
+  forEachChunk(g.N, nb, [&](size_t n0, size_t m, size_t c) {
+    Workspace& ws = workspace();
+    const size_t ld = m * P;
+    float* col = ws.colBuf(CKK * ld);
+    im2col(g, gy, n0, m, col);
     if (gw) {
-      gatherChannels(x, g.K, P, n0, nb, mat);
-      // gw[K, CKK] (+)= x[K, ld] * col(gy)[CKK, ld]^T
-      gemm(false, true, g.K, CKK, ld, 1.0f, mat, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, gw, CKK);
+      const float* xc = x + n0 * g.K * P;
+      if (m > 1) {
+        float* mat = ws.matBuf(g.K * ld);
+        gatherChannels(x, g.K, P, n0, m, mat);
+        xc = mat;
+      }
+      // gw[K, CKK] = x[K, ld] * col(gy)[CKK, ld]^T (this chunk's share)
+      gemm(false, true, g.K, CKK, ld, 1.0f, xc, ld, col, ld, 0.0f, parts ? parts + c * wlen : gw, CKK);
     }
     if (gx) {
       // gx[K, ld] = w[K, CKK] * col(gy)[CKK, ld]
-      gemm(false, false, g.K, ld, CKK, 1.0f, w, CKK, col, ld, 0.0f, mat, ld);
-      scatterChannels(mat, nullptr, g.K, P, n0, nb, gx);
+      if (m == 1) {
+        gemm(false, false, g.K, P, CKK, 1.0f, w, CKK, col, P, 0.0f, gx + n0 * g.K * P, P);
+      } else {
+        float* mat = ws.matBuf(g.K * ld);
+        gemm(false, false, g.K, ld, CKK, 1.0f, w, CKK, col, ld, 0.0f, mat, ld);
+        scatterChannels(mat, nullptr, g.K, P, n0, m, gx);
+      }
     }
-  }
+  });
+  if (parts) reduceParts(parts, chunks, wlen, gw);
 }
 
 void conv2dForwardReference(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {

@@ -5,12 +5,13 @@
 // convolution is the adjoint of that map, so it reuses the same geometry with the roles of the
 // two tensors swapped (see convTranspose2d* below).
 //
-// Method: im2col / col2im over wk::gemm, with the batch folded into the GEMM's N dimension
-// (one large GEMM per chunk of samples instead of one small GEMM per sample; the deep layers of
-// a VAE have 4 or 16 output pixels per sample, far too few for a GEMM alone). Workspaces are
-// per-thread and grow-only, so the hot path does not allocate once warmed up; chunks bound the
-// workspace to about 32 MiB per buffer. Results do not depend on the thread count: every output
-// element is produced by one range in a fixed order, and chunking depends only on the sizes.
+// Method: im2col / col2im over wk::gemm on chunks of samples, the batch folded into the GEMM's N
+// dimension within a chunk (a chunk holds about 256 output pixels: one sample for the large
+// layers, 4 or 16 for the deep layers of a VAE, which have 16 or 64 pixels per sample, far too
+// few for a GEMM alone). Chunks run in parallel, one thread each. Workspaces are per-thread and
+// grow-only, so the hot path does not allocate once warmed up. Results do not depend on the
+// thread count: every output element is produced by one chunk in a fixed order, weight gradients
+// are per-chunk partials summed in chunk order, and the chunking depends only on the sizes.
 #pragma once
 #include <cstddef>
 

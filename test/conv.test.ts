@@ -171,6 +171,67 @@ describe('conv2d kernels', () => {
     }
   });
 
+  test('batches split into several chunks: outputs and gradients match per-sample runs, 1 and 2 threads give the same bits', () => {
+    // N * Ho * Wo well above one chunk's columns, so the kernels work chunk by chunk (per-chunk
+    // weight gradients summed in chunk order); N = 7 leaves a partial last chunk.
+    const cases: { transposed: boolean; N: number; C: number; H: number; K: number; k: number; s: number; p: number }[] = [
+      { transposed: false, N: 7, C: 3, H: 33, K: 5, k: 4, s: 2, p: 1 },
+      { transposed: false, N: 67, C: 4, H: 4, K: 6, k: 3, s: 1, p: 1 },
+      { transposed: true, N: 7, C: 3, H: 17, K: 4, k: 4, s: 2, p: 1 },
+      { transposed: true, N: 67, C: 5, H: 3, K: 3, k: 3, s: 2, p: 0 },
+    ];
+    const threads = wk.getNumThreads();
+    try {
+      for (const c of cases) {
+        const x = wk.randn([c.N, c.C, c.H, c.H], { seed: c.N + c.C });
+        const w = c.transposed ? wk.randn([c.C, c.K, c.k, c.k], { seed: 3 }) : wk.randn([c.K, c.C, c.k, c.k], { seed: 3 });
+        const b = wk.randn([c.K], { seed: 4 });
+        const op = (xi: wk.Tensor) =>
+          c.transposed ? convTranspose2d(xi, w, b, { stride: c.s, padding: c.p }) : conv2d(xi, w, b, { stride: c.s, padding: c.p });
+        const run = () => {
+          const xi = wk.tensor(x.toFloat32Array(), x.shape.slice()).requireGrad();
+          w.requireGrad();
+          w.grad = null;
+          b.requireGrad();
+          b.grad = null;
+          const y = op(xi);
+          const gy = wk.randn(y.shape, { seed: 9 });
+          y.backward(gy);
+          return { y: y.toFloat32Array(), gx: xi.grad!.toFloat32Array(), gw: w.grad!.toFloat32Array(), gb: b.grad!.toFloat32Array(), gy };
+        };
+        wk.setNumThreads(2);
+        const two = run();
+        wk.setNumThreads(1);
+        const one = run();
+        for (const key of ['y', 'gx', 'gw', 'gb'] as const) expect([key, Array.from(one[key])]).toEqual([key, Array.from(two[key])]);
+        // Per sample: same outputs and input gradients; the weight gradient is their sum.
+        const gwSum = new Float64Array(two.gw.length);
+        const ySize = two.y.length / c.N;
+        const xSize = two.gx.length / c.N;
+        const gyAll = two.gy.toFloat32Array();
+        let yErr = 0;
+        let gxErr = 0;
+        for (let n = 0; n < c.N; ++n) {
+          const xn = wk.tensor(x.toFloat32Array().slice(n * xSize, (n + 1) * xSize), [1, c.C, c.H, c.H]).requireGrad();
+          w.grad = null;
+          const yn = op(xn);
+          yn.backward(wk.tensor(gyAll.slice(n * ySize, (n + 1) * ySize), yn.shape));
+          const yv = yn.toFloat32Array();
+          for (let i = 0; i < ySize; ++i) yErr = Math.max(yErr, Math.abs(yv[i] - two.y[n * ySize + i]));
+          const gxv = xn.grad!.toFloat32Array();
+          for (let i = 0; i < xSize; ++i) gxErr = Math.max(gxErr, Math.abs(gxv[i] - two.gx[n * xSize + i]));
+          const gwv = w.grad!.toFloat32Array();
+          for (let i = 0; i < gwv.length; ++i) gwSum[i] += gwv[i];
+        }
+        expect(yErr).toBeLessThan(1e-4);
+        expect(gxErr).toBeLessThan(1e-4);
+        expect(maxRelErr(two.gw, gwSum)).toBeLessThan(1e-5);
+      }
+    } finally {
+      wk.setNumThreads(threads);
+    }
+  });
+
   test('output sizes follow PyTorch and no-bias / no-grad paths work', () => {
     const x = wk.randn([2, 3, 64, 64], { seed: 1 });
     const w = wk.randn([32, 3, 4, 4], { seed: 2 });

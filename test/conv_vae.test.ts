@@ -4,8 +4,8 @@ import * as wk from '../src';
 import { Conv2d, ConvTranspose2d, Sequential, Flatten, Unflatten, ReLU, Sigmoid } from '../src/nn';
 import { ConvVAE, worldModelsVAE } from '../src/models/conv_vae';
 import { Adam } from '../src/optim';
-import { Tensor } from '../src/tensor/tensor';
 import { Module } from '../src/nn/module';
+import { DrivingSim } from '../src/data';
 
 /** The integer pattern of test/fixtures/make_torch_fixtures_conv.py (identical float32 values). */
 function pattern(n: number, seed: number, scale = 1): Float32Array {
@@ -64,20 +64,6 @@ function relErr(got: Float32Array, s: Summary): number {
 
 const fixturePath = path.join(__dirname, 'fixtures', 'torch_conv.json');
 const fixture = fs.existsSync(fixturePath) ? JSON.parse(fs.readFileSync(fixturePath, 'utf8')) : null;
-
-/** Frames with simple structure (gradients, a moving square, stripes): a stand-in for simulator frames. */
-function syntheticFrames(n: number, c: number, h: number, w: number): Tensor {
-  const data = new Float32Array(n * c * h * w);
-  for (let i = 0; i < n; ++i)
-    for (let ch = 0; ch < c; ++ch)
-      for (let y = 0; y < h; ++y)
-        for (let x = 0; x < w; ++x) {
-          const sq = Math.abs(x - ((i * 5) % w)) < w / 6 && Math.abs(y - ((i * 3) % h)) < h / 6 ? 0.5 : 0;
-          const v = 0.15 + 0.3 * ((x + ch * y) / (w + h)) + sq + 0.05 * Math.sin((x + 2 * i) / 3);
-          data[((i * c + ch) * h + y) * w + x] = Math.min(1, Math.max(0, v));
-        }
-  return wk.tensor(data, [n, c, h, w]);
-}
 
 describe('nn conv modules', () => {
   test('Conv2d / ConvTranspose2d: PyTorch layouts, names and default init bounds', () => {
@@ -214,20 +200,32 @@ describe('ConvVAE', () => {
     expect(() => vae.decode(wk.randn([2, 3, 4, 4]))).toThrow(/ConvVAE.decode: z must be \[N,2,4,4\], got \[2,3,4,4\]/);
   });
 
-  test('overfits a batch of 16 frames (recon MSE per pixel < 1e-3)', () => {
-    // Small frames keep the test fast (~400 steps of a 16-32-64 encoder); see bench/README.md for the default model.
-    const x = syntheticFrames(16, 3, 32, 32);
-    const vae = new ConvVAE({ inputShape: [3, 32, 32], encoderChannels: [16, 32, 64], latentShape: [16, 4, 4], beta: 1e-4, seed: 7 });
-    const opt = new Adam(vae.parameters(), { lr: 3e-3 });
+  test('the default 64x64 ConvVAE overfits a batch of 16 simulator frames (recon MSE per pixel < 1e-3)', () => {
+    // The default model (64x64x3, latent 64x4x4) on 16 structured DrivingSim frames (every 8th
+    // frame of a scripted drive). beta = 0: this checks the capacity of the encoder and decoder,
+    // not the prior (z is still sampled, so the posterior variance has to shrink). Adam at 2e-3
+    // after a 20-step linear warmup, fixed seeds; stops once the training recon MSE is below 4e-4
+    // (400-550 steps: about 45 s on 2 quiet cores, up to ~100 s at load average 5).
+    const sim = new DrivingSim(5);
+    sim.reset();
+    const drive = sim.drive(16 * 8);
+    const frames = new Uint8Array(16 * 64 * 64 * 3);
+    for (let i = 0; i < 16; ++i) frames.set(drive.frames.subarray(i * 8 * 12288, i * 8 * 12288 + 12288), i * 12288);
+    const x = wk.framesToFloat(wk.tensor(frames, [16, 64, 64, 3], { dtype: 'uint8' }), 'NHWC');
+    const vae = new ConvVAE({ beta: 0, seed: 7 });
+    const lr = 2e-3;
+    const steps = 650;
+    const opt = new Adam(vae.parameters(), { lr });
     const gen = new wk.Generator(11);
     let mse = 1;
-    for (let step = 0; step < 500 && mse >= 6e-4; ++step) {
+    for (let step = 0; step < steps && mse >= 4e-4; ++step) {
+      opt.lr = lr * Math.min(1, (step + 1) / 20);
       wk.tidy(() => {
         opt.zeroGrad();
         const l = vae.loss(x, { generator: gen });
         l.total.backward();
         opt.step();
-        mse = l.recon.item() / (3 * 32 * 32);
+        mse = l.recon.item() / (3 * 64 * 64);
       });
     }
     const final = wk.noGrad(() => vae.eval().forward(x).recon);
@@ -236,7 +234,7 @@ describe('ConvVAE', () => {
     let s = 0;
     for (let i = 0; i < r.length; ++i) s += (r[i] - t[i]) ** 2;
     expect(s / r.length).toBeLessThan(1e-3);
-  });
+  }, 300_000);
 });
 
 const withFixture = fixture ? describe : describe.skip;
