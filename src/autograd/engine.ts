@@ -14,6 +14,7 @@ import type { Tensor } from '../tensor/tensor';
 import { noGrad } from './grad_mode';
 import { keep } from '../tensor/scope';
 import { native } from '../backend/native';
+import { addInto as cudaAddInto, ones as cudaOnes } from '../ops/cuda_ops';
 
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -38,6 +39,10 @@ function topoOrder(root: Tensor): Tensor[] {
 }
 
 function addInto(target: Tensor, g: Tensor): void {
+  if (target._dev !== null || g._dev !== null) {
+    if (target.device !== g.device) throw new Error(`backward: a gradient is on '${g.device}' but the tensor's gradient so far is on '${target.device}'`);
+    return cudaAddInto(target, g);
+  }
   native.axpy(target.f32('backward'), g.f32('backward'), 1);
 }
 
@@ -64,8 +69,11 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
 
     let rootGrad: Tensor;
     if (seed === undefined) {
-      rootGrad = TensorClass.empty(root.shape.slice());
-      (rootGrad._data as Float32Array).fill(1);
+      if (root._dev !== null) rootGrad = cudaOnes(root.shape.slice());
+      else {
+        rootGrad = TensorClass.empty(root.shape.slice());
+        (rootGrad._data as Float32Array).fill(1);
+      }
     } else {
       rootGrad = seed;
     }

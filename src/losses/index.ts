@@ -12,6 +12,8 @@
 import { fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, isTensor, record, shapeSize } from '../tensor/tensor';
 import { native } from '../backend/native';
+import { deviceOf } from '../tensor/device';
+import * as cudaOps from '../ops/cuda_ops';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -48,8 +50,9 @@ function rowLoss(
   t: Tensor,
   reduction: 'mean' | 'sum' | 'none' | 'perSample',
 ): Tensor {
-  const ad = a.f32(fn, aName);
-  const td = t.f32(fn, bName);
+  const onCuda = (a.device !== 'cpu' || t.device !== 'cpu') && deviceOf(fn, [[aName, a], [bName, t]]) === 'cuda';
+  const ad = onCuda ? new Float32Array(0) : a.f32(fn, aName);
+  const td = onCuda ? new Float32Array(0) : t.f32(fn, bName);
   sameShape(fn, aName, a, bName, t);
   const n = a.size;
   let B: number, D: number, scale: number, outShape: number[];
@@ -70,6 +73,7 @@ function rowLoss(
       scale = D > 0 ? 1 / D : NaN;
       outShape = [B];
   }
+  if (onCuda) return cudaOps.rowLoss(fn, kind, aName, a, bName, t, B, D, scale, outShape);
   const out = Tensor.empty(outShape);
   if (Number.isNaN(scale)) (out._data as Float32Array).fill(NaN);
   else native.rowLossForward(kind, ad, td, B, D, scale, out._data);

@@ -118,6 +118,16 @@ export abstract class Module {
     for (const p of this.parameters()) p.zeroGrad();
   }
 
+  /**
+   * Moves every parameter and buffer (and their gradients) to `device` in place, as PyTorch's
+   * module.to(device): optimizers built over the parameters keep working. Returns this.
+   */
+  to(device: 'cpu' | 'cuda'): this {
+    for (const p of this.parameters()) p._moveTo(device, 'Module.to');
+    for (const [, b] of this.namedBuffers()) if (b.dtype === 'float32') b._moveTo(device, 'Module.to');
+    return this;
+  }
+
   /** Parameters and buffers by PyTorch-style dotted name (the live tensors, not copies). */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};

@@ -9,6 +9,8 @@
 import { describeValue, fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, record } from '../tensor/tensor';
 import { native } from '../backend/native';
+import { deviceOf } from '../tensor/device';
+import * as cudaOps from './cuda_ops';
 
 /** Native op codes (cpp/elementwise.h). */
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
@@ -59,6 +61,16 @@ function scalarArg(fn: string, v: unknown): number {
 function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor | number): Tensor {
   checkTensor(name, 'a', a);
   const op = BINARY[name];
+  if (a.device !== 'cpu' || ((b as Tensor)?._isTensor && (b as Tensor).device !== 'cpu')) {
+    const isT = (b as Tensor)?._isTensor === true;
+    if (isT) checkTensor(name, 'b', b);
+    if (deviceOf(name, [['a', a], ['b', isT ? (b as Tensor) : null]]) === 'cuda') {
+      if (!isT) return cudaOps.binary(name, op, a, scalarArg(name, b), a.shape, []);
+      const bt = b as Tensor;
+      if (a.dtype !== 'float32' || bt.dtype !== 'float32') throw new TypeError(`${name}: a and b must be float32, got ${a.dtype} and ${bt.dtype}`);
+      return cudaOps.binary(name, op, a, bt, broadcastShapes(name, a.shape, bt.shape), bt.shape);
+    }
+  }
   const ad = a.f32(name, 'a');
   let bt: Tensor | null = null;
   let bd: Float32Array;
@@ -120,6 +132,7 @@ export function div(a: Tensor, b: Tensor | number): Tensor {
 
 function unary(name: string, op: number, x: Tensor, p0 = 0, p1 = 0): Tensor {
   checkTensor(name, 'x', x);
+  if (x.device !== 'cpu') return cudaOps.unary(name, op, x, p0, p1, !USES_Y.has(op) && !USES_NONE.has(op), USES_Y.has(op));
   const xd = x.f32(name, 'x');
   const out = Tensor.empty(x.shape.slice());
   const yd = out._data as Float32Array;

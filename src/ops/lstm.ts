@@ -20,6 +20,8 @@ import { fmtShape, rangeError } from '../errors';
 import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
 import { isGradEnabled } from '../autograd/grad_mode';
 import { requireNative } from '../backend/native';
+import { deviceOf } from '../tensor/device';
+import * as cudaOps from './cuda_ops';
 
 const cellForward = () => requireNative('lstmCellForward');
 const cellBackward = () => requireNative('lstmCellBackward');
@@ -164,6 +166,10 @@ export function lstmSequence(
   const H = checkWeights(fn, I, w);
   if (h0) expectShape(fn, 'h0', checkTensor(fn, 'h0', h0), [B, H]);
   if (c0) expectShape(fn, 'c0', checkTensor(fn, 'c0', c0), [B, H]);
+  if (x.device !== 'cpu' || wih.device !== 'cpu') {
+    const d = deviceOf(fn, [['x', x], ['h0', h0], ['c0', c0], ['weight_ih', wih], ['weight_hh', whh], ['bias_ih', bih], ['bias_hh', bhh]]);
+    if (d === 'cuda') return cudaOps.lstmSequence(x, h0, c0, w, T, B, I, H, batchFirst);
+  }
   const xd = x.f32(fn, 'x');
   const h0d = dataOf(h0, fn, 'h0');
   const c0d = dataOf(c0, fn, 'c0');
@@ -227,6 +233,10 @@ export function residualHead(z: Tensor | null, h: Tensor, weight: Tensor, bias: 
   if (z) expectShape(fn, 'z', checkTensor(fn, 'z', z), outShape);
   if (bias) expectShape(fn, 'bias', checkTensor(fn, 'bias', bias), [D]);
   const R = shapeSize(h.shape.slice(0, -1));
+  if (h.device !== 'cpu' || weight.device !== 'cpu') {
+    const d = deviceOf(fn, [['h', h], ['weight', weight], ['bias', bias], ['z', z]]);
+    if (d === 'cuda') return cudaOps.residualHead(z, h, weight, bias, R, D, K, outShape);
+  }
   const out = Tensor.empty(outShape);
   const hd = h.f32(fn, 'h');
   headForward()(dataOf(z, fn, 'z'), hd, weight.f32(fn, 'weight'), dataOf(bias, fn, 'bias'), R, D, K, out._data);

@@ -12,6 +12,8 @@
 import { fmtShape, rangeError } from '../errors';
 import { native } from '../backend/native';
 import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
+import { deviceOf } from '../tensor/device';
+import * as cudaOps from './cuda_ops';
 
 type F32 = Float32Array;
 
@@ -30,8 +32,9 @@ function sub(a: F32, index: number, size: number): F32 {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor('matmul', 'a', a);
   checkTensor('matmul', 'b', b);
-  const ad = a.f32('matmul', 'a');
-  const bd = b.f32('matmul', 'b');
+  const onCuda = (a.device !== 'cpu' || b.device !== 'cpu') && deviceOf('matmul', [['a', a], ['b', b]]) === 'cuda';
+  const ad = onCuda ? new Float32Array(0) : a.f32('matmul', 'a');
+  const bd = onCuda ? new Float32Array(0) : b.f32('matmul', 'b');
   if (a.ndim < 2) throw rangeError('matmul', `a must have at least 2 dimensions, got ${fmtShape(a.shape)}`);
   if (b.ndim < 2) throw rangeError('matmul', `b must have at least 2 dimensions, got ${fmtShape(b.shape)}`);
   const M = a.shape[a.ndim - 2], K = a.shape[a.ndim - 1];
@@ -48,6 +51,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       'matmul',
       `a is ${fmtShape(a.shape)} and b is ${fmtShape(b.shape)}; batch dimensions ${fmtShape(aBatch)} and ${fmtShape(bBatch)} differ (one operand may be 2-D)`,
     );
+  if (onCuda) return cudaOps.matmul(a, b, batch, M, N, K);
   const nb = shapeSize(batch);
   const aB = aBatch.length > 0, bB = bBatch.length > 0;
   const out = Tensor.empty([...batch, M, N]);
@@ -82,8 +86,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkTensor('linear', 'x', x);
   checkTensor('linear', 'weight', weight);
-  const xd = x.f32('linear', 'x');
-  const wd = weight.f32('linear', 'weight');
+  const onCuda = (x.device !== 'cpu' || weight.device !== 'cpu' || (bias != null && bias.device !== 'cpu')) &&
+    deviceOf('linear', [['x', x], ['weight', weight], ['bias', bias]]) === 'cuda';
+  const xd = onCuda ? new Float32Array(0) : x.f32('linear', 'x');
+  const wd = onCuda ? new Float32Array(0) : weight.f32('linear', 'weight');
   if (weight.ndim !== 2) throw rangeError('linear', `weight must be 2-D [out,in], got ${fmtShape(weight.shape)}`);
   if (x.ndim < 1) throw rangeError('linear', `x must have at least 1 dimension [...,in], got ${fmtShape(x.shape)}`);
   const [O, I] = weight.shape;
@@ -93,11 +99,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   let bd: F32 | null = null;
   if (bias !== undefined && bias !== null) {
     checkTensor('linear', 'bias', bias);
-    bd = bias.f32('linear', 'bias');
+    bd = onCuda ? new Float32Array(0) : bias.f32('linear', 'bias');
     if (bias.ndim !== 1 || bias.shape[0] !== O)
       throw rangeError('linear', `bias must be [${O}] (the out features of weight ${fmtShape(weight.shape)}), got ${fmtShape(bias.shape)}`);
   }
   const R = shapeSize(x.shape.slice(0, -1));
+  if (onCuda) return cudaOps.linear(x, weight, bias ?? null, R, O, I);
   const out = Tensor.empty([...x.shape.slice(0, -1), O]);
   const od = out.f32();
   if (bd) for (let r = 0; r < R; ++r) od.set(bd, r * O);

@@ -6,6 +6,7 @@
 import { fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
 import { native } from '../backend/native';
+import * as cudaOps from './cuda_ops';
 
 /** Normalized, sorted, distinct axes (all axes when `axis` is undefined). */
 export function normAxes(fn: string, axis: number | number[] | undefined, ndim: number): number[] {
@@ -24,13 +25,14 @@ export function normAxes(fn: string, axis: number | number[] | undefined, ndim: 
 
 function reduceOp(fn: 'sum' | 'mean', x: Tensor, axis: number | number[] | undefined, keepDims: boolean): Tensor {
   checkTensor(fn, 'x', x);
-  const xd = x.f32(fn, 'x');
+  const xd = x.device === 'cpu' ? x.f32(fn, 'x') : null;
   if (typeof keepDims !== 'boolean') throw typeError(fn, 'keepDims', 'a boolean', keepDims);
   const axes = normAxes(fn, axis, x.ndim);
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i));
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
   const scale = fn === 'mean' ? (count > 0 ? 1 / count : NaN) : 1;
+  if (xd === null) return cudaOps.reduce(fn, x, kept, outShape, scale);
   const out = Tensor.empty(outShape);
   if (Number.isNaN(scale)) (out._data as Float32Array).fill(NaN);
   else native.reduceSum(xd, x.shape, axes, out._data, scale);

@@ -5,7 +5,9 @@
  */
 import { typeError } from '../errors';
 import { native } from '../backend/native';
-import { Optimizer, ParamState, ParamsLike } from './optimizer';
+import { Optimizer, OptimizerStateDict, ParamState, ParamsLike } from './optimizer';
+import { Tensor, keep } from '../tensor/tensor';
+import { cudaEmpty, dev, handle } from '../tensor/device';
 import { num } from './util';
 
 export interface AdamOptions {
@@ -44,6 +46,28 @@ export class Adam extends Optimizer {
     native.adamStep(p, g, s.expAvg, s.expAvgSq, this.lr, b1, b2, this.eps, this.weightDecay, this.decoupled, bc1, bc2);
   }
 
+  /** Moments of 'cuda' parameters, on the device (one fused kernel per parameter and step). */
+  private readonly deviceMoments = new Map<number, { step: number; m: Tensor; v: Tensor }>();
+
+  protected override updateDevice(i: number, p: Tensor, g: Tensor, fn: string): void {
+    let s = this.deviceMoments.get(i);
+    if (!s) {
+      s = { step: 0, m: keep(cudaEmpty(p.shape.slice(), fn)), v: keep(cudaEmpty(p.shape.slice(), fn)) };
+      this.deviceMoments.set(i, s);
+    }
+    s.step += 1;
+    const [b1, b2] = this.betas;
+    const bc1 = 1 - Math.pow(b1, s.step);
+    const bc2 = 1 - Math.pow(b2, s.step);
+    cudaDeviceAdam(fn, p, g, s.m, s.v, this.lr, b1, b2, this.eps, this.weightDecay, this.decoupled, bc1, bc2);
+  }
+
+  override stateDict(): OptimizerStateDict {
+    if (this.deviceMoments.size)
+      throw new Error(`${this.typeName}.stateDict: the state of 'cuda' parameters is not supported yet (move the model to 'cpu' first)`);
+    return super.stateDict();
+  }
+
   protected options() {
     return { betas: [this.betas[0], this.betas[1]], eps: this.eps, weightDecay: this.weightDecay };
   }
@@ -56,4 +80,8 @@ export class AdamW extends Adam {
   constructor(params: ParamsLike, opts: AdamOptions = {}) {
     super(params, opts, 'AdamW', 0.01);
   }
+}
+
+function cudaDeviceAdam(fn: string, p: Tensor, g: Tensor, m: Tensor, v: Tensor, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean, bc1: number, bc2: number): void {
+  dev(fn).adamStep(handle(p, fn, 'param'), handle(g, fn, 'grad'), handle(m, fn, 'exp_avg'), handle(v, fn, 'exp_avg_sq'), p.size, lr, b1, b2, eps, wd, decoupled, bc1, bc2);
 }

@@ -71,6 +71,11 @@ export abstract class Optimizer {
       if ((p as { frozen?: boolean }).frozen) continue;
       const g = p.grad;
       if (!g) continue;
+      if (p.device !== 'cpu' || g.device !== 'cpu') {
+        if (p.device !== g.device) throw new Error(`${fn}: params[${i}] is on '${p.device}' but its grad is on '${g.device}'`);
+        this.updateDevice(i, p, g, fn);
+        continue;
+      }
       const pd = p.f32(fn, `params[${i}]`);
       const gd = g.f32(fn, `params[${i}].grad`);
       if (gd.length !== pd.length)
@@ -78,6 +83,11 @@ export abstract class Optimizer {
       if (!this.state[i]) this.state[i] = this.initState(pd.length);
       this.update(pd, gd, this.state[i]!);
     }
+  }
+
+  /** The update of a parameter on 'cuda' (optimizers with a device kernel override this). */
+  protected updateDevice(i: number, p: Tensor, _g: Tensor, fn: string): void {
+    throw new Error(`${fn}: 'cuda' tensors are not supported yet (params[${i}] is on '${p.device}')`);
   }
 
   protected abstract initState(n: number): ParamState;

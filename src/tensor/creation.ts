@@ -35,14 +35,25 @@ function checkDevice(fn: string, device: unknown): Device {
     const { cudaStatus } = require('../backend/cuda') as typeof import('../backend/cuda');
     const s = cudaStatus();
     if (!s.available) throw new Error(`${fn}: device 'cuda' is not available: ${s.reason}`);
-    throw new Error(`${fn}: device 'cuda' tensors are not supported by this build yet`);
+    return 'cuda';
   }
   throw typeError(fn, 'device', "'cpu' or 'cuda'", device);
 }
 
 function finish(t: Tensor, fn: string, opts?: CreateOptions): Tensor {
-  if (opts?.device !== undefined) checkDevice(fn, opts.device);
-  else if (defaultDevice !== 'cpu') checkDevice(fn, defaultDevice);
+  let device: Device = 'cpu';
+  if (opts?.device !== undefined) device = checkDevice(fn, opts.device);
+  else if (defaultDevice !== 'cpu') device = checkDevice(fn, defaultDevice);
+  if (device === 'cuda') {
+    // Made on the CPU (same values, same random draws), then moved: 'cuda' holds float32 only.
+    // int32/uint8 tensors stay on the CPU under a 'cuda' default device (labels, frames).
+    if (t.dtype !== 'float32') {
+      if (opts?.device === 'cuda') {
+        t.dispose();
+        throw new TypeError(`${fn}: only float32 tensors can be on 'cuda' yet, got ${t.dtype}`);
+      }
+    } else t._moveTo('cuda', fn);
+  }
   if (opts?.requiresGrad) t.requiresGrad = true;
   return t;
 }

@@ -4,6 +4,8 @@
  * `memory()` reports live tensors and storage bytes per device, so a leak in a training loop
  * shows up as a count that grows.
  */
+import { CudaAllocatorStats, DeviceHandle, cudaAllocatorStats, loadedCudaDevice } from '../backend/cuda';
+
 export type Device = 'cpu' | 'cuda';
 export type DType = 'float32' | 'int32' | 'uint8';
 export type TypedArrayOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint8Array;
@@ -19,14 +21,39 @@ const counters: Record<Device, DeviceMemory> = {
   cuda: { tensors: 0, bytes: 0 },
 };
 
+/** Safety net for device buffers only: a 'cuda' Storage collected without release() frees its blocks. */
+const deviceFinalizer = new FinalizationRegistry<{ handles: DeviceHandle[]; bytes: number }>((held) => {
+  counters.cuda.bytes -= held.bytes;
+  const api = loadedCudaDevice();
+  if (api) for (const h of held.handles) api.free(h);
+});
+
 export class Storage {
   refs = 0;
   released = false;
+  /** 'cuda' storages: the device buffer (data is then an empty placeholder). */
+  handle: DeviceHandle | null = null;
+  /** Device buffers released with this storage (saved activations of fused ops). */
+  private held: { handles: DeviceHandle[]; bytes: number } | null = null;
   constructor(
     public data: AnyTypedArray,
     public readonly device: Device,
+    handle?: DeviceHandle | null,
+    bytes = 0,
   ) {
-    counters[device].bytes += data.byteLength;
+    if (handle) {
+      this.handle = handle;
+      this.held = { handles: [handle], bytes };
+      counters[device].bytes += bytes;
+      deviceFinalizer.register(this, this.held, this);
+    } else counters[device].bytes += data.byteLength;
+  }
+  /** Ties another device buffer (`bytes` long) to this 'cuda' storage: freed when it is released. */
+  attach(handle: DeviceHandle, bytes: number): void {
+    if (!this.held || this.released) throw new Error('Storage.attach: not a live device storage');
+    this.held.handles.push(handle);
+    this.held.bytes += bytes;
+    counters.cuda.bytes += bytes;
   }
   retain(): void {
     this.refs++;
@@ -34,6 +61,15 @@ export class Storage {
   release(): void {
     if (--this.refs > 0 || this.released) return;
     this.released = true;
+    if (this.held) {
+      counters.cuda.bytes -= this.held.bytes;
+      deviceFinalizer.unregister(this);
+      const api = loadedCudaDevice();
+      if (api) for (const h of this.held.handles) api.free(h);
+      this.held = null;
+      this.handle = null;
+      return;
+    }
     counters[this.device].bytes -= this.data.byteLength;
     // Drop the reference so the buffer can be collected even if a stale tensor object lives on.
     this.data = EMPTY;
@@ -53,6 +89,8 @@ export interface MemoryInfo {
   numBytes: number;
   cpu: DeviceMemory;
   cuda: DeviceMemory;
+  /** The 'cuda' caching allocator (blocks in use and cached), or null before any 'cuda' tensor. */
+  cudaAllocator: CudaAllocatorStats | null;
 }
 
 /** Live tensors and bytes per device. */
@@ -62,6 +100,7 @@ export function memory(): MemoryInfo {
     numBytes: counters.cpu.bytes + counters.cuda.bytes,
     cpu: { ...counters.cpu },
     cuda: { ...counters.cuda },
+    cudaAllocator: cudaAllocatorStats(),
   };
 }
 

@@ -5,6 +5,8 @@
 import { checkInt, fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, record, shapeSize } from './tensor';
 import { AnyTypedArray, allocate } from './memory';
+import { devView } from './device';
+import * as cudaOps from '../ops/cuda_ops';
 
 function normAxis(fn: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim)
@@ -33,7 +35,7 @@ export function reshape(x: Tensor, shapeIn: number[]): Tensor {
   }
   if (shapeSize(shape) !== x.size)
     throw rangeError('reshape', `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
-  const out = x._view(shape, x.data('reshape'));
+  const out = x._dev !== null ? devView(x, shape, 0, 'reshape') : x._view(shape, x.data('reshape'));
   return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
 
@@ -72,6 +74,7 @@ export function index(x: Tensor, i: number): Tensor {
   const k = i < 0 ? i + n : i;
   const rowShape = x.shape.slice(1);
   const rowSize = shapeSize(rowShape);
+  if (x._dev !== null) return cudaOps.indexRow(x, k, rowShape);
   const out = x._view(rowShape, x.data('index').subarray(k * rowSize, (k + 1) * rowSize));
   return record(out, 'index', [x], (g) => {
     const gx = Tensor.empty(x.shape.slice());
@@ -137,6 +140,7 @@ export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
     if (sz[d] === -1) sz[d] = x.shape[d] - begin[d];
     checkInt('slice', `size[${d}]`, sz[d], 0, x.shape[d] - begin[d]);
   }
+  if (x._dev !== null) return cudaOps.slice(x, begin, sz);
   const out = Tensor.empty(sz, x.dtype);
   copyBox(x.data('slice'), x.shape, begin, sz, out._data, sz, new Array(x.ndim).fill(0));
   return record(out, 'slice', [x], (g) => {
@@ -202,6 +206,7 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 
 export function clone(x: Tensor): Tensor {
   checkTensor('clone', 'x', x);
+  if (x._dev !== null) return cudaOps.clone(x);
   const d = x.data('clone');
   const out = new Tensor(x.shape.slice(), x.dtype, d.slice());
   return record(out, 'clone', [x], (g) => [g]);
@@ -221,6 +226,7 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   }
   const outShape = first.shape.slice();
   outShape[ax] = tensors.reduce((s, t) => s + t.shape[ax], 0);
+  if (first.device !== 'cpu' || tensors.some((t) => t.device !== 'cpu')) return cudaOps.concat(tensors, ax, outShape);
   const out = Tensor.empty(outShape, first.dtype);
   const zero = new Array(first.ndim).fill(0);
   let at = 0;

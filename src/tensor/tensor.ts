@@ -14,6 +14,8 @@ import * as reduce from '../ops/reduce';
 import * as matmulOps from '../ops/matmul';
 import * as shapeOps from './shape_ops';
 import { runBackward } from '../autograd/engine';
+import type { DeviceHandle } from '../backend/cuda';
+import * as deviceOps from './device';
 
 /** A node of the autograd tape: how to turn the output's gradient into the inputs' gradients. */
 export interface GradFn {
@@ -47,9 +49,12 @@ export class Tensor {
   grad: Tensor | null = null;
   /** Optional name used in error messages and state dicts. */
   name?: string;
+  /** 'cuda' tensors: the device buffer of this tensor's elements (a view of the storage's). */
+  _dev: DeviceHandle | null = null;
 
   /** Internal: use wk.tensor / wk.zeros / ... to create tensors. */
-  constructor(shape: number[], dtype: DType, data: AnyTypedArray, storage?: Storage, device: Device = 'cpu') {
+  constructor(shape: number[], dtype: DType, data: AnyTypedArray, storage?: Storage, device: Device = 'cpu', dev?: DeviceHandle) {
+    if (dev) this._dev = dev;
     this.shape = shape;
     this.dtype = dtype;
     this.device = device;
@@ -66,7 +71,7 @@ export class Tensor {
   }
 
   get size(): number {
-    return this._data.length;
+    return this._dev === null ? this._data.length : shapeSize(this.shape);
   }
   get ndim(): number {
     return this.shape.length;
@@ -93,6 +98,7 @@ export class Tensor {
   /** The raw elements (no copy). Throws if disposed. `fn` names the caller in the error. */
   data(fn = 'tensor'): AnyTypedArray {
     if (this._disposed) throw new Error(`${fn}: tensor ${this.describe()} was disposed`);
+    if (this._dev !== null) throw deviceOps.unsupported(fn, 'tensor');
     return this._data;
   }
 
@@ -100,6 +106,7 @@ export class Tensor {
   f32(fn = 'tensor', arg = 'tensor'): Float32Array {
     if (this._disposed) throw new Error(`${fn}: ${arg} ${this.describe()} was disposed`);
     if (this.dtype !== 'float32') throw new TypeError(`${fn}: ${arg} must be float32, got ${this.dtype}`);
+    if (this._dev !== null) throw deviceOps.unsupported(fn, arg);
     return this._data as Float32Array;
   }
 
@@ -113,18 +120,20 @@ export class Tensor {
 
   /** A copy of the elements as a Float32Array. */
   toFloat32Array(): Float32Array {
+    if (this._dev !== null) return deviceOps.download(this, 'toFloat32Array');
     const d = this.data('toFloat32Array');
     return d instanceof Float32Array ? d.slice() : Float32Array.from(d);
   }
 
   /** A copy of the elements in the tensor's own typed array type. */
   dataSync(): AnyTypedArray {
+    if (this._dev !== null) return deviceOps.download(this, 'dataSync');
     return this.data('dataSync').slice();
   }
 
   /** Nested JS arrays in the tensor's shape (a number for a scalar). */
   toArray(): unknown {
-    const d = this.data('toArray');
+    const d = this._dev !== null ? deviceOps.download(this, 'toArray') : this.data('toArray');
     const build = (dim: number, off: number): unknown => {
       if (dim === this.shape.length) return d[off];
       const stride = shapeSize(this.shape.slice(dim + 1));
@@ -137,7 +146,8 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    const d = this.data('item');
+    if (this._dev !== null && this.size !== 1) throw new RangeError(`item: tensor must have exactly one element, got shape ${fmtShape(this.shape)}`);
+    const d = this._dev !== null ? deviceOps.download(this, 'item') : this.data('item');
     if (d.length !== 1) throw new RangeError(`item: tensor must have exactly one element, got shape ${fmtShape(this.shape)}`);
     return d[0];
   }
@@ -157,6 +167,7 @@ export class Tensor {
 
   /** A tensor sharing this one's storage, cut from the tape. */
   detach(): Tensor {
+    if (this._dev !== null) return deviceOps.devView(this, this.shape.slice(), 0, 'detach');
     const t = new Tensor(this.shape.slice(), this.dtype, this.data('detach'), this._storage, this.device);
     return t;
   }
@@ -169,6 +180,20 @@ export class Tensor {
   /** Internal: a new tensor viewing `data` (a subarray of this storage) with `shape`. */
   _view(shape: number[], data: AnyTypedArray): Tensor {
     return new Tensor(shape, this.dtype, data, this._storage, this.device);
+  }
+
+  /**
+   * This tensor on `device`: itself when it is already there, else a copy (recorded on the tape:
+   * the gradient flows back to this device). 'cuda' needs cudaStatus().available (or the
+   * emulation, WORLDKIT_CUDA_EMULATE=1).
+   */
+  to(device: Device): Tensor {
+    return deviceOps.toDevice(this, device);
+  }
+
+  /** Internal: moves this tensor's elements (and its grad) to `device` in place (Module.to). */
+  _moveTo(device: Device, fn = 'to'): void {
+    deviceOps.moveInPlace(this, device, fn);
   }
 
   /** Clears the gradient. */

@@ -1,0 +1,479 @@
+// The device-tensor API shared by the real addon (binding/cuda_device_binding.cc, exported as
+// `cudaDevice`) and the emulation addon (cuda/emulation/emu_device.cc, exported as
+// `cuda.device`): the same N-API functions over cuda/memory.cu and the launchers of
+// cuda/kernels.h. Include from exactly one file per addon.
+//
+// Buffers: alloc(bytes) returns a handle (a type-tagged External) owning one block of the caching
+// allocator, zero-filled; view(h, byteOffset, bytes) returns a handle onto part of it (tensor
+// views). free(h) returns the block to the cache at once and makes every handle onto it dead
+// (using a dead handle throws); a block whose handles are all garbage collected is released too.
+// Every op checks each handle's byte size against the sizes it is given before launching, so no
+// JS input makes a kernel read or write out of bounds; launch errors throw "<op>: CUDA error ...".
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "device_memory.h"
+#include "kernels.h"
+
+namespace wk_dev {
+
+// wk::Args plus access to the raw arguments (handles and shape arrays).
+struct DArgs : wk::Args {
+  const Napi::CallbackInfo& raw;
+  DArgs(const Napi::CallbackInfo& info, const char* fn, size_t n) : wk::Args(info, fn, n), raw(info) {}
+  const Napi::CallbackInfo& info() const { return raw; }
+};
+
+struct Block {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  bool live = false;
+  ~Block() {
+    if (live) wk::cuda::deviceRelease(ptr);
+  }
+};
+struct Ref {
+  std::shared_ptr<Block> block;
+  size_t offset = 0, bytes = 0;
+  bool root = false;
+};
+
+inline const napi_type_tag& tag() {
+  static const napi_type_tag t = {0x77c0d3b1a2e54f10ULL, 0x9b6e3c1d2a4f5e87ULL};
+  return t;
+}
+
+inline Napi::Value wrap(Napi::Env env, Ref* r) {
+  auto ext = Napi::External<Ref>::New(env, r, [](Napi::Env, Ref* p) { delete p; });
+  napi_status s = napi_type_tag_object(env, ext, &tag());
+  if (s != napi_ok) throw Napi::Error::New(env, "cudaDevice: cannot tag a device handle");
+  return ext;
+}
+
+inline Ref* refOf(const DArgs& a, const Napi::Value& v, const char* name) {
+  bool ok = false;
+  if (v.IsExternal()) napi_check_object_type_tag(a.env(), v, &tag(), &ok);
+  if (!ok) throw a.type(name, "a device buffer handle", wk::Args::describe(v));
+  Ref* r = v.As<Napi::External<Ref>>().Data();
+  if (!r->block || !r->block->live)
+    throw Napi::Error::New(a.env(), std::string(a.fn()) + ": " + name + " is a freed device buffer");
+  return r;
+}
+
+// The device pointer of argument i (null/undefined -> nullptr when optional), holding at least
+// `floats` floats.
+inline float* P(const DArgs& a, size_t i, const char* name, size_t floats, bool optional = false) {
+  if (a.isUndefined(i)) {
+    if (optional) return nullptr;
+    throw a.type(name, "a device buffer handle", "null");
+  }
+  Ref* r = refOf(a, a.info()[i], name);
+  if (r->bytes < floats * sizeof(float))
+    throw a.range(name, "a device buffer of at least " + std::to_string(floats * sizeof(float)) + " bytes",
+                  std::to_string(r->bytes) + " bytes");
+  return reinterpret_cast<float*>(static_cast<char*>(r->block->ptr) + r->offset);
+}
+inline float* Popt(const DArgs& a, size_t i, const char* name, size_t floats) { return P(a, i, name, floats, true); }
+
+inline void check(const DArgs& a, int code) {
+  if (code != 0)
+    throw Napi::Error::New(a.env(), std::string(a.fn()) + ": CUDA error " + wk::cuda::errorText(code));
+}
+
+inline size_t Z(const DArgs& a, size_t i, const char* name) { return static_cast<size_t>(a.integer(i, name)); }
+
+inline std::vector<int64_t> shapeArg(const DArgs& a, size_t i, const char* name) {
+  Napi::Value v = a.info()[i];
+  if (!v.IsArray()) throw a.type(name, "an array of sizes", wk::Args::describe(v));
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<int64_t> s;
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value d = arr.Get(k);
+    if (!d.IsNumber() || d.As<Napi::Number>().DoubleValue() < 0)
+      throw a.type(name, "an array of non-negative sizes", wk::Args::describe(v));
+    s.push_back(d.As<Napi::Number>().Int64Value());
+  }
+  if (s.size() > 6) throw a.range(name, "at most 6 dimensions", std::to_string(s.size()));
+  return s;
+}
+inline size_t prod(const std::vector<int64_t>& s) {
+  size_t n = 1;
+  for (auto d : s) n *= static_cast<size_t>(d);
+  return n;
+}
+inline std::vector<int64_t> padTo(const std::vector<int64_t>& s, size_t nd) {
+  std::vector<int64_t> out(nd - s.size(), 1);
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+// A temporary device buffer from the cache (released when it goes out of scope; stream order
+// keeps the release safe while a launched kernel still uses it).
+struct Scratch {
+  void* p = nullptr;
+  Scratch(const DArgs& a, size_t bytes) {
+    if (bytes) check(a, wk::cuda::deviceAlloc(bytes, &p));
+  }
+  ~Scratch() { wk::cuda::deviceRelease(p); }
+  float* f() const { return static_cast<float*>(p); }
+};
+
+// ---- buffers ----------------------------------------------------------------------------------
+inline Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.alloc", 1);
+  size_t bytes = static_cast<size_t>(a.integer(0, "bytes"));
+  void* p = nullptr;
+  check(a, wk::cuda::deviceAlloc(bytes, &p));
+  int z = wk::cuda::memsetZero(p, bytes);
+  if (z != 0) {
+    wk::cuda::deviceRelease(p);
+    check(a, z);
+  }
+  auto b = std::make_shared<Block>();
+  b->ptr = p;
+  b->bytes = bytes;
+  b->live = true;
+  return wrap(info.Env(), new Ref{b, 0, bytes, true});
+}
+inline Napi::Value Free(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.free", 1);
+  bool ok = false;
+  if (info[0].IsExternal()) napi_check_object_type_tag(a.env(), info[0], &tag(), &ok);
+  if (!ok) throw a.type("handle", "a device buffer handle", wk::Args::describe(info[0]));
+  Ref* r = info[0].As<Napi::External<Ref>>().Data();
+  if (r->block && r->block->live) {
+    r->block->live = false;
+    wk::cuda::deviceRelease(r->block->ptr);
+  }
+  return info.Env().Undefined();
+}
+inline Napi::Value View(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.view", 3);
+  Ref* r = refOf(a, info[0], "handle");
+  size_t off = static_cast<size_t>(a.integer(1, "byteOffset")), bytes = static_cast<size_t>(a.integer(2, "bytes"));
+  if (off > r->bytes || bytes > r->bytes - off)
+    throw a.range("bytes", "a range inside the " + std::to_string(r->bytes) + "-byte buffer",
+                  "[" + std::to_string(off) + ", " + std::to_string(off + bytes) + ")");
+  return wrap(info.Env(), new Ref{r->block, r->offset + off, bytes, false});
+}
+inline Napi::Value ByteSize(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.byteSize", 1);
+  return Napi::Number::New(info.Env(), static_cast<double>(refOf(a, info[0], "handle")->bytes));
+}
+inline char* bytesOf(Ref* r) { return static_cast<char*>(r->block->ptr) + r->offset; }
+inline void hostSpan(const DArgs& a, size_t i, void** data, size_t* bytes) {
+  Napi::Value v = a.info()[i];
+  if (!v.IsTypedArray()) throw a.type("host", "a typed array", wk::Args::describe(v));
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  *data = static_cast<char*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  *bytes = t.ByteLength();
+}
+// upload(handle, typedArray) / download(handle, typedArray): byte sizes must match.
+template <bool Up>
+Napi::Value Transfer(const Napi::CallbackInfo& info) {
+  DArgs a(info, Up ? "cudaDevice.upload" : "cudaDevice.download", 2);
+  Ref* r = refOf(a, info[0], "handle");
+  void* h = nullptr;
+  size_t n = 0;
+  hostSpan(a, 1, &h, &n);
+  if (n != r->bytes) throw a.range("host", std::to_string(r->bytes) + " bytes", std::to_string(n) + " bytes");
+  check(a, Up ? wk::cuda::copyHostToDevice(bytesOf(r), h, n) : wk::cuda::copyDeviceToHost(h, bytesOf(r), n));
+  return info.Env().Undefined();
+}
+// copy(dst, src): same byte sizes, device to device.
+inline Napi::Value Copy(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.copy", 2);
+  Ref* d = refOf(a, info[0], "dst");
+  Ref* s = refOf(a, info[1], "src");
+  if (d->bytes != s->bytes) throw a.range("src", std::to_string(d->bytes) + " bytes", std::to_string(s->bytes) + " bytes");
+  check(a, wk::cuda::copyDeviceToDevice(bytesOf(d), bytesOf(s), d->bytes));
+  return info.Env().Undefined();
+}
+// copy2d(dst, dstOffset, dstPitch, src, srcOffset, srcPitch, width, height): in floats.
+inline Napi::Value Copy2d(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.copy2d", 8);
+  size_t dOff = Z(a, 1, "dstOffset"), dPitch = Z(a, 2, "dstPitch"), sOff = Z(a, 4, "srcOffset"),
+         sPitch = Z(a, 5, "srcPitch"), w = Z(a, 6, "width"), h = Z(a, 7, "height");
+  if (w == 0 || h == 0) return info.Env().Undefined();
+  a.require(w <= dPitch && w <= sPitch, "cudaDevice.copy2d: width must not exceed either pitch");
+  float* d = P(a, 0, "dst", dOff + (h - 1) * dPitch + w);
+  float* s = P(a, 3, "src", sOff + (h - 1) * sPitch + w);
+  check(a, wk::cuda::copy2d(d + dOff, dPitch * 4, s + sOff, sPitch * 4, w * 4, h));
+  return info.Env().Undefined();
+}
+inline Napi::Value Stats(const Napi::CallbackInfo& info) {
+  auto s = wk::cuda::memStats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("bytesInUse", static_cast<double>(s.bytesInUse));
+  o.Set("bytesCached", static_cast<double>(s.bytesCached));
+  o.Set("blocksInUse", static_cast<double>(s.blocksInUse));
+  o.Set("blocksCached", static_cast<double>(s.blocksCached));
+  o.Set("mallocs", static_cast<double>(s.mallocs));
+  o.Set("reuses", static_cast<double>(s.reuses));
+  return o;
+}
+inline Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  wk::cuda::emptyCache();
+  return info.Env().Undefined();
+}
+inline Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  DArgs a(info, "cudaDevice.synchronize", 0);
+  check(a, wk::cuda::synchronize());
+  return info.Env().Undefined();
+}
+
+// ---- elementwise, broadcasting, reductions -----------------------------------------------------
+// unaryForward(op, x, y, n, p0, p1)
+inline Napi::Value UnaryForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "unaryForward", 6);
+  size_t n = Z(a, 3, "n");
+  check(a, wk::cuda::unaryForward((int)a.integer(0, "op", 0, 14), P(a, 1, "x", n), P(a, 2, "y", n), n,
+                                  a.number(4, "p0"), a.number(5, "p1")));
+  return info.Env().Undefined();
+}
+// unaryBackward(op, x|null, y|null, g, gx, n, p0, p1)
+inline Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "unaryBackward", 8);
+  size_t n = Z(a, 5, "n");
+  check(a, wk::cuda::unaryBackward((int)a.integer(0, "op", 0, 14), Popt(a, 1, "x", n), Popt(a, 2, "y", n),
+                                   P(a, 3, "g", n), P(a, 4, "gx", n), n, a.number(6, "p0"), a.number(7, "p1")));
+  return info.Env().Undefined();
+}
+// binary(op, a, aShape, b, bShape, out, outShape): shapes aligned at the last dimension.
+inline Napi::Value Binary(const Napi::CallbackInfo& info) {
+  DArgs a(info, "binaryForward", 7);
+  int op = (int)a.integer(0, "op", 0, 3);
+  auto as = shapeArg(a, 2, "aShape"), bs = shapeArg(a, 4, "bShape"), os = shapeArg(a, 6, "outShape");
+  size_t nd = os.size();
+  a.require(as.size() <= nd && bs.size() <= nd, "binaryForward: operand ranks exceed the output's");
+  float* pa = P(a, 1, "a", prod(as));
+  float* pb = P(a, 3, "b", prod(bs));
+  float* po = P(a, 5, "out", prod(os));
+  if (prod(os) == 0) return info.Env().Undefined();
+  if (as == os && bs == os) {
+    check(a, wk::cuda::binarySame(op, pa, pb, po, prod(os)));
+  } else {
+    auto ap = padTo(as, nd), bp = padTo(bs, nd);
+    for (size_t i = 0; i < nd; ++i)
+      a.require((ap[i] == os[i] || ap[i] == 1) && (bp[i] == os[i] || bp[i] == 1),
+                "binaryForward: operand shapes do not broadcast to the output shape");
+    if (nd == 0) {
+      check(a, wk::cuda::binarySame(op, pa, pb, po, 1));
+    } else {
+      check(a, wk::cuda::binaryBroadcast(op, pa, ap.data(), pb, bp.data(), po, os.data(), (int)nd));
+    }
+  }
+  return info.Env().Undefined();
+}
+// binaryBackward(op, a, aShape, b, bShape, g, outShape, ga|null, gb|null)
+inline Napi::Value BinaryBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "binaryBackward", 9);
+  int op = (int)a.integer(0, "op", 0, 3);
+  auto as = shapeArg(a, 2, "aShape"), bs = shapeArg(a, 4, "bShape"), os = shapeArg(a, 6, "outShape");
+  size_t nd = os.size() == 0 ? 1 : os.size();
+  a.require(as.size() <= nd && bs.size() <= nd, "binaryBackward: operand ranks exceed the output's");
+  auto ap = padTo(as, nd), bp = padTo(bs, nd), op_ = padTo(os, nd);
+  for (size_t i = 0; i < nd; ++i)
+    a.require((ap[i] == op_[i] || ap[i] == 1) && (bp[i] == op_[i] || bp[i] == 1),
+              "binaryBackward: operand shapes do not broadcast to the output shape");
+  float* pa = P(a, 1, "a", prod(as));
+  float* pb = P(a, 3, "b", prod(bs));
+  float* pg = P(a, 5, "g", prod(os));
+  float* ga = Popt(a, 7, "ga", prod(as));
+  float* gb = Popt(a, 8, "gb", prod(bs));
+  if (prod(os) == 0) return info.Env().Undefined();
+  Scratch ws(a, wk::cuda::binaryBackwardWorkspace(op_.data(), (int)nd) * sizeof(float));
+  check(a, wk::cuda::binaryBroadcastBackward(op, pa, ap.data(), pb, bp.data(), pg, op_.data(), (int)nd, ga, gb, ws.f()));
+  return info.Env().Undefined();
+}
+// sumTo(full, fullShape, target, dst, scale): dst = scale * full summed over the axes where the
+// target (same rank) is 1.
+inline Napi::Value SumTo(const Napi::CallbackInfo& info) {
+  DArgs a(info, "sumTo", 5);
+  auto fs = shapeArg(a, 1, "fullShape"), ts = shapeArg(a, 2, "target");
+  a.require(fs.size() == ts.size(), "sumTo: fullShape and target must have the same rank");
+  for (size_t i = 0; i < fs.size(); ++i) a.require(ts[i] == fs[i] || ts[i] == 1, "sumTo: target must be 1 or the full size on every axis");
+  float* pf = P(a, 0, "full", prod(fs));
+  float* pd = P(a, 3, "dst", prod(ts));
+  double scale = a.number(4, "scale");
+  if (prod(ts) == 0) return info.Env().Undefined();
+  if (fs.empty()) {
+    fs.push_back(1);
+    ts.push_back(1);
+  }
+  check(a, wk::cuda::sumTo(pf, fs.data(), ts.data(), (int)fs.size(), pd, scale));
+  return info.Env().Undefined();
+}
+// broadcastTo(g, gShape, out, outShape, scale): out = scale * g broadcast (same rank).
+inline Napi::Value BroadcastTo(const Napi::CallbackInfo& info) {
+  DArgs a(info, "broadcastTo", 5);
+  auto gs = shapeArg(a, 1, "gShape"), os = shapeArg(a, 3, "outShape");
+  a.require(gs.size() == os.size(), "broadcastTo: shapes must have the same rank");
+  for (size_t i = 0; i < gs.size(); ++i) a.require(gs[i] == os[i] || gs[i] == 1, "broadcastTo: g does not broadcast to outShape");
+  float* pg = P(a, 0, "g", prod(gs));
+  float* po = P(a, 2, "out", prod(os));
+  float scale = (float)a.number(4, "scale");
+  if (prod(os) == 0) return info.Env().Undefined();
+  Scratch s(a, sizeof(float));
+  check(a, wk::cuda::copyHostToDevice(s.p, &scale, sizeof(float)));
+  if (gs.empty()) {
+    gs.push_back(1);
+    os.push_back(1);
+  }
+  std::vector<int64_t> ones(gs.size(), 1);
+  check(a, wk::cuda::binaryBroadcast(2, pg, gs.data(), s.f(), ones.data(), po, os.data(), (int)os.size()));
+  return info.Env().Undefined();
+}
+// axpy(y, x, n, alpha): y += alpha x
+inline Napi::Value Axpy(const Napi::CallbackInfo& info) {
+  DArgs a(info, "axpy", 4);
+  size_t n = Z(a, 2, "n");
+  check(a, wk::cuda::axpy(P(a, 0, "y", n), P(a, 1, "x", n), n, (float)a.number(3, "alpha")));
+  return info.Env().Undefined();
+}
+
+// ---- gemm, losses, optim -------------------------------------------------------------------------
+// gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+inline Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  DArgs a(info, "gemm", 13);
+  bool tA = a.boolean(0, "transA"), tB = a.boolean(1, "transB");
+  size_t M = Z(a, 2, "M"), N = Z(a, 3, "N"), K = Z(a, 4, "K"), lda = Z(a, 7, "lda"), ldb = Z(a, 9, "ldb"),
+         ldc = Z(a, 12, "ldc");
+  size_t aRows = tA ? K : M, aCols = tA ? M : K, bRows = tB ? N : K, bCols = tB ? K : N;
+  a.require(lda >= aCols && ldb >= bCols && ldc >= N, "gemm: leading dimensions are smaller than the rows");
+  auto need = [](size_t rows, size_t cols, size_t ld) { return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols; };
+  float* A = P(a, 6, "A", need(aRows, aCols, lda));
+  float* B = P(a, 8, "B", need(bRows, bCols, ldb));
+  float* C = P(a, 11, "C", need(M, N, ldc));
+  if (M == 0 || N == 0) return info.Env().Undefined();
+  check(a, wk::cuda::gemm(tA, tB, M, N, K, (float)a.number(5, "alpha"), A, lda, B, ldb, (float)a.number(10, "beta"), C, ldc));
+  return info.Env().Undefined();
+}
+// rowLossForward(kind, a, t, B, D, scale, out)
+inline Napi::Value RowLossForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "rowLossForward", 7);
+  size_t B = Z(a, 3, "B"), D = Z(a, 4, "D");
+  check(a, wk::cuda::rowLossForward((int)a.integer(0, "kind", 0, 1), P(a, 1, "a", B * D), P(a, 2, "t", B * D), B, D,
+                                    a.number(5, "scale"), P(a, 6, "out", B)));
+  return info.Env().Undefined();
+}
+// rowLossBackward(kind, a, t, B, D, gRow, scale, ga|null, gt|null)
+inline Napi::Value RowLossBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "rowLossBackward", 9);
+  size_t B = Z(a, 3, "B"), D = Z(a, 4, "D");
+  check(a, wk::cuda::rowLossBackward((int)a.integer(0, "kind", 0, 1), P(a, 1, "a", B * D), P(a, 2, "t", B * D), B, D,
+                                     P(a, 5, "gRow", B), a.number(6, "scale"), Popt(a, 7, "ga", B * D),
+                                     Popt(a, 8, "gt", B * D)));
+  return info.Env().Undefined();
+}
+// adamStep(p, g, m, v, n, lr, b1, b2, eps, wd, decoupled, bc1, bc2)
+inline Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  DArgs a(info, "adamStep", 13);
+  size_t n = Z(a, 4, "n");
+  check(a, wk::cuda::adamStep(P(a, 0, "p", n), P(a, 1, "g", n), P(a, 2, "m", n), P(a, 3, "v", n), n,
+                              (float)a.number(5, "lr"), (float)a.number(6, "beta1"), (float)a.number(7, "beta2"),
+                              (float)a.number(8, "eps"), (float)a.number(9, "weightDecay"), a.boolean(10, "decoupled"),
+                              a.number(11, "bc1"), a.number(12, "bc2")));
+  return info.Env().Undefined();
+}
+
+// ---- LSTM sequence and residual head ---------------------------------------------------------------
+// lstmSequenceForward(x, h0, c0, wih, whh, bih, bhh, T, B, I, H, batchFirst, y, gates, tanhC, cs, hN, cN)
+inline Napi::Value LstmSequenceForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "lstmSequenceForward", 18);
+  size_t T = Z(a, 7, "T"), B = Z(a, 8, "B"), I = Z(a, 9, "I"), H = Z(a, 10, "H");
+  bool bf = a.boolean(11, "batchFirst");
+  wk::LstmParams p;
+  p.I = I;
+  p.H = H;
+  p.wih = P(a, 3, "weight_ih", 4 * H * I);
+  p.whh = P(a, 4, "weight_hh", 4 * H * H);
+  p.bih = Popt(a, 5, "bias_ih", 4 * H);
+  p.bhh = Popt(a, 6, "bias_hh", 4 * H);
+  check(a, wk::cuda::lstmSequenceForward(T, B, bf, p, P(a, 0, "x", T * B * I), Popt(a, 1, "h0", B * H),
+                                         Popt(a, 2, "c0", B * H), P(a, 12, "y", T * B * H),
+                                         P(a, 13, "gates", T * B * 4 * H), P(a, 14, "tanhC", T * B * H),
+                                         P(a, 15, "cs", (T + 1) * B * H), P(a, 16, "hN", B * H), P(a, 17, "cN", B * H)));
+  return info.Env().Undefined();
+}
+// lstmSequenceBackward(x, h0, y, gates, tanhC, cs, wih, whh, dy, dhN, dcN, T, B, I, H, batchFirst,
+//                      dx, dh0, dc0, gwih, gwhh, gbih, gbhh)
+inline Napi::Value LstmSequenceBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "lstmSequenceBackward", 23);
+  size_t T = Z(a, 11, "T"), B = Z(a, 12, "B"), I = Z(a, 13, "I"), H = Z(a, 14, "H");
+  bool bf = a.boolean(15, "batchFirst");
+  wk::LstmParams p;
+  p.I = I;
+  p.H = H;
+  p.wih = P(a, 6, "weight_ih", 4 * H * I);
+  p.whh = P(a, 7, "weight_hh", 4 * H * H);
+  wk::LstmParamGrads g;
+  g.wih = Popt(a, 19, "grad weight_ih", 4 * H * I);
+  g.whh = Popt(a, 20, "grad weight_hh", 4 * H * H);
+  g.bih = Popt(a, 21, "grad bias_ih", 4 * H);
+  g.bhh = Popt(a, 22, "grad bias_hh", 4 * H);
+  Scratch ws(a, wk::cuda::lstmSequenceBackwardWorkspace(T, B, H) * sizeof(float));
+  check(a, wk::cuda::lstmSequenceBackward(T, B, bf, p, P(a, 0, "x", T * B * I), Popt(a, 1, "h0", B * H),
+                                          P(a, 2, "y", T * B * H), P(a, 3, "gates", T * B * 4 * H),
+                                          P(a, 4, "tanhC", T * B * H), P(a, 5, "cs", (T + 1) * B * H),
+                                          Popt(a, 8, "dy", T * B * H), Popt(a, 9, "dhN", B * H), Popt(a, 10, "dcN", B * H),
+                                          Popt(a, 16, "dx", T * B * I), Popt(a, 17, "dh0", B * H),
+                                          Popt(a, 18, "dc0", B * H), g, ws.f()));
+  return info.Env().Undefined();
+}
+// residualHeadForward(z|null, h, W, b|null, R, D, K, out)
+inline Napi::Value ResidualHeadForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "residualHeadForward", 8);
+  size_t R = Z(a, 4, "R"), D = Z(a, 5, "D"), K = Z(a, 6, "K");
+  check(a, wk::cuda::residualHeadForward(R, D, K, Popt(a, 0, "z", R * D), P(a, 1, "h", R * K), P(a, 2, "W", D * K),
+                                         Popt(a, 3, "b", D), P(a, 7, "out", R * D)));
+  return info.Env().Undefined();
+}
+// residualHeadBackward(h, W, dout, R, D, K, dh|null, dW|null, db|null)
+inline Napi::Value ResidualHeadBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "residualHeadBackward", 9);
+  size_t R = Z(a, 3, "R"), D = Z(a, 4, "D"), K = Z(a, 5, "K");
+  check(a, wk::cuda::residualHeadBackward(R, D, K, P(a, 0, "h", R * K), P(a, 1, "W", D * K), P(a, 2, "dout", R * D),
+                                          Popt(a, 6, "dh", R * K), Popt(a, 7, "dW", D * K), Popt(a, 8, "db", D)));
+  return info.Env().Undefined();
+}
+
+inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
+  auto set = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
+    o.Set(name, Napi::Function::New(env, fn, name));
+  };
+  set("alloc", Alloc);
+  set("free", Free);
+  set("view", View);
+  set("byteSize", ByteSize);
+  set("upload", Transfer<true>);
+  set("download", Transfer<false>);
+  set("copy", Copy);
+  set("copy2d", Copy2d);
+  set("stats", Stats);
+  set("emptyCache", EmptyCache);
+  set("synchronize", Synchronize);
+  set("unaryForward", UnaryForward);
+  set("unaryBackward", UnaryBackward);
+  set("binaryForward", Binary);
+  set("binaryBackward", BinaryBackward);
+  set("sumTo", SumTo);
+  set("broadcastTo", BroadcastTo);
+  set("axpy", Axpy);
+  set("gemm", Gemm);
+  set("rowLossForward", RowLossForward);
+  set("rowLossBackward", RowLossBackward);
+  set("adamStep", AdamStep);
+  set("lstmSequenceForward", LstmSequenceForward);
+  set("lstmSequenceBackward", LstmSequenceBackward);
+  set("residualHeadForward", ResidualHeadForward);
+  set("residualHeadBackward", ResidualHeadBackward);
+}
+
+}  // namespace wk_dev
