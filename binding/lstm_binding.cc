@@ -2,6 +2,7 @@
 // Optional arrays are passed as null/undefined. Every array must have exactly the size the
 // dimensions imply, so no JS input can make a kernel read or write out of bounds.
 #include <string>
+#include <vector>
 
 #include "args.h"
 #include "lstm.h"
@@ -174,7 +175,71 @@ Napi::Value HeadBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// lstmRolloutForward(layers, headW, headB?, h, c, z0, actions?, B, D, A, H, S, residual,
+//                    actionRowStride, out)
+// layers: an Array of L entries [weight_ih, weight_hh, bias_ih?, bias_hh?]; h, c [L,B,H] (the
+// state after the context, updated in place); z0 [B,D]; actions rows b*actionRowStride + k*A
+// for k < S; out [B,S,D].
+Napi::Value RolloutForward(const Napi::CallbackInfo& info) {
+  wk::Args a(info, "lstmRolloutForward", 15);
+  size_t B = dim(a, 7, "B"), D = dim(a, 8, "D", 1), A = dim(a, 9, "A"), H = dim(a, 10, "H", 1), S = dim(a, 11, "S");
+  bool residual = a.boolean(12, "residual");
+  size_t stride = dim(a, 13, "actionRowStride");
+  if (!info[0].IsArray()) throw a.type("layers", "an Array of [weight_ih, weight_hh, bias_ih, bias_hh]", "another value");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  size_t L = arr.Length();
+  a.require(L >= 1 && L <= 1024, "layers must hold 1 to 1024 layers");
+  checkTotal(a, double(B) * 4 * H * (D + A + H + 1) * double(L) + double(B) * S * D + double(D) * H);
+  checkTotal(a, double(stride) * B);
+  std::vector<wk::LstmParams> ps(L);
+  auto f32Of = [&](Napi::Value v, const std::string& name, size_t n, bool optional) -> const float* {
+    if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw a.type(name.c_str(), "a Float32Array", "another value");
+    Napi::Float32Array f = v.As<Napi::Float32Array>();
+    if (f.ElementLength() != n)
+      throw a.range(name.c_str(), std::to_string(n) + " elements", std::to_string(f.ElementLength()) + " elements");
+    return f.Data();
+  };
+  for (size_t l = 0; l < L; ++l) {
+    Napi::Value e = arr.Get(static_cast<uint32_t>(l));
+    std::string nm = "layers[" + std::to_string(l) + "]";
+    if (!e.IsArray() || e.As<Napi::Array>().Length() != 4)
+      throw a.type(nm.c_str(), "an Array [weight_ih, weight_hh, bias_ih, bias_hh]", "another value");
+    Napi::Array le = e.As<Napi::Array>();
+    size_t I = l == 0 ? D + A : H;
+    ps[l].I = I;
+    ps[l].H = H;
+    ps[l].wih = f32Of(le.Get(0u), nm + ".weight_ih", 4 * H * I, false);
+    ps[l].whh = f32Of(le.Get(1u), nm + ".weight_hh", 4 * H * H, false);
+    ps[l].bih = f32Of(le.Get(2u), nm + ".bias_ih", 4 * H, true);
+    ps[l].bhh = f32Of(le.Get(3u), nm + ".bias_hh", 4 * H, true);
+  }
+  const float* W = need(a, 1, "headW", D * H);
+  const float* hb = opt(a, 2, "headB", D);
+  float* h = need(a, 3, "h", L * B * H);
+  float* c = need(a, 4, "c", L * B * H);
+  const float* z0 = need(a, 5, "z0", B * D);
+  const float* act = nullptr;
+  if (!a.isUndefined(6)) {
+    auto v = a.f32(6, "actions");
+    if (A && B && S) {
+      a.require(stride >= S * A, "actionRowStride must be >= S*A");
+      size_t needN = (B - 1) * stride + S * A;
+      if (v.size < needN)
+        throw a.range("actions", "at least " + std::to_string(needN) + " elements", std::to_string(v.size) + " elements");
+    }
+    act = v.data;
+  } else {
+    a.require(A == 0, "actions are required when A > 0");
+  }
+  float* out = need(a, 14, "out", B * S * D);
+  wk::lstmRolloutForward(L, ps.data(), B, D, A, W, hb, residual, h, c, z0, act, stride, S, out);
+  return info.Env().Undefined();
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("lstmRolloutForward", Napi::Function::New(env, RolloutForward, "lstmRolloutForward"));
   exports.Set("lstmCellForward", Napi::Function::New(env, CellForward, "lstmCellForward"));
   exports.Set("lstmCellBackward", Napi::Function::New(env, CellBackward, "lstmCellBackward"));
   exports.Set("lstmSequenceForward", Napi::Function::New(env, SeqForward, "lstmSequenceForward"));

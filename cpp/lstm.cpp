@@ -7,8 +7,10 @@
 // loop dx = dG·W_ih, dW_ih = dGᵀ·x, dW_hh = dGᵀ·H_prev are one GEMM each over all rows, and the
 // bias gradient is a column sum in row order (independent of the thread count).
 //
-// Versions: 1 (this): portable + AVX-512 pointwise passes; scratch buffers are thread-local
-// vectors that only grow, so steady-state calls do not allocate.
+// Versions: 1: portable + AVX-512 pointwise passes; scratch buffers are thread-local
+// vectors that only grow, so steady-state calls do not allocate. 2 (this): adds the fused
+// open-loop rollout (lstmRolloutForward): all horizon steps (cell GEMMs + pointwise per layer,
+// residual head) in one call with workspaces reused across steps.
 #include "lstm.h"
 
 #include <algorithm>
@@ -239,6 +241,37 @@ void residualHeadForward(size_t R, size_t D, size_t K, const float* z, const flo
     }
   });
   if (K) gemm(false, true, R, D, K, 1.0f, h, K, W, K, 1.0f, out, D);
+}
+
+void lstmRolloutForward(size_t L, const LstmParams* layers, size_t B, size_t D, size_t A, const float* headW,
+                        const float* headB, bool residual, float* h, float* c, const float* z0,
+                        const float* actions, size_t actionRowStride, size_t S, float* out) {
+  if (L == 0 || B == 0 || S == 0) return;
+  const size_t H = layers[0].H, G = 4 * H, I0 = D + A;
+  // Workspaces, allocated once per call and reused by every step.
+  std::vector<float> x(B * I0), gates(B * G), tanhC(B * H), pred(B * D), prev(B * D);
+  std::vector<float> hNext(L * B * H), cNext(L * B * H);
+  std::memcpy(prev.data(), z0, B * D * sizeof(float));
+  for (size_t k = 0; k < S; ++k) {
+    for (size_t b = 0; b < B; ++b) {
+      std::memcpy(&x[b * I0], &prev[b * D], D * sizeof(float));
+      if (A && actions) std::memcpy(&x[b * I0 + D], actions + b * actionRowStride + k * A, A * sizeof(float));
+    }
+    const float* in = x.data();
+    for (size_t l = 0; l < L; ++l) {
+      float* hl = h + l * B * H;
+      float* cl = c + l * B * H;
+      float* hn = &hNext[l * B * H];
+      float* cn = &cNext[l * B * H];
+      lstmCellForward(B, layers[l], in, hl, cl, gates.data(), cn, hn, tanhC.data());
+      std::memcpy(hl, hn, B * H * sizeof(float));
+      std::memcpy(cl, cn, B * H * sizeof(float));
+      in = hl;
+    }
+    residualHeadForward(B, D, H, residual ? prev.data() : nullptr, in, headW, headB, pred.data());
+    for (size_t b = 0; b < B; ++b) std::memcpy(out + (b * S + k) * D, &pred[b * D], D * sizeof(float));
+    prev.swap(pred);
+  }
 }
 
 void residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const float* W, const float* dout, float* dh,

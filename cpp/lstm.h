@@ -60,6 +60,17 @@ void residualHeadForward(size_t R, size_t D, size_t K, const float* z, const flo
 void residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const float* W, const float* dout, float* dh,
                           float* dW, float* db);
 
+// Open-loop rollout of the predictor (LSTM stack + residual head), S steps in one call, no
+// gradients. Step k: x = [prev_b, actions(b, k)] (prev = z0 at k = 0, else step k-1's
+// prediction), each layer l runs lstmCellForward on its state h[l], c[l] ([L,B,H], updated in
+// place to the final state), then pred = (residual ? prev : 0) + h_top·Wᵀ + b -> out[b, k, :].
+// The same kernels, in the same order, as the step-by-step path, so the bits are the same.
+// actions: row b of step k at actions + b*actionRowStride + k*A (null or A = 0: none).
+// layers[0].I must be D + A, later layers' I = H. headB may be null.
+void lstmRolloutForward(size_t L, const LstmParams* layers, size_t B, size_t D, size_t A, const float* headW,
+                        const float* headB, bool residual, float* h, float* c, const float* z0,
+                        const float* actions, size_t actionRowStride, size_t S, float* out);
+
 // Pointwise passes (exposed for tests and the CUDA twins' comparisons).
 void lstmPointwiseForward(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc, float* cNew,
                           size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt);

@@ -94,6 +94,44 @@ describe('LatentPredictor', () => {
     for (let i = 0; i < gz2.length; ++i) expect(Math.abs(gz1[i] - gz2[i]) / sz).toBeLessThan(1e-4);
   });
 
+  test.each([
+    [1, true, true, 1, 1, 5],
+    [2, true, true, 7, 3, 6],
+    [2, false, true, 3, 2, 4],
+    [1, true, false, 2, 1, 3],
+    [3, true, true, 4, 2, 1],
+  ])('fused native rollout equals the step-by-step cell path bit for bit (layers=%i, residual=%s, actions=%s, B=%i, C=%i, horizon=%i)', (numLayers, residual, useActions, B, C, horizon) => {
+    const m = mk({ numLayers, residual, useActions, hiddenSize: 13 });
+    const z = wk.randn([B, C, 2, 3], { seed: 31 + B });
+    // Actions longer than needed: the fused path reads them in place with the row stride.
+    const a = wk.randn([B, C + horizon + 2, 3], { seed: 32 + C });
+    const fused = m.rollout(z, a, horizon);
+    const step = m.rolloutStepwise(z, a, horizon);
+    expect(fused.shape).toEqual([B, horizon, 2, 3]);
+    expect(arr(fused)).toEqual(arr(step));
+    expect(arr(fused).some((v) => v !== 0)).toBe(true);
+  });
+
+  test('lstmRolloutForward rejects bad buffers without crashing', () => {
+    const native = require('../src/backend/native').native;
+    const B = 2, D = 3, A = 1, H = 2, S = 2;
+    const layer = [new Float32Array(4 * H * (D + A)), new Float32Array(4 * H * H), null, null];
+    const args = () => [[layer], new Float32Array(D * H), null, new Float32Array(B * H), new Float32Array(B * H),
+      new Float32Array(B * D), new Float32Array(B * S * A), B, D, A, H, S, true, S * A, new Float32Array(B * S * D)];
+    expect(() => native.lstmRolloutForward(...args())).not.toThrow();
+    const bad = (i: number, v: unknown, re: RegExp) => {
+      const x = args();
+      x[i] = v as never;
+      expect(() => native.lstmRolloutForward(...x)).toThrow(re);
+    };
+    bad(0, [[new Float32Array(5), layer[1], null, null]], /lstmRolloutForward: layers\[0\].weight_ih must be 32 elements/);
+    bad(0, [], /layers must hold/);
+    bad(6, new Float32Array(B * S * A - 1), /lstmRolloutForward: actions must be at least 4 elements/);
+    bad(6, null, /actions are required/);
+    bad(13, 1, /actionRowStride must be >= S\*A/);
+    bad(14, new Float32Array(3), /lstmRolloutForward: out must be 12 elements/);
+  });
+
   test('training noise is seeded and only in training mode', () => {
     const z = wk.randn([2, 4, 2, 3], { seed: 1 });
     const a = wk.randn([2, 4, 3], { seed: 2 });

@@ -391,7 +391,15 @@ export class LatentPredictor extends Module {
    * Returns the predictions of steps C..C+horizon-1: [B,horizon,...latent].
    */
   rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    const fn = 'LatentPredictor.rollout';
+    return this.rolloutImpl('LatentPredictor.rollout', contextZ, actions, horizon, true);
+  }
+
+  /** Kept for reference and tests: the rollout with one recorded op per cell and head step. */
+  rolloutStepwise(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
+    return this.rolloutImpl('LatentPredictor.rolloutStepwise', contextZ, actions, horizon, false);
+  }
+
+  private rolloutImpl(fn: string, contextZ: Tensor, actions: Tensor | null | undefined, horizon: number, fused: boolean): Tensor {
     checkInt(fn, 'horizon', horizon, 1);
     return noGrad(() => {
       const zf = this.flatZ(fn, contextZ, 1, 'contextZ');
@@ -409,6 +417,33 @@ export class LatentPredictor extends Module {
       }
       const zLast = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
       let pred = this.head.forward(hs[this.numLayers - 1], this.residual ? zLast : null);
+      if (fused && horizon > 1 && pred.device === 'cpu') {
+        // All later steps in one native call (cpp/lstm.cpp lstmRolloutForward): the same cell and
+        // head kernels in the same order as the loop below, so the same bits.
+        const L = this.numLayers;
+        const H = this.hiddenSize;
+        const S = horizon - 1;
+        const h = new Float32Array(L * B * H);
+        const c = new Float32Array(L * B * H);
+        for (let l = 0; l < L; ++l) {
+          h.set(hs[l].f32(fn), l * B * H);
+          c.set(cs[l].f32(fn), l * B * H);
+        }
+        const out = Tensor.empty([B, horizon, D]);
+        const od = out._data as Float32Array;
+        const pd = pred.f32(fn);
+        const rest = new Float32Array(B * S * D);
+        const layers = this.lstm.layers.map((p) => [p.wih.f32(fn), p.whh.f32(fn), p.bih ? p.bih.f32(fn) : null, p.bhh ? p.bhh.f32(fn) : null]);
+        const Ta = at ? at.shape[1] : 0;
+        const ad = at ? at.f32(fn, 'actions').subarray(C * A) : null;
+        requireNative('lstmRolloutForward')(layers, this.head.weight.f32(fn), this.head.bias.f32(fn), h, c, pd, ad,
+          B, D, at ? A : 0, H, S, this.residual, Ta * A, rest);
+        for (let b = 0; b < B; ++b) {
+          od.set(pd.subarray(b * D, (b + 1) * D), b * horizon * D);
+          od.set(rest.subarray(b * S * D, (b + 1) * S * D), (b * horizon + 1) * D);
+        }
+        return out.reshape(this.outShape(B, horizon, contextZ));
+      }
       const preds = [pred];
       for (let k = 1; k < horizon; ++k) {
         const t = C - 1 + k;
