@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { native, packageRoot } from '../src/backend/native';
+import { cpuHasAvx512 } from './harness';
 
 export interface BenchRow {
   op: string;
@@ -67,8 +68,10 @@ export function openblasPeer(shapes: Shape[], threads: number): number[] | null 
     execFileSync('cc', ['-O2', srcPath, '-I', path.dirname(header), '-o', exe, '-lopenblas'], { stdio: 'pipe' });
     const args = ['--threads', String(threads), '--min-ms', '300'];
     for (const s of shapes) args.push(s.tA ? '1' : '0', s.tB ? '1' : '0', String(s.M), String(s.N), String(s.K));
-    // Debian's build picks the Haswell kernels here (half speed on AVX-512 machines): ask for SkylakeX.
-    const out = execFileSync(exe, args, { env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX' } });
+    // Debian's build picks the Haswell kernels on AVX-512 machines (half speed): ask for SkylakeX
+    // there, and only there (without AVX-512 those kernels die with SIGILL).
+    const coretype = process.env.OPENBLAS_CORETYPE ?? (cpuHasAvx512() ? 'SkylakeX' : undefined);
+    const out = execFileSync(exe, args, { env: coretype ? { ...process.env, OPENBLAS_CORETYPE: coretype } : process.env });
     return (JSON.parse(out.toString()) as { gflops: number }[]).map((r) => r.gflops);
   } catch {
     return null;

@@ -15,7 +15,7 @@ import * as path from 'path';
 import * as wk from '../src';
 import { ConvVAE } from '../src/models/conv_vae';
 import { Adam } from '../src/optim';
-import { BenchRow, PeerTiming, formatTable, measure, row } from './harness';
+import { BenchRow, PeerTiming, formatTable, measure, row, torchEnv } from './harness';
 
 export interface VaeBenchOptions {
   quick?: boolean;
@@ -23,8 +23,6 @@ export interface VaeBenchOptions {
   B?: number;
   log?: (line: string) => void;
 }
-
-const TCMALLOC = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
 
 interface TorchRow {
   name: string;
@@ -45,8 +43,7 @@ function torchRows(B: number, quick: boolean, log: (s: string) => void): TorchRo
     log('PyTorch peer skipped: bench/peers/torch_vae.py not found');
     return [];
   }
-  const env = { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } as NodeJS.ProcessEnv;
-  if (fs.existsSync(TCMALLOC)) env.LD_PRELOAD = TCMALLOC;
+  const env = torchEnv(); // tcmalloc; OPENBLAS_CORETYPE=SkylakeX only where the CPU has AVX-512
   const r = spawnSync(py, [script, '--threads', String(wk.getNumThreads()), '--B', String(B), ...(quick ? ['--quick'] : [])], {
     env,
     encoding: 'utf8',
