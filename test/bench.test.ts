@@ -35,9 +35,12 @@ describe('worldkit bench --quick', () => {
   });
 
   test('runs probes, kernels, losses and Adam with peers and writes --json', async () => {
-    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wk-bench-')), 'out.json');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-bench-'));
+    const json = path.join(dir, 'out.json');
     const lines: string[] = [];
     const res = await runBench(parseArgs(['--quick', '--filter', 'lstm-kernels,losses,adam', '--json', json]), (s) => lines.push(s));
+    const saved = JSON.parse(fs.readFileSync(json, 'utf8'));
+    fs.rmSync(dir, { recursive: true, force: true });
     console.log(lines.join('\n'));
     expect(res.rows.length).toBeGreaterThan(10);
     for (const r of res.rows) expect(r.ms).toBeGreaterThan(0);
@@ -47,7 +50,6 @@ describe('worldkit bench --quick', () => {
     } else {
       console.log('this addon build predates binding/bench_binding.cc: no peak probes (rebuild it)');
     }
-    const saved = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(saved.rows.length).toBe(res.rows.length);
     expect(saved.header.machine).toBeTruthy();
   });

@@ -21,5 +21,6 @@ test('examples: custom loop -> rollout from its checkpoints -> read the metrics 
     expect(fs.existsSync(m.chart)).toBe(true);
   } finally {
     log.mockRestore();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -17,7 +17,15 @@ import { runDemo } from '../src/train/demo';
 import { main } from '../src/cli/main';
 import { memory } from '../src/tensor/memory';
 
-const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `wk-train-${name}-`));
+const tmpDirs: string[] = [];
+const tmp = (name: string) => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `wk-train-${name}-`));
+  tmpDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 const eps = () => generateEpisodes({ episodes: 4, steps: 40, seed: 3, cacheDir: false });
 const tinyVAE = () => createVAE({ encoderChannels: [4, 8, 8, 16], latentShape: [4, 4, 4], seed: 2 });
 const weightsOf = (m: { stateDict(): Record<string, { f32(): Float32Array }> }) =>
