@@ -29,7 +29,9 @@ target_compile_options(worldkit_emu PRIVATE -O1 -Wall -Wno-unused-parameter -Wno
                                             -ffp-contract=off)
 if(WORLDKIT_EMULATION_SANITIZE)
   # e.g. -DWORLDKIT_EMULATION_SANITIZE=address (fiber stacks are switched with ucontext, which
-  # ASan follows; ThreadSanitizer would need fiber annotations and is not supported here).
+  # ASan follows). For ThreadSanitizer use the standalone program instead (simt.h carries the
+  # fiber/barrier annotations; a TSan addon inside node needs the runtime preloaded):
+  # test/cuda/tsan_emu.cc, built and run by test/cuda_tsan.test.ts.
   target_compile_options(worldkit_emu PRIVATE -fsanitize=${WORLDKIT_EMULATION_SANITIZE} -fno-omit-frame-pointer)
   target_link_options(worldkit_emu PRIVATE -fsanitize=${WORLDKIT_EMULATION_SANITIZE})
 endif()

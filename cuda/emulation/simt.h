@@ -25,7 +25,7 @@
 //
 // Fiber switch: on x86-64 a hand-written stack switch (wk_emu_switch below: saves the six
 // callee-saved registers on the old stack, swaps rsp, pops them from the new one: about 20
-// instructions); elsewhere, under sanitizers, or with env WK_EMU_FIBERS=ucontext, ucontext's
+// instructions); elsewhere, under AddressSanitizer, or with env WK_EMU_FIBERS=ucontext, ucontext's
 // swapcontext, which also saves/restores the signal mask with a sigprocmask syscall per switch
 // (about 10x slower per switch).
 //
@@ -35,12 +35,43 @@
 // permutation per round (seed mixed with the launch number and block index, so a run is
 // reproducible for any worker count). A kernel that reads another thread's shared-memory write
 // without a barrier in between gives different results under different orders.
+//
+// ThreadSanitizer (compiled with -fsanitize=thread; WK_EMU_TSAN): every CUDA thread is a TSan
+// fiber (contexts from __tsan_create_fiber, pooled; __tsan_switch_to_fiber before every stack
+// switch, always with no_sync, so running fibers one after the other on one OS thread orders
+// nothing). A block's threads start after its set-up (a release by the worker, acquired when
+// each thread starts), and the block ends before the worker's next block (each returned thread
+// releases, the worker acquires). Inside a block the happens-before edges are exactly the ones
+// CUDA guarantees: __syncthreads releases into a per-block sync object and acquires it when the
+// barrier opens (two objects alternating by barrier count, so a thread that resumes late from
+// barrier k never acquires what another thread wrote after k); __syncwarp does the same over the
+// lanes of its group; a thread that returns releases into the next barrier's object. Shuffles and votes move values, not memory ordering.
+// Atomics are real relaxed atomics (TSan sees them as atomic and derives no ordering from them).
+// The scheduler's mailboxes (Fiber::wait, val, result, ... and tFiber) are relaxed atomics in
+// this build so the emulation's own bookkeeping is never reported. Blocks are ordered with each
+// other only on the same worker (block end -> next block). A shared-memory read of another
+// thread's write with no barrier between them is then reported as a data race whatever the
+// schedule; test/cuda/tsan_emu.cc runs the kernels this way.
 #pragma once
 #if defined(__CUDACC__)
 #error "simt.h is the CPU emulation; nvcc builds use the real CUDA runtime"
 #endif
 
 #include <ucontext.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define WK_EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WK_EMU_TSAN 1
+#endif
+#endif
+#ifndef WK_EMU_TSAN
+#define WK_EMU_TSAN 0
+#endif
+#if WK_EMU_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -121,8 +152,7 @@ typedef CUstream_st* cudaStream_t;
 
 namespace wk_emu {
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
-    !defined(WK_EMU_UCONTEXT_ONLY)
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(WK_EMU_UCONTEXT_ONLY)
 #define WK_EMU_ASM_SWITCH 1
 // wk_emu_switch(&saveSp, newSp): pushes rbp, rbx, r12-r15 on the current stack, stores rsp in
 // *saveSp, loads newSp into rsp, pops the same registers and returns on the new stack. A weak
@@ -155,6 +185,27 @@ __asm__(
 #define WK_EMU_ASM_SWITCH 0
 #endif
 
+// Scheduler <-> fiber mailbox accesses: plain in normal builds, relaxed atomics under TSan (they
+// are the emulation's bookkeeping, not the kernel's memory, and must not create ordering).
+template <class T>
+inline T ld(const T& x) {
+#if WK_EMU_TSAN
+  T r;
+  __atomic_load(&x, &r, __ATOMIC_RELAXED);
+  return r;
+#else
+  return x;
+#endif
+}
+template <class T>
+inline void st(T& x, T v) {
+#if WK_EMU_TSAN
+  __atomic_store(&x, &v, __ATOMIC_RELAXED);
+#else
+  x = v;
+#endif
+}
+
 enum class Schedule { Forward, Reverse, Random };
 enum class Wait : uint8_t { Run, Block, Warp, Done };
 
@@ -169,6 +220,11 @@ struct Fiber {
   int src;
   uint64_t val, result;
   unsigned ballot, group;
+  // ThreadSanitizer build only: the fiber's TSan context, its barrier and __syncwarp counts,
+  // the parities of its group's __syncwarp objects (set by the scheduler), its sync objects.
+  void* tsan = nullptr;
+  unsigned epoch = 0, wcount = 0, wpars = 0;
+  char wsync[2] = {0, 0};
 };
 
 struct Block {
@@ -180,10 +236,17 @@ struct Block {
   bool asmSwitch = false;
   unsigned char* dynSmem = nullptr;
   const std::function<void()>* body = nullptr;
+  // ThreadSanitizer build only: the worker's own TSan context and the sync objects of
+  // __syncthreads (alternating by barrier count) and of the block's start and end.
+  void* schedTsan = nullptr;
+  void* const* tsanFibers = nullptr;  // one TSan fiber per thread, lent by the worker
+  char barrierSync[2] = {0, 0};
+  char startSync = 0, endSync = 0;
 };
 
 inline thread_local Block* tBlock = nullptr;
 inline thread_local Fiber* tFiber = nullptr;
+inline Fiber* cur() { return ld(tFiber); }
 
 struct Config {
   std::atomic<int> schedule{static_cast<int>(Schedule::Forward)};
@@ -207,7 +270,7 @@ struct Config {
     if (const char* w = std::getenv("WK_EMU_WORKERS")) workers = std::max(1, std::atoi(w));
     if (const char* f = std::getenv("WK_EMU_FIBERS"))
       if (std::string(f) == "ucontext") asmSwitch = false;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || WK_EMU_TSAN
     stackBytes = 512 * 1024;
 #endif
   }
@@ -244,30 +307,62 @@ inline unsigned char* dynamicShared() { return tBlock->dynSmem; }
 inline bool asmSwitch() { return config().asmSwitch; }
 
 inline void yieldToScheduler() {
+  Fiber* f = cur();
+  Block* b = tBlock;
 #if WK_EMU_ASM_SWITCH
-  if (tBlock->asmSwitch) {
-    wk_emu_switch(&tFiber->sp, tBlock->schedSp);
+  const bool asmSw = b->asmSwitch;
+  void* const schedSp = b->schedSp;
+#endif
+#if WK_EMU_TSAN
+  // (everything read above: after this call TSan counts accesses as the worker's)
+  __tsan_switch_to_fiber(b->schedTsan, __tsan_switch_to_fiber_no_sync);
+#endif
+#if WK_EMU_ASM_SWITCH
+  if (asmSw) {
+    wk_emu_switch(&f->sp, schedSp);
     return;
   }
 #endif
-  swapcontext(&tFiber->ctx, &tBlock->sched);
+  swapcontext(&f->ctx, &b->sched);
 }
 
 inline void syncthreads() {
-  tFiber->wait = Wait::Block;
+  Fiber* f = cur();
+#if WK_EMU_TSAN
+  void* obj = &tBlock->barrierSync[f->epoch & 1];
+  __tsan_release(obj);
+#endif
+  st(f->wait, Wait::Block);
   yieldToScheduler();
+#if WK_EMU_TSAN
+  __tsan_acquire(obj);
+  ++f->epoch;
+#endif
 }
 
 // A warp-level operation: deposit `val`, wait for every lane of `mask` that has not returned,
 // take the value of lane `src` (own value if src is outside the group or out of range).
-inline uint64_t warpOp(unsigned mask, uint64_t val, int src) {
-  Fiber* f = tFiber;
-  f->wait = Wait::Warp;
-  f->mask = mask;
-  f->val = val;
-  f->src = src;
+// memorySync (__syncwarp): under TSan, the lanes of the group are ordered with each other.
+inline uint64_t warpOp(unsigned mask, uint64_t val, int src, bool memorySync = false) {
+  Fiber* f = cur();
+#if WK_EMU_TSAN
+  if (memorySync) __tsan_release(&f->wsync[ld(f->wcount) & 1]);
+#endif
+  st(f->mask, mask);
+  st(f->val, val);
+  st(f->src, src);
+  st(f->wait, Wait::Warp);
   yieldToScheduler();
-  return tFiber->result;
+#if WK_EMU_TSAN
+  if (memorySync) {
+    const unsigned group = ld(f->group), pars = ld(f->wpars);
+    const unsigned first = f->warp * 32;
+    for (unsigned l = 0; l < 32; ++l)
+      if ((group >> l) & 1u) __tsan_acquire(&tBlock->fibers[first + l].wsync[(pars >> l) & 1u]);
+    st(f->wcount, ld(f->wcount) + 1);
+  }
+#endif
+  return ld(f->result);
 }
 
 // ---- fiber stacks: reused across blocks and launches ----------------------------------------
@@ -301,11 +396,68 @@ inline StackPool& stacks() {
   return *p;
 }
 
+#if WK_EMU_TSAN
+// fiberMain never returns (its fiber is abandoned at its last switch): not instrumented, so it
+// leaves nothing on the TSan fiber's shadow stack and the fiber can be reused.
+__attribute__((no_sanitize("thread")))
+#endif
 inline void fiberMain() {
+#if WK_EMU_TSAN
+  __tsan_acquire(&tBlock->startSync);
+#endif
   (*tBlock->body)();
-  tFiber->wait = Wait::Done;
-  yieldToScheduler();  // never resumed
+  Fiber* f = cur();
+  Block* b = tBlock;
+#if WK_EMU_TSAN
+  // A returned thread counts as arrived at every later barrier: its writes are ordered before
+  // whatever follows the next one, and before the end of the block. Then TSan is switched to
+  // the worker before the last bookkeeping, which is the worker's from here on.
+  __tsan_release(&b->barrierSync[f->epoch & 1]);
+  __tsan_release(&b->endSync);
+  __tsan_switch_to_fiber(b->schedTsan, __tsan_switch_to_fiber_no_sync);
+#endif
+  st(f->wait, Wait::Done);
+  // never resumed
+#if WK_EMU_ASM_SWITCH
+  if (b->asmSwitch) wk_emu_switch(&f->sp, b->schedSp);
+#endif
+  swapcontext(&f->ctx, &b->sched);
 }
+
+#if WK_EMU_TSAN
+// TSan fiber contexts, reused across blocks and launches (creating one maps its shadow stack).
+struct TsanFiberPool {
+  std::mutex m;
+  std::vector<void*> free;
+};
+inline TsanFiberPool& tsanFiberPool() {
+  static TsanFiberPool* p = new TsanFiberPool();
+  return *p;
+}
+inline std::vector<void*> takeTsanFibers(size_t n) {
+  std::vector<void*> v;
+  {
+    std::lock_guard<std::mutex> l(tsanFiberPool().m);
+    auto& f = tsanFiberPool().free;
+    while (v.size() < n && !f.empty()) {
+      v.push_back(f.back());
+      f.pop_back();
+    }
+  }
+  while (v.size() < n) v.push_back(__tsan_create_fiber(0));
+  return v;
+}
+// Fibers stuck in a deadlocked block still hold kernel frames: those are destroyed, not reused.
+inline void giveTsanFibers(std::vector<void*>& v, bool reusable) {
+  if (!reusable) {
+    for (void* f : v) __tsan_destroy_fiber(f);
+  } else {
+    std::lock_guard<std::mutex> l(tsanFiberPool().m);
+    tsanFiberPool().free.insert(tsanFiberPool().free.end(), v.begin(), v.end());
+  }
+  v.clear();
+}
+#endif
 
 // Runs one block to completion on the calling OS thread. Returns false (with fail()) on a
 // barrier deadlock.
@@ -320,7 +472,12 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
     f.tid = uint3{i % b.bdim.x, (i / b.bdim.x) % b.bdim.y, i / (b.bdim.x * b.bdim.y)};
     f.warp = i / 32;
     f.lane = i % 32;
-    f.wait = Wait::Run;
+    st(f.wait, Wait::Run);
+#if WK_EMU_TSAN
+    f.epoch = 0;
+    st(f.wcount, 0u);
+    f.tsan = b.tsanFibers[i];
+#endif
     char* lo = stack + static_cast<size_t>(i) * stackBytes;
 #if WK_EMU_ASM_SWITCH
     if (b.asmSwitch) {
@@ -342,26 +499,42 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
     f.ctx.uc_link = nullptr;
     makecontext(&f.ctx, fiberMain, 0);
   }
+#if WK_EMU_TSAN
+  b.schedTsan = __tsan_get_current_fiber();
+  // The block's set-up (and every earlier block on this worker) comes before its threads: each
+  // acquires this when it starts. The worker has taken no edge from this block's fibers yet.
+  __tsan_release(&b.startSync);
+#endif
   const Schedule sch = schedule();
+  const bool asmSw = b.asmSwitch;
+  (void)asmSw;
   std::mt19937_64 rng(orderSeed);
   std::vector<unsigned> run;
   run.reserve(n);
   for (;;) {
     run.clear();
     for (unsigned i = 0; i < n; ++i)
-      if (b.fibers[i].wait == Wait::Run) run.push_back(i);
+      if (ld(b.fibers[i].wait) == Wait::Run) run.push_back(i);
     if (!run.empty()) {
       if (sch == Schedule::Reverse) std::reverse(run.begin(), run.end());
       if (sch == Schedule::Random) std::shuffle(run.begin(), run.end(), rng);
       for (unsigned i : run) {
-        tFiber = &b.fibers[i];
+        Fiber* f = &b.fibers[i];
+        st(tFiber, f);
 #if WK_EMU_ASM_SWITCH
-        if (b.asmSwitch) {
-          wk_emu_switch(&b.schedSp, tFiber->sp);
+        void* const sp = f->sp;
+#endif
+#if WK_EMU_TSAN
+        // (everything read above: after this call TSan counts accesses as the fiber's)
+        __tsan_switch_to_fiber(f->tsan, __tsan_switch_to_fiber_no_sync);
+#endif
+#if WK_EMU_ASM_SWITCH
+        if (asmSw) {
+          wk_emu_switch(&b.schedSp, sp);
           continue;
         }
 #endif
-        swapcontext(&b.sched, &tFiber->ctx);
+        swapcontext(&b.sched, &f->ctx);
       }
       continue;
     }
@@ -372,44 +545,50 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
       unsigned live = 0;
       const unsigned first = w * 32, last = std::min(n, first + 32);
       for (unsigned i = first; i < last; ++i)
-        if (b.fibers[i].wait != Wait::Done) live |= 1u << (i - first);
+        if (ld(b.fibers[i].wait) != Wait::Done) live |= 1u << (i - first);
       for (unsigned i = first; i < last; ++i) {
         Fiber& f = b.fibers[i];
-        if (f.wait != Wait::Warp) continue;
-        const unsigned group = f.mask & live;
+        if (ld(f.wait) != Wait::Warp) continue;
+        const unsigned fmask = ld(f.mask);
+        const unsigned group = fmask & live;
         bool complete = (group >> f.lane) & 1u;
         for (unsigned l = 0; l < 32 && complete; ++l)
           if ((group >> l) & 1u) {
             const Fiber& g = b.fibers[first + l];
-            if (g.wait != Wait::Warp || g.mask != f.mask) complete = false;
+            if (ld(g.wait) != Wait::Warp || ld(g.mask) != fmask) complete = false;
           }
         if (!complete) continue;
-        unsigned ballot = 0;
+        unsigned ballot = 0, pars = 0;
         for (unsigned l = 0; l < 32; ++l)
-          if (((group >> l) & 1u) && b.fibers[first + l].val != 0) ballot |= 1u << l;
+          if ((group >> l) & 1u) {
+            if (ld(b.fibers[first + l].val) != 0) ballot |= 1u << l;
+            if (ld(b.fibers[first + l].wcount) & 1u) pars |= 1u << l;
+          }
         for (unsigned l = 0; l < 32; ++l)
           if ((group >> l) & 1u) {
             Fiber& g = b.fibers[first + l];
-            const int s = g.src;
+            const int s = ld(g.src);
             const bool ok = s >= 0 && s < 32 && ((group >> s) & 1u);
-            g.result = ok ? b.fibers[first + static_cast<unsigned>(s)].val : g.val;
-            g.ballot = ballot;
-            g.group = group;
+            st(g.result, ok ? ld(b.fibers[first + static_cast<unsigned>(s)].val) : ld(g.val));
+            st(g.ballot, ballot);
+            st(g.group, group);
+            st(g.wpars, pars);
           }
         for (unsigned l = 0; l < 32; ++l)
-          if ((group >> l) & 1u) b.fibers[first + l].wait = Wait::Run;
+          if ((group >> l) & 1u) st(b.fibers[first + l].wait, Wait::Run);
         released = true;
       }
     }
     if (released) continue;
     for (unsigned i = 0; i < n; ++i) {
-      if (b.fibers[i].wait == Wait::Done) ++done;
-      if (b.fibers[i].wait == Wait::Block) ++atBlock;
+      const Wait w = ld(b.fibers[i].wait);
+      if (w == Wait::Done) ++done;
+      if (w == Wait::Block) ++atBlock;
     }
     if (done == n) break;
     if (atBlock + done == n) {
       for (auto& f : b.fibers)
-        if (f.wait == Wait::Block) f.wait = Wait::Run;
+        if (ld(f.wait) == Wait::Block) st(f.wait, Wait::Run);
       continue;
     }
     char msg[256];
@@ -418,12 +597,20 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
                   "returned",
                   b.bid.x, b.bid.y, b.bid.z, atBlock, n - atBlock - done, done);
     fail(msg);
+#if WK_EMU_TSAN
+    __tsan_acquire(&b.endSync);
+#endif
     tBlock = nullptr;
-    tFiber = nullptr;
+    st(tFiber, static_cast<Fiber*>(nullptr));
     return false;
   }
+#if WK_EMU_TSAN
+  // The worker takes the block-end edge from every returned thread: the next block on this
+  // worker comes after this one.
+  __tsan_acquire(&b.endSync);
+#endif
   tBlock = nullptr;
-  tFiber = nullptr;
+  st(tFiber, static_cast<Fiber*>(nullptr));
   return true;
 }
 
@@ -463,6 +650,11 @@ inline void runGrid(const char* name, dim3 g, dim3 bdim, size_t smem, const std:
     b.gdim = g;
     b.body = &body;
     b.dynSmem = dynAligned;
+#if WK_EMU_TSAN
+    std::vector<void*> tsanFibers = takeTsanFibers(nThreads);
+    b.tsanFibers = tsanFibers.data();
+    bool reusable = true;
+#endif
     for (;;) {
       if (failed.load()) break;
       const unsigned long long k = next.fetch_add(1);
@@ -471,8 +663,16 @@ inline void runGrid(const char* name, dim3 g, dim3 bdim, size_t smem, const std:
                     static_cast<unsigned>(k / (1ull * g.x * g.y))};
       if (smem) std::memset(dynAligned, 0xFF, smem);
       const uint64_t orderSeed = (seed * 0x9E3779B97F4A7C15ull) ^ (launch * 0xBF58476D1CE4E5B9ull) ^ (k + 1);
-      if (!runBlock(b, stack, stackBytes, orderSeed)) failed = true;
+      if (!runBlock(b, stack, stackBytes, orderSeed)) {
+        failed = true;
+#if WK_EMU_TSAN
+        reusable = false;
+#endif
+      }
     }
+#if WK_EMU_TSAN
+    giveTsanFibers(tsanFibers, reusable);
+#endif
     stacks().release(stack);
   };
   const int nWorkers = static_cast<int>(std::min<unsigned long long>(nBlocks, static_cast<unsigned>(c.workers.load())));
@@ -515,7 +715,7 @@ T fromBits(uint64_t u) {
   ::wk_emu::launch(#kernel, dim3(grid), dim3(block), (smem), (stream), kernel, __VA_ARGS__)
 
 // ---- built-in variables -------------------------------------------------------------------
-#define threadIdx (::wk_emu::tFiber->tid)
+#define threadIdx (::wk_emu::cur()->tid)
 #define blockIdx (::wk_emu::tBlock->bid)
 #define blockDim (::wk_emu::tBlock->bdim)
 #define gridDim (::wk_emu::tBlock->gdim)
@@ -523,50 +723,51 @@ constexpr int warpSize = 32;
 
 // ---- barriers, warp operations --------------------------------------------------------------
 inline void __syncthreads() { ::wk_emu::syncthreads(); }
-inline void __syncwarp(unsigned mask = 0xffffffffu) { ::wk_emu::warpOp(mask, 0, -1); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { ::wk_emu::warpOp(mask, 0, -1, true); }
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 inline void __threadfence_block() {}
 
 template <class T>
 inline T __shfl_sync(unsigned mask, T v, int srcLane, int width = 32) {
-  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int lane = static_cast<int>(::wk_emu::cur()->lane);
   const int base = lane & ~(width - 1);
   return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), base + (srcLane & (width - 1))));
 }
 template <class T>
 inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
-  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int lane = static_cast<int>(::wk_emu::cur()->lane);
   const int src = (lane & (width - 1)) + static_cast<int>(delta) < width ? lane + static_cast<int>(delta) : lane;
   return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), src));
 }
 template <class T>
 inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
-  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int lane = static_cast<int>(::wk_emu::cur()->lane);
   const int src = (lane & (width - 1)) >= static_cast<int>(delta) ? lane - static_cast<int>(delta) : lane;
   return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), src));
 }
 template <class T>
 inline T __shfl_xor_sync(unsigned mask, T v, int laneMask, int width = 32) {
-  const int lane = static_cast<int>(::wk_emu::tFiber->lane);
+  const int lane = static_cast<int>(::wk_emu::cur()->lane);
   int src = lane ^ laneMask;
   if ((src & ~(width - 1)) != (lane & ~(width - 1))) src = lane;
   return ::wk_emu::fromBits<T>(::wk_emu::warpOp(mask, ::wk_emu::toBits(v), src));
 }
 inline unsigned __ballot_sync(unsigned mask, int pred) {
   ::wk_emu::warpOp(mask, pred != 0, -1);
-  return ::wk_emu::tFiber->ballot;
+  return ::wk_emu::ld(::wk_emu::cur()->ballot);
 }
 inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }
 inline int __all_sync(unsigned mask, int pred) {
   const unsigned b = __ballot_sync(mask, pred);
-  return b == ::wk_emu::tFiber->group;  // every lane that took part voted true
+  return b == ::wk_emu::ld(::wk_emu::cur()->group);  // every lane that took part voted true
 }
 inline unsigned __activemask() {
   unsigned m = 0;
   const ::wk_emu::Block* blk = ::wk_emu::tBlock;
-  const unsigned first = ::wk_emu::tFiber->warp * 32;
+  const unsigned first = ::wk_emu::cur()->warp * 32;
   for (unsigned l = 0; l < 32; ++l)
-    if (first + l < blk->fibers.size() && blk->fibers[first + l].wait != ::wk_emu::Wait::Done) m |= 1u << l;
+    if (first + l < blk->fibers.size() && ::wk_emu::ld(blk->fibers[first + l].wait) != ::wk_emu::Wait::Done)
+      m |= 1u << l;
   return m;
 }
 
