@@ -250,9 +250,22 @@ export function torchVersion(): string | null {
   return (torchVersionCache = r.status === 0 ? r.stdout.trim() : null);
 }
 
-/** The environment PyTorch is at its best with here (tcmalloc, OpenBLAS on its AVX-512 kernels). */
+/** True when the CPU has AVX-512F (OpenBLAS's SkylakeX kernels would fault without it). */
+export function cpuHasAvx512(): boolean {
+  try {
+    return /\bavx512f\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The environment PyTorch is at its best with here (tcmalloc; OpenBLAS on its AVX-512 kernels
+ * where the CPU has AVX-512 — without it OPENBLAS_CORETYPE=SkylakeX dies with SIGILL).
+ */
 export function torchEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' };
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (cpuHasAvx512() && env.OPENBLAS_CORETYPE === undefined) env.OPENBLAS_CORETYPE = 'SkylakeX';
   if (fs.existsSync(TCMALLOC)) env.LD_PRELOAD = TCMALLOC;
   return env;
 }

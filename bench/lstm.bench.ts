@@ -17,6 +17,7 @@ import Benchmark from 'benchmark';
 import * as wk from '../src';
 import { LatentPredictor } from '../src/models/latent_predictor';
 import { Adam } from '../src/optim';
+import { torchEnv } from './harness';
 
 export interface LstmBenchRow {
   name: string;
@@ -37,8 +38,6 @@ export interface LstmBenchOptions {
   log?: (line: string) => void;
 }
 
-const TORCH_LIBS = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
-
 interface TorchRow {
   name: string;
   B: number;
@@ -52,8 +51,7 @@ function torchRows(quick: boolean, log: (s: string) => void): TorchRow[] {
     log('PyTorch peer skipped: /usr/bin/python3 cannot import torch (Debian: apt-get install python3-torch)');
     return [];
   }
-  const env = { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } as NodeJS.ProcessEnv;
-  if (fs.existsSync(TORCH_LIBS)) env.LD_PRELOAD = TORCH_LIBS;
+  const env = torchEnv(); // tcmalloc; OPENBLAS_CORETYPE=SkylakeX only where the CPU has AVX-512
   const script = [path.join(__dirname, 'peers', 'torch_predictor.py'), path.join(process.cwd(), 'bench', 'peers', 'torch_predictor.py')].find((f) =>
     fs.existsSync(f),
   );

@@ -7,7 +7,8 @@
 // loop dx = dG·W_ih, dW_ih = dGᵀ·x, dW_hh = dGᵀ·H_prev are one GEMM each over all rows, and the
 // bias gradient is a column sum in row order (independent of the thread count).
 //
-// Versions: 1: portable + AVX-512 pointwise passes; scratch buffers are thread-local
+// Versions: 1: portable + AVX-512 pointwise passes (AVX2 build added later: lstm_avx2.cpp, for CPUs
+// without AVX-512, where the SSE2-only portable pass was most of the rollout); scratch buffers are thread-local
 // vectors that only grow, so steady-state calls do not allocate. 2 (this): adds the fused
 // open-loop rollout (lstmRolloutForward): all horizon steps (cell GEMMs + pointwise per layer,
 // residual head) in one call with workspaces reused across steps.
@@ -31,6 +32,10 @@ void lstmPointwiseForwardAvx512(size_t, size_t, float*, size_t, const float*, si
                                 float*, size_t);
 void lstmPointwiseBackwardAvx512(size_t, size_t, const float*, size_t, const float*, size_t, const float*, size_t,
                                  const float*, size_t, const float*, size_t, float*, size_t, float*, size_t);
+void lstmPointwiseForwardAvx2(size_t, size_t, float*, size_t, const float*, size_t, float*, size_t, float*, size_t,
+                              float*, size_t);
+void lstmPointwiseBackwardAvx2(size_t, size_t, const float*, size_t, const float*, size_t, const float*, size_t,
+                               const float*, size_t, const float*, size_t, float*, size_t, float*, size_t);
 
 namespace {
 
@@ -48,14 +53,17 @@ size_t pointwiseGrain(size_t H) { return std::max<size_t>(1, 16384 / std::max<si
 
 void lstmPointwiseForward(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc, float* cNew,
                           size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
-  bool avx = bestIsa() == Isa::Avx512;
+  const Isa isa = bestIsa();
   parallelFor(rows, pointwiseGrain(H), [&](size_t r0, size_t r1, int) {
     size_t n = r1 - r0;
     float* g = gates + r0 * ldg;
     const float* cp = c ? c + r0 * ldc : nullptr;
-    if (avx)
+    if (isa == Isa::Avx512)
       lstmPointwiseForwardAvx512(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh,
                                  tanhC + r0 * ldt, ldt);
+    else if (isa == Isa::Avx2)
+      lstmPointwiseForwardAvx2(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh, tanhC + r0 * ldt,
+                               ldt);
     else
       lstmPointwiseForwardPortable(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh,
                                    tanhC + r0 * ldt, ldt);
@@ -65,16 +73,19 @@ void lstmPointwiseForward(size_t rows, size_t H, float* gates, size_t ldg, const
 void lstmPointwiseBackward(size_t rows, size_t H, const float* gates, size_t ldg, const float* c, size_t ldc,
                            const float* tanhC, size_t ldt, const float* dh, size_t lddh, const float* dcIn,
                            size_t lddci, float* dcOut, size_t lddco, float* dG, size_t lddg) {
-  bool avx = bestIsa() == Isa::Avx512;
+  const Isa isa = bestIsa();
   parallelFor(rows, pointwiseGrain(H), [&](size_t r0, size_t r1, int) {
     size_t n = r1 - r0;
     const float* cp = c ? c + r0 * ldc : nullptr;
     const float* dhp = dh ? dh + r0 * lddh : nullptr;
     const float* dci = dcIn ? dcIn + r0 * lddci : nullptr;
     float* dco = dcOut ? dcOut + r0 * lddco : nullptr;
-    if (avx)
+    if (isa == Isa::Avx512)
       lstmPointwiseBackwardAvx512(n, H, gates + r0 * ldg, ldg, cp, ldc, tanhC + r0 * ldt, ldt, dhp, lddh, dci, lddci,
                                   dco, lddco, dG + r0 * lddg, lddg);
+    else if (isa == Isa::Avx2)
+      lstmPointwiseBackwardAvx2(n, H, gates + r0 * ldg, ldg, cp, ldc, tanhC + r0 * ldt, ldt, dhp, lddh, dci, lddci, dco,
+                                lddco, dG + r0 * lddg, lddg);
     else
       lstmPointwiseBackwardPortable(n, H, gates + r0 * ldg, ldg, cp, ldc, tanhC + r0 * ldt, ldt, dhp, lddh, dci,
                                     lddci, dco, lddco, dG + r0 * lddg, lddg);

@@ -83,6 +83,21 @@ function numGrad(params: F[], which: number, f: (p: F[]) => F[], seeds: F[], eps
   return g;
 }
 
+/** numGrad at the listed entries of params[which] only. */
+function sampledNumGrad(params: F[], which: number, idx: number[], f: (p: F[]) => F[], seeds: F[], eps = 1e-6): F {
+  const p = params[which];
+  const loss = () => f(params).reduce((s, o, k) => s + o.reduce((t, v, i) => t + v * seeds[k][i], 0), 0);
+  return Float64Array.from(idx, (i) => {
+    const v = p[i];
+    p[i] = v + eps;
+    const lp = loss();
+    p[i] = v - eps;
+    const lm = loss();
+    p[i] = v;
+    return (lp - lm) / (2 * eps);
+  });
+}
+
 function t32(a: Float32Array, shape: number[], grad = true): wk.Tensor {
   return wk.tensor(a, shape, { requiresGrad: grad });
 }
@@ -248,6 +263,59 @@ describe('LSTM kernels', () => {
     expect(() => native.residualHeadForward(null, f, f, null, 2, 2, 2, new Float32Array(3))).toThrow(/out must be 4 elements/);
     expect(() => lstmCell(wk.zeros([2, 3]), null, null, wk.zeros([8, 3]), wk.zeros([8, 3]))).toThrow(/lstmCell: weight_hh must be \[4H,H\]/);
     expect(() => lstmSequence(wk.zeros([2, 3]), null, null, wk.zeros([8, 3]), wk.zeros([8, 2]))).toThrow(/lstmSequence: x must be \[T,B,I\]/);
+  });
+});
+
+describe('LSTM kernels on every instruction set (portable, AVX2, AVX-512 pointwise passes)', () => {
+  // setIsaCap caps at what the CPU has: on a machine without AVX-512 'avx512' runs the AVX2 path.
+  afterAll(() => native.setIsaCap('avx512'));
+  const isas = ['portable', 'avx2', 'avx512'];
+  test.each([
+    [1, 3, 1, 1],
+    [3, 4, 7, 7],
+    [2, 3, 5, 67],
+  ])('sequence forward and BPTT match float64 references and finite differences (B=%i T=%i I=%i H=%i)', (B, T, I, H) => {
+    // Fresh data per size; large enough pre-activations to reach the exp/tanh tails.
+    const a = {
+      x: rnd(B * T * I, 1.5), h0: rnd(B * H, 0.8), c0: rnd(B * H, 0.8),
+      wih: rnd(4 * H * I, 0.6), whh: rnd(4 * H * H, 0.6 / Math.sqrt(H)), bih: rnd(4 * H, 0.5), bhh: rnd(4 * H, 0.5),
+    };
+    const params = [a.x, a.h0, a.c0, a.wih, a.whh, a.bih, a.bhh].map(f64);
+    const fwd = (p: F[]) => {
+      const r = seqRef(p[0], p[1], p[2], { wih: p[3], whh: p[4], bih: p[5], bhh: p[6], I, H }, B, T);
+      return [r.y, r.h, r.c];
+    };
+    const ref = fwd(params);
+    const seeds = [f64(rnd(B * T * H)), f64(rnd(B * H)), f64(rnd(B * H))];
+    // Central differences on at most 48 entries per parameter (spread over it): the H=67 weights
+    // have thousands of entries.
+    const picks = params.map((p) => Array.from({ length: Math.min(p.length, 48) }, (_, i) => Math.floor((i * p.length) / Math.min(p.length, 48))));
+    const numeric = params.map((p, k) => sampledNumGrad(params, k, picks[k], fwd, seeds));
+    const at = (g: Float32Array, k: number) => Float64Array.from(picks[k], (i) => g[i]);
+    const outs: Float32Array[][] = [];
+    for (const isa of isas) {
+      native.setIsaCap(isa);
+      const x = t32(a.x, [B, T, I]), h0 = t32(a.h0, [B, H]), c0 = t32(a.c0, [B, H]);
+      const wih = t32(a.wih, [4 * H, I]), whh = t32(a.whh, [4 * H, H]), bih = t32(a.bih, [4 * H]), bhh = t32(a.bhh, [4 * H]);
+      const [y, hN, cN] = lstmSequence(x, h0, c0, wih, whh, bih, bhh, true);
+      expect(maxRelErr(y.toFloat32Array(), ref[0])).toBeLessThan(2e-6);
+      expect(maxRelErr(hN.toFloat32Array(), ref[1])).toBeLessThan(2e-6);
+      expect(maxRelErr(cN.toFloat32Array(), ref[2])).toBeLessThan(2e-6);
+      const all = wk.concat([y.reshape(-1), hN.reshape(-1), cN.reshape(-1)], 0);
+      all.backward(wk.tensor(Float32Array.from([...seeds[0], ...seeds[1], ...seeds[2]])));
+      const tensors = [x, h0, c0, wih, whh, bih, bhh];
+      for (let k = 0; k < tensors.length; ++k) expect(maxRelErr(at(tensors[k].grad!.toFloat32Array(), k), numeric[k])).toBeLessThan(1e-4);
+      outs.push([y.toFloat32Array(), ...tensors.map((t) => t.grad!.toFloat32Array())]);
+      // The cell kernel on the same ISA: one step from (h0, c0).
+      const xt = x.slice([0, 0, 0], [B, 1, I]).reshape(B, I);
+      const [h1, c1] = lstmCell(xt, h0, c0, wih, whh, bih, bhh);
+      const r1 = cellRef(f64(xt.toFloat32Array()), params[1], params[2], { wih: params[3], whh: params[4], bih: params[5], bhh: params[6], I, H }, B);
+      expect(maxRelErr(h1.toFloat32Array(), r1.h)).toBeLessThan(2e-6);
+      expect(maxRelErr(c1.toFloat32Array(), r1.c)).toBeLessThan(2e-6);
+    }
+    // The ISAs agree with each other to float rounding.
+    for (let i = 1; i < outs.length; ++i)
+      for (let k = 0; k < outs[0].length; ++k) expect(maxRelErr(outs[i][k], outs[0][k])).toBeLessThan(1e-5);
   });
 });
 
