@@ -204,8 +204,11 @@ describe('ConvVAE', () => {
     // The default model (64x64x3, latent 64x4x4) on 16 structured DrivingSim frames (every 8th
     // frame of a scripted drive). beta = 0: this checks the capacity of the encoder and decoder,
     // not the prior (z is still sampled, so the posterior variance has to shrink). Adam at 2e-3
-    // after a 20-step linear warmup, fixed seeds; stops once the training recon MSE is below 4e-4
-    // (400-550 steps: about 45 s on 2 quiet cores, up to ~100 s at load average 5).
+    // after a 20-step linear warmup, fixed seeds. At this constant rate Adam has loss spikes (on an
+    // AVX2 machine the training MSE fell to 5.8e-4 by step 600, jumped to 1.5e-3 at step 650 and
+    // came back to 7.7e-4 by 700), so a fixed step count can end on a spike: training stops at the
+    // first step whose training recon MSE (with sampled z) is below 6e-4, which the eval-mode
+    // reconstruction (z = mu) tracks within a few percent; 400-600 steps, depending on the ISA path.
     const sim = new DrivingSim(5);
     sim.reset();
     const drive = sim.drive(16 * 8);
@@ -214,11 +217,11 @@ describe('ConvVAE', () => {
     const x = wk.framesToFloat(wk.tensor(frames, [16, 64, 64, 3], { dtype: 'uint8' }), 'NHWC');
     const vae = new ConvVAE({ beta: 0, seed: 7 });
     const lr = 2e-3;
-    const steps = 650;
+    const steps = 1000;
     const opt = new Adam(vae.parameters(), { lr });
     const gen = new wk.Generator(11);
     let mse = 1;
-    for (let step = 0; step < steps && mse >= 4e-4; ++step) {
+    for (let step = 0; step < steps && mse >= 6e-4; ++step) {
       opt.lr = lr * Math.min(1, (step + 1) / 20);
       wk.tidy(() => {
         opt.zeroGrad();
@@ -234,7 +237,7 @@ describe('ConvVAE', () => {
     let s = 0;
     for (let i = 0; i < r.length; ++i) s += (r[i] - t[i]) ** 2;
     expect(s / r.length).toBeLessThan(1e-3);
-  }, 300_000);
+  }, 600_000);
 });
 
 const withFixture = fixture ? describe : describe.skip;
