@@ -444,6 +444,207 @@ inline Napi::Value ResidualHeadBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- conv2d / convTranspose2d (conv.cu) ---------------------------------------------------------
+// Geometry arguments at index i: N, C, H, W, K, kh, kw, sh, sw, ph, pw (conv2d: C in, K out).
+inline wk::ConvGeom convGeomArgs(const DArgs& a, size_t i) {
+  wk::ConvGeom g;
+  g.N = Z(a, i, "N"), g.C = Z(a, i + 1, "C"), g.H = Z(a, i + 2, "H"), g.W = Z(a, i + 3, "W"), g.K = Z(a, i + 4, "K");
+  g.kh = Z(a, i + 5, "kh"), g.kw = Z(a, i + 6, "kw"), g.sh = Z(a, i + 7, "strideH"), g.sw = Z(a, i + 8, "strideW");
+  g.ph = Z(a, i + 9, "padH"), g.pw = Z(a, i + 10, "padW");
+  a.require(g.kh >= 1 && g.kw >= 1 && g.sh >= 1 && g.sw >= 1, std::string(a.fn()) + ": kernel and stride must be at least 1");
+  a.require(g.H + 2 * g.ph >= g.kh && g.W + 2 * g.pw >= g.kw, std::string(a.fn()) + ": the kernel is larger than the padded input");
+  g.Ho = (g.H + 2 * g.ph - g.kh) / g.sh + 1;
+  g.Wo = (g.W + 2 * g.pw - g.kw) / g.sw + 1;
+  return g;
+}
+// Transposed: N, Cin, Hi, Wi, Cout, kh, kw, sh, sw, ph, pw, oph, opw -> the conv view (input = the
+// transposed conv's output [N,Cout,Ho,Wo], output = its input [N,Cin,Hi,Wi]).
+inline wk::ConvGeom convTGeomArgs(const DArgs& a, size_t i) {
+  size_t N = Z(a, i, "N"), Cin = Z(a, i + 1, "Cin"), Hi = Z(a, i + 2, "Hi"), Wi = Z(a, i + 3, "Wi"),
+         Cout = Z(a, i + 4, "Cout"), kh = Z(a, i + 5, "kh"), kw = Z(a, i + 6, "kw"), sh = Z(a, i + 7, "strideH"),
+         sw = Z(a, i + 8, "strideW"), ph = Z(a, i + 9, "padH"), pw = Z(a, i + 10, "padW"),
+         oph = Z(a, i + 11, "outputPaddingH"), opw = Z(a, i + 12, "outputPaddingW");
+  a.require(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && oph < sh && opw < sw && Hi >= 1 && Wi >= 1,
+            std::string(a.fn()) + ": invalid transposed-convolution geometry");
+  long long ho = (static_cast<long long>(Hi) - 1) * sh - 2 * static_cast<long long>(ph) + kh + oph;
+  long long wo = (static_cast<long long>(Wi) - 1) * sw - 2 * static_cast<long long>(pw) + kw + opw;
+  a.require(ho >= 1 && wo >= 1, std::string(a.fn()) + ": the output size is not positive");
+  wk::ConvGeom g;
+  g.N = N, g.C = Cout, g.K = Cin, g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw, g.ph = ph, g.pw = pw;
+  g.H = static_cast<size_t>(ho), g.W = static_cast<size_t>(wo), g.Ho = Hi, g.Wo = Wi;
+  return g;
+}
+// conv2dForward(x, w, b|null, y, N, C, H, W, K, kh, kw, sh, sw, ph, pw)
+inline Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "conv2dForward", 15);
+  wk::ConvGeom g = convGeomArgs(a, 4);
+  float* x = P(a, 0, "x", g.N * g.C * g.H * g.W);
+  float* w = P(a, 1, "weight", g.K * g.C * g.kh * g.kw);
+  float* b = Popt(a, 2, "bias", g.K);
+  float* y = P(a, 3, "y", g.N * g.K * g.Ho * g.Wo);
+  if (g.N * g.K * g.Ho * g.Wo == 0) return info.Env().Undefined();
+  Scratch ws(a, wk::cuda::convWorkspace(g) * sizeof(float));
+  check(a, wk::cuda::conv2dForward(g, x, w, b, y, ws.f()));
+  return info.Env().Undefined();
+}
+// conv2dBackward(x, w, gy, gx|null, gw|null, gb|null, N, C, H, W, K, kh, kw, sh, sw, ph, pw)
+inline Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "conv2dBackward", 17);
+  wk::ConvGeom g = convGeomArgs(a, 6);
+  float* x = P(a, 0, "x", g.N * g.C * g.H * g.W);
+  float* w = P(a, 1, "weight", g.K * g.C * g.kh * g.kw);
+  float* gy = P(a, 2, "gy", g.N * g.K * g.Ho * g.Wo);
+  float* gx = Popt(a, 3, "gx", g.N * g.C * g.H * g.W);
+  float* gw = Popt(a, 4, "gw", g.K * g.C * g.kh * g.kw);
+  float* gb = Popt(a, 5, "gb", g.K);
+  Scratch ws(a, wk::cuda::convWorkspace(g) * sizeof(float));
+  check(a, wk::cuda::conv2dBackward(g, x, w, gy, gx, gw, gb, ws.f()));
+  return info.Env().Undefined();
+}
+// convTranspose2dForward(x, w, b|null, y, N, Cin, Hi, Wi, Cout, kh, kw, sh, sw, ph, pw, oph, opw)
+inline Napi::Value ConvTranspose2dForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "convTranspose2dForward", 17);
+  wk::ConvGeom g = convTGeomArgs(a, 4);
+  float* x = P(a, 0, "x", g.N * g.K * g.Ho * g.Wo);
+  float* w = P(a, 1, "weight", g.K * g.C * g.kh * g.kw);
+  float* b = Popt(a, 2, "bias", g.C);
+  float* y = P(a, 3, "y", g.N * g.C * g.H * g.W);
+  if (g.N * g.C * g.H * g.W == 0) return info.Env().Undefined();
+  Scratch ws(a, wk::cuda::convWorkspace(g) * sizeof(float));
+  check(a, wk::cuda::convTranspose2dForward(g, x, w, b, y, ws.f()));
+  return info.Env().Undefined();
+}
+// convTranspose2dBackward(x, w, gy, gx|null, gw|null, gb|null, N, Cin, Hi, Wi, Cout, kh, kw, sh, sw, ph, pw, oph, opw)
+inline Napi::Value ConvTranspose2dBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "convTranspose2dBackward", 19);
+  wk::ConvGeom g = convTGeomArgs(a, 6);
+  float* x = P(a, 0, "x", g.N * g.K * g.Ho * g.Wo);
+  float* w = P(a, 1, "weight", g.K * g.C * g.kh * g.kw);
+  float* gy = P(a, 2, "gy", g.N * g.C * g.H * g.W);
+  float* gx = Popt(a, 3, "gx", g.N * g.K * g.Ho * g.Wo);
+  float* gw = Popt(a, 4, "gw", g.K * g.C * g.kh * g.kw);
+  float* gb = Popt(a, 5, "gb", g.C);
+  Scratch ws(a, wk::cuda::convWorkspace(g) * sizeof(float));
+  check(a, wk::cuda::convTranspose2dBackward(g, x, w, gy, gx, gw, gb, ws.f()));
+  return info.Env().Undefined();
+}
+
+// ---- KL and cross-entropy (losses.cu) -----------------------------------------------------------
+// klNormalForward(mu, logvar, B, D, kl)
+inline Napi::Value KlNormalForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "klNormalForward", 5);
+  size_t B = Z(a, 2, "B"), D = Z(a, 3, "D");
+  check(a, wk::cuda::klNormalForward(P(a, 0, "mu", B * D), P(a, 1, "logvar", B * D), B, D, P(a, 4, "kl", B)));
+  return info.Env().Undefined();
+}
+// klNormalBackward(mu, logvar, B, D, kl, freeBits, gRow, scale, gmu|null, glogvar|null)
+inline Napi::Value KlNormalBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "klNormalBackward", 10);
+  size_t B = Z(a, 2, "B"), D = Z(a, 3, "D");
+  check(a, wk::cuda::klNormalBackward(P(a, 0, "mu", B * D), P(a, 1, "logvar", B * D), B, D, P(a, 4, "kl", B),
+                                      (float)a.number(5, "freeBits"), P(a, 6, "gRow", B), a.number(7, "scale"),
+                                      Popt(a, 8, "gmu", B * D), Popt(a, 9, "glogvar", B * D)));
+  return info.Env().Undefined();
+}
+// The labels (a host Int32Array of B classes in [0, C)) copied to a device scratch buffer.
+struct DeviceLabels {
+  Scratch s;
+  DeviceLabels(const DArgs& a, size_t i, size_t B, size_t C) : s(a, B * sizeof(int32_t)) {
+    Napi::Value v = a.info()[i];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw a.type("labels", "an Int32Array", wk::Args::describe(v));
+    Napi::Int32Array l = v.As<Napi::Int32Array>();
+    if (l.ElementLength() != B) throw a.range("labels", std::to_string(B) + " entries", std::to_string(l.ElementLength()));
+    for (size_t b = 0; b < B; ++b)
+      if (l[b] < 0 || static_cast<size_t>(l[b]) >= C)
+        throw a.range("labels", "classes in [0, " + std::to_string(C) + ")", std::to_string(l[b]));
+    if (B) check(a, wk::cuda::copyHostToDevice(s.p, l.Data(), B * sizeof(int32_t)));
+  }
+  const int32_t* p() const { return static_cast<const int32_t*>(s.p); }
+};
+// crossEntropyForward(logits, labels(Int32Array), B, C, loss)
+inline Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "crossEntropyForward", 5);
+  size_t B = Z(a, 2, "B"), C = Z(a, 3, "C");
+  float* x = P(a, 0, "logits", B * C);
+  float* loss = P(a, 4, "loss", B);
+  DeviceLabels l(a, 1, B, C);
+  if (B == 0) return info.Env().Undefined();
+  check(a, wk::cuda::crossEntropyForward(x, l.p(), B, C, loss));
+  return info.Env().Undefined();
+}
+// crossEntropyBackward(logits, labels(Int32Array), B, C, gRow, scale, glogits)
+inline Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "crossEntropyBackward", 7);
+  size_t B = Z(a, 2, "B"), C = Z(a, 3, "C");
+  float* x = P(a, 0, "logits", B * C);
+  float* gRow = P(a, 4, "gRow", B);
+  float* gx = P(a, 6, "glogits", B * C);
+  DeviceLabels l(a, 1, B, C);
+  if (B == 0) return info.Env().Undefined();
+  check(a, wk::cuda::crossEntropyBackward(x, l.p(), B, C, gRow, a.number(5, "scale"), gx));
+  return info.Env().Undefined();
+}
+
+// ---- LSTM cell (lstm.cu) ------------------------------------------------------------------------
+// lstmCellForward(x, h|null, c|null, wih, whh, bih|null, bhh|null, B, I, H, gates, cNew, hNew, tanhC)
+inline Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "lstmCellForward", 14);
+  size_t B = Z(a, 7, "B"), I = Z(a, 8, "I"), H = Z(a, 9, "H");
+  wk::LstmParams p;
+  p.I = I;
+  p.H = H;
+  p.wih = P(a, 3, "weight_ih", 4 * H * I);
+  p.whh = P(a, 4, "weight_hh", 4 * H * H);
+  p.bih = Popt(a, 5, "bias_ih", 4 * H);
+  p.bhh = Popt(a, 6, "bias_hh", 4 * H);
+  if (B * H == 0) return info.Env().Undefined();
+  check(a, wk::cuda::lstmCellForward(B, p, P(a, 0, "x", B * I), Popt(a, 1, "h", B * H), Popt(a, 2, "c", B * H),
+                                     P(a, 10, "gates", B * 4 * H), P(a, 11, "cNew", B * H), P(a, 12, "hNew", B * H),
+                                     P(a, 13, "tanhC", B * H)));
+  return info.Env().Undefined();
+}
+// lstmCellBackward(x, h|null, c|null, wih, whh, gates, tanhC, dhNew|null, dcNew|null, B, I, H,
+//                  dx|null, dh|null, dc|null, gwih|null, gwhh|null, gbih|null, gbhh|null)
+inline Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "lstmCellBackward", 19);
+  size_t B = Z(a, 9, "B"), I = Z(a, 10, "I"), H = Z(a, 11, "H");
+  wk::LstmParams p;
+  p.I = I;
+  p.H = H;
+  p.wih = P(a, 3, "weight_ih", 4 * H * I);
+  p.whh = P(a, 4, "weight_hh", 4 * H * H);
+  wk::LstmParamGrads g;
+  g.wih = Popt(a, 15, "grad weight_ih", 4 * H * I);
+  g.whh = Popt(a, 16, "grad weight_hh", 4 * H * H);
+  g.bih = Popt(a, 17, "grad bias_ih", 4 * H);
+  g.bhh = Popt(a, 18, "grad bias_hh", 4 * H);
+  float* x = P(a, 0, "x", B * I);
+  float* h = Popt(a, 1, "h", B * H);
+  float* c = Popt(a, 2, "c", B * H);
+  float* gates = P(a, 5, "gates", B * 4 * H);
+  float* tanhC = P(a, 6, "tanhC", B * H);
+  float* dhNew = Popt(a, 7, "dhNew", B * H);
+  float* dcNew = Popt(a, 8, "dcNew", B * H);
+  float* dx = Popt(a, 12, "dx", B * I);
+  float* dh = Popt(a, 13, "dh", B * H);
+  float* dc = Popt(a, 14, "dc", B * H);
+  Scratch ws(a, wk::cuda::lstmCellBackwardWorkspace(B, H) * sizeof(float));
+  check(a, wk::cuda::lstmCellBackward(B, p, x, h, c, gates, tanhC, dhNew, dcNew, dx, dh, dc, g, nullptr, ws.f()));
+  return info.Env().Undefined();
+}
+
+// ---- SGD (optim.cu) -----------------------------------------------------------------------------
+// sgdStep(p, g, buf|null, n, lr, momentum, dampening, weightDecay, nesterov, firstStep)
+inline Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  DArgs a(info, "sgdStep", 10);
+  size_t n = Z(a, 3, "n");
+  check(a, wk::cuda::sgdStep(P(a, 0, "p", n), P(a, 1, "g", n), Popt(a, 2, "buf", n), n, (float)a.number(4, "lr"),
+                             (float)a.number(5, "momentum"), (float)a.number(6, "dampening"),
+                             (float)a.number(7, "weightDecay"), a.boolean(8, "nesterov"), a.boolean(9, "firstStep")));
+  return info.Env().Undefined();
+}
+
 inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   auto set = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     o.Set(name, Napi::Function::New(env, fn, name));
@@ -474,6 +675,17 @@ inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   set("lstmSequenceBackward", LstmSequenceBackward);
   set("residualHeadForward", ResidualHeadForward);
   set("residualHeadBackward", ResidualHeadBackward);
+  set("conv2dForward", Conv2dForward);
+  set("conv2dBackward", Conv2dBackward);
+  set("convTranspose2dForward", ConvTranspose2dForward);
+  set("convTranspose2dBackward", ConvTranspose2dBackward);
+  set("klNormalForward", KlNormalForward);
+  set("klNormalBackward", KlNormalBackward);
+  set("crossEntropyForward", CrossEntropyForward);
+  set("crossEntropyBackward", CrossEntropyBackward);
+  set("lstmCellForward", LstmCellForward);
+  set("lstmCellBackward", LstmCellBackward);
+  set("sgdStep", SgdStep);
 }
 
 }  // namespace wk_dev

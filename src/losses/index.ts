@@ -135,8 +135,9 @@ export function klDivergenceNormal(mu: Tensor, logvar: Tensor, options: KlOption
   const fn = 'klDivergenceNormal';
   checkTensor(fn, 'mu', mu);
   checkTensor(fn, 'logvar', logvar);
-  const md = mu.f32(fn, 'mu');
-  const ld = logvar.f32(fn, 'logvar');
+  const onCuda = (mu.device !== 'cpu' || logvar.device !== 'cpu') && deviceOf(fn, [['mu', mu], ['logvar', logvar]]) === 'cuda';
+  const md = onCuda ? new Float32Array(0) : mu.f32(fn, 'mu');
+  const ld = onCuda ? new Float32Array(0) : logvar.f32(fn, 'logvar');
   sameShape(fn, 'mu', mu, 'logvar', logvar);
   const r = checkReduction(fn, opts?.reduction, ['mean', 'sum', 'none'] as const);
   const freeBits = opts?.freeBits ?? 0;
@@ -144,6 +145,7 @@ export function klDivergenceNormal(mu: Tensor, logvar: Tensor, options: KlOption
     throw typeError(fn, 'freeBits', 'a finite number >= 0', freeBits);
   const B = mu.ndim >= 2 ? mu.shape[0] : 1;
   const D = B > 0 ? mu.size / B : 0;
+  if (onCuda) return cudaOps.klNormal(mu, logvar, B, D, freeBits, r);
   const kl = new Float32Array(B);
   native.klNormalForward(md, ld, B, D, kl);
   const out = Tensor.empty(r === 'none' ? [B] : []);
@@ -181,7 +183,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | numbe
   const opts = optsOf<LossOptions>(options);
   const fn = 'crossEntropy';
   checkTensor(fn, 'logits', logits);
-  const xd = logits.f32(fn, 'logits');
+  const onCuda = logits.device === 'cuda';
+  const xd = onCuda ? new Float32Array(0) : logits.f32(fn, 'logits');
   if (logits.ndim !== 2) throw rangeError(fn, `logits must be [B, C], got ${fmtShape(logits.shape)}`);
   const [B, C] = logits.shape;
   if (C < 1) throw rangeError(fn, `logits must have at least one class, got ${fmtShape(logits.shape)}`);
@@ -201,6 +204,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | numbe
   const labelsCopy = ld.slice();
   for (let b = 0; b < B; ++b)
     if (!(labelsCopy[b] >= 0 && labelsCopy[b] < C)) throw rangeError(fn, `labels[${b}] must be a class in [0, ${C - 1}], got ${labelsCopy[b]}`);
+  if (onCuda) return cudaOps.crossEntropy(logits, labelsCopy, B, C, r);
   const rows = new Float32Array(B);
   native.crossEntropyForward(xd, labelsCopy, B, C, rows);
   const out = Tensor.empty(r === 'none' ? [B] : []);

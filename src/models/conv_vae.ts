@@ -274,6 +274,7 @@ export class ConvVAE extends Module {
     } else {
       eps = Tensor.empty(mu.shape.slice());
       (rng ?? getDefaultGenerator()).fillNormal(eps._data as Float32Array);
+      if (mu.device === 'cuda') eps = eps.to('cuda'); // the same numbers as on the CPU, uploaded
     }
     return add(mu, mul(exp(mul(logvar, 0.5)), eps));
   }

@@ -28,6 +28,7 @@ import { LSTM } from '../nn/lstm';
 import { lstmCell, lstmSequence, residualHead } from '../ops/lstm';
 import { mseLoss } from '../losses/index';
 import { requireNative } from '../backend/native';
+import * as cudaOps from '../ops/cuda_ops';
 
 export interface LatentPredictorOptions {
   /** Shape of one latent, e.g. [64,4,4]; or give latentSize for a flat latent. */
@@ -76,6 +77,7 @@ class Head extends Module {
 
 /** out[b] = coin[b] ? a[b] : b[b] over rows of the leading axis; the gradient follows the pick. */
 function pickRows(a: Tensor, b: Tensor, coins: Float32Array): Tensor {
+  if (a.device === 'cuda' && b.device === 'cuda') return cudaOps.pickRows(a, b, coins);
   const B = a.shape[0];
   const n = a.size / B;
   const out = Tensor.empty(a.shape.slice());
@@ -96,6 +98,11 @@ function pickRows(a: Tensor, b: Tensor, coins: Float32Array): Tensor {
 
 /** x + noise (noise drawn here, no gradient of its own). */
 function addNoise(x: Tensor, std: number, gen: Generator): Tensor {
+  if (x.device === 'cuda') {
+    const noise = new Float32Array(x.size);
+    gen.fillNormal(noise, 0, std);
+    return cudaOps.addNoise(x, noise);
+  }
   const out = Tensor.empty(x.shape.slice());
   const o = out._data as Float32Array;
   gen.fillNormal(o, 0, std);
@@ -224,6 +231,8 @@ export class LatentPredictor extends Module {
     const coins = new Float32Array(B * Math.max(T - 2, 0));
     if (coins.length) gen.fillBernoulli(coins, pTrue);
     if (pTrue === 1) return this.forwardTeacherForced(z, a);
+    // On 'cuda': the same unroll through per-step recorded ops (lstmCell, the head, row picks).
+    if (zf.device === 'cuda') return this.forwardScheduledStepwise(z, a, coins);
     const out = this.scheduledUnroll(zf, at, coins);
     return out.reshape(this.outShape(B, T - 1, z));
   }

@@ -11,6 +11,8 @@
 import { fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, record } from '../tensor/tensor';
 import { requireNative } from '../backend/native';
+import { deviceOf } from '../tensor/device';
+import * as cudaOps from './cuda_ops';
 
 export type Pair = number | [number, number];
 
@@ -37,7 +39,7 @@ export function toPair(fn: string, arg: string, v: unknown, min: number): [numbe
 
 function check4d(fn: string, arg: string, t: Tensor): void {
   if (t.ndim !== 4) throw rangeError(fn, `${arg} must be [N,C,H,W], got ${fmtShape(t.shape)}`);
-  t.f32(fn, arg);
+  if (t.device !== 'cuda') t.f32(fn, arg);
 }
 
 /** conv2d: cross-correlation as in torch.nn.functional.conv2d. */
@@ -64,6 +66,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     );
   const Ho = Math.floor((H + 2 * ph - kh) / sh) + 1;
   const Wo = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  if ((x.device !== 'cpu' || weight.device !== 'cpu' || (bias && bias.device !== 'cpu')) && deviceOf(fn, [['input', x], ['weight', weight], ['bias', bias]]) === 'cuda')
+    return cudaOps.conv2d(fn, x, weight, bias ?? null, [N, C, H, W, K, kh, kw, sh, sw, ph, pw], [N, K, Ho, Wo], (opts as { relu?: unknown }).relu === true);
   const out = Tensor.empty([N, K, Ho, Wo]);
   const dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw];
   requireNative('conv2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims);
@@ -114,6 +118,8 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const Wo = convTransposeOutSize(W, kw, sw, pw, opw);
   if (Ho < 1 || Wo < 1)
     throw rangeError(fn, `output size ${Ho}x${Wo} is not positive for input ${fmtShape(x.shape)} (padding [${ph},${pw}] too large)`);
+  if ((x.device !== 'cpu' || weight.device !== 'cpu' || (bias && bias.device !== 'cpu')) && deviceOf(fn, [['input', x], ['weight', weight], ['bias', bias]]) === 'cuda')
+    return cudaOps.convTranspose2d(fn, x, weight, bias ?? null, [N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, oph, opw], [N, Cout, Ho, Wo]);
   const out = Tensor.empty([N, Cout, Ho, Wo]);
   const dims = [N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, oph, opw];
   requireNative('convTranspose2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims);

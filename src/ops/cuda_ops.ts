@@ -5,8 +5,16 @@
  * are 'cuda' tensors from the caching allocator; what a backward needs (LSTM gates, cell states)
  * stays on the device, tied to the output's storage so it is freed with it.
  *
- * Not every op has a 'cuda' path yet: the others throw "<op>: 'cuda' tensors are not supported
- * yet" (Tensor.f32/data refuse 'cuda' tensors), never copying silently.
+ * Ops with a 'cuda' path (here): slice/index/concat/clone, elementwise (+ broadcasting, scalars)
+ * and activations, sum/mean, matmul/linear, mseLoss/bceWithLogits (rowLoss), klDivergenceNormal,
+ * crossEntropy (labels copied from the host per call), conv2d (+ fused ReLU) and convTranspose2d
+ * with all gradients, lstmCell, lstmSequence, residualHead, backward's accumulation, the SGD step
+ * (Adam/AdamW call the device API from src/optim/adam.ts), and the LatentPredictor helpers
+ * pickRows/addNoise (noise drawn on the host, uploaded).
+ *
+ * Not every op has a 'cuda' path yet (permute/transpose, uint8 frame conversion, ...): the others
+ * throw "<op>: 'cuda' tensors are not supported yet" (Tensor.f32/data refuse 'cuda' tensors),
+ * never copying silently.
  */
 import { Tensor, record, shapeSize } from '../tensor/tensor';
 import { cudaEmpty, cudaFull, dev, handle } from '../tensor/device';
@@ -367,4 +375,219 @@ export function addInto(target: Tensor, g: Tensor): void {
 
 export function ones(shape: number[]): Tensor {
   return cudaFull(shape, 1, 'backward');
+}
+
+// ---- conv2d / convTranspose2d (conv.cu) -------------------------------------------------------------
+const RELU = 3;
+
+/**
+ * conv2d on 'cuda': dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw]; relu fuses a ReLU on the
+ * output (its backward masks the gradient where the output is 0), as the CPU op.
+ */
+export function conv2d(fn: string, x: Tensor, weight: Tensor, bias: Tensor | null, dims: number[], outShape: number[], relu: boolean): Tensor {
+  const api = dev(fn);
+  const out = cudaEmpty(outShape, fn);
+  if (relu) {
+    const tmp = api.alloc(shapeSize(outShape) * 4);
+    api.conv2dForward(h(x, fn, 'input'), h(weight, fn, 'weight'), hOpt(bias, fn, 'bias'), tmp, ...dims);
+    api.unaryForward(RELU, tmp, out._dev, out.size, 0, 0);
+    api.free(tmp);
+  } else api.conv2dForward(h(x, fn, 'input'), h(weight, fn, 'weight'), hOpt(bias, fn, 'bias'), out._dev, ...dims);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const y = out._dev;
+  return record(out, relu ? 'conv2dRelu' : 'conv2d', inputs, (g) => {
+    const bf = `${fn} backward`;
+    const a = dev(bf);
+    const gx = x.requiresGrad ? cudaEmpty(x.shape.slice(), bf) : null;
+    const gw = weight.requiresGrad ? cudaEmpty(weight.shape.slice(), bf) : null;
+    const gb = bias && bias.requiresGrad ? cudaEmpty(bias.shape.slice(), bf) : null;
+    let gy: H = h(g, bf, 'gradOutput');
+    let masked: H | null = null;
+    if (relu) {
+      masked = a.alloc(shapeSize(outShape) * 4);
+      a.unaryBackward(RELU, y, null, gy, masked, shapeSize(outShape), 0, 0);
+      gy = masked;
+    }
+    if (gx || gw || gb) a.conv2dBackward(h(x, bf, 'input'), h(weight, bf, 'weight'), gy, gx?._dev ?? null, gw?._dev ?? null, gb?._dev ?? null, ...dims);
+    if (masked) a.free(masked);
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+/** convTranspose2d on 'cuda': dims = [N, Cin, Hi, Wi, Cout, kh, kw, sh, sw, ph, pw, oph, opw]. */
+export function convTranspose2d(fn: string, x: Tensor, weight: Tensor, bias: Tensor | null, dims: number[], outShape: number[]): Tensor {
+  const out = cudaEmpty(outShape, fn);
+  dev(fn).convTranspose2dForward(h(x, fn, 'input'), h(weight, fn, 'weight'), hOpt(bias, fn, 'bias'), out._dev, ...dims);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, 'convTranspose2d', inputs, (g) => {
+    const bf = `${fn} backward`;
+    const gx = x.requiresGrad ? cudaEmpty(x.shape.slice(), bf) : null;
+    const gw = weight.requiresGrad ? cudaEmpty(weight.shape.slice(), bf) : null;
+    const gb = bias && bias.requiresGrad ? cudaEmpty(bias.shape.slice(), bf) : null;
+    if (gx || gw || gb)
+      dev(bf).convTranspose2dBackward(h(x, bf, 'input'), h(weight, bf, 'weight'), h(g, bf, 'gradOutput'), gx?._dev ?? null, gw?._dev ?? null, gb?._dev ?? null, ...dims);
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+// ---- KL and cross-entropy (losses.cu) -------------------------------------------------------------
+const CLAMP = 14;
+
+/** The per-row values `rows` [B] reduced as the CPU losses do: 'none' keeps them, else sum (* 1/B for 'mean'). */
+function reduceRows(fn: string, rows: H, B: number, r: 'mean' | 'sum' | 'none'): Tensor {
+  if (r === 'none') {
+    const out = cudaEmpty([B], fn);
+    if (B) dev(fn).copy(out._dev!, rows);
+    return out;
+  }
+  if (r === 'mean' && B === 0) return cudaFull([], NaN, fn);
+  const out = cudaEmpty([], fn);
+  if (B) dev(fn).sumTo(rows, [B], [1], out._dev, r === 'mean' ? 1 / B : 1);
+  return out;
+}
+
+/** The per-row gradient [B] of a reduced loss: g itself for 'none', else g broadcast. */
+function rowGradient(fn: string, g: Tensor, B: number, r: 'mean' | 'sum' | 'none'): { gRow: H; temp: H | null } {
+  if (r === 'none') return { gRow: h(g, fn, 'gradient'), temp: null };
+  const t = dev(fn).alloc(B * 4);
+  if (B) dev(fn).broadcastTo(h(g, fn, 'gradient'), [1], t, [B], 1);
+  return { gRow: t, temp: t };
+}
+
+/** klDivergenceNormal on 'cuda' (mu/logvar [B, D]); the per-row KL stays on the device for backward. */
+export function klNormal(mu: Tensor, logvar: Tensor, B: number, D: number, freeBits: number, r: 'mean' | 'sum' | 'none'): Tensor {
+  const fn = 'klDivergenceNormal';
+  const api = dev(fn);
+  const kl = api.alloc(B * 4);
+  const floored = api.alloc(B * 4);
+  if (B) {
+    api.klNormalForward(h(mu, fn, 'mu'), h(logvar, fn, 'logvar'), B, D, kl);
+    api.unaryForward(CLAMP, kl, floored, B, freeBits, 3.4028234663852886e38);
+  }
+  const out = reduceRows(fn, floored, B, r);
+  api.free(floored);
+  out._storage.attach(kl, B * 4);
+  return record(out, fn, [mu, logvar], (g) => {
+    const bf = `${fn} backward`;
+    const gmu = mu.requiresGrad ? cudaEmpty(mu.shape.slice(), bf) : null;
+    const glv = logvar.requiresGrad ? cudaEmpty(logvar.shape.slice(), bf) : null;
+    const { gRow, temp } = rowGradient(bf, g, B, r);
+    if (B && (gmu || glv))
+      dev(bf).klNormalBackward(h(mu, bf, 'mu'), h(logvar, bf, 'logvar'), B, D, kl, freeBits, gRow, r === 'mean' ? 1 / Math.max(B, 1) : 1, gmu?._dev ?? null, glv?._dev ?? null);
+    if (temp) dev(bf).free(temp);
+    return [gmu, glv];
+  });
+}
+
+/** crossEntropy on 'cuda': logits [B, C], labels (checked, on the host) copied to the device per call. */
+export function crossEntropy(logits: Tensor, labels: Int32Array, B: number, C: number, r: 'mean' | 'sum' | 'none'): Tensor {
+  const fn = 'crossEntropy';
+  const api = dev(fn);
+  const rows = api.alloc(B * 4);
+  if (B) api.crossEntropyForward(h(logits, fn, 'logits'), labels, B, C, rows);
+  const out = reduceRows(fn, rows, B, r);
+  api.free(rows);
+  return record(out, fn, [logits], (g) => {
+    const bf = `${fn} backward`;
+    const gx = cudaEmpty([B, C], bf);
+    const { gRow, temp } = rowGradient(bf, g, B, r);
+    if (B) dev(bf).crossEntropyBackward(h(logits, bf, 'logits'), labels, B, C, gRow, r === 'mean' ? 1 / Math.max(B, 1) : 1, gx._dev);
+    if (temp) dev(bf).free(temp);
+    return [gx];
+  });
+}
+
+// ---- LSTM cell (lstm.cu) ----------------------------------------------------------------------------
+/** lstmCell on 'cuda': one step, [h', c'] as views of one packed output (gates and tanh(c') kept on the device). */
+export function lstmCell(x: Tensor, hPrev: Tensor | null, c: Tensor | null, w: LstmWeights, B: number, I: number, H: number): [Tensor, Tensor] {
+  const fn = 'lstmCell';
+  const api = dev(fn);
+  const packed = cudaEmpty([2 * B * H], fn);
+  const pd = packed._dev!;
+  const hNew = api.view(pd, 0, B * H * 4);
+  const cNew = api.view(pd, B * H * 4, B * H * 4);
+  const gates = api.alloc(B * 4 * H * 4);
+  const tanhC = api.alloc(B * H * 4);
+  packed._storage.attach(gates, B * 4 * H * 4);
+  packed._storage.attach(tanhC, B * H * 4);
+  const xd = h(x, fn, 'x'), hd = hOpt(hPrev, fn, 'h'), cd = hOpt(c, fn, 'c');
+  api.lstmCellForward(xd, hd, cd, h(w.wih, fn, 'weight_ih'), h(w.whh, fn, 'weight_hh'), hOpt(w.bih, fn, 'bias_ih'), hOpt(w.bhh, fn, 'bias_hh'),
+    B, I, H, gates, cNew, hNew, tanhC);
+  if (isGradEnabled()) {
+    const inputs: Tensor[] = [x, w.wih, w.whh];
+    if (hPrev) inputs.push(hPrev);
+    if (c) inputs.push(c);
+    if (w.bih) inputs.push(w.bih);
+    if (w.bhh) inputs.push(w.bhh);
+    record(packed, fn, inputs, (g) => {
+      const bf = 'lstmCell backward';
+      const a = dev(bf);
+      const gd = h(g, bf, 'gradient');
+      const dx = x.requiresGrad ? cudaEmpty([B, I], bf) : null;
+      const dh = hPrev && hPrev.requiresGrad ? cudaEmpty([B, H], bf) : null;
+      const dc = c && c.requiresGrad ? cudaEmpty([B, H], bf) : null;
+      const gw = {
+        wih: w.wih.requiresGrad ? cudaEmpty([4 * H, I], bf) : null,
+        whh: w.whh.requiresGrad ? cudaEmpty([4 * H, H], bf) : null,
+        bih: w.bih && w.bih.requiresGrad ? cudaEmpty([4 * H], bf) : null,
+        bhh: w.bhh && w.bhh.requiresGrad ? cudaEmpty([4 * H], bf) : null,
+      };
+      a.lstmCellBackward(xd, hd, cd, h(w.wih, bf, 'weight_ih'), h(w.whh, bf, 'weight_hh'), gates, tanhC,
+        a.view(gd, 0, B * H * 4), a.view(gd, B * H * 4, B * H * 4), B, I, H,
+        dx?._dev ?? null, dh?._dev ?? null, dc?._dev ?? null, gw.wih?._dev ?? null, gw.whh?._dev ?? null, gw.bih?._dev ?? null, gw.bhh?._dev ?? null);
+      const out: (Tensor | null)[] = [dx, gw.wih, gw.whh];
+      if (hPrev) out.push(dh);
+      if (c) out.push(dc);
+      if (w.bih) out.push(gw.bih);
+      if (w.bhh) out.push(gw.bhh);
+      return out;
+    });
+  }
+  const [ho, co] = unpack(packed, [
+    { shape: [B, H], offset: 0 },
+    { shape: [B, H], offset: B * H },
+  ]);
+  return [ho, co];
+}
+
+// ---- SGD (optim.cu) ---------------------------------------------------------------------------------
+/** One fused SGD step on 'cuda' (buf: the momentum buffer, null without momentum). */
+export function sgdStep(fn: string, p: Tensor, g: Tensor, buf: Tensor | null, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, first: boolean): void {
+  dev(fn).sgdStep(h(p, fn, 'param'), h(g, fn, 'grad'), hOpt(buf, fn, 'momentum_buffer'), p.size, lr, momentum, dampening, weightDecay, nesterov, first);
+}
+
+// ---- scheduled sampling helpers (LatentPredictor on 'cuda') -------------------------------------------
+/** Row r of the output is row r of a where coins[r] is 1, else of b (a, b [B, ...], same shape); gradients routed the same way. */
+export function pickRows(a: Tensor, b: Tensor, coins: Float32Array): Tensor {
+  const fn = 'pickRows';
+  const B = a.shape[0];
+  const n = B ? a.size / B : 0;
+  const out = cudaEmpty(a.shape.slice(), fn);
+  const api = dev(fn);
+  const ad = h(a, fn, 'a'), bd = h(b, fn, 'b');
+  for (let r = 0; r < B; ++r) api.copy2d(out._dev!, r * n, n, coins[r] ? ad : bd, r * n, n, n, 1);
+  return record(out, fn, [a, b], (g) => {
+    const bf = 'pickRows backward';
+    const gd = h(g, bf, 'gradient');
+    const ga = a.requiresGrad ? cudaEmpty(a.shape.slice(), bf) : null;
+    const gb = b.requiresGrad ? cudaEmpty(b.shape.slice(), bf) : null;
+    for (let r = 0; r < B; ++r) {
+      const dst = coins[r] ? ga : gb;
+      if (dst) dev(bf).copy2d(dst._dev!, r * n, n, gd, r * n, n, n, 1);
+    }
+    return [ga, gb];
+  });
+}
+
+/** x + noise, the noise drawn on the host (the same numbers as on the CPU) and uploaded; gradient passes through. */
+export function addNoise(x: Tensor, noise: Float32Array): Tensor {
+  const fn = 'addNoise';
+  const out = cudaEmpty(x.shape.slice(), fn);
+  const nd = dev(fn).alloc(noise.length * 4);
+  if (noise.length) {
+    dev(fn).upload(nd, noise);
+    dev(fn).binaryForward(0, h(x, fn, 'x'), x.shape.slice(), nd, x.shape.slice(), out._dev, x.shape.slice());
+  }
+  dev(fn).free(nd);
+  return record(out, fn, [x], (g) => [g]);
 }

@@ -103,6 +103,8 @@ export function lstmCell(
   const H = checkWeights(fn, I, w);
   if (h) expectShape(fn, 'h', checkTensor(fn, 'h', h), [B, H]);
   if (c) expectShape(fn, 'c', checkTensor(fn, 'c', c), [B, H]);
+  const d = deviceOf(fn, [['x', x], ['h', h], ['c', c], ['weight_ih', wih], ['weight_hh', whh], ['bias_ih', bih], ['bias_hh', bhh]]);
+  if (d === 'cuda') return cudaOps.lstmCell(x, h, c, w, B, I, H);
   const xd = x.f32(fn, 'x');
   const hd = dataOf(h, fn, 'h');
   const cd = dataOf(c, fn, 'c');

@@ -7,7 +7,7 @@ import { typeError } from '../errors';
 import { native } from '../backend/native';
 import { Optimizer, OptimizerStateDict, ParamState, ParamsLike } from './optimizer';
 import { Tensor, keep } from '../tensor/tensor';
-import { cudaEmpty, dev, handle } from '../tensor/device';
+import { cudaEmpty, cudaFrom, dev, download, handle } from '../tensor/device';
 import { num } from './util';
 
 export interface AdamOptions {
@@ -62,10 +62,33 @@ export class Adam extends Optimizer {
     cudaDeviceAdam(fn, p, g, s.m, s.v, this.lr, b1, b2, this.eps, this.weightDecay, this.decoupled, bc1, bc2);
   }
 
+  /** As for CPU parameters; the moments of 'cuda' parameters are copied to the host. */
   override stateDict(): OptimizerStateDict {
-    if (this.deviceMoments.size)
-      throw new Error(`${this.typeName}.stateDict: the state of 'cuda' parameters is not supported yet (move the model to 'cpu' first)`);
-    return super.stateDict();
+    const sd = super.stateDict();
+    const fn = `${this.typeName}.stateDict`;
+    for (const [i, s] of this.deviceMoments) sd.state[i] = { step: s.step, expAvg: download(s.m, fn), expAvgSq: download(s.v, fn) };
+    return sd;
+  }
+
+  /** As for CPU parameters; the moments of parameters on 'cuda' go to the device. */
+  override loadStateDict(sd: OptimizerStateDict): void {
+    super.loadStateDict(sd);
+    const fn = `${this.typeName}.loadStateDict`;
+    for (const s of this.deviceMoments.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.deviceMoments.clear();
+    this.params.forEach((p, i) => {
+      const s = this.state[i];
+      if (p.device !== 'cuda' || !s) return;
+      this.deviceMoments.set(i, {
+        step: s.step as number,
+        m: keep(cudaFrom(p.shape.slice(), s.expAvg as Float32Array, fn)),
+        v: keep(cudaFrom(p.shape.slice(), s.expAvgSq as Float32Array, fn)),
+      });
+      this.state[i] = null;
+    });
   }
 
   protected options() {

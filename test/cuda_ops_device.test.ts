@@ -1,0 +1,208 @@
+/**
+ * The 'cuda' paths added for conv2d / convTranspose2d (all gradients, the fused ReLU), the KL and
+ * cross-entropy losses (BCE too), lstmCell, SGD / AdamW and the optimizers' stateDict on 'cuda',
+ * under the CPU emulation of the CUDA kernels (wk.useCudaEmulation()), against the CPU ops: values
+ * and gradients at 1e-5 relative (1e-4 where a reduction's order differs). The goal: a full ConvVAE
+ * training step and a LatentPredictor scheduled-sampling training step run on 'cuda' and equal the
+ * CPU steps; the rollout runs on 'cuda'.
+ */
+import * as wk from '../src';
+import { Tensor } from '../src/tensor/tensor';
+import { Generator } from '../src/random/generator';
+import { ConvVAE } from '../src/models/conv_vae';
+
+function rnd(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; ++i) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
+}
+function t(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
+  return wk.tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+}
+function expectClose(actual: Float32Array, expected: Float32Array, rel = 1e-5, what = ''): void {
+  expect(actual.length).toBe(expected.length);
+  let scale = 0;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < expected.length; ++i) {
+    const tol = rel * Math.max(Math.abs(expected[i]), scale, 1e-30);
+    if (!(Math.abs(actual[i] - expected[i]) <= tol)) throw new Error(`${what} element ${i}: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
+  }
+}
+
+/** f on CPU inputs and on their 'cuda' copies: outputs and input gradients (of a weighted sum) compared. */
+function compareOp(name: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor, rel = 1e-5, fCpu = f): void {
+  const cpuIn = inputs.map((x) => x.detach().requireGrad());
+  const cudaIn = inputs.map((x) => x.detach().to('cuda').requireGrad());
+  const yc = fCpu(...cpuIn);
+  const yd = f(...cudaIn);
+  expect(yd.device).toBe('cuda');
+  expect(yd.shape).toEqual(yc.shape);
+  expectClose(yd.toFloat32Array(), yc.toFloat32Array(), rel, `${name} value`);
+  const w = t(yc.shape, 99);
+  wk.mul(yc, w).sum().backward();
+  wk.mul(yd, w.to('cuda')).sum().backward();
+  cpuIn.forEach((x, i) => {
+    if (!x.grad) return;
+    expect(cudaIn[i].grad?.device).toBe('cuda');
+    expectClose(cudaIn[i].grad!.toFloat32Array(), x.grad.toFloat32Array(), rel, `${name}: gradient of input ${i}`);
+  });
+}
+
+describe("more ops on 'cuda' under the emulation", () => {
+  beforeAll(() => wk.useCudaEmulation(true));
+  afterAll(() => wk.setDefaultDevice('cpu'));
+
+  test('conv2d (stride, padding, bias, fused ReLU) matches the CPU with all gradients', () => {
+    compareOp('conv2d 3x3 s1 p1', [t([2, 3, 7, 5], 1), t([4, 3, 3, 3], 2), t([4], 3)], (x, w, b) => wk.conv2d(x, w, b, { padding: 1 }));
+    compareOp('conv2d 4x4 s2 no bias', [t([1, 2, 9, 9], 4), t([5, 2, 4, 4], 5)], (x, w) => wk.conv2d(x, w, null, { stride: 2 }));
+    compareOp('conv2d 1x1 odd', [t([3, 7, 1, 3], 6), t([1, 7, 1, 1], 7), t([1], 8)], (x, w, b) => wk.conv2d(x, w, b));
+    // the fused ReLU on cuda against relu(conv2d) on the CPU
+    compareOp('conv2d relu', [t([2, 3, 6, 6], 9), t([4, 3, 3, 3], 10), t([4], 11)],
+      (x, w, b) => wk.conv2d(x, w, b, { stride: 2, padding: 1, relu: true } as wk.Conv2dOptions), 1e-5,
+      (x, w, b) => wk.relu(wk.conv2d(x, w, b, { stride: 2, padding: 1 })));
+  });
+
+  test('convTranspose2d (stride, padding, output padding) matches the CPU with all gradients', () => {
+    compareOp('convT 4x4 s2 p1', [t([2, 3, 5, 4], 12), t([3, 4, 4, 4], 13), t([4], 14)], (x, w, b) =>
+      wk.convTranspose2d(x, w, b, { stride: 2, padding: 1 }));
+    compareOp('convT 3x3 s2 op1', [t([1, 2, 3, 3], 15), t([2, 3, 3, 3], 16)], (x, w) =>
+      wk.convTranspose2d(x, w, null, { stride: 2, outputPadding: 1 }));
+    compareOp('convT 5x5 s1', [t([1, 1, 1, 1], 17), t([1, 7, 5, 5], 18), t([7], 19)], (x, w, b) => wk.convTranspose2d(x, w, b));
+  });
+
+  test('bceWithLogits, klDivergenceNormal and crossEntropy match the CPU', () => {
+    for (const r of ['mean', 'sum', 'none'] as const) {
+      compareOp(`bce ${r}`, [t([3, 67], 20, -4, 4), t([3, 67], 21, 0, 1)], (a, b) => wk.bceWithLogits(a, b, r));
+      for (const freeBits of [0, 5])
+        compareOp(`kl ${r} freeBits ${freeBits}`, [t([7, 9], 22), t([7, 9], 23)], (mu, lv) => wk.klDivergenceNormal(mu, lv, { reduction: r, freeBits }), 1e-4);
+      const labels = Int32Array.from({ length: 5 }, (_, i) => (i * 7) % 13);
+      compareOp(`crossEntropy ${r}`, [t([5, 13], 24, -3, 3)], (x) => wk.crossEntropy(x, labels, r), 1e-4);
+    }
+    const x = t([2, 3], 25).to('cuda');
+    expect(() => wk.crossEntropy(x, [0, 3])).toThrow(/crossEntropy: labels\[1\] must be a class in \[0, 2\], got 3/);
+  });
+
+  test('lstmCell matches the CPU (with and without h/c and biases)', () => {
+    const B = 3, I = 5, H = 7;
+    compareOp('lstmCell', [t([B, I], 30), t([B, H], 31), t([B, H], 32), t([4 * H, I], 33), t([4 * H, H], 34), t([4 * H], 35), t([4 * H], 36)],
+      (x, hh, c, wih, whh, bih, bhh) => {
+        const [h1, c1] = wk.lstmCell(x, hh, c, wih, whh, bih, bhh);
+        return wk.concat([h1, c1], 1);
+      });
+    compareOp('lstmCell zero state', [t([1, 1], 37), t([4, 1], 38), t([4, 1], 39)], (x, wih, whh) => wk.lstmCell(x, null, null, wih, whh)[0]);
+  });
+
+  function optimizerRun(make: (ps: Tensor[]) => wk.optim.Optimizer, device: 'cpu' | 'cuda', steps: number) {
+    const ps = [t([7], 40), t([3, 5], 41)].map((p) => (device === 'cuda' ? p.to('cuda') : p).detach().requireGrad());
+    const opt = make(ps);
+    for (let s = 0; s < steps; ++s) {
+      ps.forEach((p, i) => {
+        p.grad = (device === 'cuda' ? t(p.shape, 50 + 10 * s + i).to('cuda') : t(p.shape, 50 + 10 * s + i));
+      });
+      opt.step();
+    }
+    return { ps, opt };
+  }
+
+  test('SGD (momentum, Nesterov, weight decay) and AdamW steps on cuda equal the CPU steps; stateDict round-trips', () => {
+    const makers: Array<[string, (ps: Tensor[]) => wk.optim.Optimizer]> = [
+      ['SGD plain', (ps) => new wk.optim.SGD(ps, { lr: 0.1 })],
+      ['SGD nesterov', (ps) => new wk.optim.SGD(ps, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-2 })],
+      ['SGD dampening', (ps) => new wk.optim.SGD(ps, { lr: 0.05, momentum: 0.5, dampening: 0.3 })],
+      ['Adam', (ps) => new wk.optim.Adam(ps, { lr: 1e-2, weightDecay: 1e-3 })],
+      ['AdamW', (ps) => new wk.optim.AdamW(ps, { lr: 1e-2 })],
+    ];
+    for (const [name, make] of makers) {
+      const c = optimizerRun(make, 'cpu', 3);
+      const d = optimizerRun(make, 'cuda', 3);
+      c.ps.forEach((p, i) => expectClose(d.ps[i].toFloat32Array(), p.toFloat32Array(), 1e-5, `${name} param ${i}`));
+      const sc = c.opt.stateDict(), sd = d.opt.stateDict();
+      expect(sd.type).toBe(sc.type);
+      sc.state.forEach((s, i) => {
+        for (const [k, v] of Object.entries(s ?? {})) {
+          if (v instanceof Float32Array) expectClose((sd.state[i] as Record<string, Float32Array>)[k], v, 1e-5, `${name} state ${i}.${k}`);
+          else expect((sd.state[i] as Record<string, unknown>)[k]).toBe(v);
+        }
+      });
+      // load the cuda optimizer's state into fresh optimizers on both devices: the next steps agree
+      const pc = c.ps.map((p) => p.detach().requireGrad());
+      const pd = c.ps.map((p) => p.detach().to('cuda').requireGrad());
+      const oc = make(pc), od = make(pd);
+      oc.loadStateDict(sd);
+      od.loadStateDict(sd);
+      pc.forEach((p, i) => (p.grad = t(p.shape, 90 + i)));
+      pd.forEach((p, i) => (p.grad = t(p.shape, 90 + i).to('cuda')));
+      oc.step();
+      od.step();
+      pc.forEach((p, i) => expectClose(pd[i].toFloat32Array(), p.toFloat32Array(), 1e-5, `${name} after loadStateDict, param ${i}`));
+      expect(od.stateDict().state.map((s) => s?.step)).toEqual(oc.stateDict().state.map((s) => s?.step));
+    }
+  });
+
+  test('a full ConvVAE training step (encoder convs with fused ReLU, transposed decoder, MSE/BCE + KL, Adam) on cuda equals the CPU step', () => {
+    for (const reconLoss of ['mse', 'bce'] as const) {
+      const opts = { inputShape: [3, 16, 16] as [number, number, number], encoderChannels: [4, 8], latentDim: 6, freeBits: 0.5, reconLoss, seed: 3 };
+      const cpu = new ConvVAE(opts);
+      const gpu = new ConvVAE(opts).to('cuda');
+      const oc = new wk.optim.Adam(cpu.parameters(), { lr: 1e-3 });
+      const og = new wk.optim.Adam(gpu.parameters(), { lr: 1e-3 });
+      const x = t([2, 3, 16, 16], 60, 0, 1);
+      const xd = x.to('cuda');
+      for (let step = 0; step < 2; ++step) {
+        const noise = t([2, 6], 61 + step);
+        const lc = cpu.loss(x, { noise });
+        const lg = gpu.loss(xd, { noise: noise.to('cuda') });
+        expect(lg.total.device).toBe('cuda');
+        expectClose(Float32Array.of(lg.total.item()), Float32Array.of(lc.total.item()), 1e-4, `${reconLoss} loss`);
+        oc.zeroGrad();
+        og.zeroGrad();
+        lc.total.backward();
+        lg.total.backward();
+        const pc = cpu.parameters(), pg = gpu.parameters();
+        pc.forEach((p, i) => expectClose(pg[i].grad!.toFloat32Array(), p.grad!.toFloat32Array(), 1e-4, `${reconLoss} grad ${i}`));
+        oc.step();
+        og.step();
+        pc.forEach((p, i) => expectClose(pg[i].toFloat32Array(), p.toFloat32Array(), 1e-4, `${reconLoss} param ${i}`));
+      }
+      // the generator path: eps drawn on the host and uploaded, the same numbers as on the CPU
+      const rc = cpu.forward(x, { generator: new Generator(5), sample: true });
+      const rg = gpu.forward(xd, { generator: new Generator(5), sample: true });
+      expectClose(rg.recon.toFloat32Array(), rc.recon.toFloat32Array(), 1e-4, 'sampled recon');
+    }
+  });
+
+  test('a LatentPredictor scheduled-sampling training step on cuda equals the CPU step; rollout runs on cuda', () => {
+    const opts = { latentSize: 6, actionSize: 2, hiddenSize: 8, numLayers: 2, inputNoiseStd: 0.05, seed: 5 };
+    const cpu = new wk.LatentPredictor(opts);
+    const gpu = new wk.LatentPredictor(opts).to('cuda');
+    const oc = new wk.optim.AdamW(cpu.parameters(), { lr: 1e-2 });
+    const og = new wk.optim.AdamW(gpu.parameters(), { lr: 1e-2 });
+    const z = t([3, 6, 6], 70), a = t([3, 6, 2], 71);
+    const zd = z.to('cuda'), ad = a.to('cuda');
+    for (let step = 0; step < 2; ++step) {
+      const lc = cpu.loss(z, a, { pTrue: 0.5, rng: new Generator(100 + step) });
+      const lg = gpu.loss(zd, ad, { pTrue: 0.5, rng: new Generator(100 + step) });
+      expect(lg.device).toBe('cuda');
+      expectClose(Float32Array.of(lg.item()), Float32Array.of(lc.item()), 1e-4, 'scheduled loss');
+      oc.zeroGrad();
+      og.zeroGrad();
+      lc.backward();
+      lg.backward();
+      const pc = cpu.parameters(), pg = gpu.parameters();
+      pc.forEach((p, i) => expectClose(pg[i].grad!.toFloat32Array(), p.grad!.toFloat32Array(), 1e-4, `scheduled grad ${i}`));
+      oc.step();
+      og.step();
+      pc.forEach((p, i) => expectClose(pg[i].toFloat32Array(), p.toFloat32Array(), 1e-4, `scheduled param ${i}`));
+    }
+    cpu.eval();
+    gpu.eval();
+    const rc = cpu.rollout(z.slice([0, 0, 0], [3, 3, 6]), a, 3);
+    const rg = gpu.rollout(zd.slice([0, 0, 0], [3, 3, 6]), ad, 3);
+    expect(rg.device).toBe('cuda');
+    expectClose(rg.toFloat32Array(), rc.toFloat32Array(), 1e-4, 'rollout');
+  });
+});
