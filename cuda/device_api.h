@@ -645,6 +645,25 @@ inline Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- permute (permute.cu) ------------------------------------------------------------------------
+// permute(x, xShape, perm, y): y = x.permute(perm), rank <= 6
+inline Napi::Value Permute(const Napi::CallbackInfo& info) {
+  DArgs a(info, "permute", 4);
+  auto s = shapeArg(a, 1, "xShape"), p = shapeArg(a, 2, "perm");
+  a.require(p.size() == s.size(), "permute: perm must list every axis of xShape");
+  std::vector<int> perm(p.size());
+  std::vector<bool> seen(p.size(), false);
+  for (size_t i = 0; i < p.size(); ++i) {
+    a.require(p[i] < (int64_t)p.size() && !seen[p[i]], "permute: perm must be a permutation of the axes");
+    seen[p[i]] = true;
+    perm[i] = (int)p[i];
+  }
+  float* x = P(a, 0, "x", prod(s));
+  float* y = P(a, 3, "y", prod(s));
+  check(a, wk::cuda::permute(x, s.data(), (int)s.size(), perm.data(), y));
+  return info.Env().Undefined();
+}
+
 inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   auto set = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     o.Set(name, Napi::Function::New(env, fn, name));
@@ -686,6 +705,7 @@ inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   set("lstmCellForward", LstmCellForward);
   set("lstmCellBackward", LstmCellBackward);
   set("sgdStep", SgdStep);
+  set("permute", Permute);
 }
 
 }  // namespace wk_dev

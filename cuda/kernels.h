@@ -163,6 +163,15 @@ int sumTo(const float* full, const int64_t* fullShape, const int64_t* target, in
 namespace wk {
 namespace cuda {
 
+// ---- permute.cu: y = x.permute(perm), rank <= 6 (shape and perm are host arrays), a pure copy ----
+int permute(const float* x, const int64_t* shape, int nd, const int* perm, float* y, Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk
+
+namespace wk {
+namespace cuda {
+
 // ---- bench.cu: device-side timing for bench/cuda.bench.ts (cases listed in bench.cu) ----
 struct BenchResult {
   double ms = 0, bytes = 0, flops = 0;  // per call

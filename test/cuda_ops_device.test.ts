@@ -1,6 +1,6 @@
 /**
  * The 'cuda' paths added for conv2d / convTranspose2d (all gradients, the fused ReLU), the KL and
- * cross-entropy losses (BCE too), lstmCell, SGD / AdamW and the optimizers' stateDict on 'cuda',
+ * cross-entropy losses (BCE too), permute/transpose, lstmCell, SGD / AdamW and the optimizers' stateDict on 'cuda',
  * under the CPU emulation of the CUDA kernels (wk.useCudaEmulation()), against the CPU ops: values
  * and gradients at 1e-5 relative (1e-4 where a reduction's order differs). The goal: a full ConvVAE
  * training step and a LatentPredictor scheduled-sampling training step run on 'cuda' and equal the
@@ -84,6 +84,13 @@ describe("more ops on 'cuda' under the emulation", () => {
     }
     const x = t([2, 3], 25).to('cuda');
     expect(() => wk.crossEntropy(x, [0, 3])).toThrow(/crossEntropy: labels\[1\] must be a class in \[0, 2\], got 3/);
+  });
+
+  test('permute and transpose match the CPU (values and gradients)', () => {
+    compareOp('transpose', [t([7, 5], 80)], (x) => x.permute(1, 0));
+    compareOp('NCHW->NHWC', [t([2, 3, 5, 4], 81)], (x) => x.permute(0, 2, 3, 1));
+    compareOp('rank 5', [t([2, 1, 3, 4, 2], 82)], (x) => x.permute(4, 2, 0, 3, 1));
+    compareOp('transpose(-1, -2)', [t([3, 4, 6], 83)], (x) => wk.transpose(x, -1, -2));
   });
 
   test('lstmCell matches the CPU (with and without h/c and biases)', () => {

@@ -5,14 +5,14 @@
  * are 'cuda' tensors from the caching allocator; what a backward needs (LSTM gates, cell states)
  * stays on the device, tied to the output's storage so it is freed with it.
  *
- * Ops with a 'cuda' path (here): slice/index/concat/clone, elementwise (+ broadcasting, scalars)
+ * Ops with a 'cuda' path (here): slice/index/concat/clone/permute, elementwise (+ broadcasting, scalars)
  * and activations, sum/mean, matmul/linear, mseLoss/bceWithLogits (rowLoss), klDivergenceNormal,
  * crossEntropy (labels copied from the host per call), conv2d (+ fused ReLU) and convTranspose2d
  * with all gradients, lstmCell, lstmSequence, residualHead, backward's accumulation, the SGD step
  * (Adam/AdamW call the device API from src/optim/adam.ts), and the LatentPredictor helpers
  * pickRows/addNoise (noise drawn on the host, uploaded).
  *
- * Not every op has a 'cuda' path yet (permute/transpose, uint8 frame conversion, ...): the others
+ * Not every op has a 'cuda' path yet (uint8 frame conversion, ...): the others
  * throw "<op>: 'cuda' tensors are not supported yet" (Tensor.f32/data refuse 'cuda' tensors),
  * never copying silently.
  */
@@ -129,6 +129,18 @@ export function concat(tensors: Tensor[], ax: number, outShape: number[]): Tenso
       return gi;
     }),
   );
+}
+
+/** x.permute(perm) on 'cuda' (permute.cu); its gradient is the inverse permutation of g. */
+export function permute(x: Tensor, perm: number[], outShape: number[]): Tensor {
+  const fn = 'permute';
+  const out = cudaEmpty(outShape, fn);
+  if (x.size) dev(fn).permute(h(x, fn, 'x'), x.shape.slice(), perm, out._dev);
+  return record(out, fn, [x], (g) => {
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [permute(g, inv, x.shape.slice())];
+  });
 }
 
 // ---- elementwise ----------------------------------------------------------------------------------

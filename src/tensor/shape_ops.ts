@@ -185,6 +185,7 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   const perm = dims.map((d) => normAxis('permute', d, x.ndim));
   if (new Set(perm).size !== perm.length) throw rangeError('permute', `dims must be a permutation, got [${dims}]`);
   const outShape = perm.map((p) => x.shape[p]);
+  if (x._dev !== null) return cudaOps.permute(x, perm, outShape);
   const out = Tensor.empty(outShape, x.dtype);
   permuteData(x.data('permute'), x.shape, perm, out._data);
   return record(out, 'permute', [x], (g) => {
