@@ -1,10 +1,20 @@
-// The LSTM cell's pointwise passes, included by lstm.cpp (portable) and lstm_avx512.cpp (built
-// with AVX-512 flags) under different names (WK_LSTM_SUFFIX). Plain loops that the compiler
-// vectorizes: exp is a Cephes-style polynomial (about 1 ulp), tanh uses a short odd series near
-// zero and (1-e)/(1+e), e = exp(-2|x|), elsewhere, so both vectorize without libm.
+// The LSTM cell's pointwise passes, included by lstm.cpp (portable), lstm_avx2.cpp and
+// lstm_avx512.cpp (built with those flags) under different names (WK_LSTM_SUFFIX). Plain loops
+// that the compiler vectorizes: exp is a Cephes-style polynomial (about 1 ulp), tanh uses a short
+// odd series near zero and (1-e)/(1+e), e = exp(-2|x|), elsewhere, so both vectorize without libm.
+//
+// For the loops to vectorize: no __restrict on the row pointers (GCC gives up on data refs of
+// restrict pointers derived from one base) but `#pragma GCC ivdep` (rows never overlap, except
+// dcIn == dcOut exactly, element by element, which is safe); the optional rows (null c, dh, dc)
+// replaced by a row of zeros before the loop instead of a test per element. lstm_avx2.cpp and
+// lstm_avx512.cpp are built with -fno-trapping-math (the selects become blends; no result
+// changes) and -ffp-contract=off (no fused multiply-adds, so a loop's vector body and its scalar
+// remainder give the same bits wherever a row starts: the rollout and the step-by-step path
+// must agree bit for bit); see CMakeLists.txt. The portable build stays scalar.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #ifndef WK_LSTM_SUFFIX
 #error define WK_LSTM_SUFFIX before including lstm_pointwise.inl
@@ -47,6 +57,19 @@ inline float WK_FN(ftanh)(float x) {
   return x < 0 ? -t : t;
 }
 
+
+// A row of H zeros standing in for an absent (null) input row; a scratch row for an absent output.
+inline const float* WK_FN(zeroRow)(size_t H) {
+  thread_local std::vector<float> z;
+  if (z.size() < H) z.assign(H, 0.0f);
+  return z.data();
+}
+inline float* WK_FN(dummyRow)(size_t H) {
+  thread_local std::vector<float> d;
+  if (d.size() < H) d.resize(H);
+  return d.data();
+}
+
 }  // namespace
 
 // Forward over `rows` rows: gates (row stride ldg, [i|f|g|o] blocks of H) hold pre-activations
@@ -54,14 +77,15 @@ inline float WK_FN(ftanh)(float x) {
 void WK_FN(lstmPointwiseForward)(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc,
                                  float* cNew, size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
   for (size_t r = 0; r < rows; ++r) {
-    float* __restrict gi = gates + r * ldg;
-    float* __restrict gf = gi + H;
-    float* __restrict gg = gi + 2 * H;
-    float* __restrict go = gi + 3 * H;
-    const float* __restrict cp = c ? c + r * ldc : nullptr;
-    float* __restrict cn = cNew + r * ldcn;
-    float* __restrict hn = hNew + r * ldh;
-    float* __restrict tc = tanhC + r * ldt;
+    float* gi = gates + r * ldg;
+    float* gf = gi + H;
+    float* gg = gi + 2 * H;
+    float* go = gi + 3 * H;
+    const float* cp = c ? c + r * ldc : WK_FN(zeroRow)(H);
+    float* cn = cNew + r * ldcn;
+    float* hn = hNew + r * ldh;
+    float* tc = tanhC + r * ldt;
+#pragma GCC ivdep
     for (size_t j = 0; j < H; ++j) {
       float i = WK_FN(fsigmoid)(gi[j]);
       float f = WK_FN(fsigmoid)(gf[j]);
@@ -71,7 +95,7 @@ void WK_FN(lstmPointwiseForward)(size_t rows, size_t H, float* gates, size_t ldg
       gf[j] = f;
       gg[j] = g;
       go[j] = o;
-      float cv = i * g + (cp ? f * cp[j] : 0.0f);
+      float cv = i * g + f * cp[j];  // f * 0 = +0 for a null c: the same bits as i * g + 0
       float t = WK_FN(ftanh)(cv);
       cn[j] = cv;
       tc[j] = t;
@@ -87,29 +111,31 @@ void WK_FN(lstmPointwiseBackward)(size_t rows, size_t H, const float* gates, siz
                                   const float* tanhC, size_t ldt, const float* dh, size_t lddh, const float* dcIn,
                                   size_t lddci, float* dcOut, size_t lddco, float* dG, size_t lddg) {
   for (size_t r = 0; r < rows; ++r) {
-    const float* __restrict gi = gates + r * ldg;
-    const float* __restrict gf = gi + H;
-    const float* __restrict gg = gi + 2 * H;
-    const float* __restrict go = gi + 3 * H;
-    const float* __restrict cp = c ? c + r * ldc : nullptr;
-    const float* __restrict tc = tanhC + r * ldt;
-    const float* __restrict dhr = dh ? dh + r * lddh : nullptr;
-    const float* dci = dcIn ? dcIn + r * lddci : nullptr;
-    float* dco = dcOut ? dcOut + r * lddco : nullptr;
-    float* __restrict di = dG + r * lddg;
-    float* __restrict df = di + H;
-    float* __restrict dg = di + 2 * H;
-    float* __restrict dov = di + 3 * H;
+    const float* gi = gates + r * ldg;
+    const float* gf = gi + H;
+    const float* gg = gi + 2 * H;
+    const float* go = gi + 3 * H;
+    const float* cp = c ? c + r * ldc : WK_FN(zeroRow)(H);
+    const float* tc = tanhC + r * ldt;
+    const float* dhr = dh ? dh + r * lddh : WK_FN(zeroRow)(H);
+    // dcIn and dcOut may be the same row (updated in place): not restrict.
+    const float* dci = dcIn ? dcIn + r * lddci : WK_FN(zeroRow)(H);
+    float* dco = dcOut ? dcOut + r * lddco : WK_FN(dummyRow)(H);
+    float* di = dG + r * lddg;
+    float* df = di + H;
+    float* dg = di + 2 * H;
+    float* dov = di + 3 * H;
+#pragma GCC ivdep
     for (size_t j = 0; j < H; ++j) {
       float i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j];
-      float dhv = dhr ? dhr[j] : 0.0f;
-      float dc = (dci ? dci[j] : 0.0f) + dhv * o * (1.0f - t * t);
-      float cprev = cp ? cp[j] : 0.0f;
+      float dhv = dhr[j];
+      float dc = dci[j] + dhv * o * (1.0f - t * t);
+      float cprev = cp[j];
       di[j] = dc * g * i * (1.0f - i);
       df[j] = dc * cprev * f * (1.0f - f);
       dg[j] = dc * i * (1.0f - g * g);
       dov[j] = dhv * t * o * (1.0f - o);
-      if (dco) dco[j] = dc * f;
+      dco[j] = dc * f;
     }
   }
 }
