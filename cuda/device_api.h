@@ -664,6 +664,40 @@ inline Napi::Value Permute(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- uint8 frames (frames.cu): the bytes live on the host (uint8 tensors stay on the CPU) ----------
+inline uint8_t* hostBytes(const DArgs& a, size_t i, size_t n) {
+  Napi::Value v = a.info()[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw a.type("frames", "a Uint8Array", wk::Args::describe(v));
+  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
+  if (u.ElementLength() != n) throw a.range("frames", std::to_string(n) + " bytes", std::to_string(u.ElementLength()));
+  return u.Data();
+}
+// framesToFloat(hostFrames(Uint8Array), N, C, H, W, channelsLast, out): bytes uploaded, converted on the device.
+inline Napi::Value FramesToFloat(const Napi::CallbackInfo& info) {
+  DArgs a(info, "framesToFloat", 7);
+  size_t N = Z(a, 1, "N"), C = Z(a, 2, "C"), H = Z(a, 3, "H"), W = Z(a, 4, "W"), n = N * C * H * W;
+  uint8_t* src = hostBytes(a, 0, n);
+  float* out = P(a, 6, "out", n);
+  if (n == 0) return info.Env().Undefined();
+  Scratch s(a, n);
+  check(a, wk::cuda::copyHostToDevice(s.p, src, n));
+  check(a, wk::cuda::framesToFloat(static_cast<unsigned char*>(s.p), out, N, C, H, W, a.boolean(5, "channelsLast")));
+  return info.Env().Undefined();
+}
+// floatToFrames(x, N, C, H, W, channelsLast, hostFrames(Uint8Array)): converted on the device, bytes downloaded.
+inline Napi::Value FloatToFrames(const Napi::CallbackInfo& info) {
+  DArgs a(info, "floatToFrames", 7);
+  size_t N = Z(a, 1, "N"), C = Z(a, 2, "C"), H = Z(a, 3, "H"), W = Z(a, 4, "W"), n = N * C * H * W;
+  float* x = P(a, 0, "x", n);
+  uint8_t* dst = hostBytes(a, 6, n);
+  if (n == 0) return info.Env().Undefined();
+  Scratch s(a, n);
+  check(a, wk::cuda::floatToFrames(x, static_cast<unsigned char*>(s.p), N, C, H, W, a.boolean(5, "channelsLast")));
+  check(a, wk::cuda::copyDeviceToHost(dst, s.p, n));
+  return info.Env().Undefined();
+}
+
 inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   auto set = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     o.Set(name, Napi::Function::New(env, fn, name));
@@ -706,6 +740,8 @@ inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   set("lstmCellBackward", LstmCellBackward);
   set("sgdStep", SgdStep);
   set("permute", Permute);
+  set("framesToFloat", FramesToFloat);
+  set("floatToFrames", FloatToFrames);
 }
 
 }  // namespace wk_dev

@@ -1,6 +1,6 @@
 /**
  * The 'cuda' paths added for conv2d / convTranspose2d (all gradients, the fused ReLU), the KL and
- * cross-entropy losses (BCE too), permute/transpose, lstmCell, SGD / AdamW and the optimizers' stateDict on 'cuda',
+ * cross-entropy losses (BCE too), permute/transpose, uint8 frame conversion, gradient clipping, lstmCell, SGD / AdamW and the optimizers' stateDict on 'cuda',
  * under the CPU emulation of the CUDA kernels (wk.useCudaEmulation()), against the CPU ops: values
  * and gradients at 1e-5 relative (1e-4 where a reduction's order differs). The goal: a full ConvVAE
  * training step and a LatentPredictor scheduled-sampling training step run on 'cuda' and equal the
@@ -93,6 +93,31 @@ describe("more ops on 'cuda' under the emulation", () => {
     compareOp('transpose(-1, -2)', [t([3, 4, 6], 83)], (x) => wk.transpose(x, -1, -2));
   });
 
+  test('uint8 frame conversion with cuda: framesToFloat(..., {device}) and floatToFrames of cuda images', () => {
+    const bytes = Uint8Array.from({ length: 2 * 5 * 7 * 3 }, (_, i) => (i * 37 + 11) % 256);
+    for (const layout of ['NHWC', 'NCHW'] as const) {
+      const frames = wk.tensor(bytes, layout === 'NHWC' ? [2, 5, 7, 3] : [2, 3, 5, 7]);
+      const fc = wk.framesToFloat(frames, layout);
+      const fd = wk.framesToFloat(frames, layout, { device: 'cuda' });
+      expect(fd.device).toBe('cuda');
+      expect(fd.shape).toEqual(fc.shape);
+      expect(Array.from(fd.toFloat32Array())).toEqual(Array.from(fc.toFloat32Array()));
+      const img = t([2, 3, 5, 7], 84, -0.2, 1.2);
+      const bc = wk.floatToFrames(img, layout);
+      const bd = wk.floatToFrames(img.to('cuda'), layout);
+      expect(bd.device).toBe('cpu');
+      expect(bd.dtype).toBe('uint8');
+      expect(Array.from(bd.toArray() as number[])).toEqual(Array.from(bc.toArray() as number[]));
+    }
+    // a ConvVAE on cuda takes uint8 frames directly (converted on the device)
+    const vae = new ConvVAE({ inputShape: [3, 16, 16], encoderChannels: [4, 8], latentDim: 6, seed: 3 }).to('cuda');
+    const frames = wk.tensor(Uint8Array.from({ length: 2 * 16 * 16 * 3 }, (_, i) => (i * 13) % 256), [2, 16, 16, 3]);
+    const out = vae.forward(frames, { sample: false });
+    expect(out.recon.device).toBe('cuda');
+    const ref = new ConvVAE({ inputShape: [3, 16, 16], encoderChannels: [4, 8], latentDim: 6, seed: 3 }).forward(frames, { sample: false });
+    expectClose(out.recon.toFloat32Array(), ref.recon.toFloat32Array(), 1e-4, 'recon from frames');
+  });
+
   test('lstmCell matches the CPU (with and without h/c and biases)', () => {
     const B = 3, I = 5, H = 7;
     compareOp('lstmCell', [t([B, I], 30), t([B, H], 31), t([B, H], 32), t([4 * H, I], 33), t([4 * H, H], 34), t([4 * H], 35), t([4 * H], 36)],
@@ -148,6 +173,21 @@ describe("more ops on 'cuda' under the emulation", () => {
       pc.forEach((p, i) => expectClose(pd[i].toFloat32Array(), p.toFloat32Array(), 1e-5, `${name} after loadStateDict, param ${i}`));
       expect(od.stateDict().state.map((s) => s?.step)).toEqual(oc.stateDict().state.map((s) => s?.step));
     }
+  });
+
+  test('gradNorm and clipGradNorm over cuda (and mixed) gradients match the CPU', () => {
+    const mk = (device: 'cpu' | 'cuda') =>
+      [t([7], 85), t([3, 67], 86), t([129], 87)].map((p, i) => {
+        const q = (device === 'cuda' && i < 2 ? p.to('cuda') : p).detach().requireGrad();
+        q.grad = device === 'cuda' && i < 2 ? t(p.shape, 88 + i).to('cuda') : t(p.shape, 88 + i);
+        return q;
+      });
+    const pc = mk('cpu'), pd = mk('cuda');
+    expectClose(Float32Array.of(wk.optim.gradNorm(pd)), Float32Array.of(wk.optim.gradNorm(pc)), 1e-6, 'gradNorm');
+    const nc = wk.optim.clipGradNorm(pc, 0.5), nd = wk.optim.clipGradNorm(pd, 0.5);
+    expectClose(Float32Array.of(nd), Float32Array.of(nc), 1e-6, 'clipGradNorm norm');
+    pc.forEach((p, i) => expectClose(pd[i].grad!.toFloat32Array(), p.grad!.toFloat32Array(), 1e-5, `clipped grad ${i}`));
+    expect(pd[0].grad!.device).toBe('cuda');
   });
 
   test('a full ConvVAE training step (encoder convs with fused ReLU, transposed decoder, MSE/BCE + KL, Adam) on cuda equals the CPU step', () => {

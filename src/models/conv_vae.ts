@@ -234,14 +234,18 @@ export class ConvVAE extends Module {
 
   private readonly startShape: [number, number, number];
 
-  /** Images as float NCHW in [0,1]: float tensors pass through (checked), uint8 frames are converted natively. */
+  /**
+   * Images as float NCHW in [0,1]: float tensors pass through (checked), uint8 frames are converted
+   * natively, on the model's device (on 'cuda' the bytes are uploaded and converted there).
+   */
   toImages(x: Tensor, fn = 'ConvVAE'): Tensor {
     checkTensor(fn, 'x', x);
     const [C, H, W] = this.inputShape;
     if (isFrames(x)) {
       const s = x.ndim === 3 ? [1, ...x.shape] : x.shape;
-      if (s.length === 4 && s[1] === C && s[2] === H && s[3] === W) return framesToFloat(x, 'NCHW');
-      if (s.length === 4 && s[1] === H && s[2] === W && s[3] === C) return framesToFloat(x, 'NHWC');
+      const device = this.parameters()[0]?.device === 'cuda' ? 'cuda' : 'cpu';
+      if (s.length === 4 && s[1] === C && s[2] === H && s[3] === W) return framesToFloat(x, 'NCHW', { device });
+      if (s.length === 4 && s[1] === H && s[2] === W && s[3] === C) return framesToFloat(x, 'NHWC', { device });
       throw rangeError(fn, `frames must be uint8 [N,${H},${W},${C}] or [N,${C},${H},${W}], got ${fmtShape(x.shape)}`);
     }
     if (x.dtype !== 'float32') throw new TypeError(`${fn}: x must be float32 images or uint8 frames, got ${x.dtype}`);

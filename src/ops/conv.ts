@@ -145,9 +145,10 @@ export type FrameLayout = 'NHWC' | 'NCHW';
 
 /**
  * uint8 frames [N,H,W,C] ('NHWC') or [N,C,H,W] ('NCHW') -> float32 NCHW in [0,1], one native pass.
- * A 3-D input is one frame ([H,W,C] or [C,H,W]).
+ * A 3-D input is one frame ([H,W,C] or [C,H,W]). With `{ device: 'cuda' }` the result is a
+ * 'cuda' tensor: the bytes (uint8 tensors stay on the CPU) are uploaded and converted on the device.
  */
-export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC'): Tensor {
+export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC', opts: { device?: 'cpu' | 'cuda' } = {}): Tensor {
   const fn = 'framesToFloat';
   checkTensor(fn, 'frames', frames);
   if (frames.dtype !== 'uint8') throw new TypeError(`${fn}: frames must be uint8, got ${frames.dtype}`);
@@ -155,18 +156,25 @@ export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC'): Ten
   const shape = frames.ndim === 3 ? [1, ...frames.shape] : frames.shape;
   if (shape.length !== 4) throw rangeError(fn, `frames must be [N,H,W,C] or [N,C,H,W], got ${fmtShape(frames.shape)}`);
   const [N, C, H, W] = layout === 'NHWC' ? [shape[0], shape[3], shape[1], shape[2]] : shape;
+  const device = opts?.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw typeError(fn, 'device', "'cpu' or 'cuda'", device);
+  if (device === 'cuda') return cudaOps.framesToFloat(frames.data(fn) as Uint8Array, N, C, H, W, layout === 'NHWC');
   const out = Tensor.empty([N, C, H, W]);
   requireNative('framesToFloat')(frames.data(fn), out._data, N, C, H, W, layout === 'NHWC');
   return out;
 }
 
-/** float32 NCHW images in [0,1] -> uint8 frames (round(clamp(v,0,1)*255)) in `layout`. */
+/**
+ * float32 NCHW images in [0,1] -> uint8 frames (round(clamp(v,0,1)*255)) in `layout`. 'cuda' images
+ * are converted on the device and the frames returned on the CPU (uint8 tensors live on the host).
+ */
 export function floatToFrames(images: Tensor, layout: FrameLayout = 'NHWC'): Tensor {
   const fn = 'floatToFrames';
   checkTensor(fn, 'images', images);
   check4d(fn, 'images', images);
   if (layout !== 'NHWC' && layout !== 'NCHW') throw typeError(fn, 'layout', "'NHWC' or 'NCHW'", layout);
   const [N, C, H, W] = images.shape;
+  if (images.device === 'cuda') return cudaOps.floatToFrames(images, layout === 'NHWC');
   const out = Tensor.empty(layout === 'NHWC' ? [N, H, W, C] : [N, C, H, W], 'uint8');
   requireNative('floatToFrames')(images.f32(fn, 'images'), out._data, N, C, H, W, layout === 'NHWC');
   return out;

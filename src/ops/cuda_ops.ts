@@ -10,11 +10,12 @@
  * crossEntropy (labels copied from the host per call), conv2d (+ fused ReLU) and convTranspose2d
  * with all gradients, lstmCell, lstmSequence, residualHead, backward's accumulation, the SGD step
  * (Adam/AdamW call the device API from src/optim/adam.ts), and the LatentPredictor helpers
- * pickRows/addNoise (noise drawn on the host, uploaded).
+ * pickRows/addNoise (noise drawn on the host, uploaded), gradient clipping (sumSquares,
+ * scaleInPlace), and uint8 frame conversion (framesToFloat from host bytes, floatToFrames to a CPU
+ * uint8 tensor: uint8 tensors live on the host).
  *
- * Not every op has a 'cuda' path yet (uint8 frame conversion, ...): the others
- * throw "<op>: 'cuda' tensors are not supported yet" (Tensor.f32/data refuse 'cuda' tensors),
- * never copying silently.
+ * Code without a 'cuda' path that reads a 'cuda' tensor's elements throws "<op>: 'cuda' tensors
+ * are not supported yet" (Tensor.f32/data refuse 'cuda' tensors), never copying silently.
  */
 import { Tensor, record, shapeSize } from '../tensor/tensor';
 import { cudaEmpty, cudaFull, dev, handle } from '../tensor/device';
@@ -602,4 +603,47 @@ export function addNoise(x: Tensor, noise: Float32Array): Tensor {
   }
   dev(fn).free(nd);
   return record(out, fn, [x], (g) => [g]);
+}
+
+// ---- gradient clipping (optim/clip.ts) ---------------------------------------------------------------
+/** The sum of squares of a 'cuda' tensor (square, then the double-accumulating sumTo), as a number. */
+export function sumSquares(fn: string, x: Tensor): number {
+  if (x.size === 0) return 0;
+  const api = dev(fn);
+  const sq = api.alloc(x.size * 4), s = api.alloc(4);
+  api.unaryForward(1 /* square */, h(x, fn, 'grad'), sq, x.size, 0, 0);
+  api.sumTo(sq, [x.size], [1], s, 1);
+  const out = new Float32Array(1);
+  api.download(s, out);
+  api.free(sq);
+  api.free(s);
+  return out[0];
+}
+
+/** x *= scale in place on 'cuda'. */
+export function scaleInPlace(fn: string, x: Tensor, scale: number): void {
+  if (x.size === 0) return;
+  const api = dev(fn);
+  const tmp = api.alloc(x.size * 4);
+  api.unaryForward(AFFINE, h(x, fn, 'grad'), tmp, x.size, scale, 0);
+  api.copy(h(x, fn, 'grad'), tmp);
+  api.free(tmp);
+}
+
+// ---- uint8 frames (frames.cu) -------------------------------------------------------------------------
+/** uint8 frames (host bytes, NHWC or NCHW) -> a float32 NCHW 'cuda' tensor in [0,1]: the bytes are uploaded (1/4 of the floats' size) and converted on the device. */
+export function framesToFloat(frames: Uint8Array, N: number, C: number, H: number, W: number, channelsLast: boolean): Tensor {
+  const fn = 'framesToFloat';
+  const out = cudaEmpty([N, C, H, W], fn);
+  dev(fn).framesToFloat(frames, N, C, H, W, channelsLast, out._dev);
+  return out;
+}
+
+/** float32 NCHW 'cuda' images -> uint8 frames on the CPU (uint8 tensors live on the host): converted on the device, the bytes downloaded. */
+export function floatToFrames(images: Tensor, channelsLast: boolean): Tensor {
+  const fn = 'floatToFrames';
+  const [N, C, H, W] = images.shape;
+  const out = Tensor.empty(channelsLast ? [N, H, W, C] : [N, C, H, W], 'uint8');
+  dev(fn).floatToFrames(h(images, fn, 'images'), N, C, H, W, channelsLast, out._data);
+  return out;
 }

@@ -3,6 +3,7 @@ import { typeError } from '../errors';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { native } from '../backend/native';
 import { ParamsLike } from './optimizer';
+import { scaleInPlace as cudaScaleInPlace, sumSquares as cudaSumSquares } from '../ops/cuda_ops';
 
 function paramList(fn: string, params: ParamsLike): Tensor[] {
   let list: unknown[];
@@ -17,10 +18,15 @@ function paramList(fn: string, params: ParamsLike): Tensor[] {
 
 /** The global L2 norm of the gradients of `params` (those with a gradient), in the given order. */
 export function gradNorm(params: ParamsLike): number {
-  const grads = paramList('gradNorm', params)
-    .filter((p) => p.grad)
-    .map((p, i) => p.grad!.f32('gradNorm', `params[${i}].grad`));
-  return Math.sqrt(native.sumSquares(grads));
+  return Math.sqrt(sumSquares('gradNorm', paramList('gradNorm', params).filter((p) => p.grad)));
+}
+
+/** Sum of the squared gradients: one native pass over the CPU ones, one device reduction per 'cuda' one. */
+function sumSquares(fn: string, ps: Tensor[]): number {
+  const cpu = ps.filter((p) => p.grad!.device === 'cpu').map((p, i) => p.grad!.f32(fn, `params[${i}].grad`));
+  let s = cpu.length ? native.sumSquares(cpu) : 0;
+  for (const p of ps) if (p.grad!.device === 'cuda') s += cudaSumSquares(fn, p.grad!);
+  return s;
 }
 
 /**
@@ -32,10 +38,13 @@ export function clipGradNorm(params: ParamsLike, maxNorm: number): number {
   if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm <= 0)
     throw typeError('clipGradNorm', 'maxNorm', 'a finite number > 0', maxNorm);
   const ps = paramList('clipGradNorm', params).filter((p) => p.grad);
-  const grads = ps.map((p, i) => p.grad!.f32('clipGradNorm', `params[${i}].grad`));
-  const norm = Math.sqrt(native.sumSquares(grads));
+  const norm = Math.sqrt(sumSquares('clipGradNorm', ps));
   if (!Number.isFinite(norm)) return norm;
   const scale = maxNorm / (norm + 1e-6);
-  if (scale < 1) for (const g of grads) native.scaleInPlace(g, scale);
+  if (scale < 1)
+    for (const p of ps) {
+      if (p.grad!.device === 'cuda') cudaScaleInPlace('clipGradNorm', p.grad!, scale);
+      else native.scaleInPlace(p.grad!.f32('clipGradNorm'), scale);
+    }
   return norm;
 }
