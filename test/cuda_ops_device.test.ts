@@ -190,6 +190,23 @@ describe("more ops on 'cuda' under the emulation", () => {
     expect(pd[0].grad!.device).toBe('cuda');
   });
 
+  test('a model on cuda: stateDict/loadStateDict and safetensors round-trip through the host', () => {
+    const opts = { latentSize: 6, actionSize: 2, hiddenSize: 8, seed: 5 };
+    const src = new wk.LatentPredictor(opts);
+    const gpu = new wk.LatentPredictor({ ...opts, seed: 9 }).to('cuda');
+    gpu.loadStateDict(src.stateDict()); // CPU values into cuda parameters
+    const back = new wk.LatentPredictor({ ...opts, seed: 11 });
+    back.loadStateDict(gpu.stateDict()); // cuda values into CPU parameters
+    const bytes = wk.encodeSafetensors(gpu.stateDict()); // cuda tensors are copied to the host
+    const decoded = wk.decodeSafetensors(bytes);
+    for (const [k, p] of Object.entries(src.stateDict())) {
+      expect(gpu.stateDict()[k].device).toBe('cuda');
+      expect(Array.from(gpu.stateDict()[k].toFloat32Array())).toEqual(Array.from(p.toFloat32Array()));
+      expect(Array.from(back.stateDict()[k].toFloat32Array())).toEqual(Array.from(p.toFloat32Array()));
+      expect(Array.from(decoded.tensors[k].toFloat32Array())).toEqual(Array.from(p.toFloat32Array()));
+    }
+  });
+
   test('a full ConvVAE training step (encoder convs with fused ReLU, transposed decoder, MSE/BCE + KL, Adam) on cuda equals the CPU step', () => {
     for (const reconLoss of ['mse', 'bce'] as const) {
       const opts = { inputShape: [3, 16, 16] as [number, number, number], encoderChannels: [4, 8], latentDim: 6, freeBits: 0.5, reconLoss, seed: 3 };

@@ -39,7 +39,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   for (const name of names) {
     if (name === '__metadata__') throw new RangeError(`${fn}: '__metadata__' is reserved and cannot name a tensor`);
     const t = checkTensor(fn, `tensors['${name}']`, tensors[name]);
-    const d = t.data(fn);
+    const d = t.device === 'cuda' ? t.toFloat32Array() : t.data(fn); // a 'cuda' tensor is copied to the host
     const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     header[name] = { dtype: DTYPE_OF[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     parts.push(bytes);

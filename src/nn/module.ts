@@ -7,6 +7,7 @@ import { fmtShape } from '../errors';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
+import { dev, handle } from '../tensor/device';
 
 /** A tensor registered as a module's trainable weight (requires grad, never tidied away). */
 export class Parameter extends Tensor {
@@ -160,8 +161,12 @@ export abstract class Module {
       for (const [k, t] of Object.entries(own)) {
         const src = dict[k];
         if (src === undefined) continue;
-        const data = isTensor(src) ? src.f32('loadStateDict', k) : src.data;
-        (t.data('loadStateDict') as Float32Array).set(data);
+        const data = isTensor(src) ? (src.device === 'cuda' ? src.toFloat32Array() : src.f32('loadStateDict', k)) : src.data;
+        if (t.device === 'cuda') {
+          // a parameter on 'cuda': the values are uploaded into its device buffer
+          if (data.length !== t.size) throw new RangeError(`loadStateDict: key '${k}' has ${data.length} values, expected ${t.size}`);
+          if (data.length) dev('loadStateDict').upload(handle(t, 'loadStateDict', k), data);
+        } else (t.data('loadStateDict') as Float32Array).set(data);
       }
     });
   }
