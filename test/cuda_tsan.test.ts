@@ -6,7 +6,7 @@
  * through the SIMT emulation with `g++ -fsanitize=thread` (simt.h annotates its fibers, barriers
  * and warp syncs for TSan), cached under build/tsan-emu/<hash of the sources and flags>/ (override
  * the folder with WORLDKIT_TSAN_DIR, the compiler with CXX). Then:
- *   - the good kernels (GEMM tiles, shuffle reductions, losses, LSTM, conv, broadcast, optim,
+ *   - the good kernels (GEMM tiles, shuffle reductions, losses, LSTM, conv, broadcast, optim, permute,
  *     frames, RNG, the fixed shift kernel) give no TSan report under forward and random order;
  *   - the kernel missing its __syncthreads is reported by TSan even under the forward schedule,
  *     where the scheduling switch alone cannot see it.
@@ -20,7 +20,7 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
 const cxx = process.env.CXX || 'g++';
-const KERNELS = ['gemm', 'reduce', 'losses', 'lstm', 'conv', 'broadcast', 'elementwise', 'optim', 'frames', 'rng'];
+const KERNELS = ['gemm', 'reduce', 'losses', 'lstm', 'conv', 'broadcast', 'elementwise', 'optim', 'frames', 'rng', 'permute'];
 const SOURCES = [
   ...KERNELS.map((k) => path.join(root, 'cuda', `${k}.cu`)),
   path.join(root, 'test', 'cuda', 'broken_barrier.cu'),

@@ -5,7 +5,7 @@
 //
 //   tsan_emu good     runs a representative set of kernels (GEMM shared-memory tiles with tails,
 //                     warp-shuffle reductions, the fused losses, LSTM cell/sequence forward and
-//                     backward, conv2d / convTranspose2d with all gradients, broadcast, optim,
+//                     backward, conv2d / convTranspose2d with all gradients, broadcast, optim, permute,
 //                     elementwise, frames, RNG, and broken_barrier's fixed kernel) under the
 //                     forward and the random schedule; exit 0 only when TSan reported nothing
 //                     and the spot checks against plain loops hold.
@@ -258,6 +258,16 @@ void otherCases() {
   expectOk(wk::cuda::floatToFrames(ff.data(), fr2.data(), N, C, H, W, true), "floatToFrames");
   if (fr != fr2) {
     std::printf("  frames: round trip differs\n");
+    ++gFailures;
+  }
+  // permute: NCHW -> NHWC
+  const int64_t ps[4] = {2, 3, 5, 7};
+  const int perm[4] = {0, 2, 3, 1};
+  auto px = rnd(210, 68);
+  std::vector<float> py(210);
+  expectOk(wk::cuda::permute(px.data(), ps, 4, perm, py.data()), "permute");
+  if (py[1] != px[35]) {  // y[0,0,0,1] = x[0,1,0,0]
+    std::printf("  permute: wrong element\n");
     ++gFailures;
   }
   // rng
