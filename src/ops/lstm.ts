@@ -89,12 +89,12 @@ const dataOf = (t: Tensor | null | undefined, fn: string, arg: string) => (t ? t
  * Buffer.allocUnsafeSlow (malloc, no memset). A training step allocates megabytes of them (the
  * W_ih gradient alone is 4 MB), and zeroing them was a visible part of a small-batch step.
  */
-function f32Uninit(n: number): Float32Array {
+export function f32Uninit(n: number): Float32Array {
   if (n === 0) return new Float32Array(0);
   const b = Buffer.allocUnsafeSlow(n * 4);
   return new Float32Array(b.buffer, b.byteOffset, n);
 }
-function emptyUninit(shape: number[]): Tensor {
+export function emptyUninit(shape: number[]): Tensor {
   return new Tensor(shape, 'float32', f32Uninit(shapeSize(shape)));
 }
 
