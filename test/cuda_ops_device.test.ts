@@ -10,6 +10,7 @@ import * as wk from '../src';
 import { Tensor } from '../src/tensor/tensor';
 import { Generator } from '../src/random/generator';
 import { ConvVAE } from '../src/models/conv_vae';
+import { openLoopRollout } from '../src/rollout/index';
 
 function rnd(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const out = new Float32Array(n);
@@ -205,6 +206,20 @@ describe("more ops on 'cuda' under the emulation", () => {
       expect(Array.from(back.stateDict()[k].toFloat32Array())).toEqual(Array.from(p.toFloat32Array()));
       expect(Array.from(decoded.tensors[k].toFloat32Array())).toEqual(Array.from(p.toFloat32Array()));
     }
+  });
+
+  test('openLoopRollout (encode frames, roll out, decode) with models on cuda matches the CPU models', () => {
+    const vopts = { inputShape: [3, 16, 16] as [number, number, number], encoderChannels: [4, 8], latentDim: 6, seed: 3 };
+    const popts = { latentSize: 6, actionSize: 3, hiddenSize: 8, seed: 5 };
+    const frames = Uint8Array.from({ length: 6 * 16 * 16 * 3 }, (_, i) => (i * 29 + 7) % 256);
+    const actions = rnd(6 * 3, 95);
+    const input = { frames, actions, actionDim: 3, context: 3, horizon: 3 };
+    const rc = openLoopRollout(new wk.LatentPredictor(popts), new ConvVAE(vopts), input);
+    const rg = openLoopRollout(new wk.LatentPredictor(popts).to('cuda'), new ConvVAE(vopts).to('cuda'), input);
+    expectClose(rg.predLatents, rc.predLatents, 1e-4, 'predLatents');
+    expectClose(rg.trueLatents!, rc.trueLatents!, 1e-4, 'trueLatents');
+    expectClose(rg.predImages, rc.predImages, 1e-4, 'predImages');
+    for (let i = 0; i < rc.predFrames.length; ++i) expect(Math.abs(rg.predFrames[i] - rc.predFrames[i])).toBeLessThanOrEqual(1);
   });
 
   test('a full ConvVAE training step (encoder convs with fused ReLU, transposed decoder, MSE/BCE + KL, Adam) on cuda equals the CPU step', () => {

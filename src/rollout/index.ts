@@ -26,6 +26,18 @@ import { contactSheet, encodePNG } from '../io/png';
 import { writeFileAtomic } from '../io/atomic_file';
 import { checkInt, rangeError } from '../errors';
 
+// Models on 'cuda' work here too: inputs built from host arrays go to the model's device, and
+// outputs are read back to the host (a copy for 'cuda' tensors).
+function deviceOfModel(m: { parameters(): Tensor[] }): 'cpu' | 'cuda' {
+  return m.parameters()[0]?.device === 'cuda' ? 'cuda' : 'cpu';
+}
+function onDevice(t: Tensor, device: 'cpu' | 'cuda'): Tensor {
+  return device === 'cuda' ? t.to('cuda') : t;
+}
+function host(t: Tensor): Float32Array {
+  return t.device === 'cuda' ? t.toFloat32Array() : t.f32();
+}
+
 /** z [N, D] (mu) of uint8 HWC frames [N,H,W,3]. */
 export function encodeFrames(vae: ConvVAE, frames: Uint8Array, n: number, batch = 64): Float32Array {
   const [, H, W] = vae.inputShape;
@@ -37,7 +49,7 @@ export function encodeFrames(vae: ConvVAE, frames: Uint8Array, n: number, batch 
   noGrad(() => {
     for (let i = 0; i < n; i += batch) {
       const m = Math.min(batch, n - i);
-      tidy(() => out.set(vae.encode(new Tensor([m, H, W, 3], 'uint8', frames.subarray(i * per, (i + m) * per))).mu.f32(), i * D));
+      tidy(() => out.set(host(vae.encode(new Tensor([m, H, W, 3], 'uint8', frames.subarray(i * per, (i + m) * per))).mu), i * D));
     }
   });
   vae.train(was);
@@ -57,8 +69,8 @@ export function decodeLatents(vae: ConvVAE, z: Float32Array, batch = 64): { fram
     for (let i = 0; i < n; i += batch) {
       const m = Math.min(batch, n - i);
       tidy(() => {
-        const img = vae.decode(new Tensor([m, ...vae.latentShape], 'float32', z.slice(i * D, (i + m) * D)));
-        images.set(img.f32(), i * C * H * W);
+        const img = vae.decode(onDevice(new Tensor([m, ...vae.latentShape], 'float32', z.slice(i * D, (i + m) * D)), deviceOfModel(vae)));
+        images.set(host(img), i * C * H * W);
         frames.set(floatToFrames(img, 'NHWC').data() as Uint8Array, i * H * W * 3);
       });
     }
@@ -121,10 +133,11 @@ export function openLoopRollout(predictor: LatentPredictor, vae: ConvVAE, input:
   const enc = encodeFrames(vae, input.frames, haveTruth ? C + Hz : C);
   const pred = noGrad(() =>
     tidy(() => {
-      const z = new Tensor([1, C, ...predictor.latentShape], 'float32', enc.slice(0, C * D));
-      const a = predictor.useActions ? new Tensor([1, C + Hz - 1, A], 'float32', input.actions.slice(0, (C + Hz - 1) * A)) : null;
+      const dv = deviceOfModel(predictor);
+      const z = onDevice(new Tensor([1, C, ...predictor.latentShape], 'float32', enc.slice(0, C * D)), dv);
+      const a = predictor.useActions ? onDevice(new Tensor([1, C + Hz - 1, A], 'float32', input.actions.slice(0, (C + Hz - 1) * A)), dv) : null;
       predictor.eval();
-      const out = predictor.rollout(z, a, Hz).f32().slice();
+      const out = host(predictor.rollout(z, a, Hz)).slice();
       return out;
     }),
   );
@@ -222,9 +235,10 @@ export function closedLoopRollout(predictor: LatentPredictor, vae: ConvVAE, opts
     const T = C + k;
     const next = noGrad(() =>
       tidy(() => {
-        const z = new Tensor([1, T, ...predictor.latentShape], 'float32', history.slice(0, T * D));
-        const at = predictor.useActions ? new Tensor([1, T, A], 'float32', Float32Array.from(acts.slice(0, T * A))) : null;
-        return predictor.rollout(z, at, 1).f32().slice();
+        const dv = deviceOfModel(predictor);
+        const z = onDevice(new Tensor([1, T, ...predictor.latentShape], 'float32', history.slice(0, T * D)), dv);
+        const at = predictor.useActions ? onDevice(new Tensor([1, T, A], 'float32', Float32Array.from(acts.slice(0, T * A))), dv) : null;
+        return host(predictor.rollout(z, at, 1)).slice();
       }),
     );
     const h2 = new Float32Array((T + 1) * D);
