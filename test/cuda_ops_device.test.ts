@@ -220,6 +220,11 @@ describe("more ops on 'cuda' under the emulation", () => {
     expectClose(rg.trueLatents!, rc.trueLatents!, 1e-4, 'trueLatents');
     expectClose(rg.predImages, rc.predImages, 1e-4, 'predImages');
     for (let i = 0; i < rc.predFrames.length; ++i) expect(Math.abs(rg.predFrames[i] - rc.predFrames[i])).toBeLessThanOrEqual(1);
+    // encoding episodes for predictor training with a VAE on cuda
+    const ep = { length: 6, height: 16, width: 16, frames, actionDim: 3, actions, labelDim: 0 };
+    const ec = wk.train.encodeEpisodes(new ConvVAE(vopts), [ep], 4);
+    const eg = wk.train.encodeEpisodes(new ConvVAE(vopts).to('cuda'), [ep], 4);
+    expectClose(eg[0].z, ec[0].z, 1e-4, 'encodeEpisodes');
   });
 
   test('a full ConvVAE training step (encoder convs with fused ReLU, transposed decoder, MSE/BCE + KL, Adam) on cuda equals the CPU step', () => {

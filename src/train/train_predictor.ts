@@ -53,7 +53,8 @@ export function encodeEpisodes(vae: ConvVAE, episodes: Episode[], batchSize = 64
           const m = Math.min(batchSize, ep.length - t);
           tidy(() => {
             const x = new Tensor([m, ep.height, ep.width, 3], 'uint8', ep.frames.subarray(t * n, (t + m) * n));
-            z.set(vae.encode(x).mu.f32(), t * D);
+            const mu = vae.encode(x).mu;
+            z.set(mu.device === 'cuda' ? mu.toFloat32Array() : mu.f32(), t * D); // a VAE on 'cuda' too
           });
         }
       });
