@@ -95,7 +95,8 @@ float* exact(const Args& a, wk::View<float> v, const char* name, size_t size) {
   return v.data;
 }
 
-// conv2dForward(x, w, b|null, y, N, C, H, W, K, kh, kw, sh, sw, ph, pw) -> [Ho, Wo]
+// conv2dForward(x, w, b|null, y, N, C, H, W, K, kh, kw, sh, sw, ph, pw, relu?) -> [Ho, Wo]
+// (relu: y = max(conv + b, 0), fused into the kernel's output pass).
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   Args a(info, "conv2dForward", 15);
   RawGeom r = readGeom(a, 4);
@@ -104,11 +105,47 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   float* w = exact(a, a.f32(1, "weight"), "weight", g.K * g.C * g.kh * g.kw);
   float* b = optF32(a, 2, "bias", g.K);
   float* y = exact(a, a.f32(3, "y"), "y", g.N * g.K * g.Ho * g.Wo);
-  wk::conv2dForward(g, x, w, b, y);
+  const bool relu = info.Length() > 15 && !info[15].IsUndefined() && a.boolean(15, "relu");
+  wk::conv2dForward(g, x, w, b, y, relu);
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(0u, Napi::Number::New(info.Env(), double(g.Ho)));
   out.Set(1u, Napi::Number::New(info.Env(), double(g.Wo)));
   return out;
+}
+
+// conv2dForwardDirect(x, w, b|null, y, dims..., relu) (the direct kernel on any sizes, for tests)
+Napi::Value Conv2dForwardDirect(const Napi::CallbackInfo& info) {
+  Args a(info, "conv2dForwardDirect", 16);
+  RawGeom r = readGeom(a, 4);
+  ConvGeom g = convGeom(a, r);
+  float* x = exact(a, a.f32(0, "x"), "x", g.N * g.C * g.H * g.W);
+  float* w = exact(a, a.f32(1, "weight"), "weight", g.K * g.C * g.kh * g.kw);
+  float* b = optF32(a, 2, "bias", g.K);
+  float* y = exact(a, a.f32(3, "y"), "y", g.N * g.K * g.Ho * g.Wo);
+  wk::conv2dForwardDirect(g, x, w, b, y, a.boolean(15, "relu"));
+  return info.Env().Undefined();
+}
+
+// conv2dForwardRows(x, w, b|null, y, dims..., relu) (the row variant on any sizes, for tests)
+Napi::Value Conv2dForwardRows(const Napi::CallbackInfo& info) {
+  Args a(info, "conv2dForwardRows", 16);
+  RawGeom r = readGeom(a, 4);
+  ConvGeom g = convGeom(a, r);
+  float* x = exact(a, a.f32(0, "x"), "x", g.N * g.C * g.H * g.W);
+  float* w = exact(a, a.f32(1, "weight"), "weight", g.K * g.C * g.kh * g.kw);
+  float* b = optF32(a, 2, "bias", g.K);
+  float* y = exact(a, a.f32(3, "y"), "y", g.N * g.K * g.Ho * g.Wo);
+  wk::conv2dForwardRows(g, x, w, b, y, a.boolean(15, "relu"));
+  return info.Env().Undefined();
+}
+
+// conv2dForwardMethod(dims...) -> 'rows' | 'direct' | 'im2col': the forward's choice for these sizes
+Napi::Value Conv2dForwardMethod(const Napi::CallbackInfo& info) {
+  Args a(info, "conv2dForwardMethod", 11);
+  RawGeom r = readGeom(a, 0);
+  ConvGeom g = convGeom(a, r);
+  const char* m = wk::conv2dUsesRows(g) ? "rows" : wk::conv2dUsesDirect(g) ? "direct" : "im2col";
+  return Napi::String::New(info.Env(), m);
 }
 
 // conv2dForwardReference(x, w, b|null, y, dims...) (double-accumulating direct loops, for tests)
@@ -204,6 +241,9 @@ Napi::Value FloatToFrames(const Napi::CallbackInfo& info) {
 
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward, "conv2dForward"));
+  exports.Set("conv2dForwardDirect", Napi::Function::New(env, Conv2dForwardDirect, "conv2dForwardDirect"));
+  exports.Set("conv2dForwardRows", Napi::Function::New(env, Conv2dForwardRows, "conv2dForwardRows"));
+  exports.Set("conv2dForwardMethod", Napi::Function::New(env, Conv2dForwardMethod, "conv2dForwardMethod"));
   exports.Set("conv2dForwardReference", Napi::Function::New(env, Conv2dForwardReference, "conv2dForwardReference"));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward, "conv2dBackward"));
   exports.Set("convTranspose2dForward", Napi::Function::New(env, ConvTranspose2dForward, "convTranspose2dForward"));

@@ -15,14 +15,24 @@
 // chunk, summed in chunk order (the chunking depends on the sizes only, so results never depend
 // on the thread count).
 //
-// Versions: 1 (im2col + batched GEMM over the whole batch); 2 (this: chunk-parallel).
+// Forward (v3): the direct kernel and its row variant (conv_direct.h, conv_direct_*.cpp) where
+// conv2dUsesRows / conv2dUsesDirect pick them: no column buffer, weights packed once per call,
+// zero-padding taps skipped (direct) or read as zeros of a phase-split copy (rows), bias and an
+// optional ReLU fused into the output pass; work items claimed by the threads from a counter.
+//
+// Versions: 1 (im2col + batched GEMM over the whole batch); 2 (chunk-parallel im2col, still the
+// backward's, the transposed convs' and the short forwards' method); 3 (direct / row forward).
 #include "conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "conv_direct.h"
+#include "cpu_features.h"
 #include "gemm.h"
 #include "thread_pool.h"
 
@@ -33,7 +43,7 @@ namespace {
 constexpr size_t kChunkFloats = size_t(1) << 23;
 
 struct Workspace {
-  std::vector<float> col, mat, part;
+  std::vector<float> col, mat, part, pack, phase;
   float* colBuf(size_t n) {
     if (col.size() < n) col.resize(n);
     return col.data();
@@ -45,6 +55,14 @@ struct Workspace {
   float* partBuf(size_t n) {
     if (part.size() < n) part.resize(n);
     return part.data();
+  }
+  float* packBuf(size_t n) {
+    if (pack.size() < n) pack.resize(n);
+    return pack.data();
+  }
+  float* phaseBuf(size_t n) {
+    if (phase.size() < n) phase.resize(n);
+    return phase.data();
   }
 };
 
@@ -237,19 +255,255 @@ void reduceParts(const float* parts, size_t chunks, size_t len, float* dst) {
   });
 }
 
+const conv_detail::DirectKernels& directKernels() {
+  switch (bestIsa()) {
+    case Isa::Avx512: return conv_detail::directAvx512();
+    case Isa::Avx2: return conv_detail::directAvx2();
+    default: return conv_detail::directPortable();
+  }
+}
+
+// Range [lo, hi) of kernel taps k with 0 <= o*s + k - p < in.
+inline void tapRange(size_t o, size_t s, size_t p, size_t k, size_t in, int& lo, int& hi) {
+  const long base = static_cast<long>(o * s) - static_cast<long>(p);
+  const long a = std::max<long>(0, -base), b = std::min<long>(static_cast<long>(k), static_cast<long>(in) - base);
+  lo = static_cast<int>(a);
+  hi = static_cast<int>(std::max(a, b));
+}
+
+// Runs fn(i) for i in [0, n): one part per thread, each claiming items from a shared counter, so
+// a thread that starts late (another process on its core) leaves its items to the others.
+// Which thread runs an item never changes what it computes.
+template <class F>
+void dynamicFor(size_t n, F&& fn) {
+  std::atomic<size_t> next{0};
+  const size_t parts = std::max<size_t>(1, std::min<size_t>(n, static_cast<size_t>(numThreads())));
+  parallelFor(parts, 1, [&](size_t, size_t, int) {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
+  });
+}
+
+// WORLDKIT_CONV_FORWARD=im2col keeps every forward on im2col + GEMM (for A/B measurements).
+bool im2colOnly() {
+  static const bool v = [] {
+    const char* e = std::getenv("WORLDKIT_CONV_FORWARD");
+    return e && std::strcmp(e, "im2col") == 0;
+  }();
+  return v;
+}
+
+void applyRelu(float* y, size_t n) {
+  parallelFor(n, 1 << 14, [&](size_t b, size_t e, int) {
+    for (size_t i = b; i < e; ++i) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+  });
+}
+
 }  // namespace
+
+bool conv2dUsesRows(const ConvGeom& g) {
+  if (im2colOnly()) return false;
+  // Whole vectors of output pixels per row (the VAE's 64x64 -> 32 and 32 -> 16 layers).
+  return g.Wo >= static_cast<size_t>(directKernels().narrow.nr) && g.kw <= 64;
+}
+
+bool conv2dUsesDirect(const ConvGeom& g) {
+  // The direct tile wins wherever the reduction over taps is long enough to hide the scattered
+  // output stores (measured on Zen 4 at the ConvVAE's shapes; see bench/README.md).
+  if (im2colOnly()) return false;
+  return g.C * g.kh * g.kw >= 64 && g.K >= 8;
+}
+
+void conv2dForwardDirect(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
+  const size_t P = g.Ho * g.Wo, HW = g.H * g.W, KK = g.kh * g.kw, CKK = g.C * KK;
+  if (g.N == 0 || g.K == 0 || P == 0) return;
+  const conv_detail::DirectKernels& ks = directKernels();
+  const size_t MR = static_cast<size_t>(ks.mr), NR = static_cast<size_t>(ks.nr);
+  const size_t ocBlocks = (g.K + NR - 1) / NR;
+  // Packed weights [ocb][c][ky][kx][NR] and bias [ocb][NR], zero padded past K.
+  const size_t blockLen = CKK * NR;
+  float* wp = workspace().packBuf(ocBlocks * blockLen + ocBlocks * NR);
+  float* bp = wp + ocBlocks * blockLen;
+  parallelFor(ocBlocks * g.C, 8, [&](size_t s, size_t e, int) {
+    for (size_t t = s; t < e; ++t) {
+      const size_t ocb = t / g.C, c = t % g.C;
+      float* d = wp + ocb * blockLen + c * KK * NR;
+      for (size_t l = 0; l < NR; ++l) {
+        const size_t oc = ocb * NR + l;
+        if (oc < g.K) {
+          const float* src = w + (oc * g.C + c) * KK;
+          for (size_t q = 0; q < KK; ++q) d[q * NR + l] = src[q];
+        } else {
+          for (size_t q = 0; q < KK; ++q) d[q * NR + l] = 0.0f;
+        }
+      }
+    }
+  });
+  for (size_t i = 0; i < ocBlocks * NR; ++i) bp[i] = b && i < g.K ? b[i] : 0.0f;
+
+  // Output pixels grouped by validity class (the taps inside the input), pixel order kept
+  // within a class. Depends on the sizes only.
+  struct Pix {
+    int ky0, nky, kx0, nkx;
+    long xoff;  // offset of the first valid tap within one input channel
+    size_t p;
+  };
+  std::vector<Pix> pix(P);
+  for (size_t oh = 0; oh < g.Ho; ++oh)
+    for (size_t ow = 0; ow < g.Wo; ++ow) {
+      int y0, y1, x0, x1;
+      tapRange(oh, g.sh, g.ph, g.kh, g.H, y0, y1);
+      tapRange(ow, g.sw, g.pw, g.kw, g.W, x0, x1);
+      const long ih = static_cast<long>(oh * g.sh) - static_cast<long>(g.ph) + y0;
+      const long iw = static_cast<long>(ow * g.sw) - static_cast<long>(g.pw) + x0;
+      pix[oh * g.Wo + ow] = Pix{y0, y1 - y0, x0, x1 - x0, y1 > y0 && x1 > x0 ? ih * static_cast<long>(g.W) + iw : 0,
+                                oh * g.Wo + ow};
+    }
+  std::stable_sort(pix.begin(), pix.end(), [](const Pix& a, const Pix& b2) {
+    if (a.ky0 != b2.ky0) return a.ky0 < b2.ky0;
+    if (a.nky != b2.nky) return a.nky < b2.nky;
+    if (a.kx0 != b2.kx0) return a.kx0 < b2.kx0;
+    return a.nkx < b2.nkx;
+  });
+  std::vector<size_t> segs{0};  // class boundaries in pix
+  for (size_t i = 1; i < P; ++i) {
+    const Pix &u = pix[i - 1], &v = pix[i];
+    if (u.ky0 != v.ky0 || u.nky != v.nky || u.kx0 != v.kx0 || u.nkx != v.nkx) segs.push_back(i);
+  }
+  segs.push_back(P);
+
+  // Work items: (oc block, chunk of images). Within an item, class by class, the rows are the
+  // (image, pixel) pairs image-major, pixel-minor, cut into tiles of MR: a tile's inputs lie
+  // close together (neighbouring pixels of one image) wherever the class has MR pixels.
+  const size_t nb = std::min(g.N, MR), chunks = (g.N + nb - 1) / nb;
+  const size_t CHW = g.C * HW;
+  dynamicFor(ocBlocks * chunks, [&](size_t item) {
+    conv_detail::DirectTile t;
+    t.C = g.C, t.HW = HW, t.W = g.W, t.wc = KK * NR, t.wky = g.kw * NR, t.P = P, t.relu = relu;
+    {
+      const size_t ocb = item / chunks, ch = item % chunks;
+      const size_t n0 = ch * nb, cn = std::min(nb, g.N - n0);
+      t.noc = static_cast<int>(std::min(NR, g.K - ocb * NR));
+      t.bias = bp + ocb * NR;
+      const float* wblock = wp + ocb * blockLen;
+      for (size_t sg = 0; sg + 1 < segs.size(); ++sg) {
+        const Pix& cls = pix[segs[sg]];
+        t.nky = cls.nky, t.nkx = cls.nkx;
+        t.wp = wblock + (static_cast<size_t>(cls.ky0) * g.kw + cls.kx0) * NR;
+        const size_t cnt = segs[sg + 1] - segs[sg], rows = cnt * cn;
+        for (size_t r0 = 0; r0 < rows; r0 += MR) {
+          const size_t m = std::min(MR, rows - r0);
+          t.m = static_cast<int>(m);
+          for (size_t r = 0; r < MR; ++r) {
+            const size_t row = r0 + (r < m ? r : 0);
+            const Pix& px = pix[segs[sg] + row % cnt];
+            const size_t n = n0 + row / cnt;
+            t.x[r] = x + n * CHW + px.xoff;
+            t.y[r] = y + (n * g.K + ocb * NR) * P + px.p;
+          }
+          ks.tile(t);
+        }
+      }
+    }
+  });
+}
+
+void conv2dForwardRows(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
+  const size_t P = g.Ho * g.Wo, HW = g.H * g.W, KK = g.kh * g.kw, CKK = g.C * KK;
+  if (g.N == 0 || g.K == 0 || P == 0) return;
+  const conv_detail::DirectKernels& dk = directKernels();
+  const conv_detail::RowKernel& ks = g.Wo <= static_cast<size_t>(dk.narrow.nr) ? dk.narrow : dk.wide;
+  const size_t MR = static_cast<size_t>(ks.mr), NR = static_cast<size_t>(ks.nr);
+  const size_t ocBlocks = (g.K + MR - 1) / MR;
+  const size_t blockLen = CKK * MR;
+  float* wp = workspace().packBuf(ocBlocks * blockLen + ocBlocks * MR);
+  float* bp = wp + ocBlocks * blockLen;
+  parallelFor(ocBlocks * g.C, 16, [&](size_t s, size_t e, int) {
+    for (size_t t = s; t < e; ++t) {
+      const size_t ocb = t / g.C, c = t % g.C;
+      float* d = wp + ocb * blockLen + c * KK * MR;
+      for (size_t l = 0; l < MR; ++l) {
+        const size_t oc = ocb * MR + l;
+        for (size_t q = 0; q < KK; ++q) d[q * MR + l] = oc < g.K ? w[(oc * g.C + c) * KK + q] : 0.0f;
+      }
+    }
+  });
+  for (size_t i = 0; i < ocBlocks * MR; ++i) bp[i] = b && i < g.K ? b[i] : 0.0f;
+  // Phase-split rows: Lp elements per phase, enough for whole-vector loads past the last pixel.
+  const size_t sw = g.sw, Lp = (g.Wo + NR - 1) / NR * NR + (g.kw - 1) / sw + 1;
+  const size_t rowLen = sw * Lp, imgLen = g.C * g.H * rowLen;
+  std::vector<size_t> koff(g.kw);
+  for (size_t kx = 0; kx < g.kw; ++kx) koff[kx] = (kx % sw) * Lp + kx / sw;
+  // One image per work item: its phase-split copy stays in the thread's L2.
+  dynamicFor(g.N, [&](size_t n) {
+    float* xs = workspace().phaseBuf(imgLen);
+    conv_detail::RowTile t;
+    t.xc = g.H * rowLen, t.xrow = rowLen, t.koff = koff.data(), t.kw = static_cast<int>(g.kw), t.C = g.C;
+    t.wc = KK * MR, t.wky = g.kw * MR, t.P = P, t.relu = relu;
+    {
+      for (size_t cr = 0; cr < g.C * g.H; ++cr) {
+        const float* src = x + n * g.C * HW + cr * g.W;
+        for (size_t f = 0; f < sw; ++f) {
+          float* d = xs + cr * rowLen + f * Lp;
+          // d[j] = src[j*sw + f - pw] where that lies in [0, W), else 0.
+          const long off = static_cast<long>(f) - static_cast<long>(g.pw);
+          size_t j0 = off >= 0 ? 0 : (static_cast<size_t>(-off) + sw - 1) / sw;
+          size_t j1 = static_cast<long>(g.W) - off <= 0 ? 0 : (static_cast<size_t>(static_cast<long>(g.W) - off) + sw - 1) / sw;
+          j1 = std::min(j1, Lp);
+          j0 = std::min(j0, j1);
+          for (size_t j = 0; j < j0; ++j) d[j] = 0.0f;
+          const float* sp = src + off;
+          if (sw == 2) {
+            for (size_t j = j0; j < j1; ++j) d[j] = sp[2 * j];
+          } else {
+            for (size_t j = j0; j < j1; ++j) d[j] = sp[j * sw];
+          }
+          for (size_t j = j1; j < Lp; ++j) d[j] = 0.0f;
+        }
+      }
+      for (size_t oh = 0; oh < g.Ho; ++oh) {
+        int ky0, ky1;
+        tapRange(oh, g.sh, g.ph, g.kh, g.H, ky0, ky1);
+        t.nky = ky1 - ky0;
+        const size_t ih0 = oh * g.sh + ky0 - g.ph;  // valid when nky > 0
+        const float* xrows = xs + (t.nky > 0 ? ih0 : 0) * rowLen;
+        for (size_t ow0 = 0; ow0 < g.Wo; ow0 += NR) {
+          t.npx = static_cast<int>(std::min(NR, g.Wo - ow0));
+          t.x = xrows + ow0;
+          for (size_t ocb = 0; ocb < ocBlocks; ++ocb) {
+            t.m = static_cast<int>(std::min(MR, g.K - ocb * MR));
+            t.wp = wp + ocb * blockLen + static_cast<size_t>(ky0) * g.kw * MR;
+            t.bias = bp + ocb * MR;
+            t.y = y + (n * g.K + ocb * MR) * P + oh * g.Wo + ow0;
+            ks.tile(t);
+          }
+        }
+      }
+    }
+  });
+}
 
 size_t convOutSize(size_t in, size_t k, size_t stride, size_t pad) {
   if (stride == 0 || in + 2 * pad < k) return 0;
   return (in + 2 * pad - k) / stride + 1;
 }
 
-void conv2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+void conv2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
   const size_t P = g.Ho * g.Wo, CKK = g.C * g.kh * g.kw;
   if (g.N == 0 || g.K == 0 || P == 0) return;
   if (CKK == 0) {
     for (size_t n = 0; n < g.N; ++n)
-      for (size_t k = 0; k < g.K; ++k) std::fill(y + (n * g.K + k) * P, y + (n * g.K + k + 1) * P, b ? b[k] : 0.0f);
+      for (size_t k = 0; k < g.K; ++k) {
+        const float v = b ? b[k] : 0.0f;
+        std::fill(y + (n * g.K + k) * P, y + (n * g.K + k + 1) * P, relu && !(v > 0.0f) ? 0.0f : v);
+      }
+    return;
+  }
+  if (conv2dUsesRows(g)) {
+    conv2dForwardRows(g, x, w, b, y, relu);
+    return;
+  }
+  if (conv2dUsesDirect(g)) {
+    conv2dForwardDirect(g, x, w, b, y, relu);
     return;
   }
   forEachChunk(g.N, chunkSize(g), [&](size_t n0, size_t nb, size_t) {
@@ -268,6 +522,7 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, const floa
       scatterChannels(mat, b, g.K, P, n0, nb, y);
     }
   });
+  if (relu) applyRelu(y, g.N * g.K * P);
 }
 
 void conv2dBackward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw,

@@ -5,8 +5,11 @@
 // convolution is the adjoint of that map, so it reuses the same geometry with the roles of the
 // two tensors swapped (see convTranspose2d* below).
 //
-// Method: im2col / col2im over wk::gemm on chunks of samples, the batch folded into the GEMM's N
-// dimension within a chunk (a chunk holds about 256 output pixels: one sample for the large
+// Forward: a direct convolution (conv_direct.h: register tiles of (image, pixel) rows by output
+// channels, inputs broadcast from NCHW, zero-padding taps skipped) or its row variant (output
+// pixels of a row in the vector lanes) for all but short reductions on narrow outputs.
+// Backward, transposed convs and the remaining forwards: im2col / col2im over wk::gemm on chunks
+// of samples, the batch folded into the GEMM's N dimension within a chunk (a chunk holds about 256 output pixels: one sample for the large
 // layers, 4 or 16 for the deep layers of a VAE, which have 16 or 64 pixels per sample, far too
 // few for a GEMM alone). Chunks run in parallel, one thread each. Workspaces are per-thread and
 // grow-only, so the hot path does not allocate once warmed up. Results do not depend on the
@@ -31,8 +34,20 @@ struct ConvGeom {
 // Output size of a convolution along one axis (0 when the kernel does not fit).
 size_t convOutSize(size_t in, size_t k, size_t stride, size_t pad);
 
-// y[N,K,Ho,Wo] = conv(x[N,C,H,W], w[K,C,kh,kw]) + b[K] (b may be null). y is overwritten.
-void conv2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
+// y[N,K,Ho,Wo] = conv(x[N,C,H,W], w[K,C,kh,kw]) + b[K] (b may be null), then max(y, 0) when
+// relu (NaN -> 0). y is overwritten. Method, from the sizes only (and WORLDKIT_CONV_FORWARD=im2col,
+// which keeps im2col + GEMM for A/B measurements): the row variant where conv2dUsesRows(g), else
+// the direct kernel (conv_direct.h) where conv2dUsesDirect(g), else im2col + GEMM.
+void conv2dForward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, bool relu = false);
+
+// The forward's choice of method.
+bool conv2dUsesDirect(const ConvGeom& g);
+// The direct forward itself, for any sizes (tests call it on shapes the dispatch would not send).
+void conv2dForwardDirect(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, bool relu);
+// The row variant of the direct forward (conv_direct.h RowTile: output pixels of a row in the
+// vector lanes), for short reductions over wide outputs; any sizes.
+bool conv2dUsesRows(const ConvGeom& g);
+void conv2dForwardRows(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, bool relu);
 
 // Gradients of conv2dForward from gy[N,K,Ho,Wo]. Each output may be null (not wanted); all
 // wanted ones are overwritten: gx[N,C,H,W], gw[K,C,kh,kw], gb[K].

@@ -254,10 +254,26 @@ export class ConvVAE extends Module {
     return x;
   }
 
+  /** The encoder's forward, each Conv2d + ReLU pair run as one fused op (same values). */
+  private encodeFeatures(img: Tensor): Tensor {
+    let h = img;
+    const n = this.encoder.length;
+    for (let i = 0; i < n; ++i) {
+      const m = this.encoder.at(i);
+      if (m instanceof Conv2d && i + 1 < n && this.encoder.at(i + 1) instanceof ReLU) {
+        h = m.forwardRelu(h);
+        ++i;
+      } else {
+        h = (m as unknown as { forward(t: Tensor): Tensor }).forward(h);
+      }
+    }
+    return h;
+  }
+
   /** Encoder features and the posterior parameters. */
   encode(x: Tensor): { mu: Tensor; logvar: Tensor } {
     const img = this.toImages(x, 'ConvVAE.encode');
-    let f = this.encoder.forward(img);
+    let f = this.encodeFeatures(img);
     if (this.latentShape.length === 1) f = f.flatten(1);
     const mu = (this.muHead as unknown as { forward(t: Tensor): Tensor }).forward(f);
     const logvar = (this.logvarHead as unknown as { forward(t: Tensor): Tensor }).forward(f);
@@ -290,9 +306,10 @@ export class ConvVAE extends Module {
     const ls = this.latentShape;
     if (z.ndim !== ls.length + 1 || ls.some((d, i) => z.shape[i + 1] !== d))
       throw rangeError(fn, `z must be [N,${ls.join(',')}], got ${fmtShape(z.shape)}`);
-    let h = (this.decoderIn as unknown as { forward(t: Tensor): Tensor }).forward(z);
-    if (ls.length === 1) h = h.reshape([z.shape[0], ...this.startShape]);
-    else h = relu(h);
+    let h: Tensor;
+    if (ls.length === 1) h = (this.decoderIn as Linear).forward(z).reshape([z.shape[0], ...this.startShape]);
+    else if (this.decoderIn instanceof Conv2d) h = this.decoderIn.forwardRelu(z);
+    else h = relu((this.decoderIn as unknown as { forward(t: Tensor): Tensor }).forward(z));
     return this.decoder.forward(h);
   }
 

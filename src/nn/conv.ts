@@ -91,6 +91,11 @@ export class Conv2d extends ConvBase {
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, name: this.errName('Conv2d') });
   }
+
+  /** relu(forward(x)) as one fused op (see conv2d's `relu` option): what a Conv2d + ReLU pair runs. */
+  forwardRelu(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, name: this.errName('Conv2d'), relu: true });
+  }
 }
 
 /** Transposed 2-D convolution: x [N,inC,H,W] -> [N,outC,Ho,Wo]; weight [inC,outC,kh,kw], bias [outC]. */

@@ -13,12 +13,19 @@ import { Tensor, checkTensor, record } from '../tensor/tensor';
 import { requireNative } from '../backend/native';
 import { deviceOf } from '../tensor/device';
 import * as cudaOps from './cuda_ops';
+import { UNARY } from './elementwise';
 
 export type Pair = number | [number, number];
 
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
+  /**
+   * conv2d only: return relu(conv(x) + bias), the ReLU fused into the kernel's output pass
+   * (one op on the tape; its backward masks the gradient with output > 0). Same values as
+   * relu(conv2d(...)).
+   */
+  relu?: boolean;
   /** Name used in error messages (e.g. a layer's `Conv2d(encoder.0)`). */
   name?: string;
 }
@@ -70,16 +77,25 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     return cudaOps.conv2d(fn, x, weight, bias ?? null, [N, C, H, W, K, kh, kw, sh, sw, ph, pw], [N, K, Ho, Wo], (opts as { relu?: unknown }).relu === true);
   const out = Tensor.empty([N, K, Ho, Wo]);
   const dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw];
-  requireNative('conv2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims);
+  const relu = opts.relu === true;
+  if (opts.relu !== undefined && typeof opts.relu !== 'boolean') throw typeError(fn, 'relu', 'a boolean', opts.relu);
+  requireNative('conv2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims, relu);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(out, 'conv2d', inputs, (g) => {
+  return record(out, relu ? 'conv2dRelu' : 'conv2d', inputs, (g) => {
     const gx = x.requiresGrad ? Tensor.empty(x.shape.slice()) : null;
     const gw = weight.requiresGrad ? Tensor.empty(weight.shape.slice()) : null;
     const gb = bias && bias.requiresGrad ? Tensor.empty(bias.shape.slice()) : null;
+    let gy = g.f32(fn, 'gradOutput');
+    if (relu) {
+      // d relu: the gradient where the output is positive (relu(z) > 0 exactly where z > 0).
+      const masked = new Float32Array(gy.length);
+      requireNative('unaryBackward')(UNARY.relu, out._data, null, gy, masked, 0, 0);
+      gy = masked;
+    }
     requireNative('conv2dBackward')(
       x.f32(fn, 'input'),
       weight.f32(fn, 'weight'),
-      g.f32(fn, 'gradOutput'),
+      gy,
       gx ? gx._data : null,
       gw ? gw._data : null,
       gb ? gb._data : null,
