@@ -479,8 +479,12 @@ export class LatentPredictor extends Module {
     const pred = pTrue === 1 ? this.forwardTeacherForced(z, a) : this.forwardScheduled(z, a, pTrue, opts.rng);
     const zf = z.reshape(z.shape[0], z.shape[1], this.latentSize);
     const [B, T, D] = zf.shape;
-    const target = noGrad(() => slice(zf, [0, 1, 0], [B, T - 1, D]));
-    if (this.training && this.targetJitterScale > 0) {
+    let target = noGrad(() => slice(zf, [0, 1, 0], [B, T - 1, D]));
+    if (this.training && this.targetJitterScale > 0 && target.device === 'cuda') {
+      // the same draws as on the CPU, added on the device (a 'cuda' tensor has no host _data to add into)
+      const t0 = target;
+      target = noGrad(() => addNoise(t0, this.targetJitterScale, this.generator));
+    } else if (this.training && this.targetJitterScale > 0) {
       const n = new Float32Array(target.size);
       this.generator.fillNormal(n, 0, this.targetJitterScale);
       const td = target._data as Float32Array;
