@@ -1,7 +1,8 @@
 /**
  * Shared pieces of the training commands (demo, train-vae, train-predictor, rollout, eval):
  * the training flags in the seed's spelling, loading the dataset named by --data, a progress
- * bar (TTY) or plain lines, Ctrl-C handling, and turning checkpoint errors into usage errors.
+ * bar (TTY) or plain lines, Ctrl-C handling, turning checkpoint errors into usage errors, and
+ * the --device flag.
  */
 import * as fs from 'fs';
 import { FlagSpec, FlagValues, UsageError } from './flags';
@@ -12,6 +13,27 @@ import { loadNpzDataset, loadPngDataset } from '../data/loaders';
 import type { TrainCallbacks } from '../train/loop';
 import { CheckpointError } from '../train/checkpoint';
 import { loadPredictor, loadVAE } from '../train/load';
+import { cudaUnavailableReason } from '../train/device';
+import type { Device } from '../tensor/memory';
+
+export const DEVICE_FLAG: FlagSpec = {
+  name: 'device',
+  type: 'string',
+  default: 'cpu',
+  choices: ['cpu', 'cuda'],
+  help: "where the models run: 'cuda' needs a GPU (worldkit.cudaStatus()) or WORLDKIT_CUDA_EMULATE=1 (the CPU emulation, slow)",
+};
+
+/** The --device flag's value; 'cuda' without a usable device is a UsageError (exit 2) naming the reason. */
+export function deviceFlag(flags: FlagValues): Device {
+  const d = flags.device ?? 'cpu';
+  if (d !== 'cpu' && d !== 'cuda') throw new UsageError(`--device must be one of cpu, cuda, got '${String(d)}'`);
+  if (d === 'cuda') {
+    const why = cudaUnavailableReason();
+    if (why !== null) throw new UsageError(`--device cuda: CUDA is not available: ${why} (use --device cpu, or WORLDKIT_CUDA_EMULATE=1 for the CPU emulation)`);
+  }
+  return d;
+}
 
 export const DATA_FLAGS: FlagSpec[] = [
   { name: 'data', type: 'string', default: 'sim', metavar: 'sim|file.npz|dir', help: "dataset: 'sim' (the embedded driving simulator), a World Models .npz file or folder, or a folder of PNG frames + actions.csv" },
@@ -50,13 +72,13 @@ export function withCheckpointErrors<T>(what: string, f: () => T): T {
   }
 }
 
-export const openVAE = (p: unknown) => {
+export const openVAE = (p: unknown, device: Device = 'cpu') => {
   if (typeof p !== 'string' || !p) throw new UsageError('--vae <checkpoint folder> is required');
-  return withCheckpointErrors('--vae', () => loadVAE(p));
+  return withCheckpointErrors('--vae', () => loadVAE(p, { device }));
 };
-export const openPredictor = (p: unknown) => {
+export const openPredictor = (p: unknown, device: Device = 'cpu') => {
   if (typeof p !== 'string' || !p) throw new UsageError('--predictor <checkpoint folder> is required');
-  return withCheckpointErrors('--predictor', () => loadPredictor(p));
+  return withCheckpointErrors('--predictor', () => loadPredictor(p, { device }));
 };
 
 function fmtTime(s: number): string {

@@ -8,6 +8,7 @@ export type { TrainCallbacks, CommonTrainOptions, TrainResult, Logs } from './lo
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, restoreModule, CheckpointError } from './checkpoint';
 export type { CheckpointData, LoadedCheckpoint } from './checkpoint';
 export { loadVAE, loadPredictor } from './load';
+export type { LoadModelOptions } from './load';
 export { MetricsLog, readMetricsLog } from './metrics_log';
 export type { MetricsRecord } from './metrics_log';
 export { pTrueAt } from './sampling_schedule';

@@ -4,15 +4,24 @@
  *   const vae = loadVAE('runs/demo/vae');               // a run folder (latest.json) or a ckpt-N folder
  *   const predictor = loadPredictor('runs/demo/predictor');
  *
- * Errors are CheckpointErrors naming the file and what is wrong.
+ * Errors are CheckpointErrors naming the file and what is wrong. `{ device: 'cuda' }` builds the
+ * model on the CPU, loads the weights and moves it to the device (checkpoints hold host copies,
+ * whichever device trained them).
  */
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
 import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
 import { CheckpointError, loadCheckpoint, restoreModule } from './checkpoint';
 import { createVAE } from './train_vae';
 import { rememberConfig } from './train_vae';
+import { Device, resolveDevice } from './device';
 
-export function loadVAE(p: string): ConvVAE {
+export interface LoadModelOptions {
+  /** Where the loaded model lives (default 'cpu'). */
+  device?: Device;
+}
+
+export function loadVAE(p: string, opts: LoadModelOptions = {}): ConvVAE {
+  const device = resolveDevice('loadVAE', 'options.device', opts.device);
   const ck = loadCheckpoint(p);
   try {
     const cfg = ck.config.vae as ConvVAEOptions | undefined;
@@ -26,13 +35,15 @@ export function loadVAE(p: string): ConvVAE {
     }
     restoreModule(ck, 'vae', vae);
     vae.eval();
+    if (device !== 'cpu') vae.to(device);
     return vae;
   } finally {
     ck.dispose();
   }
 }
 
-export function loadPredictor(p: string): LatentPredictor {
+export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentPredictor {
+  const device = resolveDevice('loadPredictor', 'options.device', opts.device);
   const ck = loadCheckpoint(p);
   try {
     const cfg = ck.config.predictor as LatentPredictorOptions | undefined;
@@ -46,6 +57,7 @@ export function loadPredictor(p: string): LatentPredictor {
     rememberConfig(pr, { ...cfg });
     restoreModule(ck, 'predictor', pr);
     pr.eval();
+    if (device !== 'cpu') pr.to(device);
     return pr;
   } finally {
     ck.dispose();

@@ -35,6 +35,13 @@ export interface TrainCallbacks {
 }
 
 export interface CommonTrainOptions {
+  /**
+   * Where the models, their gradients and the optimizer state live: 'cpu' or 'cuda' (default:
+   * the device the model is already on, 'cpu' for a new model). The model is moved in place
+   * (Module.to) and stays there; each batch is uploaded per step; checkpoints are written
+   * through the host, so they load on either device.
+   */
+  device?: 'cpu' | 'cuda';
   epochs?: number;
   batchSize?: number;
   lr?: number;

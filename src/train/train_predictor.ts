@@ -14,6 +14,9 @@
  * the true latent decays over epochs (samplingSchedule, default linear 1 -> 0.25).
  * Validation every epoch: valLoss (teacher-forced latent MSE) and valOpenLoop (latent MSE when
  * the model feeds itself from the first latent of each held-out window).
+ * options.device ('cpu' | 'cuda'; default: where the predictor is) moves the predictor there in
+ * place, and the VAE too when it has to encode the frames; each batch of windows is uploaded
+ * per step.
  */
 import { ConvVAE } from '../models/conv_vae';
 import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
@@ -29,6 +32,7 @@ import { EpisodeSource, episodesOf, windows } from './data';
 import { restoreModule } from './checkpoint';
 import { SamplingSchedule, pTrueAt } from './sampling_schedule';
 import { modelConfigOf, rememberConfig } from './train_vae';
+import { Device, moduleDevice, resolveDevice } from './device';
 
 /** The latents of one episode: z [length, D] (the VAE's mu) and actions [length, A]. */
 export interface LatentEpisode {
@@ -91,6 +95,8 @@ export interface PredictorModelOptions {
   inputNoiseStd?: number;
   targetJitterScale?: number;
   seed?: number;
+  /** createPredictor: the device to build it on (default: the VAE's device when given a ConvVAE, else 'cpu'). */
+  device?: Device;
 }
 
 /** A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are remembered for checkpoints. */
@@ -107,8 +113,10 @@ export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: Pre
     targetJitterScale: o.targetJitterScale ?? 0,
     seed: o.seed ?? 0,
   };
+  const dv = resolveDevice('createPredictor', 'device', o.device, vae instanceof ConvVAE ? moduleDevice(vae) : 'cpu');
   const p = new LatentPredictor(opts);
   rememberConfig(p, { ...opts });
+  if (dv !== 'cpu') p.to(dv);
   return p;
 }
 
@@ -156,6 +164,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (options.useActions !== undefined && options.useActions !== predictor.useActions)
     throw rangeError(fn, `options.useActions is ${options.useActions} but the predictor was built with useActions ${predictor.useActions}`);
   if ((options.predictor ?? 'lstm') !== 'lstm') throw typeError(fn, 'options.predictor', "'lstm'", options.predictor);
+  const device = resolveDevice(fn, 'options.device', options.device, moduleDevice(predictor));
   if (options.inputNoiseStd !== undefined) predictor.inputNoiseStd = options.inputNoiseStd;
   if (options.targetJitterScale !== undefined) predictor.targetJitterScale = options.targetJitterScale;
   const eps = episodesOf(fn, dataset);
@@ -166,6 +175,9 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
   vae.freeze();
   vae.eval();
+  if (!options.latents && moduleDevice(vae) !== device) vae.to(device); // the frames are encoded on the device
+  if (moduleDevice(predictor) !== device) predictor.to(device);
+  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device));
   const t0 = performance.now();
   const lat = options.latents ?? encodeEpisodes(vae, eps);
   if (lat.length !== eps.length) throw rangeError(fn, `options.latents has ${lat.length} episodes, the dataset ${eps.length}`);
@@ -187,14 +199,15 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
     config: { predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale }, vae: modelConfigOf(vae) ?? {}, seqLen: T },
     modules: { predictor },
     params: predictor,
-    opts: options,
+    opts: Object.assign({}, options, { device, latents: undefined }), // latents: not copied into the checkpoints
     numExamples: refs.length,
     rngs: { coins, model: predictor.generator },
     epochInfo(epoch, epochs) {
       return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
     },
     trainStep(idx, info) {
-      const { z, a } = gatherWindows(trainLat, idx.map((i) => refs[i]), T, predictor.latentShape);
+      const w = gatherWindows(trainLat, idx.map((i) => refs[i]), T, predictor.latentShape);
+      const z = onDevice(w.z), a = onDevice(w.a);
       const loss = predictor.loss(z, predictor.useActions ? a : null, { pTrue: info.pTrue ?? 1, rng: coins });
       return { loss, logs: {} };
     },
@@ -205,7 +218,8 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
         for (let i = 0; i < valRefs.length; i += batchSize) {
           const part = valRefs.slice(i, i + batchSize);
           tidy(() => {
-            const { z, a } = gatherWindows(valLat, part, T, predictor.latentShape);
+            const w = gatherWindows(valLat, part, T, predictor.latentShape);
+            const z = onDevice(w.z), a = onDevice(w.a);
             const act = predictor.useActions ? a : null;
             tf += predictor.loss(z, act).item() * part.length;
             const B = part.length;

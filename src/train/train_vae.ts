@@ -8,6 +8,8 @@
  * The loss is the VAE objective (recon + beta * KL, see ConvVAE); validation reports the
  * held-out frames' loss with z = mu (eval mode) as valLoss, plus valRecon/valKl.
  * The reparameterization noise comes from a seeded Generator saved in each checkpoint.
+ * options.device ('cpu' | 'cuda'; default: where the VAE is) moves the VAE there in place
+ * before training; each batch of uint8 frames is uploaded and converted on the device.
  */
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
 import { Generator } from '../random/generator';
@@ -16,13 +18,20 @@ import { noGrad } from '../autograd/grad_mode';
 import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
 import { EpisodeSource, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
 import { restoreModule } from './checkpoint';
+import { Device, moduleDevice, resolveDevice } from './device';
 
 const CONFIGS = new WeakMap<object, Record<string, unknown>>();
 
-/** A ConvVAE whose options are remembered, so checkpoints can rebuild it (loadVAE). */
-export function createVAE(opts: ConvVAEOptions = {}): ConvVAE {
-  const vae = new ConvVAE(opts);
-  CONFIGS.set(vae, JSON.parse(JSON.stringify({ ...opts, generator: undefined })));
+/**
+ * A ConvVAE whose options are remembered, so checkpoints can rebuild it (loadVAE). `device`
+ * (default 'cpu') moves it there; it is not part of the remembered options.
+ */
+export function createVAE(opts: ConvVAEOptions & { device?: Device } = {}): ConvVAE {
+  const { device, ...vaeOpts } = opts;
+  const dv = resolveDevice('createVAE', 'device', device);
+  const vae = new ConvVAE(vaeOpts);
+  CONFIGS.set(vae, JSON.parse(JSON.stringify({ ...vaeOpts, generator: undefined })));
+  if (dv !== 'cpu') vae.to(dv);
   return vae;
 }
 
@@ -44,6 +53,7 @@ export interface TrainVAEOptions extends CommonTrainOptions {
 export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: TrainVAEOptions = {}): Promise<TrainResult> {
   const fn = 'trainVAE';
   if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
+  const device = resolveDevice(fn, 'options.device', options.device, moduleDevice(vae));
   const eps = episodesOf(fn, dataset);
   const { train, val } = splitEpisodes(eps, options.validationSplit ?? 0.1, 1);
   const refs = frameIndex(train);
@@ -53,13 +63,14 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
   const seed = options.seed ?? 0;
   const noise = new Generator(seed).fork(11);
   const batchSize = options.batchSize ?? 32;
+  if (moduleDevice(vae) !== device) vae.to(device);
   return runLoop({
     kind: 'vae',
     fn,
     config: { vae: options.modelConfig ?? modelConfigOf(vae) ?? {} },
     modules: { vae },
     params: vae,
-    opts: options,
+    opts: { ...options, device },
     numExamples: refs.length,
     rngs: { noise },
     trainStep(idx) {

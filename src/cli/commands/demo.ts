@@ -1,8 +1,20 @@
 /** `worldkit demo`: data, VAE, predictor, evaluation and filmstrips in one run (src/train/demo.ts). */
 import * as path from 'path';
 import { Command } from '../command';
-import { runDemo } from '../../train/demo';
-import { interruptible, progress } from '../train_support';
+import { DEMO_FULL, DEMO_QUICK, runDemo } from '../../train/demo';
+import type { ConvVAEOptions } from '../../models/conv_vae';
+import type { Device } from '../../tensor/memory';
+import { DEVICE_FLAG, deviceFlag, interruptible, progress } from '../train_support';
+
+/**
+ * The demo's VAE options with `device` added: createVAE builds the VAE there, trainVAE and
+ * trainPredictor default to their model's device and createPredictor to the VAE's, so every
+ * phase of runDemo (training, encoding, rollouts, evaluation) runs on it.
+ */
+function vaeOn(quick: boolean, device: Device): ConvVAEOptions {
+  const o: ConvVAEOptions & { device: Device } = { ...(quick ? DEMO_QUICK : DEMO_FULL).vae, device };
+  return o;
+}
 
 export const command: Command = {
   name: 'demo',
@@ -13,20 +25,24 @@ Generates driving-simulator episodes (cached), trains the VAE, freezes it, train
 predictor on its latents (scheduled sampling, input noise, target jitter, cosine LR), evaluates
 open-loop rollouts against copy-last-frame, and writes checkpoints, metrics, filmstrips, charts
 and summary.md to --out. Sized for about 15 minutes on 2 cores; --quick takes about a minute.
-Ctrl-C saves a checkpoint of the phase in progress and exits.`,
+Ctrl-C saves a checkpoint of the phase in progress and exits. --device cuda runs every phase on
+the GPU (exit code 2 without one).`,
   flags: [
     { name: 'out', type: 'string', default: path.join('runs', 'demo'), metavar: 'dir', help: 'output folder' },
     { name: 'quick', type: 'boolean', default: false, help: 'tiny data and models (about a minute)' },
     { name: 'seed', type: 'int', default: 1, help: 'seed of data, weights and noise' },
     { name: 'cache_dir', type: 'string', metavar: 'dir', help: 'episode cache (default $WORLDKIT_CACHE or ~/.cache/worldkit)' },
+    DEVICE_FLAG,
   ],
   async run({ flags }, io) {
+    const device = deviceFlag(flags);
     const intr = interruptible(io);
     try {
       const r = await runDemo({
         outDir: flags.out as string,
         quick: flags.quick as boolean,
         seed: flags.seed as number,
+        ...(device !== 'cpu' ? { config: { vae: vaeOn(flags.quick as boolean, device) } } : {}),
         cacheDir: (flags.cache_dir as string | undefined) ?? undefined,
         log: (l) => io.out(l),
         callbacks: (phase) => progress(io, phase),

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { evaluateRollouts, evaluateVAE, writeEvaluation } from '../../diagnostics/evaluate';
-import { DATA_FLAGS, loadData, openPredictor, openVAE } from '../train_support';
+import { DATA_FLAGS, DEVICE_FLAG, deviceFlag, loadData, openPredictor, openVAE } from '../train_support';
 
 export const command: Command = {
   name: 'eval',
@@ -10,7 +10,7 @@ export const command: Command = {
   usage: `worldkit eval --vae runs/demo/vae [--predictor runs/demo/predictor] [flags]
 
 Without --predictor only the VAE's reconstruction is measured. Writes eval.json and
-*_per_step.svg charts to --out.`,
+*_per_step.svg charts to --out. --device cuda runs the models on the GPU (exit code 2 without one).`,
   flags: [
     { name: 'vae', type: 'string', metavar: 'dir', help: 'VAE checkpoint; required' },
     { name: 'predictor', type: 'string', metavar: 'dir', help: 'predictor checkpoint' },
@@ -19,10 +19,12 @@ Without --predictor only the VAE's reconstruction is measured. Writes eval.json 
     { name: 'horizon', type: 'int', default: 16, help: 'imagined steps' },
     { name: 'windows', type: 'int', default: 16, help: 'rollout windows evaluated' },
     { name: 'out', type: 'string', default: path.join('runs', 'eval'), metavar: 'dir', help: 'output folder' },
+    DEVICE_FLAG,
   ],
   async run({ flags }, io) {
-    const vae = openVAE(flags.vae);
-    const predictor = flags.predictor !== undefined ? openPredictor(flags.predictor) : null;
+    const device = deviceFlag(flags);
+    const vae = openVAE(flags.vae, device);
+    const predictor = flags.predictor !== undefined ? openPredictor(flags.predictor, device) : null;
     const eps = loadData(flags);
     const reconstruction = evaluateVAE(vae, eps);
     io.out(`VAE reconstruction (${reconstruction.frames} frames): MSE ${reconstruction.mse.toExponential(3)}, PSNR ${reconstruction.psnr.toFixed(2)} dB, SSIM ${reconstruction.ssim.toFixed(3)}`);

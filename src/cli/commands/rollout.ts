@@ -3,7 +3,7 @@ import * as path from 'path';
 import { Command } from '../command';
 import { UsageError } from '../flags';
 import { closedLoopRollout, openLoopRollout, saveFilmstrip } from '../../rollout/index';
-import { DATA_FLAGS, loadData, openPredictor, openVAE } from '../train_support';
+import { DATA_FLAGS, DEVICE_FLAG, deviceFlag, loadData, openPredictor, openVAE } from '../train_support';
 
 export const command: Command = {
   name: 'rollout',
@@ -12,7 +12,8 @@ export const command: Command = {
 
 Open loop (default): for --count sequences of the dataset, encode --context real frames and
 imagine --horizon more under the recorded actions. --closed_loop: the world model dreams while a
-lane-keeping policy drives on the dreamed frames; the real simulator runs the same actions.`,
+lane-keeping policy drives on the dreamed frames; the real simulator runs the same actions.
+--device cuda runs the models on the GPU (exit code 2 without one).`,
   flags: [
     { name: 'vae', type: 'string', metavar: 'dir', help: 'VAE checkpoint; required' },
     { name: 'predictor', type: 'string', metavar: 'dir', help: 'predictor checkpoint; required' },
@@ -22,10 +23,12 @@ lane-keeping policy drives on the dreamed frames; the real simulator runs the sa
     { name: 'count', type: 'int', default: 3, help: 'sequences in the filmstrip' },
     { name: 'closed_loop', type: 'boolean', default: false, help: 'dream with a policy in the driving simulator' },
     { name: 'out', type: 'string', default: path.join('runs', 'rollout', 'filmstrip.png'), metavar: 'file.png', help: 'filmstrip PNG' },
+    DEVICE_FLAG,
   ],
   async run({ flags }, io) {
-    const vae = openVAE(flags.vae);
-    const predictor = openPredictor(flags.predictor);
+    const device = deviceFlag(flags);
+    const vae = openVAE(flags.vae, device);
+    const predictor = openPredictor(flags.predictor, device);
     const C = flags.context as number, H = flags.horizon as number;
     const out = flags.out as string;
     const per = 64 * 64 * 3;

@@ -5,7 +5,7 @@ import { createPredictor, trainPredictor } from '../../train/train_predictor';
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
-import { COMMON_TRAIN_FLAGS, DATA_FLAGS, interruptible, loadData, openVAE, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors } from '../train_support';
 
 export const command: Command = {
   name: 'train-predictor',
@@ -18,12 +18,14 @@ over the epochs). Example, the seed review's run:
   worldkit train-predictor --vae runs/vae --epochs 40 --batch_size 4 --lr 1e-4 --hidden_size 256 \\
     --predictor lstm --residual_prediction --scheduled_sampling --use_actions \\
     --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
-Ctrl-C saves a checkpoint and exits; --resume continues it exactly.`,
+Ctrl-C saves a checkpoint and exits; --resume continues it exactly. --device cuda encodes and
+trains on the GPU (checkpoints still load on the CPU); without a usable GPU it exits with code 2.`,
   flags: [
     { name: 'vae', type: 'string', metavar: 'dir', help: 'VAE checkpoint (a train-vae --out folder or a ckpt-N folder); required' },
     ...DATA_FLAGS,
     { name: 'out', type: 'string', default: path.join('runs', 'predictor'), metavar: 'dir', help: 'checkpoint and metrics folder' },
     ...COMMON_TRAIN_FLAGS,
+    DEVICE_FLAG,
     { name: 'hidden_size', type: 'int', default: 256, help: 'LSTM hidden size' },
     { name: 'num_layers', type: 'int', default: 1, help: 'LSTM layers' },
     { name: 'predictor', type: 'string', default: 'lstm', choices: ['lstm'], help: 'predictor type' },
@@ -35,7 +37,8 @@ Ctrl-C saves a checkpoint and exits; --resume continues it exactly.`,
     { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
   ],
   async run({ flags }, io) {
-    const vae = openVAE(flags.vae);
+    const device = deviceFlag(flags);
+    const vae = openVAE(flags.vae, device);
     const out = flags.out as string;
     const eps = loadData(flags);
     let predictor: LatentPredictor;
@@ -55,10 +58,11 @@ Ctrl-C saves a checkpoint and exits; --resume continues it exactly.`,
         seed: flags.seed as number,
       });
     }
-    io.out(`train-predictor: ${eps.length} episodes; LSTM hidden ${predictor.hiddenSize}, ${predictor.numParameters()} parameters; out ${out}`);
+    io.out(`train-predictor: ${eps.length} episodes; LSTM hidden ${predictor.hiddenSize}, ${predictor.numParameters()} parameters; device ${device}; out ${out}`);
     const intr = interruptible(io);
     try {
       const r = await trainPredictor(predictor, vae, eps, {
+        device,
         epochs: flags.epochs as number,
         batchSize: flags.batch_size as number,
         lr: flags.lr as number,

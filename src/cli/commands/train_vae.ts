@@ -4,7 +4,7 @@ import { Command } from '../command';
 import { UsageError } from '../flags';
 import { createVAE, trainVAE } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
-import { COMMON_TRAIN_FLAGS, DATA_FLAGS, interruptible, loadData, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, progress, withCheckpointErrors } from '../train_support';
 
 function ints(flag: string, s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
@@ -19,16 +19,19 @@ export const command: Command = {
 
 Trains a ConvVAE (64x64 RGB, spatial latent [C,4,4]) on every frame of the dataset. Checkpoints
 (latest.json, ckpt-N/) and metrics.jsonl go to --out; --resume continues the latest one exactly.
-Ctrl-C saves a checkpoint and exits.`,
+Ctrl-C saves a checkpoint and exits. --device cuda trains on the GPU (checkpoints still load on
+the CPU); without a usable GPU it exits with code 2 and the reason.`,
   flags: [
     ...DATA_FLAGS,
     { name: 'out', type: 'string', default: path.join('runs', 'vae'), metavar: 'dir', help: 'checkpoint and metrics folder' },
     ...COMMON_TRAIN_FLAGS,
+    DEVICE_FLAG,
     { name: 'encoder_channels', type: 'string', default: '16,32,64,128', metavar: 'c1,c2,c3,c4', help: 'output channels of the 4 stride-2 encoder convs' },
     { name: 'latent_channels', type: 'int', default: 64, help: 'channels of the [C,4,4] latent' },
     { name: 'beta', type: 'number', default: 1, help: 'weight of the KL term' },
   ],
   async run({ flags }, io) {
+    const device = deviceFlag(flags);
     const out = flags.out as string;
     let vaeCfg = { encoderChannels: ints('encoder_channels', flags.encoder_channels as string), latentShape: [flags.latent_channels as number, 4, 4] as [number, number, number], beta: flags.beta as number, seed: flags.seed as number };
     if (flags.resume) {
@@ -38,10 +41,11 @@ Ctrl-C saves a checkpoint and exits.`,
     }
     const eps = loadData(flags);
     const vae = createVAE(vaeCfg);
-    io.out(`train-vae: ${eps.length} episodes, ${eps.reduce((s, e) => s + e.length, 0)} frames; VAE ${vae.numParameters()} parameters; out ${out}`);
+    io.out(`train-vae: ${eps.length} episodes, ${eps.reduce((s, e) => s + e.length, 0)} frames; VAE ${vae.numParameters()} parameters; device ${device}; out ${out}`);
     const intr = interruptible(io);
     try {
       const r = await trainVAE(vae, eps, {
+        device,
         epochs: flags.epochs as number,
         batchSize: flags.batch_size as number,
         lr: flags.lr as number,
