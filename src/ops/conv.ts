@@ -14,6 +14,7 @@ import { requireNative } from '../backend/native';
 import { deviceOf } from '../tensor/device';
 import * as cudaOps from './cuda_ops';
 import { UNARY } from './elementwise';
+import { emptyUninit } from './lstm';
 
 export type Pair = number | [number, number];
 
@@ -75,7 +76,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const Wo = Math.floor((W + 2 * pw - kw) / sw) + 1;
   if ((x.device !== 'cpu' || weight.device !== 'cpu' || (bias && bias.device !== 'cpu')) && deviceOf(fn, [['input', x], ['weight', weight], ['bias', bias]]) === 'cuda')
     return cudaOps.conv2d(fn, x, weight, bias ?? null, [N, C, H, W, K, kh, kw, sh, sw, ph, pw], [N, K, Ho, Wo], (opts as { relu?: unknown }).relu === true);
-  const out = Tensor.empty([N, K, Ho, Wo]);
+  // Every forward path (direct, row, im2col + GEMM with beta 0, empty reduction) writes every
+  // output element (cpp/conv.cpp conv2dForward): no zero fill needed.
+  const out = emptyUninit([N, K, Ho, Wo]);
   const dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw];
   const relu = opts.relu === true;
   if (opts.relu !== undefined && typeof opts.relu !== 'boolean') throw typeError(fn, 'relu', 'a boolean', opts.relu);
