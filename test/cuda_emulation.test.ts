@@ -235,4 +235,17 @@ describe('coverage', () => {
       .filter((f) => !me.includes(`describe('${f}'`));
     expect(missing).toEqual([]);
   });
+
+  test('every cuda/*.cuh header (block_reduce.cuh, wk_cuda.cuh) is included by a tested cuda/*.cu', () => {
+    // Headers have no kernels of their own: block_reduce.cuh's warpSum/blockSum/blockMax run here
+    // through reduce.cu (sumAll), losses.cu (MSE/KL/cross-entropy: blockMax), broadcast.cu and
+    // conv.cu, each compiled against the emulation and compared with the CPU above.
+    const dir = path.resolve(__dirname, '..', 'cuda');
+    const tested = fs.readdirSync(dir).filter((f) => f.endsWith('.cu'));
+    const sources = tested.map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+    const headers = fs.readdirSync(dir).filter((f) => f.endsWith('.cuh'));
+    expect(headers).toContain('block_reduce.cuh');
+    const unused = headers.filter((h) => !sources.some((src) => src.includes(`#include "${h}"`)));
+    expect(unused).toEqual([]);
+  });
 });
