@@ -308,7 +308,8 @@ bool conv2dUsesRows(const ConvGeom& g) {
 
 bool conv2dUsesDirect(const ConvGeom& g) {
   // The direct tile wins wherever the reduction over taps is long enough to hide the scattered
-  // output stores (measured on Zen 4 at the ConvVAE's shapes; see bench/README.md).
+  // output stores (measured on an AVX2 Zen 3 at the ConvVAE's shapes, bench/README.md "Forward
+  // v3"; the AVX-512 thresholds are untuned: no AVX-512 CPU has run these kernels yet).
   if (im2colOnly()) return false;
   return g.C * g.kh * g.kw >= 64 && g.K >= 8;
 }

@@ -25,7 +25,8 @@ import { noGrad } from '../autograd/grad_mode';
 import { Generator } from '../random/generator';
 import { Module, Parameter } from '../nn/module';
 import { LSTM } from '../nn/lstm';
-import { emptyUninit, f32Uninit, lstmCell, lstmSequence, residualHead } from '../ops/lstm';
+import { lstmCell, lstmSequence, residualHead } from '../ops/lstm';
+import { allocateUninit } from '../tensor/memory';
 import { mseLoss } from '../losses/index';
 import { requireNative } from '../backend/native';
 import * as cudaOps from '../ops/cuda_ops';
@@ -264,12 +265,12 @@ export class LatentPredictor extends Module {
     const ad = at ? at.f32('forwardScheduled', 'a') : null;
     const noiseStd = this.training ? this.inputNoiseStd : 0;
     // Time-major saved state: row t*B + b. Every row is written below (no zero fill needed).
-    const X0 = f32Uninit(R * I0);
-    const gates = layers.map(() => f32Uninit(R * G));
-    const cs = layers.map(() => f32Uninit(R * H));
-    const tcs = layers.map(() => f32Uninit(R * H));
-    const hs = layers.map(() => f32Uninit(R * H));
-    const preds = f32Uninit(R * D);
+    const X0 = allocateUninit(R * I0);
+    const gates = layers.map(() => allocateUninit(R * G));
+    const cs = layers.map(() => allocateUninit(R * H));
+    const tcs = layers.map(() => allocateUninit(R * H));
+    const hs = layers.map(() => allocateUninit(R * H));
+    const preds = allocateUninit(R * D);
     const noise = noiseStd > 0 ? new Float32Array(D * B) : null;
     for (let t = 0; t < S; ++t) {
       const xt = X0.subarray(t * B * I0, (t + 1) * B * I0);
@@ -306,11 +307,11 @@ export class LatentPredictor extends Module {
     params.push(this.head.weight, this.head.bias);
     return record(out, 'forwardScheduled', [zf, ...params], (g) => {
       const gd = g.f32('forwardScheduled backward');
-      const dOut = f32Uninit(R * D); // time-major gradient of each prediction (every row set below)
+      const dOut = allocateUninit(R * D); // time-major gradient of each prediction (every row set below)
       for (let t = 0; t < S; ++t) for (let b = 0; b < B; ++b) dOut.set(gd.subarray((b * S + t) * D, (b * S + t + 1) * D), (t * B + b) * D);
       const dZ = zf.requiresGrad ? Tensor.empty([B, T, D]) : null;
       const dZd = dZ ? (dZ._data as Float32Array) : null;
-      const dG = layers.map(() => f32Uninit(R * G)); // written step by step by lstmCellBackward
+      const dG = layers.map(() => allocateUninit(R * G)); // written step by step by lstmCellBackward
       const dhC = layers.map(() => new Float32Array(B * H)); // recurrent carries
       const dcC = layers.map(() => new Float32Array(B * H));
       const dhTop = new Float32Array(B * H);
@@ -350,9 +351,9 @@ export class LatentPredictor extends Module {
         const I = l === 0 ? I0 : H;
         const xAll = l === 0 ? X0 : hs[l - 1];
         // Written completely by residualHeadBackward (GEMM with beta 0, column sums).
-        const dWih = emptyUninit([G, I]);
-        const dWhh = emptyUninit([G, H]);
-        const db = emptyUninit([G]);
+        const dWih = Tensor.uninit([G, I]);
+        const dWhh = Tensor.uninit([G, H]);
+        const db = Tensor.uninit([G]);
         headB(xAll, p.wih.f32(), dG[l], R, G, I, null, dWih._data, db._data);
         // h_{t-1} of rows t >= 1 is hs rows t-1; rows of t = 0 have h = 0 and contribute nothing.
         headB(hs[l].subarray(0, (R - B) * H), p.whh.f32(), dG[l].subarray(B * G), R - B, G, H, null, dWhh._data, null);
@@ -360,8 +361,8 @@ export class LatentPredictor extends Module {
         if (p.bih) grads.push(db);
         if (p.bhh) grads.push(p.bih ? db.clone() : db);
       }
-      const dW = emptyUninit([D, H]);
-      const dbh = emptyUninit([D]);
+      const dW = Tensor.uninit([D, H]);
+      const dbh = Tensor.uninit([D]);
       headB(hs[L - 1], W, dOut, R, D, H, null, dW._data, dbh._data);
       grads.push(dW, dbh);
       return grads;

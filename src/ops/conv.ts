@@ -14,7 +14,6 @@ import { requireNative } from '../backend/native';
 import { deviceOf } from '../tensor/device';
 import * as cudaOps from './cuda_ops';
 import { UNARY } from './elementwise';
-import { emptyUninit } from './lstm';
 
 export type Pair = number | [number, number];
 
@@ -78,7 +77,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     return cudaOps.conv2d(fn, x, weight, bias ?? null, [N, C, H, W, K, kh, kw, sh, sw, ph, pw], [N, K, Ho, Wo], (opts as { relu?: unknown }).relu === true);
   // Every forward path (direct, row, im2col + GEMM with beta 0, empty reduction) writes every
   // output element (cpp/conv.cpp conv2dForward): no zero fill needed.
-  const out = emptyUninit([N, K, Ho, Wo]);
+  const out = Tensor.uninit([N, K, Ho, Wo]);
   const dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw];
   const relu = opts.relu === true;
   if (opts.relu !== undefined && typeof opts.relu !== 'boolean') throw typeError(fn, 'relu', 'a boolean', opts.relu);

@@ -21,6 +21,7 @@ import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
 import { isGradEnabled } from '../autograd/grad_mode';
 import { requireNative } from '../backend/native';
 import { deviceOf } from '../tensor/device';
+import { allocateUninit } from '../tensor/memory';
 import * as cudaOps from './cuda_ops';
 
 const cellForward = () => requireNative('lstmCellForward');
@@ -74,29 +75,15 @@ function checkWeights(fn: string, I: number, w: LstmWeights): number {
 /** The weights' gradient buffers wanted by backward (null where an input needs none). */
 function weightGrads(w: LstmWeights, H: number, I: number) {
   return {
-    wih: w.wih.requiresGrad ? emptyUninit([4 * H, I]) : null,
-    whh: w.whh.requiresGrad ? emptyUninit([4 * H, H]) : null,
-    bih: w.bih && w.bih.requiresGrad ? emptyUninit([4 * H]) : null,
-    bhh: w.bhh && w.bhh.requiresGrad ? emptyUninit([4 * H]) : null,
+    wih: w.wih.requiresGrad ? Tensor.uninit([4 * H, I]) : null,
+    whh: w.whh.requiresGrad ? Tensor.uninit([4 * H, H]) : null,
+    bih: w.bih && w.bih.requiresGrad ? Tensor.uninit([4 * H]) : null,
+    bhh: w.bhh && w.bhh.requiresGrad ? Tensor.uninit([4 * H]) : null,
   };
 }
 
 const dataOf = (t: Tensor | null | undefined, fn: string, arg: string) => (t ? t.f32(fn, arg) : null);
 
-/**
- * Float32 buffers the native kernels overwrite completely (outputs, saved activations, weight
- * gradients: every element is written, see cpp/lstm.h) need no zero fill: they come from
- * Buffer.allocUnsafeSlow (malloc, no memset). A training step allocates megabytes of them (the
- * W_ih gradient alone is 4 MB), and zeroing them was a visible part of a small-batch step.
- */
-export function f32Uninit(n: number): Float32Array {
-  if (n === 0) return new Float32Array(0);
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
-export function emptyUninit(shape: number[]): Tensor {
-  return new Tensor(shape, 'float32', f32Uninit(shapeSize(shape)));
-}
 
 /**
  * One LSTM step: x [B,I], h/c [B,H] (null: zeros) -> [h', c'], each [B,H].
@@ -123,9 +110,9 @@ export function lstmCell(
   const xd = x.f32(fn, 'x');
   const hd = dataOf(h, fn, 'h');
   const cd = dataOf(c, fn, 'c');
-  const gates = f32Uninit(B * 4 * H);
-  const tanhC = f32Uninit(B * H);
-  const packed = emptyUninit([2 * B * H]);
+  const gates = allocateUninit(B * 4 * H);
+  const tanhC = allocateUninit(B * H);
+  const packed = Tensor.uninit([2 * B * H]);
   const pd = packed._data as Float32Array;
   const hNew = pd.subarray(0, B * H);
   const cNew = pd.subarray(B * H);
@@ -138,9 +125,9 @@ export function lstmCell(
   if (bhh) inputs.push(bhh);
   record(packed, fn, inputs, (g) => {
     const gd = g.f32('lstmCell backward');
-    const dx = x.requiresGrad ? emptyUninit([B, I]) : null;
-    const dh = h && h.requiresGrad ? emptyUninit([B, H]) : null;
-    const dc = c && c.requiresGrad ? emptyUninit([B, H]) : null;
+    const dx = x.requiresGrad ? Tensor.uninit([B, I]) : null;
+    const dh = h && h.requiresGrad ? Tensor.uninit([B, H]) : null;
+    const dc = c && c.requiresGrad ? Tensor.uninit([B, H]) : null;
     const gw = weightGrads(w, H, I);
     cellBackward()(xd, hd, cd, wih.f32(fn), whh.f32(fn), gates, tanhC, gd.subarray(0, B * H), gd.subarray(B * H), B, I, H,
       dx?._data ?? null, dh?._data ?? null, dc?._data ?? null, gw.wih?._data ?? null, gw.whh?._data ?? null,
@@ -191,10 +178,10 @@ export function lstmSequence(
   const h0d = dataOf(h0, fn, 'h0');
   const c0d = dataOf(c0, fn, 'c0');
   const rows = T * B;
-  const gates = f32Uninit(rows * 4 * H);
-  const tanhC = f32Uninit(rows * H);
-  const cs = f32Uninit((T + 1) * B * H);
-  const packed = emptyUninit([rows * H + 2 * B * H]);
+  const gates = allocateUninit(rows * 4 * H);
+  const tanhC = allocateUninit(rows * H);
+  const cs = allocateUninit((T + 1) * B * H);
+  const packed = Tensor.uninit([rows * H + 2 * B * H]);
   const pd = packed._data as Float32Array;
   const y = pd.subarray(0, rows * H);
   const hN = pd.subarray(rows * H, rows * H + B * H);
@@ -209,9 +196,9 @@ export function lstmSequence(
     if (bhh) inputs.push(bhh);
     record(packed, fn, inputs, (g) => {
       const gd = g.f32('lstmSequence backward');
-      const dx = x.requiresGrad ? emptyUninit(x.shape.slice()) : null;
-      const dh0 = h0 && h0.requiresGrad ? emptyUninit([B, H]) : null;
-      const dc0 = c0 && c0.requiresGrad ? emptyUninit([B, H]) : null;
+      const dx = x.requiresGrad ? Tensor.uninit(x.shape.slice()) : null;
+      const dh0 = h0 && h0.requiresGrad ? Tensor.uninit([B, H]) : null;
+      const dc0 = c0 && c0.requiresGrad ? Tensor.uninit([B, H]) : null;
       const gw = weightGrads(w, H, I);
       seqBackward()(xd, h0d, y, gates, tanhC, cs, wih.f32(fn), whh.f32(fn), gd.subarray(0, rows * H),
         gd.subarray(rows * H, rows * H + B * H), gd.subarray(rows * H + B * H), T, B, I, H, batchFirst,
@@ -254,16 +241,16 @@ export function residualHead(z: Tensor | null, h: Tensor, weight: Tensor, bias: 
     const d = deviceOf(fn, [['h', h], ['weight', weight], ['bias', bias], ['z', z]]);
     if (d === 'cuda') return cudaOps.residualHead(z, h, weight, bias, R, D, K, outShape);
   }
-  const out = emptyUninit(outShape);
+  const out = Tensor.uninit(outShape);
   const hd = h.f32(fn, 'h');
   headForward()(dataOf(z, fn, 'z'), hd, weight.f32(fn, 'weight'), dataOf(bias, fn, 'bias'), R, D, K, out._data);
   const inputs: Tensor[] = [h, weight];
   if (bias) inputs.push(bias);
   if (z) inputs.push(z);
   return record(out, fn, inputs, (g) => {
-    const dh = h.requiresGrad ? emptyUninit(h.shape.slice()) : null;
-    const dW = weight.requiresGrad ? emptyUninit([D, K]) : null;
-    const db = bias && bias.requiresGrad ? emptyUninit([D]) : null;
+    const dh = h.requiresGrad ? Tensor.uninit(h.shape.slice()) : null;
+    const dW = weight.requiresGrad ? Tensor.uninit([D, K]) : null;
+    const db = bias && bias.requiresGrad ? Tensor.uninit([D]) : null;
     headBackward()(hd, weight.f32(fn), g.f32('residualHead backward'), R, D, K, dh?._data ?? null, dW?._data ?? null, db?._data ?? null);
     const res: (Tensor | null)[] = [dh, dW];
     if (bias) res.push(db);

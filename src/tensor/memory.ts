@@ -108,6 +108,18 @@ export function bytesPerElement(dtype: DType): number {
   return dtype === 'uint8' ? 1 : 4;
 }
 
+/**
+ * A float32 array for a native kernel that overwrites every element (outputs, saved activations,
+ * weight gradients): Buffer.allocUnsafeSlow, malloc without the memset of `allocate`. A predictor
+ * training step allocates megabytes of them (the W_ih gradient alone is 4 MB), and zeroing them
+ * was a visible part of a small-batch step.
+ */
+export function allocateUninit(n: number): Float32Array {
+  if (n === 0) return new Float32Array(0);
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}
+
 export function allocate(dtype: DType, n: number): AnyTypedArray {
   switch (dtype) {
     case 'float32':

@@ -7,7 +7,7 @@
  */
 import { fmtShape, typeError } from '../errors';
 import { isGradEnabled } from '../autograd/grad_mode';
-import { AnyTypedArray, Device, DType, Storage, allocate, countTensor } from './memory';
+import { AnyTypedArray, Device, DType, Storage, allocate, allocateUninit, countTensor } from './memory';
 import { keep, trackTensor } from './scope';
 import * as elementwise from '../ops/elementwise';
 import * as reduce from '../ops/reduce';
@@ -68,6 +68,11 @@ export class Tensor {
   /** Allocates an uninitialized-by-contract (zero-filled) tensor. */
   static empty(shape: number[], dtype: DType = 'float32'): Tensor {
     return new Tensor(shape, dtype, allocate(dtype, shapeSize(shape)));
+  }
+
+  /** A float32 tensor with undefined contents, for a kernel that writes every element. */
+  static uninit(shape: number[]): Tensor {
+    return new Tensor(shape, 'float32', allocateUninit(shapeSize(shape)));
   }
 
   get size(): number {
