@@ -69,6 +69,9 @@ export function gatherFrames(eps: Episode[], refs: [number, number][]): Tensor {
 
 /** Start positions (episode, t0) of every window of `len` frames, `stride` apart. */
 export function windows(eps: { length: number }[], len: number, stride: number): [number, number][] {
+  // A stride below 1 (or fractional) would never advance past t = 0 and grow `out` until the heap runs out.
+  if (!Number.isInteger(stride) || stride < 1) throw typeError('windows', 'stride', 'an integer >= 1', stride);
+  if (!Number.isInteger(len) || len < 1) throw typeError('windows', 'len', 'an integer >= 1', len);
   const out: [number, number][] = [];
   eps.forEach((e, i) => {
     for (let t = 0; t + len <= e.length; t += stride) out.push([i, t]);

@@ -175,8 +175,14 @@ function checkOpts(fn: string, o: CommonTrainOptions): void {
   int('checkpointEvery', 1);
   int('logEvery', 1);
   int('maxBatchesPerEpoch', 1);
+  int('keepCheckpoints', 1);
+  int('warmupSteps', 0);
+  int('lrStepEpochs', 1);
   pos('lr');
   pos('gradClip');
+  pos('weightDecay');
+  pos('minLrFactor', 0, 1);
+  pos('lrGamma');
   pos('validationSplit', 0, 0.9);
 }
 

@@ -173,6 +173,10 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   const T = options.seqLen ?? 16;
   if (!Number.isInteger(T) || T < 2) throw typeError(fn, 'options.seqLen', 'an integer >= 2', T);
   const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
+  // Checked here, before encoding: a stride of 0 used to loop forever growing the window list.
+  if (!Number.isInteger(stride) || stride < 1) throw typeError(fn, 'options.windowStride', 'an integer >= 1', options.windowStride);
+  const maxValWindows = options.maxValidationWindows ?? 256;
+  if (!Number.isInteger(maxValWindows) || maxValWindows < 0) throw typeError(fn, 'options.maxValidationWindows', 'an integer >= 0', maxValWindows);
   vae.freeze();
   vae.eval();
   if (!options.latents && moduleDevice(vae) !== device) vae.to(device); // the frames are encoded on the device
@@ -186,7 +190,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   const refs = windows(trainLat, T, stride);
   if (!refs.length) throw rangeError(fn, `no training window of ${T} frames: the training episodes have at most ${Math.max(...trainLat.map((e) => e.length))} frames (lower seqLen)`);
   const allValRefs = windows(valLat, T, T);
-  const maxVal = options.maxValidationWindows ?? 256;
+  const maxVal = maxValWindows;
   const valRefs = allValRefs.length <= maxVal ? allValRefs : Array.from({ length: maxVal }, (_, i) => allValRefs[Math.floor((i * allValRefs.length) / maxVal)]);
   const seed = options.seed ?? 0;
   const coins = new Generator(seed).fork(23);

@@ -19,6 +19,7 @@ import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
 import { EpisodeSource, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
 import { restoreModule } from './checkpoint';
 import { Device, moduleDevice, resolveDevice } from './device';
+import { typeError } from '../errors';
 
 const CONFIGS = new WeakMap<object, Record<string, unknown>>();
 
@@ -59,6 +60,7 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
   const refs = frameIndex(train);
   const valRefs = frameIndex(val);
   const maxVal = options.maxValidationFrames ?? 512;
+  if (!Number.isInteger(maxVal) || maxVal < 0) throw typeError(fn, 'options.maxValidationFrames', 'an integer >= 0', maxVal);
   const valPick = valRefs.length <= maxVal ? valRefs : Array.from({ length: maxVal }, (_, i) => valRefs[Math.floor((i * valRefs.length) / maxVal)]);
   const seed = options.seed ?? 0;
   const noise = new Generator(seed).fork(11);

@@ -1,0 +1,60 @@
+/**
+ * Bad API inputs for test/reliability_api.test.ts. Each case calls worldkit with one bad input;
+ * the runner (test/helpers/api_case_runner.js) executes them in a child process, so a case that
+ * aborts the process (V8 heap limit, native assert) or hangs is seen as such instead of taking
+ * the test runner down. `error` is the expected class (by name), `match` must appear in the
+ * message: the function and the argument at fault.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type WK = any;
+
+export interface ApiCase {
+  name: string;
+  error: 'TypeError' | 'RangeError' | 'Error' | 'CheckpointError' | 'DataFileError' | 'NonFiniteLossError';
+  match: RegExp[];
+  run(wk: WK): unknown;
+}
+
+// Small models and data shared by the training cases (built lazily, once per child process).
+let tiny: { vae: any; predictor: any; eps: any[] } | null = null;
+function small(wk: WK) {
+  if (!tiny) {
+    const eps = wk.data.generateEpisodes({ episodes: 2, steps: 24, seed: 1, cacheDir: false });
+    const vae = wk.train.createVAE({ encoderChannels: [4, 4, 4, 4], latentShape: [2, 4, 4], seed: 1 });
+    const predictor = wk.train.createPredictor(vae, { hiddenSize: 8, actionSize: 3 });
+    tiny = { vae, predictor, eps };
+  }
+  return tiny;
+}
+const predictorCase = (name: string, opts: Record<string, unknown>, match: RegExp[], error: ApiCase['error'] = 'TypeError'): ApiCase => ({
+  name,
+  error,
+  match,
+  run: (wk) => {
+    const t = small(wk);
+    return wk.train.trainPredictor(t.predictor, t.vae, t.eps, { epochs: 1, seqLen: 4, batchSize: 2, maxBatchesPerEpoch: 1, ...opts });
+  },
+});
+const vaeCase = (name: string, opts: Record<string, unknown>, match: RegExp[], error: ApiCase['error'] = 'TypeError'): ApiCase => ({
+  name,
+  error,
+  match,
+  run: (wk) => {
+    const t = small(wk);
+    return wk.train.trainVAE(t.vae, t.eps, { epochs: 1, batchSize: 2, maxBatchesPerEpoch: 1, ...opts });
+  },
+});
+
+export const CASES: ApiCase[] = [
+  // Options that used to loop forever or allocate without bound.
+  predictorCase('trainPredictor windowStride 0', { windowStride: 0 }, [/trainPredictor/, /windowStride/]),
+  predictorCase('trainPredictor windowStride 0.5', { windowStride: 0.5 }, [/trainPredictor/, /windowStride/]),
+  predictorCase('trainPredictor windowStride -1', { windowStride: -1 }, [/trainPredictor/, /windowStride/]),
+  predictorCase('trainPredictor maxValidationWindows NaN', { maxValidationWindows: NaN }, [/trainPredictor/, /maxValidationWindows/]),
+  predictorCase('trainPredictor keepCheckpoints 0', { keepCheckpoints: 0 }, [/trainPredictor/, /keepCheckpoints/]),
+  vaeCase('trainVAE warmupSteps -1', { warmupSteps: -1, lrSchedule: 'cosine' }, [/trainVAE/, /warmupSteps/]),
+  vaeCase('trainVAE lrStepEpochs 0.5', { lrStepEpochs: 0.5, lrSchedule: 'step' }, [/trainVAE/, /lrStepEpochs/]),
+  vaeCase('trainVAE weightDecay NaN', { weightDecay: NaN }, [/trainVAE/, /weightDecay/]),
+  vaeCase('trainVAE maxValidationFrames -3', { maxValidationFrames: -3 }, [/trainVAE/, /maxValidationFrames/]),
+  vaeCase('trainVAE batchSize 0', { batchSize: 0 }, [/trainVAE/, /batchSize/]),
+];
