@@ -208,6 +208,8 @@ export interface GenerateOptions extends DriverOptions {
   seed?: number;
   /** Cache folder (default $WORLDKIT_CACHE or ~/.cache/worldkit); false disables the cache. */
   cacheDir?: string | false;
+  /** Receives the note when a cache file is refused and regenerated (default: console.warn). */
+  onNote?: (message: string) => void;
 }
 
 const GENERATOR_VERSION = 1;
@@ -232,10 +234,24 @@ export function generateEpisodes(o: GenerateOptions): Episode[] {
   const params = driverParams(fn, o);
   const file = o.cacheDir === false ? null : episodeCachePath(o);
   if (file && fs.existsSync(file)) {
+    // A cache that fails its checks, or holds other episodes than these options make, is never
+    // used: it is regenerated (and overwritten) with a note saying why.
+    const note = o.onNote ?? ((m: string) => console.warn(`worldkit: ${m}`));
     try {
-      return readEpisodes(file).episodes;
-    } catch {
-      // unreadable cache: regenerate below
+      const { episodes: eps, meta } = readEpisodes(file);
+      const m = (meta ?? {}) as { episodes?: unknown; steps?: unknown; seed?: unknown };
+      const wrong =
+        m.episodes !== episodes || m.steps !== steps || m.seed !== seed
+          ? `was made for ${JSON.stringify({ episodes: m.episodes, steps: m.steps, seed: m.seed })}, not ${JSON.stringify({ episodes, steps, seed })}`
+          : eps.length !== episodes
+            ? `holds ${eps.length} episodes, expected ${episodes}`
+            : eps.find((e) => e.length < 1 || e.length > steps || e.height !== SIM_HEIGHT || e.width !== SIM_WIDTH || e.actionDim !== SIM_ACTION_DIM || e.labelDim !== SIM_LABEL_DIM)
+              ? `holds an episode of another size than ${steps} steps of ${SIM_HEIGHT}x${SIM_WIDTH} frames`
+              : null;
+      if (!wrong) return eps;
+      note(`episode cache ${file} ${wrong}; regenerating it`);
+    } catch (e) {
+      note(`episode cache ${(e as Error).message}; regenerating it`);
     }
   }
   const out: Episode[] = [];

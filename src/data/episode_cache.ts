@@ -1,19 +1,40 @@
 /**
  * A simple binary file of episodes, used to cache generated data on disk.
  *
- * Layout (little-endian): 'WKEP' magic, uint32 version (1), uint32 header length, a JSON header
- * {height, width, actionDim, labelDim, hasRewards, hasDones, episodes: [{length, source}], meta},
- * then per episode: frames (uint8), actions (float32), rewards (float32, if any), dones (uint8,
- * if any), labels (int32, if any). Written to a temporary file and renamed, so a reader never
- * sees a half-written cache.
+ * Layout (little-endian): 'WKEP' magic, uint32 version (2), uint32 header length, 32 bytes of
+ * SHA-256 over everything after them (header and data), a JSON header {height, width, actionDim,
+ * labelDim, hasRewards, hasDones, episodes: [{length, source}], meta}, then per episode: frames
+ * (uint8), actions (float32), rewards (float32, if any), dones (uint8, if any), labels (int32, if
+ * any). Written to a temporary file and renamed, so a reader never sees a half-written cache.
+ *
+ * readEpisodes refuses, naming the file, anything that is not exactly such a file: a wrong
+ * checksum (a flipped byte anywhere), a header whose sizes do not add up to the file's length, a
+ * malformed header. A cache is only a copy of what can be regenerated, so callers
+ * (generateEpisodes) regenerate it rather than train on data that differs from what they asked for.
+ * Version 1 files (no checksum) are refused too, for the same reason.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Episode } from './episode';
+import { createHash } from 'crypto';
+import { Episode, validateEpisode } from './episode';
 
 const MAGIC = 'WKEP';
-const VERSION = 1;
+const VERSION = 2;
+const PREFIX = 12; // magic, version, header length
+const DIGEST = 32; // SHA-256
+const MAX_HEADER = 64 * 1024 * 1024;
+
+/** A cache file that is not exactly what writeEpisodes wrote: `file` names it, the message says why. */
+export class EpisodeFileError extends Error {
+  constructor(
+    public readonly file: string,
+    public readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'EpisodeFileError';
+  }
+}
 
 /** The cache folder: $WORLDKIT_CACHE, else ~/.cache/worldkit. */
 export function defaultCacheDir(): string {
@@ -47,44 +68,90 @@ export function writeEpisodes(file: string, episodes: Episode[], meta?: unknown)
     episodes: episodes.map((e) => ({ length: e.length, source: e.source })),
     meta,
   };
-  for (const e of episodes) {
+  episodes.forEach((e, i) => {
     if (e.height !== header.height || e.width !== header.width || e.actionDim !== header.actionDim || e.labelDim !== header.labelDim)
       throw new RangeError('writeEpisodes: all episodes must share frame size, action width and label width');
-  }
+    // The reader derives every array's size from the header: an array of another size would shift all that follow.
+    validateEpisode(e, `writeEpisodes: episodes[${i}]`);
+    if (header.labelDim > 0 && !e.labels) throw new RangeError(`writeEpisodes: episodes[${i}] has labelDim ${header.labelDim} but no labels`);
+    if (header.hasRewards && e.rewards!.length !== e.length) throw new RangeError(`writeEpisodes: episodes[${i}] has ${e.rewards!.length} rewards for ${e.length} frames`);
+    if (header.hasDones && e.dones!.length !== e.length) throw new RangeError(`writeEpisodes: episodes[${i}] has ${e.dones!.length} done flags for ${e.length} frames`);
+  });
   const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const head = Buffer.alloc(12);
+  const head = Buffer.alloc(PREFIX);
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(VERSION, 4);
   head.writeUInt32LE(json.length, 8);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
   const fd = fs.openSync(tmp, 'w');
+  const hash = createHash('sha256');
+  const put = (b: Buffer) => {
+    hash.update(b);
+    fs.writeSync(fd, b);
+  };
   try {
     fs.writeSync(fd, head);
-    fs.writeSync(fd, json);
+    fs.writeSync(fd, Buffer.alloc(DIGEST)); // filled in once the data is hashed
+    put(json);
     for (const e of episodes) {
-      fs.writeSync(fd, bytesOf(e.frames));
-      fs.writeSync(fd, bytesOf(e.actions));
-      if (header.hasRewards) fs.writeSync(fd, bytesOf(e.rewards as Float32Array));
-      if (header.hasDones) fs.writeSync(fd, bytesOf(e.dones as Uint8Array));
-      if (header.labelDim > 0 && e.labels) fs.writeSync(fd, bytesOf(e.labels));
+      put(bytesOf(e.frames));
+      put(bytesOf(e.actions));
+      if (header.hasRewards) put(bytesOf(e.rewards as Float32Array));
+      if (header.hasDones) put(bytesOf(e.dones as Uint8Array));
+      if (header.labelDim > 0) put(bytesOf(e.labels as Int32Array));
     }
-  } finally {
+    fs.writeSync(fd, hash.digest(), 0, DIGEST, PREFIX);
+  } catch (e) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
 }
 
+const isCount = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
 export function readEpisodes(file: string): { episodes: Episode[]; meta?: unknown } {
-  const buf = fs.readFileSync(file);
-  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== MAGIC) throw new Error(`${file}: not a worldkit episode file`);
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new EpisodeFileError(file, `cannot read (${(e as Error).message})`);
+  }
+  const bad = (why: string) => new EpisodeFileError(file, why);
+  if (buf.length < PREFIX || buf.toString('latin1', 0, 4) !== MAGIC) throw bad('not a worldkit episode file (bad magic)');
   const version = buf.readUInt32LE(4);
-  if (version !== VERSION) throw new Error(`${file}: episode file version ${version}, expected ${VERSION}`);
+  if (version !== VERSION) throw bad(`episode file version ${version}, expected ${VERSION}${version === 1 ? ' (version 1 has no checksum)' : ''}`);
+  if (buf.length < PREFIX + DIGEST) throw bad(`truncated: ${buf.length} bytes, shorter than the file's fixed header`);
   const hlen = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.toString('utf8', 12, 12 + hlen)) as Header;
-  let pos = 12 + hlen;
+  if (hlen > MAX_HEADER || PREFIX + DIGEST + hlen > buf.length) throw bad(`header length ${hlen} does not fit in the file (${buf.length} bytes): truncated or corrupt`);
+  const digest = createHash('sha256').update(buf.subarray(PREFIX + DIGEST)).digest();
+  if (!digest.equals(buf.subarray(PREFIX, PREFIX + DIGEST))) throw bad('checksum mismatch: the file was changed or damaged after it was written');
+  let header: Header;
+  try {
+    header = JSON.parse(buf.toString('utf8', PREFIX + DIGEST, PREFIX + DIGEST + hlen)) as Header;
+  } catch (e) {
+    throw bad(`header is not valid JSON (${(e as Error).message})`);
+  }
+  // The checksum proves the file is what a writer wrote; these checks refuse what no writer of this version writes.
+  if (!header || typeof header !== 'object' || !Array.isArray(header.episodes)) throw bad('header has no episode list');
+  for (const k of ['height', 'width', 'actionDim', 'labelDim'] as const)
+    if (!isCount(header[k], header.episodes.length && (k === 'height' || k === 'width') ? 1 : 0)) throw bad(`header ${k} is ${JSON.stringify(header[k])}, expected a non-negative integer`);
+  if (typeof header.hasRewards !== 'boolean' || typeof header.hasDones !== 'boolean') throw bad('header hasRewards/hasDones must be booleans');
+  const frameBytes = header.height * header.width * 3;
+  const perFrame = frameBytes + header.actionDim * 4 + (header.hasRewards ? 4 : 0) + (header.hasDones ? 1 : 0) + header.labelDim * 4;
+  let total = 0;
+  header.episodes.forEach((h, i) => {
+    if (!h || !isCount(h.length)) throw bad(`header episodes[${i}].length is ${JSON.stringify(h?.length)}, expected a non-negative integer`);
+    if (h.source !== undefined && typeof h.source !== 'string') throw bad(`header episodes[${i}].source must be a string`);
+    total += h.length * perFrame;
+  });
+  const body = buf.length - PREFIX - DIGEST - hlen;
+  if (total !== body) throw bad(`the header describes ${total} bytes of episode data, the file holds ${body}`);
+  let pos = PREFIX + DIGEST + hlen;
   const take = (n: number): Buffer => {
-    if (pos + n > buf.length) throw new Error(`${file}: truncated episode file`);
     const b = buf.subarray(pos, pos + n);
     pos += n;
     return b;

@@ -1,0 +1,88 @@
+/**
+ * Reliability, file side: a seeded fuzzer (test/helpers/fuzz.ts) over every format worldkit reads.
+ * For each mutation of a valid file (truncations, byte flips in header and body, length fields
+ * +-1) the loader must either refuse it with a clear, typed error naming the file, or return
+ * data identical to the original's: never different data without an error.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { generateEpisodes } from '../src/data/driving_sim';
+import { readEpisodes, writeEpisodes } from '../src/data/episode_cache';
+import { mutate, sameData, Mutation } from './helpers/fuzz';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-fuzz-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/**
+ * Runs `load` on every mutation written to `file`; returns the failures (an error that does not
+ * name the file, an untyped error, or data that differs from `expected` without an error).
+ */
+function fuzz(file: string, muts: Mutation[], load: (file: string) => unknown, expected: unknown, errorNames: string[]): string[] {
+  const failures: string[] = [];
+  for (const m of muts) {
+    fs.writeFileSync(file, m.bytes);
+    let got: unknown;
+    try {
+      got = load(file);
+    } catch (e) {
+      const err = e as Error;
+      if (!errorNames.includes(err.name)) failures.push(`${m.name}: ${err.name} (expected ${errorNames.join('/')}): ${err.message}`);
+      else if (!err.message.includes(file)) failures.push(`${m.name}: the error does not name the file: ${err.message}`);
+      continue;
+    }
+    if (!sameData(got, expected)) failures.push(`${m.name}: loaded different data without an error`);
+  }
+  return failures;
+}
+
+describe('episode cache', () => {
+  const eps = generateEpisodes({ episodes: 2, steps: 6, seed: 3, cacheDir: false });
+  const file = path.join(tmp, 'cache.wkep');
+  writeEpisodes(file, eps, { generator: 'test' });
+  const orig = fs.readFileSync(file);
+  const headerEnd = 44 + orig.readUInt32LE(8);
+  const plain = (r: { episodes: unknown[] }) => r.episodes.map((e) => ({ ...(e as object), labelHeads: undefined, source: undefined }));
+
+  test('every mutation is refused by name or reads back identical', () => {
+    const expected = plain(readEpisodes(file));
+    expect(sameData(expected, plain({ episodes: eps }))).toBe(true);
+    const muts = mutate(orig, { seed: 15, headerEnd, flips: 12, lengthFields: [{ offset: 8, size: 4, name: 'header length' }] });
+    expect(fuzz(path.join(tmp, 'mut.wkep'), muts, (f) => plain(readEpisodes(f)), expected, ['EpisodeFileError'])).toEqual([]);
+  });
+
+  test('generateEpisodes regenerates a corrupt, edited or emptied cache with a note, never uses it', () => {
+    const dir = path.join(tmp, 'gen');
+    const opts = { episodes: 2, steps: 6, seed: 3, cacheDir: dir };
+    const notes: string[] = [];
+    const fresh = generateEpisodes({ ...opts, onNote: (m) => notes.push(m) });
+    expect(notes).toEqual([]);
+    const { episodeCachePath } = require('../src/data/driving_sim');
+    const cache = episodeCachePath(opts);
+    const good = fs.readFileSync(cache);
+    // A flipped pixel, a header edited to say length 3, a valid file of other options' episodes,
+    // an emptied episode list written by a valid writer, and the old format without a checksum.
+    const flipped = Buffer.from(good);
+    flipped[good.length - 100] ^= 0xff;
+    const short = eps.map((e) => ({ ...e, length: 3, frames: e.frames.subarray(0, 3 * 64 * 64 * 3), actions: e.actions.subarray(0, 9), rewards: e.rewards!.subarray(0, 3), dones: e.dones!.subarray(0, 3), labels: e.labels!.subarray(0, 3 * e.labelDim) }));
+    for (const [what, write] of [
+      ['flipped byte', () => fs.writeFileSync(cache, flipped)],
+      ['header edited to length 3', () => fs.writeFileSync(cache, Buffer.from(good.toString('latin1').replace('"length":6', '"length":3'), 'latin1'))],
+      ['other steps in meta', () => writeEpisodes(cache, short, { generator: 'driving_sim', version: 1, episodes: 2, steps: 3, seed: 3 })],
+      ['emptied index', () => writeEpisodes(cache, [], { generator: 'driving_sim', version: 1, episodes: 2, steps: 6, seed: 3 })],
+      ['version 1 file', () => fs.writeFileSync(cache, Buffer.concat([Buffer.from('WKEP'), Buffer.from([1, 0, 0, 0]), good.subarray(8, 12), good.subarray(44)]))],
+    ] as const) {
+      write();
+      notes.length = 0;
+      const again = generateEpisodes({ ...opts, onNote: (m) => notes.push(m) });
+      expect([what, sameData(plain({ episodes: again }), plain({ episodes: fresh }))]).toEqual([what, true]);
+      expect(notes.length).toBe(1);
+      expect(notes[0]).toContain(cache);
+      expect(notes[0]).toMatch(/regenerating/);
+      // The regenerated file is valid again and is used silently.
+      notes.length = 0;
+      generateEpisodes({ ...opts, onNote: (m) => notes.push(m) });
+      expect(notes).toEqual([]);
+    }
+  });
+});
