@@ -27,17 +27,18 @@ namespace {
 constexpr size_t kFrame = wk::kSimH * wk::kSimW * 3;
 
 wk::DriverParams parseParams(const wk::Args& a, size_t i) {
-  auto p = a.f32(i, "params", 5);
+  auto p = a.f32(i, "params", 6);
   wk::DriverParams d;
   d.steerNoise = p.data[0];
   d.mistakeRate = p.data[1];
   d.laneChangeRate = p.data[2];
   d.minSpeed = p.data[3];
   d.maxSpeed = p.data[4];
+  d.speedChangeRate = p.data[5];
   a.require(d.minSpeed >= 0 && d.maxSpeed >= d.minSpeed && d.maxSpeed <= 30,
             "params: speeds must satisfy 0 <= minSpeed <= maxSpeed <= 30");
   a.require(d.steerNoise >= 0 && d.mistakeRate >= 0 && d.mistakeRate <= 1 && d.laneChangeRate >= 0 &&
-                d.laneChangeRate <= 1,
+                d.laneChangeRate <= 1 && d.speedChangeRate >= 0 && d.speedChangeRate <= 1,
             "params: steerNoise >= 0 and rates in [0, 1]");
   return d;
 }

@@ -28,6 +28,9 @@ constexpr float kWheelBase = 2.6f;
 constexpr uint64_t kRoadStream = 0x5eedf00dULL;
 constexpr uint64_t kDriverStream = 0xd1ce5eedULL;
 constexpr int kCell = 4;
+// The stretch of road the curve label describes: what the camera shows ahead of the car (its
+// top rows reach about 33 m), so the label is decidable from the frame alone.
+constexpr float kCurveFrom = 6.0f, kCurveTo = 30.0f;
 constexpr int kNodes = kSimW / kCell + 1;
 
 struct Camera {
@@ -263,12 +266,12 @@ void DrivingSim::state(float* out) const {
   out[4] = s_;
   out[5] = d_;
   out[6] = err;
-  out[7] = meanCurvature(s_ + 8.0f, s_ + 36.0f);
+  out[7] = meanCurvature(s_ + kCurveFrom, s_ + kCurveTo);
 }
 
 void DrivingSim::labels(int32_t* out) const {
   out[0] = std::fabs(d_) > kRoadHalf ? 2 : (d_ < 0 ? 0 : 1);
-  const float k = meanCurvature(s_ + 8.0f, s_ + 36.0f);
+  const float k = meanCurvature(s_ + kCurveFrom, s_ + kCurveTo);
   out[1] = k > 1.0f / 150.0f ? 0 : (k < -1.0f / 150.0f ? 2 : 1);
   out[2] = v_ < 6.0f ? 0 : (v_ < 12.0f ? 1 : 2);
 }
@@ -365,6 +368,8 @@ void DrivingSim::driverAction(const DriverParams& p, float* action) {
     targetLane_ = 1.0f;
   }
   if (driverUniform() < p.laneChangeRate) targetLane_ = 1.0f - targetLane_;
+  // A new cruise speed now and then, so speed labels change within an episode too.
+  if (driverUniform() < p.speedChangeRate) cruise_ = p.minSpeed + (p.maxSpeed - p.minSpeed) * driverUniform();
   if (cooldown_ > 0) --cooldown_;
   if (mistakeLeft_ == 0 && cooldown_ == 0 && driverUniform() < p.mistakeRate) {
     cooldown_ = 30;  // a mistake is followed by at least 3 s of recovery

@@ -20,7 +20,7 @@ constexpr float kLaneWidth = 3.6f;     // metres
 constexpr float kRoadHalf = kLaneWidth;  // two lanes: the road spans d in [-3.6, 3.6]
 constexpr float kCurbWidth = 0.9f;
 constexpr float kDoneOffset = kRoadHalf + 7.0f;  // |d| beyond this ends the episode
-constexpr int kSimStateSize = 8;   // x, y, heading, speed, s, d, headingError, curvatureAhead
+constexpr int kSimStateSize = 8;   // x, y, heading, speed, s, d, headingError, curvatureAhead (6..30 m)
 constexpr int kSimLabelSize = 3;   // lane (0 left, 1 right, 2 off road), curve (0 left, 1 straight, 2 right), speed bucket
 
 struct SimStepOut {
@@ -34,7 +34,8 @@ struct DriverParams {
   float steerNoise = 0.15f;     // std of the Ornstein-Uhlenbeck steering noise
   float mistakeRate = 0.02f;    // per-step probability of starting a burst of random actions
   float laneChangeRate = 0.01f; // per-step probability of switching the target lane
-  float minSpeed = 7.0f, maxSpeed = 18.0f;  // target cruise speed is drawn per episode
+  float minSpeed = 3.0f, maxSpeed = 18.0f;  // target cruise speed is drawn from [minSpeed, maxSpeed]
+  float speedChangeRate = 0.02f;  // per-step probability of drawing a new cruise speed
 };
 
 class DrivingSim {

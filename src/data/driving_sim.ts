@@ -11,14 +11,14 @@
  * step 0.1 s. Reward: 0.1 per metre of progress along the road while on it, a penalty off it.
  * Done: more than 7 m beyond the road edge, or facing backwards.
  * Labels per frame: [lane (0 left, 1 right, 2 off road), curve ahead (0 left, 1 straight,
- * 2 right; mean curvature 8..36 m ahead beyond 1/150 m^-1), speed bucket (0 <6 m/s, 1 <12,
+ * 2 right; mean curvature 6..30 m ahead, the stretch the camera shows, beyond 1/150 m^-1), speed bucket (0 <6 m/s, 1 <12,
  * 2 faster)]. Everything is a pure function of the seed.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../backend/native';
 import { checkInt, checkNumber, typeError } from '../errors';
-import { Episode } from './episode';
+import { Episode, LabelHead } from './episode';
 import { defaultCacheDir, readEpisodes, writeEpisodes } from './episode_cache';
 
 export const SIM_HEIGHT = 64;
@@ -30,6 +30,12 @@ export const SIM_STATE_DIM = 8;
 export const LANE_NAMES = ['left lane', 'right lane', 'off road'] as const;
 export const CURVE_NAMES = ['left', 'straight', 'right'] as const;
 export const SPEED_NAMES = ['slow', 'medium', 'fast'] as const;
+/** The label columns of simulator frames, in order. */
+export const SIM_LABEL_HEADS: LabelHead[] = [
+  { name: 'lane', classes: [...LANE_NAMES] },
+  { name: 'curve', classes: [...CURVE_NAMES] },
+  { name: 'speed', classes: [...SPEED_NAMES] },
+];
 
 /** The car and road state after a step (metres, radians, m/s). */
 export interface SimState {
@@ -43,7 +49,7 @@ export interface SimState {
   offset: number;
   /** Car heading minus road heading (wrapped to [-pi, pi]). */
   headingError: number;
-  /** Mean road curvature 8..36 m ahead (1/m, positive bends left). */
+  /** Mean road curvature 6..30 m ahead (1/m, positive bends left). */
   curvatureAhead: number;
 }
 
@@ -63,9 +69,11 @@ export interface DriverOptions {
   mistakeRate?: number;
   /** Per-step probability of switching the target lane (default 0.01). */
   laneChangeRate?: number;
-  /** The cruise speed of an episode is drawn from [minSpeed, maxSpeed] m/s (default 7..18). */
+  /** The cruise speed is drawn from [minSpeed, maxSpeed] m/s (default 3..18) at the start of an episode... */
   minSpeed?: number;
   maxSpeed?: number;
+  /** ...and again with this per-step probability (default 0.02), so speed labels change within episodes. */
+  speedChangeRate?: number;
 }
 
 function driverParams(fn: string, o: DriverOptions = {}): Float32Array {
@@ -73,8 +81,9 @@ function driverParams(fn: string, o: DriverOptions = {}): Float32Array {
     checkNumber(fn, 'steerNoise', o.steerNoise ?? 0.15, 0, 10),
     checkNumber(fn, 'mistakeRate', o.mistakeRate ?? 0.02, 0, 1),
     checkNumber(fn, 'laneChangeRate', o.laneChangeRate ?? 0.01, 0, 1),
-    checkNumber(fn, 'minSpeed', o.minSpeed ?? 7, 0, 30),
-    checkNumber(fn, 'maxSpeed', o.maxSpeed ?? 18, o.minSpeed ?? 7, 30),
+    checkNumber(fn, 'minSpeed', o.minSpeed ?? 3, 0, 30),
+    checkNumber(fn, 'maxSpeed', o.maxSpeed ?? 18, o.minSpeed ?? 3, 30),
+    checkNumber(fn, 'speedChangeRate', o.speedChangeRate ?? 0.02, 0, 1),
   ]);
 }
 
@@ -212,7 +221,8 @@ export interface GenerateOptions extends DriverOptions {
   onNote?: (message: string) => void;
 }
 
-const GENERATOR_VERSION = 1;
+// 2: cruise speed redrawn within episodes (speedChangeRate), minSpeed 3, curve label over 6..30 m.
+const GENERATOR_VERSION = 2;
 
 /** The cache file generateEpisodes uses for these options. */
 export function episodeCachePath(o: GenerateOptions): string {
@@ -248,7 +258,7 @@ export function generateEpisodes(o: GenerateOptions): Episode[] {
             : eps.find((e) => e.length < 1 || e.length > steps || e.height !== SIM_HEIGHT || e.width !== SIM_WIDTH || e.actionDim !== SIM_ACTION_DIM || e.labelDim !== SIM_LABEL_DIM)
               ? `holds an episode of another size than ${steps} steps of ${SIM_HEIGHT}x${SIM_WIDTH} frames`
               : null;
-      if (!wrong) return eps;
+      if (!wrong) return eps.map((e) => ({ ...e, labelHeads: SIM_LABEL_HEADS }));
       note(`episode cache ${file} ${wrong}; regenerating it`);
     } catch (e) {
       note(`episode cache ${(e as Error).message}; regenerating it`);
@@ -280,6 +290,7 @@ export function generateEpisodes(o: GenerateOptions): Episode[] {
         dones: dones.slice(k, k + n),
         labelDim: SIM_LABEL_DIM,
         labels: labels.slice(k * SIM_LABEL_DIM, (k + n) * SIM_LABEL_DIM),
+        labelHeads: SIM_LABEL_HEADS,
         source: `driving_sim seed ${seed} episode ${e0 + i}`,
       });
     }

@@ -22,8 +22,33 @@ export interface Episode {
   labelDim: number;
   /** int32 [length, labelDim]. */
   labels?: Int32Array;
+  /** Names of the label columns and their classes (labelHeadsOf() falls back to generic names). */
+  labelHeads?: LabelHead[];
   /** Where the episode came from (a file name, 'sim seed 3', ...). */
   source?: string;
+}
+
+/** One label column of a dataset (driving simulator: lane, curve, speed; Moving MNIST: digits). */
+export interface LabelHead {
+  name: string;
+  /** Class names, index = label value. */
+  classes: string[];
+}
+
+/**
+ * The label heads of a set of episodes: the first episode's `labelHeads` when given, else one
+ * head per label column named 'label i' with classes '0'..max over the data. [] when unlabeled.
+ */
+export function labelHeadsOf(episodes: Episode[]): LabelHead[] {
+  const e0 = episodes[0];
+  if (!e0 || !e0.labelDim || !e0.labels) return [];
+  if (e0.labelHeads && e0.labelHeads.length === e0.labelDim) return e0.labelHeads.map((h) => ({ name: h.name, classes: [...h.classes] }));
+  const max = new Array<number>(e0.labelDim).fill(1);
+  for (const e of episodes) {
+    if (!e.labels) continue;
+    for (let i = 0; i < e.labels.length; ++i) max[i % e0.labelDim] = Math.max(max[i % e0.labelDim], e.labels[i]);
+  }
+  return max.map((m, i) => ({ name: `label ${i}`, classes: Array.from({ length: m + 1 }, (_, k) => String(k)) }));
 }
 
 /** A frame of an episode, as a subarray (no copy). */

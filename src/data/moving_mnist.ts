@@ -150,7 +150,7 @@ export function movingMnistEpisodes(set: MovingMnistSet): Episode[] {
     for (let i = 0; i < src.length; ++i) frames[3 * i] = frames[3 * i + 1] = frames[3 * i + 2] = Math.round(src[i] * 255);
     const labels = new Int32Array(T * nd);
     for (let t = 0; t < T; ++t) labels.set(set.labels.subarray(s * nd, (s + 1) * nd), t * nd);
-    out.push({ length: T, height: size, width: size, frames, actionDim: 0, actions: new Float32Array(0), labelDim: nd, labels, source: `moving_mnist ${s}` });
+    out.push({ length: T, height: size, width: size, frames, actionDim: 0, actions: new Float32Array(0), labelDim: nd, labels, labelHeads: Array.from({ length: nd }, (_, k) => ({ name: `digit ${k + 1}`, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] })), source: `moving_mnist ${s}` });
   }
   return out;
 }

@@ -12,12 +12,8 @@
  * Non-finite numbers are written as strings ("Infinity", "NaN"), since JSON has no literal for them.
  */
 
-/** One label column of a dataset (driving simulator: lane, curve, speed; Moving MNIST: digits). */
-export interface LabelHead {
-  name: string;
-  /** Class names, index = label value. */
-  classes: string[];
-}
+import type { LabelHead } from '../data/episode';
+export type { LabelHead };
 
 /** The semantic probe's own quality on held-out real frames: if a head is below the threshold the
  * probe, not the world model, would be measured, so its retention figures are flagged. */
