@@ -10,6 +10,9 @@ import * as path from 'path';
 import { generateEpisodes } from '../src/data/driving_sim';
 import { readEpisodes, writeEpisodes } from '../src/data/episode_cache';
 import { mutate, sameData, Mutation } from './helpers/fuzz';
+import { decodeSafetensors, encodeSafetensors, loadSafetensorsWithMetadata } from '../src/io/safetensors';
+import { tensor } from '../src/tensor/creation';
+import type { Tensor } from '../src/tensor/tensor';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-fuzz-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -84,5 +87,66 @@ describe('episode cache', () => {
       generateEpisodes({ ...opts, onNote: (m) => notes.push(m) });
       expect(notes).toEqual([]);
     }
+  });
+});
+
+/** Tensors as plain values (dtype, shape, bytes) so loads compare by content. */
+function plainTensors(ts: Record<string, Tensor>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(ts)) out[`#${k}`] = { dtype: ts[k].dtype, shape: ts[k].shape.slice(), data: ts[k].toFloat32Array() };
+  return out;
+}
+
+describe('safetensors', () => {
+  const file = path.join(tmp, 'x.safetensors');
+  const src = { w: tensor([[1, 2, 3], [4, 5, 6]]), b: tensor([0.5, -0.25]), i: tensor(new Int32Array([7, -8, 9])), e: tensor([], [0]) };
+  const orig = Buffer.from(encodeSafetensors(src, { note: 'x' }));
+  fs.writeFileSync(file, orig);
+  const headerEnd = 8 + Number(orig.readBigUInt64LE(0));
+  const load = (f: string) => {
+    const r = loadSafetensorsWithMetadata(f);
+    // The metadata the writer gave ('note'): a flip that renames the checksum key turns the file
+    // into one without a checksum (as PyTorch writes them) whose tensors and note are unchanged.
+    return { ...plainTensors(r.tensors), note: r.metadata.note };
+  };
+
+  test('every mutation is refused by name or loads identical tensors', () => {
+    const expected = load(file);
+    const muts = mutate(orig, { seed: 7, headerEnd, flips: 16, lengthFields: [{ offset: 0, size: 8, name: 'header length' }] });
+    expect(fuzz(path.join(tmp, 'mut.safetensors'), muts, load, expected, ['RangeError'])).toEqual([]);
+  });
+
+  test('a header length off by one is refused (the values would shift by a byte), as the reference implementation does', () => {
+    const one = Buffer.from(encodeSafetensors({ x: tensor([1, 2, 3, 4]) }));
+    const n = Number(one.readBigUInt64LE(0));
+    for (const d of [-1, 1]) {
+      const b = Buffer.from(one);
+      b.writeBigUInt64LE(BigInt(n + d), 0);
+      // JSON.parse accepts the header either way (padding spaces / a trailing byte): only the layout check catches it.
+      expect(() => decodeSafetensors(b, 'shifted.safetensors')).toThrow(/shifted.safetensors: .*(gap|cover|JSON)/);
+    }
+  });
+
+  test('offsets must tile the data: gaps and trailing bytes are refused', () => {
+    const enc = (header: object, data: number) => {
+      const h = Buffer.from(JSON.stringify(header));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      return Buffer.concat([len, h, Buffer.alloc(data)]);
+    };
+    expect(() => decodeSafetensors(enc({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), 'gap.st')).toThrow(/gap.st: tensor 'a' starts at 4 .*gap/);
+    expect(() => decodeSafetensors(enc({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), 'tail.st')).toThrow(/tail.st: the tensors cover 4 bytes .* holds 8/);
+    expect(() => decodeSafetensors(enc({ a: { dtype: 'toString', shape: [1], data_offsets: [0, 4] } }, 4), 'proto.st')).toThrow(/unsupported dtype "toString"/);
+  });
+
+  test("tensors named '__proto__' and 'constructor' survive a round trip", () => {
+    const names: Record<string, Tensor> = Object.create(null);
+    names['__proto__'] = tensor([1, 2]);
+    names['constructor'] = tensor([3]);
+    names['w'] = tensor([4]);
+    const back = decodeSafetensors(encodeSafetensors(names), 'names.st').tensors;
+    expect(Object.keys(back).sort()).toEqual(['__proto__', 'constructor', 'w']);
+    expect(Array.from(back['__proto__'].toFloat32Array())).toEqual([1, 2]);
+    expect(Array.from(back['constructor'].toFloat32Array())).toEqual([3]);
   });
 });
