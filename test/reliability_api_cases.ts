@@ -45,6 +45,29 @@ const vaeCase = (name: string, opts: Record<string, unknown>, match: RegExp[], e
   },
 });
 
+/**
+ * A VAE checkpoint written by a valid writer (so its checksums are right) but with one field of
+ * the state bad, then resumed: the error must name the checkpoint's state.json.
+ */
+function resumeFrom(name: string, edit: Record<string, unknown>, match: RegExp): ApiCase {
+  return {
+    name,
+    error: 'CheckpointError',
+    match: [/state\.json/, match],
+    run: async (wk) => {
+      const t = small(wk);
+      const vae = wk.train.createVAE({ encoderChannels: [4, 4, 4, 4], latentShape: [2, 4, 4], seed: 1 }); // t.vae is frozen by the predictor cases
+      const dir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'wk-api-ck-'));
+      const opt = new wk.optim.Adam(vae.parameters(), { lr: 1e-3 });
+      wk.train.saveCheckpoint(dir, {
+        kind: 'vae', config: { vae: {} }, modules: { vae }, optimizer: opt, epoch: 0, batch: 1, step: 1,
+        schedule: { step: 1, baseLr: 1e-3 }, rng: { noise: { seed: 1, offset: 0 } }, metrics: [], trainer: {}, ...edit,
+      });
+      return wk.train.trainVAE(vae, t.eps, { epochs: 1, batchSize: 2, maxBatchesPerEpoch: 1, checkpointDir: dir, resume: true, metricsFile: null });
+    },
+  };
+}
+
 export const CASES: ApiCase[] = [
   // Options that used to loop forever or allocate without bound.
   predictorCase('trainPredictor windowStride 0', { windowStride: 0 }, [/trainPredictor/, /windowStride/]),
@@ -57,4 +80,10 @@ export const CASES: ApiCase[] = [
   vaeCase('trainVAE weightDecay NaN', { weightDecay: NaN }, [/trainVAE/, /weightDecay/]),
   vaeCase('trainVAE maxValidationFrames -3', { maxValidationFrames: -3 }, [/trainVAE/, /maxValidationFrames/]),
   vaeCase('trainVAE batchSize 0', { batchSize: 0 }, [/trainVAE/, /batchSize/]),
+  // Checkpoint state that used to load (or fail naming no file).
+  resumeFrom('resume: optimizer null', { optimizer: null }, /optimizer is null/),
+  resumeFrom('resume: schedule null', { schedule: null }, /schedule is null/),
+  resumeFrom('resume: bad rng state', { rng: { noise: { seed: -1, offset: 0 } } }, /rng\.noise: Generator\.setState: seed/),
+  resumeFrom('resume: metrics not an array', { metrics: { push: 1 } as unknown as unknown[] }, /metrics must be an array/),
+  resumeFrom('resume: trainer state malformed', { trainer: { sums: 'x' } }, /trainer state is malformed/),
 ];

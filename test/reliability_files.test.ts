@@ -13,6 +13,8 @@ import { mutate, sameData, Mutation } from './helpers/fuzz';
 import { decodeSafetensors, encodeSafetensors, loadSafetensorsWithMetadata } from '../src/io/safetensors';
 import { tensor } from '../src/tensor/creation';
 import type { Tensor } from '../src/tensor/tensor';
+import { createVAE, trainVAE } from '../src/train/train_vae';
+import { loadCheckpoint, latestCheckpoint } from '../src/train/checkpoint';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-fuzz-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -148,5 +150,57 @@ describe('safetensors', () => {
     expect(Object.keys(back).sort()).toEqual(['__proto__', 'constructor', 'w']);
     expect(Array.from(back['__proto__'].toFloat32Array())).toEqual([1, 2]);
     expect(Array.from(back['constructor'].toFloat32Array())).toEqual([3]);
+  });
+});
+
+describe('checkpoints', () => {
+  const dir = path.join(tmp, 'ck');
+  let ckDir = '';
+  beforeAll(async () => {
+    const eps = generateEpisodes({ episodes: 2, steps: 8, seed: 3, cacheDir: false });
+    const vae = createVAE({ encoderChannels: [2, 2, 2, 2], latentShape: [2, 4, 4], seed: 1 });
+    await trainVAE(vae, eps, { epochs: 1, batchSize: 4, maxBatchesPerEpoch: 2, checkpointDir: dir, metricsFile: null });
+    ckDir = latestCheckpoint(dir)!;
+  });
+  const load = () => {
+    const ck = loadCheckpoint(dir);
+    try {
+      const { weights, optimizer, moduleWeights, dispose, ...rest } = ck;
+      void moduleWeights;
+      void dispose;
+      return { ...rest, weights: plainTensors(weights), optimizer: JSON.parse(JSON.stringify(optimizer, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v))) };
+    } finally {
+      ck.dispose();
+    }
+  };
+
+  for (const f of ['state.json', 'weights.safetensors', 'optimizer.safetensors']) {
+    test(`every mutation of ${f} is refused by name or loads identical`, () => {
+      const file = path.join(ckDir, f);
+      const orig = fs.readFileSync(file);
+      const expected = load();
+      const headerEnd = f === 'state.json' ? orig.length : 8 + Number(orig.readBigUInt64LE(0));
+      const lengthFields = f === 'state.json' ? [] : [{ offset: 0, size: 8 as const, name: 'header length' }];
+      const muts = mutate(orig, { seed: f.length, headerEnd, flips: f === 'state.json' ? 24 : 10, lengthFields });
+      try {
+        expect(fuzz(file, muts, load, expected, ['CheckpointError'])).toEqual([]);
+      } finally {
+        fs.writeFileSync(file, orig);
+      }
+    });
+  }
+
+  test('state.json edits that are valid JSON are refused by the checksum, naming the file', () => {
+    const file = path.join(ckDir, 'state.json');
+    const orig = fs.readFileSync(file, 'utf8');
+    try {
+      for (const [from, to] of [['"epoch": 1', '"epoch": 0'], ['"optimizer": {', '"optimizer": null, "x": {']]) {
+        expect(orig).toContain(from);
+        fs.writeFileSync(file, orig.replace(from, to));
+        expect(() => loadCheckpoint(dir)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: checksum mismatch`));
+      }
+    } finally {
+      fs.writeFileSync(file, orig);
+    }
   });
 });

@@ -10,12 +10,17 @@
  *     optimizer.safetensors         optimizer tensors (`state.<param index>.<key>`, e.g. state.3.expAvg)
  *     state.json                    format, version, kind, config, epoch, step, optimizer scalars,
  *                                   schedule state, RNG states (Generator.state()), metrics so far,
- *                                   trainer state, and the list of files with their sizes
+ *                                   trainer state, the list of files with their sizes, and
+ *                                   `checksum`: SHA-256 of the rest of state.json
  *
  * A save writes a fresh `.tmp-*` folder, fsyncs its files, renames it to `ckpt-<step>` and only
  * then points latest.json at it: a crash at any moment leaves latest.json naming a complete
  * checkpoint (the previous one). Older checkpoints beyond `keep` are deleted afterwards.
  * Loading validates every part and throws a CheckpointError that names what is wrong.
+ * Integrity: the safetensors files carry a checksum of their contents (src/io/safetensors.ts)
+ * and state.json one of its own, so a flipped byte anywhere is refused, naming the file, rather
+ * than resuming from changed weights or a changed epoch. Checkpoints written before the
+ * checksums existed (no `checksum` key) still load.
  *
  * Testing hook: WORLDKIT_CHECKPOINT_PAUSE_MS=<ms> makes a save sleep mid-write (after the
  * weights, before the optimizer file and the rename), and writes `<tmp folder>/.paused` first, so
@@ -23,6 +28,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { createHash } from 'crypto';
 import { Tensor } from '../tensor/tensor';
 import { Module } from '../nn/module';
 import { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
@@ -114,6 +120,15 @@ function optimizerParts(sd: OptimizerStateDict): { tensors: Record<string, Tenso
   return { tensors, json: { type: sd.type, lr: sd.lr, options: sd.options, state } };
 }
 
+/**
+ * The checksum of state.json's contents (every key but `checksum`), over the text the writer
+ * produces: JSON.parse keeps key order and JSON numbers round-trip, so the reader recomputes it
+ * from the parsed object.
+ */
+function stateChecksum(state: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(state, null, 1)).digest('hex');
+}
+
 /** The folder name of the checkpoint taken at `step`. */
 export function checkpointName(step: number): string {
   return `ckpt-${String(step).padStart(6, '0')}`;
@@ -160,7 +175,7 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?:
     trainer: data.trainer ?? {},
     files,
   };
-  writeSynced(path.join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  writeSynced(path.join(tmp, 'state.json'), JSON.stringify({ ...state, checksum: stateChecksum(state) }, null, 1));
   syncDir(tmp);
   const final = path.join(dir, name);
   if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
@@ -216,13 +231,26 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
   } catch (e) {
     throw new CheckpointError(`${stateFile}: not valid JSON (${(e as Error).message})`);
   }
+  need(s && typeof s === 'object' && !Array.isArray(s), stateFile, 'must be a JSON object');
+  if ('checksum' in s) {
+    const { checksum, ...rest } = s;
+    need(checksum === stateChecksum(rest), stateFile, 'checksum mismatch: the file was changed or damaged after it was written');
+  }
   need(s.format === CHECKPOINT_FORMAT, stateFile, `format is ${JSON.stringify(s.format)}, expected "${CHECKPOINT_FORMAT}"`);
   need(s.version === CHECKPOINT_VERSION, stateFile, `version ${JSON.stringify(s.version)} is not supported (this worldkit reads version ${CHECKPOINT_VERSION})`);
   for (const k of ['epoch', 'step', 'batch'] as const) need(Number.isInteger(s[k]) && (s[k] as number) >= 0, stateFile, `${k} must be an integer >= 0, got ${JSON.stringify(s[k])}`);
   need(typeof s.kind === 'string', stateFile, 'kind is missing');
   need(s.config && typeof s.config === 'object', stateFile, 'config is missing');
-  const files = (s.files ?? {}) as Record<string, number>;
+  const isObj = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
+  need(s.rng === undefined || isObj(s.rng), stateFile, `rng must be an object of generator states, got ${JSON.stringify(s.rng)}`);
+  need(s.metrics === undefined || Array.isArray(s.metrics), stateFile, `metrics must be an array, got ${JSON.stringify(s.metrics)}`);
+  need(s.trainer === undefined || isObj(s.trainer), stateFile, `trainer must be an object, got ${JSON.stringify(s.trainer)}`);
+  need(s.schedule === undefined || s.schedule === null || isObj(s.schedule), stateFile, `schedule must be an object or null, got ${JSON.stringify(s.schedule)}`);
+  need(isObj(s.files), stateFile, 'files (the list of files with their sizes) is missing');
+  const files = s.files as Record<string, number>;
   for (const [f, size] of Object.entries(files)) {
+    need(f === 'weights.safetensors' || f === 'optimizer.safetensors', stateFile, `lists an unknown file '${f}'`);
+    need(Number.isSafeInteger(size) && size >= 0, stateFile, `files['${f}'] must be a byte count, got ${JSON.stringify(size)}`);
     const fp = path.join(folder, f);
     need(fs.existsSync(fp), fp, 'missing (listed in state.json)');
     const actual = fs.statSync(fp).size;
@@ -242,7 +270,10 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
   let optimizer: OptimizerStateDict | null = null;
   if (s.optimizer) {
     const o = s.optimizer as { type: string; lr: number; options: OptimizerStateDict['options']; state: (Record<string, number | string> | null)[] };
-    need(typeof o.type === 'string' && Array.isArray(o.state), stateFile, 'optimizer entry is malformed');
+    need(isObj(o) && typeof o.type === 'string' && Array.isArray(o.state), stateFile, 'optimizer entry is malformed');
+    need(typeof o.lr === 'number' && Number.isFinite(o.lr) && o.lr >= 0, stateFile, `optimizer.lr must be a finite number >= 0, got ${JSON.stringify(o.lr)}`);
+    need(o.options === undefined || isObj(o.options), stateFile, 'optimizer.options must be an object');
+    o.state.forEach((st, i) => need(st === null || isObj(st), stateFile, `optimizer.state[${i}] must be an object or null`));
     need('optimizer.safetensors' in files, stateFile, 'has optimizer state but lists no optimizer.safetensors');
     const ot = readST('optimizer.safetensors');
     optimizer = {
@@ -254,10 +285,13 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
         const c: ParamState = {};
         for (const [k, v] of Object.entries(st)) {
           if (typeof v === 'string' && v.startsWith('@')) {
-            const t = ot[v.slice(1)];
+            const t = Object.prototype.hasOwnProperty.call(ot, v.slice(1)) ? ot[v.slice(1)] : undefined;
             need(t, path.join(folder, 'optimizer.safetensors'), `tensor '${v.slice(1)}' (state[${i}].${k}) is missing`);
             c[k] = t.f32().slice();
-          } else c[k] = v as number;
+          } else {
+            need(typeof v === 'number', stateFile, `optimizer.state[${i}].${k} must be a number or a tensor reference, got ${JSON.stringify(v)}`);
+            c[k] = v;
+          }
         }
         return c;
       }),

@@ -215,21 +215,41 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
     if (!from) throw typeError(fn, 'options.resume', 'a checkpoint path (or true with checkpointDir)', opts.resume);
     if (typeof opts.resume === 'boolean' && !latestCheckpoint(from)) throw new CheckpointError(`${from}: nothing to resume (no latest.json)`);
     const ck = loadCheckpoint(from);
+    const stateFile = path.join(ck.path, 'state.json');
+    // Errors of the restoring code (Generator.setState, Optimizer.loadStateDict, ...) name no file: add it.
+    const named = <T>(what: string, f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        if (e instanceof CheckpointError) throw e;
+        throw new CheckpointError(`${stateFile}: ${what}: ${(e as Error).message}`);
+      }
+    };
     try {
       if (ck.kind !== spec.kind) throw new CheckpointError(`${ck.path}: is a '${ck.kind}' checkpoint, cannot resume ${fn} from it`);
       spec.restore(ck);
-      if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
-      if (ck.schedule) scheduler.loadStateDict(ck.schedule as { step: number; baseLr: number });
+      // A trainer always saves both: without them the run would continue with a fresh optimizer
+      // and schedule, silently unlike the run that was interrupted.
+      if (!ck.optimizer) throw new CheckpointError(`${stateFile}: optimizer is ${JSON.stringify(ck.optimizer)}: this checkpoint cannot resume training exactly (it loads as a model with loadVAE/loadPredictor)`);
+      if (!ck.schedule) throw new CheckpointError(`${stateFile}: schedule is ${JSON.stringify(ck.schedule)}: this checkpoint cannot resume training exactly`);
+      named('optimizer', () => optimizer.loadStateDict(ck.optimizer!));
+      named('schedule', () => scheduler.loadStateDict(ck.schedule as { step: number; baseLr: number }));
       for (const [k, g] of Object.entries(spec.rngs)) {
         const st = ck.rng[k];
-        if (!st) throw new CheckpointError(`${ck.path}/state.json: rng state '${k}' is missing`);
-        g.setState(st);
+        if (!st) throw new CheckpointError(`${stateFile}: rng state '${k}' is missing`);
+        named(`rng.${k}`, () => g.setState(st));
       }
       startEpoch = ck.epoch;
       startBatch = ck.batch;
       step = ck.step;
       history = ck.metrics as Logs[];
+      history.forEach((h, i) => {
+        if (!h || typeof h !== 'object' || Array.isArray(h)) throw new CheckpointError(`${stateFile}: metrics[${i}] must be an object of numbers`);
+      });
       const t = ck.trainer as { bestVal?: number | null; badEpochs?: number; sums?: Record<string, number>; count?: number };
+      const num = (v: unknown) => v === undefined || v === null || typeof v === 'number';
+      if (!num(t.bestVal) || !num(t.badEpochs) || !num(t.count) || (t.sums !== undefined && (typeof t.sums !== 'object' || t.sums === null || Object.values(t.sums).some((v) => typeof v !== 'number'))))
+        throw new CheckpointError(`${stateFile}: trainer state is malformed (${JSON.stringify(t).slice(0, 120)})`);
       bestVal = t.bestVal ?? Infinity;
       badEpochs = t.badEpochs ?? 0;
       sums = t.sums ?? {};
