@@ -1,7 +1,7 @@
 // Bindings for cpp/tsne.h: argument checks and the options object -> wk::TsneOptions, no math.
 //
-//   tsne(points Float32Array[n*d], n, d, options) -> { embedding Float32Array[n*dims], dims,
-//        method 'exact'|'barnes-hut', klDivergence, learningRate }
+//   tsne(points Float32Array[n*d], n, d, options, embedding Float32Array[n*outputDims])
+//        -> { dims, method 'exact'|'barnes-hut', klDivergence, learningRate }
 //     options (each optional, defaults as in cpp/tsne.h): outputDims 2|3, perplexity (0, n),
 //     iterations, seed, method 'auto'|'exact'|'barnes-hut', exactThreshold, theta,
 //     learningRate number|'auto', earlyExaggeration, init 'pca'|'random'
@@ -130,7 +130,7 @@ wk::TsneOptions parseOptions(const Args& a, Napi::Value v, size_t n, size_t d) {
 }
 
 Napi::Value Tsne(const Napi::CallbackInfo& info) {
-  Args a(info, "tsne", 4);
+  Args a(info, "tsne", 5);
   const size_t n = static_cast<size_t>(a.integer(1, "n", 2, kMaxN));
   const size_t d = static_cast<size_t>(a.integer(2, "d", 1, 1LL << 24));
   auto x = wk::exactF32(a, 0, "points", n * d);
@@ -138,10 +138,9 @@ Napi::Value Tsne(const Napi::CallbackInfo& info) {
     if (!std::isfinite(x.data[i]))
       throw a.range("points", "finite values", "a non-finite value at index " + std::to_string(i));
   wk::TsneOptions o = parseOptions(a, info[3], n, d);
-  Napi::Float32Array emb = Napi::Float32Array::New(info.Env(), n * o.outDims);
-  wk::TsneResult r = wk::tsne(x.data, n, d, o, emb.Data());
+  auto emb = wk::exactF32(a, 4, "embedding", n * o.outDims);
+  wk::TsneResult r = wk::tsne(x.data, n, d, o, emb.data);
   Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("embedding", emb);
   out.Set("dims", Napi::Number::New(info.Env(), o.outDims));
   out.Set("method", Napi::String::New(info.Env(), r.method == wk::TsneMethod::Exact ? "exact" : "barnes-hut"));
   out.Set("klDivergence", Napi::Number::New(info.Env(), r.klDivergence));

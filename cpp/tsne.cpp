@@ -287,16 +287,18 @@ SparseP sparseP(const float* x, size_t n, size_t d, double perplexity) {
 
 // Per-point results of one gradient evaluation, combined by combine().
 struct Parts {
-  std::vector<double> attr, rep, z, kl;  // attr/rep [n * dims], z/kl [n]
+  std::vector<double> attr, rep, z, kl, psum;  // attr/rep [n * dims], z/kl/psum [n]
   void resize(size_t n, int dims) {
     attr.assign(n * dims, 0.0);
     rep.assign(n * dims, 0.0);
     z.assign(n, 0.0);
     kl.assign(n, 0.0);
+    psum.assign(n, 0.0);
   }
 };
 
-// grad = 4 (a attr - rep / Z); returns KL = sum_i kl_i + log Z (sum P = 1) when wantKl.
+// grad = 4 (a attr - rep / Z); returns KL = sum_i kl_i + (sum P) log Z when wantKl (sum P is 1
+// up to the rounding of the stored P: summed rather than assumed).
 double combine(const Parts& s, size_t n, int dims, double exaggeration, bool wantKl, double* grad) {
   double Z = 0;
   for (size_t i = 0; i < n; ++i) Z += s.z[i];
@@ -306,9 +308,12 @@ double combine(const Parts& s, size_t n, int dims, double exaggeration, bool wan
     for (size_t t = b * dims; t < e * dims; ++t) grad[t] = 4.0 * (exaggeration * s.attr[t] - s.rep[t] * invZ);
   });
   if (!wantKl) return 0.0;
-  double kl = 0;
-  for (size_t i = 0; i < n; ++i) kl += s.kl[i];
-  return kl + std::log(Z);
+  double kl = 0, psum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    kl += s.kl[i];
+    psum += s.psum[i];
+  }
+  return kl + psum * std::log(Z);
 }
 
 // Exact: every pair, row i by one thread. kl_i = sum_j p_ij log(p_ij / w_ij).
@@ -316,7 +321,7 @@ template <int DIM>
 void exactParts(const float* P, const double* y, size_t n, bool wantKl, Parts& s) {
   parallelFor(n, 4, [&](size_t b, size_t e, int) {
     for (size_t i = b; i < e; ++i) {
-      double yi[DIM], a[DIM] = {}, r[DIM] = {}, z = 0, kl = 0;
+      double yi[DIM], a[DIM] = {}, r[DIM] = {}, z = 0, kl = 0, ps = 0;
       for (int c = 0; c < DIM; ++c) yi[c] = y[i * DIM + c];
       const float* Pi = P + i * n;
       for (size_t j = 0; j < n; ++j) {
@@ -333,7 +338,10 @@ void exactParts(const float* P, const double* y, size_t n, bool wantKl, Parts& s
           a[c] += p * w * dy[c];
           r[c] += w * w * dy[c];
         }
-        if (wantKl && p > 0) kl += p * std::log(p / w);
+        if (wantKl && p > 0) {
+          kl += p * std::log(p / w);
+          ps += p;
+        }
       }
       for (int c = 0; c < DIM; ++c) {
         s.attr[i * DIM + c] = a[c];
@@ -341,6 +349,7 @@ void exactParts(const float* P, const double* y, size_t n, bool wantKl, Parts& s
       }
       s.z[i] = z;
       s.kl[i] = kl;
+      s.psum[i] = ps;
     }
   });
 }
@@ -350,7 +359,7 @@ template <int DIM>
 void attractionParts(const SparseP& P, const double* y, size_t n, bool wantKl, Parts& s) {
   parallelFor(n, 64, [&](size_t b, size_t e, int) {
     for (size_t i = b; i < e; ++i) {
-      double a[DIM] = {}, kl = 0;
+      double a[DIM] = {}, kl = 0, ps = 0;
       for (size_t t = P.rowStart[i]; t < P.rowStart[i + 1]; ++t) {
         size_t j = P.col[t];
         double dy[DIM], d2 = 0;
@@ -360,10 +369,14 @@ void attractionParts(const SparseP& P, const double* y, size_t n, bool wantKl, P
         }
         const double w = 1.0 / (1.0 + d2), p = P.val[t];
         for (int c = 0; c < DIM; ++c) a[c] += p * w * dy[c];
-        if (wantKl && p > 0) kl += p * std::log(p / w);
+        if (wantKl && p > 0) {
+          kl += p * std::log(p / w);
+          ps += p;
+        }
       }
       for (int c = 0; c < DIM; ++c) s.attr[i * DIM + c] = a[c];
       s.kl[i] = kl;
+      s.psum[i] = ps;
     }
   });
 }
