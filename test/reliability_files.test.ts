@@ -9,7 +9,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { generateEpisodes } from '../src/data/driving_sim';
 import { readEpisodes, writeEpisodes } from '../src/data/episode_cache';
-import { mutate, sameData, Mutation } from './helpers/fuzz';
+import { mutate, sameData, Mutation, npyBytes, zipBytes } from './helpers/fuzz';
+import { loadNpzEpisode, loadPngEpisode } from '../src/data/loaders';
+import { crc32, encodePNG } from '../src/io/png';
+import { main } from '../src/cli/main';
 import { decodeSafetensors, encodeSafetensors, loadSafetensorsWithMetadata } from '../src/io/safetensors';
 import { tensor } from '../src/tensor/creation';
 import type { Tensor } from '../src/tensor/tensor';
@@ -202,5 +205,126 @@ describe('checkpoints', () => {
     } finally {
       fs.writeFileSync(file, orig);
     }
+  });
+});
+
+/** An episode as plain values (the loaders' `source` is the path it was read from, which differs per mutation). */
+const plainEpisode = (e: object) => ({ ...e, source: undefined });
+
+describe('.npz episodes', () => {
+  const T = 3, H = 8, W = 8;
+  const obs = Uint8Array.from({ length: T * H * W * 3 }, (_, i) => (i * 37) % 256);
+  const act = Float32Array.from({ length: T * 2 }, (_, i) => i * 0.25 - 0.5);
+  const npz = (arrays: Record<string, Buffer>) => zipBytes(Object.fromEntries(Object.entries(arrays).map(([k, v]) => [`${k}.npy`, v])), crc32);
+  const orig = npz({ obs: npyBytes('|u1', [T, H, W, 3], obs), action: npyBytes('<f4', [T, 2], act) });
+  const load = (f: string) => plainEpisode(loadNpzEpisode(f, { height: H, width: W }));
+
+  test('every mutation is refused by name or loads identical', () => {
+    const file = path.join(tmp, 'ep.npz');
+    fs.writeFileSync(file, orig);
+    const expected = load(file);
+    const cd = orig.readUInt32LE(orig.length - 6); // central directory offset
+    const muts = mutate(orig, {
+      seed: 21,
+      headerEnd: cd,
+      flips: 16,
+      lengthFields: [
+        { offset: 18, size: 4, name: 'first entry compressed size' },
+        { offset: 22, size: 4, name: 'first entry size' },
+        { offset: orig.length - 6, size: 4, name: 'central directory offset' },
+        { offset: orig.length - 10, size: 4, name: 'central directory size' },
+      ],
+    });
+    expect(fuzz(path.join(tmp, 'mut.npz'), muts, load, expected, ['DataFileError'])).toEqual([]);
+  });
+
+  test('NaN/Inf in frames, actions and rewards are refused by file and position; a NaN pixel no longer changes the scale', async () => {
+    const f01 = Float32Array.from(obs, (v) => v / 255);
+    const cases: [string, Buffer, RegExp][] = [];
+    const nanPix = f01.slice();
+    nanPix[5 * 3 + 1] = NaN; // frame 0, y 0, x 5, channel 1
+    cases.push(['NaN pixel', npz({ obs: npyBytes('<f4', [T, H, W, 3], nanPix), action: npyBytes('<f4', [T, 2], act) }), /obs\[0, 0, 5, 1\] is NaN/]);
+    const infAct = act.slice();
+    infAct[3] = Infinity; // row 1, column 1
+    cases.push(['Inf action', npz({ obs: npyBytes('|u1', [T, H, W, 3], obs), action: npyBytes('<f4', [T, 2], infAct) }), /action\[1, 1\] is Infinity/]);
+    const hugeAct = Float64Array.from(act);
+    hugeAct[4] = 1e300;
+    cases.push(['float64 action beyond float32', npz({ obs: npyBytes('|u1', [T, H, W, 3], obs), action: npyBytes('<f8', [T, 2], hugeAct) }), /action\[2, 0\] is 1e\+300, outside float32/]);
+    cases.push(['NaN reward', npz({ obs: npyBytes('|u1', [T, H, W, 3], obs), action: npyBytes('<f4', [T, 2], act), reward: npyBytes('<f4', [T], new Float32Array([0, NaN, 1])) }), /reward\[1\] is NaN/]);
+    for (const [what, bytes, re] of cases) {
+      const file = path.join(tmp, `${what.replace(/\W+/g, '_')}.npz`);
+      fs.writeFileSync(file, bytes);
+      expect(() => loadNpzEpisode(file, { height: H, width: W })).toThrow(new RegExp(`${path.basename(file)}: ${re.source}`));
+      // The CLI's inspection reports it too, by file and position, with exit code 1.
+      const err: string[] = [];
+      const code = await main(['data', 'npz', file, '--out', path.join(tmp, 'sheets')], { out: () => {}, err: (m) => err.push(m), isTTY: false });
+      expect(code).toBe(1);
+      expect(err.join('\n')).toMatch(re);
+      expect(err.join('\n')).toContain(file);
+    }
+    // Float [0, 1] frames without NaN still load scaled to [0, 255].
+    const file = path.join(tmp, 'f01.npz');
+    fs.writeFileSync(file, npz({ obs: npyBytes('<f4', [T, H, W, 3], f01), action: npyBytes('<f4', [T, 2], act) }));
+    expect(Array.from(loadNpzEpisode(file, { height: H, width: W }).frames)).toEqual(Array.from(obs));
+  });
+});
+
+describe('PNG frames + actions.csv', () => {
+  const H = 6, W = 5;
+  const dir = path.join(tmp, 'png');
+  fs.mkdirSync(dir);
+  const img = (k: number) => ({ width: W, height: H, channels: 3, data: Uint8Array.from({ length: H * W * 3 }, (_, i) => (i * 13 + k * 29) % 256) });
+  for (let k = 0; k < 2; ++k) fs.writeFileSync(path.join(dir, `${k}.png`), encodePNG(img(k) as never));
+  const csv = 'steer,gas\n0.5,1\n-0.25,0\n';
+  fs.writeFileSync(path.join(dir, 'actions.csv'), csv);
+  const load = () => plainEpisode(loadPngEpisode(dir, { height: H, width: W }));
+
+  test('every mutation of a PNG frame is refused by name or loads identical', () => {
+    const file = path.join(dir, '1.png');
+    const orig = fs.readFileSync(file);
+    const expected = load();
+    const muts = mutate(orig, {
+      seed: 5,
+      headerEnd: 33, // signature + IHDR
+      flips: 16,
+      lengthFields: [
+        // PNG lengths are big-endian: +-1 on the low byte (a 2-byte little-endian edit starting there).
+        { offset: 11, size: 2, name: 'IHDR length' },
+        { offset: 19, size: 2, name: 'IHDR width' },
+        { offset: 23, size: 2, name: 'IHDR height' },
+      ],
+    });
+    try {
+      expect(fuzz(file, muts, load, expected, ['DataFileError'])).toEqual([]);
+    } finally {
+      fs.writeFileSync(file, orig);
+    }
+  });
+
+  test('actions.csv: empty cells, non-numbers, NaN/Inf, missing or extra rows and columns are refused by file and line', () => {
+    const file = path.join(dir, 'actions.csv');
+    // CSV has no checksum: a changed digit is a valid file with other numbers, so the mutations
+    // here are the structural ones a reader can and must catch.
+    const bad: [string, RegExp][] = [
+      ['steer,gas\n0.5,\n-0.25,0\n', /line 2, column 2 is empty/],
+      ['steer,gas\n,1\n-0.25,0\n', /line 2, column 1 is empty/],
+      ['0.5,\n-0.25,0\n', /line 1, column 2 is empty/],
+      ['steer,gas\n0.5,1\n-0.25,x\n', /line 3, column 2 is not a finite number/],
+      ['steer,gas\n0.5,NaN\n-0.25,0\n', /line 2, column 2 is not a finite number/],
+      ['steer,gas\n0.5,1\n-0.25,Infinity\n', /line 3, column 2 is not a finite number/],
+      ['steer,gas\n0.5,1\n', /1 action rows for 2 frames/],
+      ['steer,gas\n0.5,1\n-0.25,0\n1,1\n', /3 action rows for 2 frames/],
+      ['steer,gas\n0.5,1\n-0.25\n', /row 2 has 1 values, the first row has 2/],
+      ['steer,gas\n0.5,1,\n-0.25,0\n', /line 2, column 3 is empty/],
+    ];
+    try {
+      for (const [text, re] of bad) {
+        fs.writeFileSync(file, text);
+        expect(() => loadPngEpisode(dir, { height: H, width: W })).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${re.source}`));
+      }
+    } finally {
+      fs.writeFileSync(file, csv);
+    }
+    expect(Array.from(loadPngEpisode(dir, { height: H, width: W }).actions)).toEqual([0.5, 1, -0.25, 0]);
   });
 });

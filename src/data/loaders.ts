@@ -57,9 +57,35 @@ function pick(arrays: Map<string, NpyArray>, names: string[]): [string, NpyArray
   return undefined;
 }
 
+/** Index of the first NaN/Inf in `d`, or -1. */
+function firstNonFinite(d: ArrayLike<number>): number {
+  for (let i = 0; i < d.length; ++i) if (!Number.isFinite(d[i])) return i;
+  return -1;
+}
+
+/** "[2, 7]"-style position of flat index `i` in an array of `shape`. */
+function position(i: number, shape: number[]): string {
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d >= 0; --d) {
+    const n = Math.max(1, shape[d]);
+    idx.unshift(i % n);
+    i = Math.floor(i / n);
+  }
+  return `[${idx.join(', ')}]`;
+}
+
+/** Refuses NaN/Inf in a float array of a file, naming the array and the position of the first one. */
+function checkFinite(file: string, name: string, a: NpyArray): void {
+  if (a.dtype !== 'float16' && a.dtype !== 'float32' && a.dtype !== 'float64') return;
+  const i = firstNonFinite(a.data);
+  if (i >= 0) throw new DataFileError(file, `${name}${position(i, a.shape)} is ${a.data[i]} (non-finite values in ${name}; the first is at flat index ${i})`);
+}
+
 function framesToUint8(file: string, name: string, a: NpyArray, notes: string[]): Uint8Array {
   if (a.dtype === 'uint8') return a.data as Uint8Array;
   if (a.dtype === 'float32' || a.dtype === 'float64' || a.dtype === 'float16') {
+    // Before the range test: Math.max over a NaN is NaN, which used to pick the [0, 255] scale for [0, 1] data.
+    checkFinite(file, name, a);
     let max = 0;
     for (let i = 0; i < a.data.length; ++i) max = Math.max(max, a.data[i]);
     const scale = max <= 1.0001 ? 255 : 1;
@@ -112,11 +138,16 @@ export function loadNpzEpisode(file: string, options: LoadOptions = {}, notes: s
   if (a.shape.length > 2) throw new DataFileError(file, `${aname} must be [N,A] or [N], got [${a.shape.join(',')}]`);
   if (a.shape[0] !== n) throw new DataFileError(file, `${oname} has ${n} frames but ${aname} has ${a.shape[0]} rows`);
   const actionDim = a.shape.length === 2 ? a.shape[1] : 1;
+  checkFinite(file, aname, a);
   const actions = Float32Array.from(a.data as ArrayLike<number>);
+  // float64 actions beyond float32's range would become Infinity in the conversion.
+  const big = firstNonFinite(actions);
+  if (big >= 0) throw new DataFileError(file, `${aname}${position(big, a.shape)} is ${a.data[big]}, outside float32's range`);
   let rewards: Float32Array | undefined;
   const r = pick(arrays, ['reward', 'rewards']);
   if (r) {
     if (r[1].data.length !== n) throw new DataFileError(file, `${oname} has ${n} frames but ${r[0]} has ${r[1].data.length} values`);
+    checkFinite(file, r[0], r[1]);
     rewards = Float32Array.from(r[1].data as ArrayLike<number>);
   }
   let dones: Uint8Array | undefined;
@@ -160,10 +191,12 @@ function parseCsv(file: string): number[][] {
   lines.forEach((line, i) => {
     const cells = line.split(/[,;\t]/).map((c) => c.trim());
     const nums = cells.map(Number);
-    if (nums.some((x) => !Number.isFinite(x))) {
-      if (i === 0) return; // header
-      throw new DataFileError(file, `line ${i + 1} is not a row of numbers: "${line.slice(0, 60)}"`);
-    }
+    // A header has a cell that is text; an empty cell is not text (Number('') is 0, which used to be read as an action of 0).
+    if (i === 0 && cells.some((c, j) => c !== '' && !Number.isFinite(nums[j]))) return;
+    const empty = cells.findIndex((c) => c === '');
+    if (empty >= 0) throw new DataFileError(file, `line ${i + 1}, column ${empty + 1} is empty: "${line.slice(0, 60)}"`);
+    const bad = nums.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new DataFileError(file, `line ${i + 1}, column ${bad + 1} is not a finite number ("${cells[bad].slice(0, 20)}"): "${line.slice(0, 60)}"`);
     rows.push(nums);
   });
   return rows;

@@ -70,3 +70,54 @@ export function sameData(a: unknown, b: unknown): boolean {
   if (ka.join('\u0000') !== kb.join('\u0000')) return false;
   return ka.every((k) => sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
+
+/** A .npy file (version 1.0, C order) for `descr` ('<f4', '<f8', '|u1', ...). */
+export function npyBytes(descr: string, shape: number[], data: ArrayBufferView): Buffer {
+  let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  h += ' '.repeat((64 - ((10 + h.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head[0] = 0x93;
+  head.write('NUMPY', 1, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(h.length, 8);
+  return Buffer.concat([head, Buffer.from(h, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+/** A stored (uncompressed) zip of `files`, as np.savez writes. */
+export function zipBytes(files: Record<string, Buffer>, crc32: (b: Uint8Array) => number): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let off = 0;
+  for (const [name, data] of Object.entries(files)) {
+    const nb = Buffer.from(name);
+    const crc = crc32(data);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(data.length, 18);
+    lh.writeUInt32LE(data.length, 22);
+    lh.writeUInt16LE(nb.length, 26);
+    locals.push(lh, nb, data);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(data.length, 20);
+    ch.writeUInt32LE(data.length, 24);
+    ch.writeUInt16LE(nb.length, 28);
+    ch.writeUInt32LE(off, 42);
+    central.push(ch, nb);
+    off += 30 + nb.length + data.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(off, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
