@@ -361,15 +361,26 @@ float DrivingSim::driverNormal() {
   return philoxNormal(seed_ ^ (kDriverStream + 1), idx);
 }
 
+// Cruise speeds are drawn from three bands inside the speed classes (slow < 6 <= medium < 12 <=
+// fast), clamped to [minSpeed, maxSpeed]: a driver keeps a typical pace rather than hovering at
+// a class boundary, so the speed label of a frame is decidable from its motion.
+float DrivingSim::drawCruise(const DriverParams& p) {
+  static constexpr float kBands[3][2] = {{2.5f, 4.5f}, {7.5f, 10.5f}, {13.5f, 18.0f}};
+  const float u = driverUniform();
+  const int band = u < 1.0f / 3.0f ? 0 : (u < 2.0f / 3.0f ? 1 : 2);
+  const float v = kBands[band][0] + (kBands[band][1] - kBands[band][0]) * driverUniform();
+  return std::clamp(v, p.minSpeed, p.maxSpeed);
+}
+
 void DrivingSim::driverAction(const DriverParams& p, float* action) {
   if (!driverInit_) {
     driverInit_ = true;
-    cruise_ = p.minSpeed + (p.maxSpeed - p.minSpeed) * driverUniform();
+    cruise_ = drawCruise(p);
     targetLane_ = 1.0f;
   }
   if (driverUniform() < p.laneChangeRate) targetLane_ = 1.0f - targetLane_;
   // A new cruise speed now and then, so speed labels change within an episode too.
-  if (driverUniform() < p.speedChangeRate) cruise_ = p.minSpeed + (p.maxSpeed - p.minSpeed) * driverUniform();
+  if (driverUniform() < p.speedChangeRate) cruise_ = drawCruise(p);
   if (cooldown_ > 0) --cooldown_;
   if (mistakeLeft_ == 0 && cooldown_ == 0 && driverUniform() < p.mistakeRate) {
     cooldown_ = 30;  // a mistake is followed by at least 3 s of recovery
@@ -401,7 +412,10 @@ void DrivingSim::driverAction(const DriverParams& p, float* action) {
   ouSteer_ = 0.85f * ouSteer_ + p.steerNoise * driverNormal();
   action[0] = std::clamp(-delta / maxAngle + ouSteer_, -1.0f, 1.0f);
   const float kAhead = std::fabs(meanCurvature(s_ + 4.0f, s_ + 4.0f + 1.5f * v_ + 10.0f));
-  const float target = std::min(cruise_, std::sqrt(4.0f / std::max(kAhead, 1e-3f)));
+  // Bends cap the speed at 4 m/s^2 of lateral acceleration; a bend that cannot be taken fast is
+  // taken at a medium pace of at most 10 m/s, so speeds do not dwell at the 12 m/s class boundary.
+  const float bendCap = std::sqrt(4.0f / std::max(kAhead, 1e-3f));
+  const float target = std::min(cruise_, bendCap < 13.5f ? std::min(bendCap, 10.0f) : bendCap);
   action[1] = std::clamp(0.6f * (target - v_) + 0.25f, 0.0f, 1.0f);
   action[2] = std::clamp(0.35f * (v_ - target - 1.0f), 0.0f, 1.0f);
 }

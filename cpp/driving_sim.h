@@ -34,7 +34,7 @@ struct DriverParams {
   float steerNoise = 0.15f;     // std of the Ornstein-Uhlenbeck steering noise
   float mistakeRate = 0.02f;    // per-step probability of starting a burst of random actions
   float laneChangeRate = 0.01f; // per-step probability of switching the target lane
-  float minSpeed = 3.0f, maxSpeed = 18.0f;  // target cruise speed is drawn from [minSpeed, maxSpeed]
+  float minSpeed = 0.0f, maxSpeed = 30.0f;  // cruise speeds (drawn from bands inside the speed classes) are clamped to these
   float speedChangeRate = 0.02f;  // per-step probability of drawing a new cruise speed
 };
 
@@ -70,6 +70,7 @@ class DrivingSim {
   inline float project(float px, float py, float s, float& d) const;
   float meanCurvature(float s0, float s1) const;
   float driverUniform();
+  float drawCruise(const DriverParams& p);
   float driverNormal();
 
   uint64_t seed_ = 0;

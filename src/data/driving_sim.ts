@@ -69,7 +69,8 @@ export interface DriverOptions {
   mistakeRate?: number;
   /** Per-step probability of switching the target lane (default 0.01). */
   laneChangeRate?: number;
-  /** The cruise speed is drawn from [minSpeed, maxSpeed] m/s (default 3..18) at the start of an episode... */
+  /** The cruise speed is drawn at the start of an episode from one of three bands inside the speed
+   * classes (2.5-4.5, 7.5-10.5, 13.5-18 m/s), clamped to [minSpeed, maxSpeed] (default 0..30)... */
   minSpeed?: number;
   maxSpeed?: number;
   /** ...and again with this per-step probability (default 0.02), so speed labels change within episodes. */
@@ -81,8 +82,8 @@ function driverParams(fn: string, o: DriverOptions = {}): Float32Array {
     checkNumber(fn, 'steerNoise', o.steerNoise ?? 0.15, 0, 10),
     checkNumber(fn, 'mistakeRate', o.mistakeRate ?? 0.02, 0, 1),
     checkNumber(fn, 'laneChangeRate', o.laneChangeRate ?? 0.01, 0, 1),
-    checkNumber(fn, 'minSpeed', o.minSpeed ?? 3, 0, 30),
-    checkNumber(fn, 'maxSpeed', o.maxSpeed ?? 18, o.minSpeed ?? 3, 30),
+    checkNumber(fn, 'minSpeed', o.minSpeed ?? 0, 0, 30),
+    checkNumber(fn, 'maxSpeed', o.maxSpeed ?? 30, o.minSpeed ?? 0, 30),
     checkNumber(fn, 'speedChangeRate', o.speedChangeRate ?? 0.02, 0, 1),
   ]);
 }
@@ -221,7 +222,8 @@ export interface GenerateOptions extends DriverOptions {
   onNote?: (message: string) => void;
 }
 
-// 2: cruise speed redrawn within episodes (speedChangeRate), minSpeed 3, curve label over 6..30 m.
+// 2: cruise speed redrawn within episodes (speedChangeRate) from bands inside the speed classes,
+// bends taken at a medium pace, curve label over 6..30 m.
 const GENERATOR_VERSION = 2;
 
 /** The cache file generateEpisodes uses for these options. */
