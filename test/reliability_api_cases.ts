@@ -32,6 +32,12 @@ const predictorCase = (name: string, opts: Record<string, unknown>, match: RegEx
   match,
   run: (wk) => {
     const t = small(wk);
+    if (opts.latents === 'wrong-size' || opts.latents === 'nan') {
+      const D = opts.latents === 'nan' ? 32 : 10;
+      const lat = t.eps.map((e: any) => ({ length: e.length, latentSize: D, z: new Float32Array(e.length * D), actionDim: e.actionDim, actions: e.actions }));
+      if (opts.latents === 'nan') lat[1].z[3] = NaN;
+      opts = { ...opts, latents: lat };
+    }
     return wk.train.trainPredictor(t.predictor, t.vae, t.eps, { epochs: 1, seqLen: 4, batchSize: 2, maxBatchesPerEpoch: 1, ...opts });
   },
 });
@@ -80,6 +86,29 @@ export const CASES: ApiCase[] = [
   vaeCase('trainVAE weightDecay NaN', { weightDecay: NaN }, [/trainVAE/, /weightDecay/]),
   vaeCase('trainVAE maxValidationFrames -3', { maxValidationFrames: -3 }, [/trainVAE/, /maxValidationFrames/]),
   vaeCase('trainVAE batchSize 0', { batchSize: 0 }, [/trainVAE/, /batchSize/]),
+  // Episodes and latents that do not match their sizes (used to train on zeros or read past the data).
+  {
+    name: 'trainVAE: frames shorter than length',
+    error: 'RangeError',
+    match: [/trainVAE/, /dataset episode 0/, /frames must have/],
+    run: (wk) => {
+      const e = small(wk).eps[0];
+      return wk.train.trainVAE(wk.train.createVAE({ encoderChannels: [4, 4, 4, 4], latentShape: [2, 4, 4] }), [{ ...e, frames: e.frames.subarray(0, e.frames.length - 64 * 64 * 3) }], { epochs: 1 });
+    },
+  },
+  {
+    name: 'trainVAE: NaN action',
+    error: 'RangeError',
+    match: [/trainVAE/, /dataset episode 1/, /actions\[2\]\[1\] is NaN/],
+    run: (wk) => {
+      const [e0, e1] = small(wk).eps;
+      const actions = e1.actions.slice();
+      actions[7] = NaN;
+      return wk.train.trainVAE(wk.train.createVAE({ encoderChannels: [4, 4, 4, 4], latentShape: [2, 4, 4] }), [e0, { ...e1, actions }], { epochs: 1 });
+    },
+  },
+  predictorCase('trainPredictor: latents of the wrong size', { latents: 'wrong-size' }, [/trainPredictor/, /options\.latents\[0\]\.latentSize must be the VAE's 32, got 10/], 'RangeError'),
+  predictorCase('trainPredictor: latents with NaN', { latents: 'nan' }, [/trainPredictor/, /options\.latents\[1\]\.z\[0\]\[3\] is NaN/], 'RangeError'),
   // Checkpoint state that used to load (or fail naming no file).
   resumeFrom('resume: optimizer null', { optimizer: null }, /optimizer is null/),
   resumeFrom('resume: schedule null', { schedule: null }, /schedule is null/),

@@ -3,18 +3,37 @@
  * (src/data/episode.ts) or anything holding one (`{ episodes }`), a deterministic
  * train/validation split, frame gathering and fixed-length windows over episodes.
  */
-import { typeError } from '../errors';
+import { rangeError, typeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import type { Episode } from '../data/episode';
 
 export type EpisodeSource = Episode[] | { episodes: Episode[] };
 
+/**
+ * The episodes of a dataset, checked: every array must match the episode's sizes (frames shorter
+ * than `length` used to train on zeros past their end), all episodes share frame size and action
+ * width, and actions are finite (a NaN action surfaced much later as a NaN loss blamed on the
+ * learning rate). One pass over the actions; frames are uint8, so always finite.
+ */
 export function episodesOf(fn: string, data: unknown): Episode[] {
   const eps = Array.isArray(data) ? data : (data as { episodes?: unknown })?.episodes;
   if (!Array.isArray(eps) || eps.length === 0) throw typeError(fn, 'dataset', 'a non-empty array of episodes (or { episodes })', data);
+  const dim = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   eps.forEach((e, i) => {
-    if (!e || !(e.frames instanceof Uint8Array) || !(e.actions instanceof Float32Array) || !Number.isInteger(e.length))
+    if (!e || !(e.frames instanceof Uint8Array) || !(e.actions instanceof Float32Array) || !dim(e.length, 0) || !dim(e.height, 1) || !dim(e.width, 1) || !dim(e.actionDim, 0))
       throw typeError(fn, `dataset episode ${i}`, 'an Episode { length, height, width, frames: Uint8Array, actions: Float32Array, actionDim }', e);
+    const what = `dataset episode ${i}${e.source ? ` (${e.source})` : ''}`;
+    const n = e.height * e.width * 3;
+    if (e.frames.length !== e.length * n)
+      throw rangeError(fn, `${what}: frames must have length x height x width x 3 = ${e.length}x${e.height}x${e.width}x3 = ${e.length * n} bytes, got ${e.frames.length}`);
+    if (e.actions.length !== e.length * e.actionDim)
+      throw rangeError(fn, `${what}: actions must have length x actionDim = ${e.length}x${e.actionDim} = ${e.length * e.actionDim} values, got ${e.actions.length}`);
+    const e0 = eps[0] as Episode;
+    if (e.height !== e0.height || e.width !== e0.width || e.actionDim !== e0.actionDim)
+      throw rangeError(fn, `${what}: frames ${e.height}x${e.width} with ${e.actionDim} action values, but episode 0 has ${e0.height}x${e0.width} with ${e0.actionDim} (all episodes must agree)`);
+    const a = e.actions as Float32Array;
+    for (let k = 0; k < a.length; ++k)
+      if (!Number.isFinite(a[k])) throw rangeError(fn, `${what}: actions[${Math.floor(k / e.actionDim)}][${k % e.actionDim}] is ${a[k]} (non-finite)`);
   });
   return eps as Episode[];
 }

@@ -183,8 +183,8 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (moduleDevice(predictor) !== device) predictor.to(device);
   const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device));
   const t0 = performance.now();
+  if (options.latents !== undefined) checkLatents(fn, options.latents, eps, shapeSize(vae.latentShape));
   const lat = options.latents ?? encodeEpisodes(vae, eps);
-  if (lat.length !== eps.length) throw rangeError(fn, `options.latents has ${lat.length} episodes, the dataset ${eps.length}`);
   options.onLatentsEncoded?.(lat, performance.now() - t0);
   const { train: trainLat, val: valLat } = splitLatents(lat, options.validationSplit ?? 0.1, T);
   const refs = windows(trainLat, T, stride);
@@ -238,6 +238,29 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
     restore(ck) {
       restoreModule(ck, 'predictor', predictor);
     },
+  });
+}
+
+/**
+ * Given latents must be the dataset's episodes encoded by this VAE: one entry per episode, the
+ * same lengths and actions, latentSize values per frame, all finite. (Latents of the wrong size
+ * used to be accepted and read past their frames.)
+ */
+function checkLatents(fn: string, lat: unknown, eps: Episode[], D: number): void {
+  if (!Array.isArray(lat)) throw typeError(fn, 'options.latents', 'an array of LatentEpisode (from encodeEpisodes)', lat);
+  if (lat.length !== eps.length) throw rangeError(fn, `options.latents has ${lat.length} episodes, the dataset ${eps.length}`);
+  lat.forEach((l: LatentEpisode, i) => {
+    const arg = `options.latents[${i}]`;
+    if (!l || typeof l !== 'object' || !(l.z instanceof Float32Array) || !(l.actions instanceof Float32Array))
+      throw typeError(fn, arg, 'a LatentEpisode { length, latentSize, z: Float32Array, actionDim, actions: Float32Array }', l);
+    const e = eps[i];
+    if (l.latentSize !== D) throw rangeError(fn, `${arg}.latentSize must be the VAE's ${D}, got ${l.latentSize}`);
+    if (l.length !== e.length) throw rangeError(fn, `${arg}.length must be dataset episode ${i}'s ${e.length}, got ${l.length}`);
+    if (l.z.length !== e.length * D) throw rangeError(fn, `${arg}.z must have length x latentSize = ${e.length}x${D} = ${e.length * D} values, got ${l.z.length}`);
+    if (l.actionDim !== e.actionDim || l.actions.length !== e.length * e.actionDim)
+      throw rangeError(fn, `${arg}.actions must be dataset episode ${i}'s ${e.length}x${e.actionDim}, got ${l.actions.length} values of width ${l.actionDim}`);
+    for (let k = 0; k < l.z.length; ++k)
+      if (!Number.isFinite(l.z[k])) throw rangeError(fn, `${arg}.z[${Math.floor(k / D)}][${k % D}] is ${l.z[k]} (non-finite)`);
   });
 }
 
