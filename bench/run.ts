@@ -127,6 +127,7 @@ export const SUITES: Suite[] = [
   { name: 'cuda', what: 'CUDA kernels (bench/cuda.bench.ts)', load: () => adapt('cuda', pick('cuda.bench')) },
   { name: 'scaling-predictor', what: 'predictor step over B x T', load: () => pick('scaling.bench', 'predictorScalingBench') },
   { name: 'scaling-vae', what: 'VAE step over B', load: () => pick('scaling.bench', 'vaeScalingBench') },
+  { name: 'tsne', what: 't-SNE exact N=1000 and Barnes-Hut N=5000 at D=1024 vs scikit-learn (bench/tsne.bench.ts)', load: () => pick('tsne.bench', 'tsneBench') },
   { name: 'tfjs', what: 'predictor and VAE steps vs TensorFlow.js wasm/cpu', load: () => pick('tfjs.bench', 'tfjsBench') },
 ];
 
