@@ -4,5 +4,6 @@ export { evaluateVAE, evaluateRollouts, writeEvaluation } from './evaluate';
 export type { ReconstructionReport, RolloutReport, EvaluationReport, EvaluateRolloutOptions } from './evaluate';
 export { lineChartSvg } from './chart';
 export type { Series } from './chart';
+export { writeReport } from './report';
 export { tsne, trustworthiness } from './tsne';
 export type { TsneOptions, TsneResult, TsneMethod } from './tsne';
