@@ -21,6 +21,19 @@ export function gradNorm(params: ParamsLike): number {
   return Math.sqrt(sumSquares('gradNorm', paramList('gradNorm', params).filter((p) => p.grad)));
 }
 
+/**
+ * Sum of the squares of the tensors' own values (double accumulation): one native pass over the
+ * CPU ones, one device reduction per 'cuda' one. Finite exactly when every value is finite (a
+ * float32 square is at most ~1.2e77, so the double sum cannot overflow), which makes it the
+ * training loop's cheap NaN/Inf check over weights and gradients.
+ */
+export function sumOfSquares(fn: string, tensors: Tensor[]): number {
+  const cpu = tensors.filter((t) => t.device === 'cpu').map((t, i) => t.f32(fn, `tensors[${i}]`));
+  let s = cpu.length ? native.sumSquares(cpu) : 0;
+  for (const t of tensors) if (t.device === 'cuda') s += cudaSumSquares(fn, t);
+  return s;
+}
+
 /** Sum of the squared gradients: one native pass over the CPU ones, one device reduction per 'cuda' one. */
 function sumSquares(fn: string, ps: Tensor[]): number {
   const cpu = ps.filter((p) => p.grad!.device === 'cpu').map((p, i) => p.grad!.f32(fn, `params[${i}].grad`));

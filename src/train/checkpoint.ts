@@ -138,7 +138,7 @@ export function checkpointName(step: number): string {
  * Saves `data` as a new checkpoint under `dir` and points latest.json at it. Keeps the newest
  * `keep` checkpoints (default 2). Returns the checkpoint's folder.
  */
-export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?: number } = {}): string {
+export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?: number; protect?: string | null } = {}): string {
   fs.mkdirSync(dir, { recursive: true });
   const name = checkpointName(data.step);
   const tmp = path.join(dir, `.tmp-${name}-${process.pid}-${Date.now()}`);
@@ -184,9 +184,25 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?:
   // Prune: older checkpoints beyond `keep`, and stale temp folders of earlier crashed saves.
   const keep = Math.max(1, opts.keep ?? 2);
   const all = fs.readdirSync(dir).filter((f) => /^ckpt-\d+$/.test(f)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
+  // `protect`: the trainer's last checkpoint known to be good, kept until a newer one is.
+  const keepToo = opts.protect ? path.basename(opts.protect) : null;
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name && old !== keepToo) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
   for (const f of fs.readdirSync(dir)) if (f.startsWith('.tmp-ckpt-') && !f.includes(`-${process.pid}-`)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
   return final;
+}
+
+/**
+ * Points latest.json at `folder` (a checkpoint under `dir`), atomically; null removes the
+ * pointer. Used by the trainer after a divergence, so resuming never starts from weights that
+ * gave a non-finite loss.
+ */
+export function setLatestCheckpoint(dir: string, folder: string | null, step = 0, epoch = 0): void {
+  const pointer = path.join(dir, 'latest.json');
+  if (folder === null) {
+    fs.rmSync(pointer, { force: true });
+    return;
+  }
+  writeFileAtomic(pointer, JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, latest: path.basename(folder), step, epoch }) + '\n');
 }
 
 /** The checkpoint folder latest.json points to under `dir`, or null when there is none. */

@@ -10,17 +10,19 @@
  * bit-identical to an uninterrupted one, whether it stopped at an epoch boundary or mid-epoch
  * (Ctrl-C).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
 import { Optimizer } from '../optim/optimizer';
 import { Adam, AdamW } from '../optim/adam';
 import { SGD } from '../optim/sgd';
-import { clipGradNorm } from '../optim/clip';
+import { clipGradNorm, sumOfSquares } from '../optim/clip';
 import { LRScheduler, Schedule, constant, cosine, step as stepSchedule } from '../optim/schedules';
 import { Generator } from '../random/generator';
 import { MetricsLog } from './metrics_log';
-import { LoadedCheckpoint, loadCheckpoint, saveCheckpoint, latestCheckpoint, CheckpointError } from './checkpoint';
+import { LoadedCheckpoint, loadCheckpoint, saveCheckpoint, latestCheckpoint, setLatestCheckpoint, CheckpointError } from './checkpoint';
+import type { Tensor } from '../tensor/tensor';
 import { typeError } from '../errors';
 
 export type Logs = Record<string, number>;
@@ -113,6 +115,8 @@ export interface LoopSpec {
   /** One step on the examples `idx`: returns the loss tensor's value and the logged parts (tidy is done by the loop). */
   trainStep(idx: number[], info: Logs): { loss: import('../tensor/tensor').Tensor; logs: Logs };
   validate(): Logs;
+  /** The examples `idx` in words, for error messages (e.g. 'frames (episode 0, t 12), ...'). */
+  describeBatch?(idx: number[]): string;
   /** Restores module weights from a checkpoint. */
   restore(ck: LoadedCheckpoint): void;
 }
@@ -184,6 +188,28 @@ function checkOpts(fn: string, o: CommonTrainOptions): void {
   pos('minLrFactor', 0, 1);
   pos('lrGamma');
   pos('validationSplit', 0, 0.9);
+}
+
+/** The first NaN/Inf value of a tensor as "NaN at [i]" (copied to the host for 'cuda'), or null. */
+function firstBadValue(t: Tensor): string | null {
+  const d = t.device === 'cpu' ? t.f32() : t.toFloat32Array();
+  for (let i = 0; i < d.length; ++i) if (!Number.isFinite(d[i])) return `${d[i]} at flat index ${i}`;
+  return null;
+}
+
+/**
+ * The per-step NaN/Inf check over the trainable parameters (or their gradients): one native
+ * sum of squares over all of them, finite exactly when every value is; only when it is not, a
+ * second pass names the first tensor holding a non-finite value. Null when all are finite.
+ */
+function nonFinite(fn: string, named: [string, Tensor][], grads: boolean): { name: string; value: string } | null {
+  const ts = grads ? named.filter(([, p]) => p.grad).map(([n, p]) => [n, p.grad!] as [string, Tensor]) : named;
+  if (Number.isFinite(sumOfSquares(fn, ts.map(([, t]) => t)))) return null;
+  for (const [name, t] of ts) {
+    const bad = firstBadValue(t);
+    if (bad) return { name, value: bad };
+  }
+  return null; // a 'cuda' sum of squares overflowed float32 (values above ~1e19): large but finite
 }
 
 export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
@@ -260,9 +286,22 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
     if (metricsFile) MetricsLog.truncateAfter(metricsFile, step);
   }
   const log = new MetricsLog(metricsFile);
+  const trainable = [...spec.params.namedParameters()].filter(([, p]) => !p.frozen) as [string, Tensor][];
+  const atStart = nonFinite(fn, trainable, false);
+  if (atStart) throw new NonFiniteLossError(`${fn}: weight '${atStart.name}' is ${atStart.value} before training starts (the model given, or the checkpoint resumed, holds a non-finite value)`);
   let lastCheckpoint: string | null = dir ? latestCheckpoint(dir) : null;
-  const save = (epoch: number, batch: number): void => {
+  // "Good": weights finite, and a finite step from them (the next step's loss, gradients and
+  // update, or the validation loss taken right before an end-of-epoch save). A checkpoint saved after
+  // the step that blew the weights up (finite but huge) is only `pending` until then, so a
+  // divergence names the last good one, never the pending one, and pruning keeps the good one.
+  // When resuming, the checkpoint resumed from (its weights just checked finite) is the first good one.
+  let lastGood: { path: string; step: number; epoch: number } | null = opts.resume && lastCheckpoint ? { path: lastCheckpoint, step, epoch: startEpoch } : null;
+  let pending: { path: string; step: number; epoch: number } | null = null;
+  const save = (epoch: number, batch: number, confirmed: boolean): void => {
     if (!dir) return;
+    // Never write non-finite weights (a NaN behind a ReLU leaves the loss finite).
+    const bad = nonFinite(fn, trainable, false);
+    if (bad) throw new NonFiniteLossError(`${fn}: weight '${bad.name}' is ${bad.value} at step ${step}; the checkpoint was not saved. ${goodText()}`);
     lastCheckpoint = saveCheckpoint(
       dir,
       {
@@ -278,8 +317,24 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         metrics: history,
         trainer: { bestVal: Number.isFinite(bestVal) ? bestVal : null, badEpochs, sums, count },
       },
-      { keep: opts.keepCheckpoints ?? 2 },
+      { keep: opts.keepCheckpoints ?? 2, protect: lastGood?.path ?? null },
     );
+    const saved = { path: lastCheckpoint, step, epoch };
+    if (confirmed) {
+      lastGood = saved;
+      pending = null;
+    } else pending = saved;
+  };
+  const goodText = (): string => (lastGood ? `The last good checkpoint is ${lastGood.path}.` : 'No checkpoint known to be good was saved.');
+  /** On divergence: latest.json must not point at a checkpoint whose weights gave a non-finite loss. */
+  const dropPending = (): string => {
+    if (!pending || !dir) return '';
+    const p = pending;
+    pending = null;
+    if (lastGood && fs.existsSync(lastGood.path)) setLatestCheckpoint(dir, lastGood.path, lastGood.step, lastGood.epoch);
+    else setLatestCheckpoint(dir, null);
+    lastCheckpoint = lastGood?.path ?? null;
+    return ` ${p.path} (saved after step ${p.step}) holds the weights that gave it, so latest.json ${lastGood ? `points back to ${path.basename(lastGood.path)}` : 'was removed'}.`;
   };
 
   const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal });
@@ -304,6 +359,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         const idx = order.slice(b * batchSize, Math.min(spec.numExamples, (b + 1) * batchSize));
         const t0 = performance.now();
         const lr = optimizer.lr;
+        let badTensor: { what: string; name: string; value: string } | null = null;
         const logs = tidy(() => {
           optimizer.zeroGrad();
           const { loss, logs } = spec.trainStep(idx, info);
@@ -312,19 +368,36 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
           loss.backward();
           let gradNorm = NaN;
           if (opts.gradClip) gradNorm = clipGradNorm(spec.params.trainableParameters(), opts.gradClip);
-          if (opts.gradClip && !Number.isFinite(gradNorm)) return { loss: value, ...logs, gradNorm };
+          // With clipping, the norm is the check; without, one sum of squares over the gradients.
+          if (opts.gradClip ? !Number.isFinite(gradNorm) : true) {
+            const g = nonFinite(fn, trainable, true);
+            if (g) {
+              badTensor = { what: 'gradient of', ...g };
+              return { loss: value, ...logs, ...(opts.gradClip ? { gradNorm } : {}) };
+            }
+          }
           optimizer.step();
+          const w = nonFinite(fn, trainable, false);
+          if (w) badTensor = { what: 'weight', ...w };
           return { loss: value, ...logs, ...(opts.gradClip ? { gradNorm } : {}) };
         });
         optimizer.zeroGrad();
-        const bad = Object.entries(logs).find(([, v]) => !Number.isFinite(v));
-        if (bad) {
-          log.write({ kind: 'event', step, epoch, event: 'non-finite', name: bad[0], value: String(bad[1]) });
-          throw new NonFiniteLossError(
-            `${fn}: ${bad[0]} became ${bad[1]} at epoch ${epoch + 1}, batch ${b + 1} (step ${step + 1}); training stopped without applying this step. ` +
-              (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}.` : 'No checkpoint was saved.') +
-              ' Try a lower --lr or --grad_clip.',
-          );
+        const bt = badTensor as { what: string; name: string; value: string } | null;
+        const bad = bt ? null : Object.entries(logs).find(([, v]) => !Number.isFinite(v));
+        if (bad || bt) {
+          const what = bt ? `${bt.what} '${bt.name}' became ${bt.value}${bt.what === 'weight' ? ' in the update' : ''}` : `${bad![0]} became ${bad![1]}`;
+          log.write({ kind: 'event', step, epoch, event: 'non-finite', name: bt ? `${bt.what} ${bt.name}` : bad![0], value: bt ? bt.value : String(bad![1]) });
+          const where = `at epoch ${epoch + 1}, batch ${b + 1} of ${batchesPerEpoch} (step ${step + 1}${spec.describeBatch ? `; ${spec.describeBatch(idx)}` : ''})`;
+          // A non-finite loss or gradient is caught before the update: the weights in memory are the last step's.
+          const applied = bt?.what === 'weight' ? 'training stopped; the updated weights were not saved.' : 'training stopped without applying this step.';
+          // A pending checkpoint holds the weights this failed step started from: not good.
+          const dropped = dropPending();
+          throw new NonFiniteLossError(`${fn}: ${what} ${where}; ${applied} ${goodText()}${dropped} Try a lower --lr or --grad_clip.`);
+        }
+        // A whole step (loss, gradients, update) finite from the pending checkpoint's weights makes it good.
+        if (pending) {
+          lastGood = pending;
+          pending = null;
         }
         step++;
         scheduler.step();
@@ -339,10 +412,10 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
           stopReason = interrupted ? 'interrupted' : 'callback';
           const done = b + 1 === batchesPerEpoch;
           if (!done) {
-            save(epoch, b + 1);
+            save(epoch, b + 1, false);
             break outer;
           }
-        } else if (opts.checkpointEvery && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) save(epoch, b + 1);
+        } else if (opts.checkpointEvery && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) save(epoch, b + 1, false);
       }
       // End of epoch: validation, metrics, early stopping, checkpoint.
       spec.params.eval();
@@ -355,8 +428,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       log.write({ kind: 'epoch', ...epochLogs, step, epoch });
       const vl = val.valLoss;
       if (vl !== undefined) {
-        if (!Number.isFinite(vl))
-          throw new NonFiniteLossError(`${fn}: validation loss became ${vl} after epoch ${epoch + 1}. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}.` : ''}`);
+        if (!Number.isFinite(vl)) throw new NonFiniteLossError(`${fn}: validation loss became ${vl} after epoch ${epoch + 1}; this epoch's weights were not saved. ${goodText()}${dropPending()}`);
         if (vl < bestVal) {
           bestVal = vl;
           badEpochs = 0;
@@ -367,7 +439,8 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       if (stopReason === 'completed' && opts.patience && badEpochs >= opts.patience) stopReason = 'early-stopping';
       sums = {};
       count = 0;
-      save(epoch + 1, 0);
+      // With a (finite) validation loss the weights being saved were just evaluated: good at once.
+      save(epoch + 1, 0, vl !== undefined);
     }
   } finally {
     log.close();

@@ -235,6 +235,13 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
       });
       return { valLoss: tf / valRefs.length, valOpenLoop: ol / valRefs.length };
     },
+    describeBatch(idx) {
+      const show = idx.slice(0, 4).map((i) => {
+        const [e, t0] = refs[i];
+        return `episode ${e} frames ${t0}-${t0 + T - 1}`;
+      });
+      return `${idx.length} windows: ${show.join(', ')}${idx.length > 4 ? ', ...' : ''}`;
+    },
     restore(ck) {
       restoreModule(ck, 'predictor', predictor);
     },

@@ -97,6 +97,13 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
       const n = valPick.length;
       return { valLoss: tot / n, valRecon: rec / n, valKl: kl / n };
     },
+    describeBatch(idx) {
+      const show = idx.slice(0, 4).map((i) => {
+        const [e, t] = refs[i];
+        return `${train[e].source ?? `episode ${e}`} frame ${t}`;
+      });
+      return `${idx.length} frames: ${show.join(', ')}${idx.length > 4 ? ', ...' : ''}`;
+    },
     restore(ck) {
       restoreModule(ck, 'vae', vae);
     },

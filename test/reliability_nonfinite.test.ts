@@ -1,0 +1,118 @@
+/**
+ * Reliability, non-finite values: training stops on the first NaN/Inf in the loss, a gradient or
+ * a weight, naming the tensor and the data batch; it never saves non-finite weights, and the
+ * checkpoint it calls good had finite weights and a finite loss computed with them, including
+ * with checkpointEvery and validationSplit 0, where a checkpoint can be saved after the step
+ * that blew the weights up.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { generateEpisodes } from '../src/data/driving_sim';
+import { createVAE, trainVAE } from '../src/train/train_vae';
+import { runLoop, NonFiniteLossError } from '../src/train/loop';
+import { loadCheckpoint, latestCheckpoint } from '../src/train/checkpoint';
+import { Linear } from '../src/nn/linear';
+import { sqrt } from '../src/ops/elementwise';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-nonfinite-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const eps = generateEpisodes({ episodes: 2, steps: 16, seed: 3, cacheDir: false });
+const tinyVAE = () => createVAE({ encoderChannels: [2, 2, 2, 2], latentShape: [2, 4, 4], seed: 1 });
+const opts = { epochs: 1, batchSize: 4, validationSplit: 0, metricsFile: null, seed: 1 };
+
+async function stopped(p: Promise<unknown>): Promise<NonFiniteLossError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(NonFiniteLossError);
+    return e as NonFiniteLossError;
+  }
+  throw new Error('training did not stop');
+}
+
+test('checkpointEvery + validationSplit 0: weights blown up (finite) and saved, NaN loss next step -> the checkpoint before is named, and latest.json points back to it', async () => {
+  const dir = path.join(tmp, 'blowup');
+  const vae = tinyVAE();
+  const w = vae.parameters()[0];
+  const err = await stopped(
+    trainVAE(vae, eps, {
+      ...opts,
+      checkpointEvery: 1,
+      keepCheckpoints: 1, // pruning must still keep the good one
+      checkpointDir: dir,
+      callbacks: {
+        onBatchEnd: (b) => {
+          // After step 3, before its checkpoint: the weights "diverge" to huge finite values.
+          if (b === 2) w.f32().fill(3e38);
+        },
+      },
+    }),
+  );
+  // The huge weights give a finite loss here but a NaN gradient: either way the step from them failed.
+  expect(err.message).toMatch(/(loss|gradient of '[\w.]+') became (NaN|-?Infinity).* at epoch 1, batch 4 of \d+ \(step 4; 4 frames: driving_sim seed 3 episode \d frame \d+/);
+  const good = path.join(dir, 'ckpt-000002');
+  expect(err.message).toContain(`The last good checkpoint is ${good}.`);
+  expect(err.message).toContain(`${path.join(dir, 'ckpt-000003')} (saved after step 3)`);
+  expect(latestCheckpoint(dir)).toBe(good);
+  const ck = loadCheckpoint(dir);
+  for (const t of Object.values(ck.weights)) expect(t.f32().every((v) => Math.abs(v) < 1e6)).toBe(true);
+  ck.dispose();
+});
+
+test('a NaN weight behind a ReLU (finite loss) is never saved; training stops naming it', async () => {
+  const dir = path.join(tmp, 'relu');
+  const vae = tinyVAE();
+  const named = [...vae.namedParameters()];
+  const [bname, bias] = named.find(([n]) => /bias/.test(n))!;
+  const err = await stopped(
+    trainVAE(vae, eps, {
+      ...opts,
+      checkpointEvery: 1,
+      checkpointDir: dir,
+      callbacks: { onBatchEnd: (b) => { if (b === 1) bias.f32()[0] = NaN; } },
+    }),
+  );
+  expect(err.message).toContain(`weight '${bname}' is NaN at flat index 0 at step 2; the checkpoint was not saved`);
+  expect(latestCheckpoint(dir)).toBe(path.join(dir, 'ckpt-000001'));
+  const ck = loadCheckpoint(dir);
+  for (const t of Object.values(ck.weights)) expect(t.f32().every(Number.isFinite)).toBe(true);
+  ck.dispose();
+  // A model that starts with one is refused before the first step.
+  await expect(trainVAE(vae, eps, opts)).rejects.toThrow(new RegExp(`weight '${bname.replace(/\./g, '\\.')}' is NaN at flat index 0 before training starts`));
+});
+
+/** A one-weight model whose loss sqrt(w - w) is 0 but whose gradient is NaN (0.5/sqrt(0) * 0). */
+function nanGradSpec(extra: object = {}) {
+  const m = new Linear(1, 1, { seed: 1 });
+  return {
+    kind: 'toy',
+    fn: 'toyTrain',
+    config: {},
+    modules: { m },
+    params: m,
+    opts: { epochs: 1, batchSize: 1, metricsFile: null, ...extra },
+    numExamples: 3,
+    rngs: {},
+    trainStep: () => ({ loss: sqrt(m.weight.sub(m.weight)).sum(), logs: {} }),
+    validate: () => ({}),
+    describeBatch: (idx: number[]) => `examples ${idx.join(', ')}`,
+    restore: () => {},
+  };
+}
+
+test('a NaN gradient with a finite loss stops before the update, naming the tensor and the batch', async () => {
+  const spec = nanGradSpec();
+  const before = Array.from(spec.modules.m.weight.f32());
+  const err = await stopped(runLoop(spec as never));
+  expect(err.message).toMatch(/toyTrain: gradient of 'weight' became NaN at flat index 0 at epoch 1, batch 1 of 3 \(step 1; examples \d\); training stopped without applying this step/);
+  expect(Array.from(spec.modules.m.weight.f32())).toEqual(before);
+  // With clipping, the non-finite norm is the check, and the tensor is named the same way.
+  const err2 = await stopped(runLoop(nanGradSpec({ gradClip: 1 }) as never));
+  expect(err2.message).toMatch(/gradient of 'weight' became NaN/);
+});
+
+test('an update that overflows a weight stops the run naming the weight', async () => {
+  const err = await stopped(trainVAE(tinyVAE(), eps, { ...opts, optimizer: 'sgd', lr: 1e38 }));
+  expect(err.message).toMatch(/trainVAE: weight '[\w.]+' became -?Infinity at flat index \d+ in the update at epoch 1, batch 1 of \d+ \(step 1; 4 frames: .*\); training stopped; the updated weights were not saved/);
+});
