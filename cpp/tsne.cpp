@@ -316,38 +316,73 @@ double combine(const Parts& s, size_t n, int dims, double exaggeration, bool wan
   return kl + psum * std::log(Z);
 }
 
-// Exact: every pair, row i by one thread. kl_i = sum_j p_ij log(p_ij / w_ij).
+// Exact: every pair, row i by one thread. The pair loop runs in 8 lanes (lane l takes the j with
+// j % 8 == l, then the lanes are added in a fixed tree): independent chains the compiler turns
+// into vector code (the divisions above all), and an order that depends on n and i only.
+// yt holds the coordinates transposed ([DIM][n]) for unit-stride loads. The point itself has
+// dy = 0, so it adds nothing to the forces; its w = 1 is taken back out of z.
+// kl_i = sum_j p_ij log(p_ij / w_ij), only when asked (once per run).
 template <int DIM>
 void exactParts(const float* P, const double* y, size_t n, bool wantKl, Parts& s) {
+  constexpr int L = 8;
+  std::vector<double> yt(DIM * n);
+  for (size_t j = 0; j < n; ++j)
+    for (int c = 0; c < DIM; ++c) yt[c * n + j] = y[j * DIM + c];
   parallelFor(n, 4, [&](size_t b, size_t e, int) {
     for (size_t i = b; i < e; ++i) {
-      double yi[DIM], a[DIM] = {}, r[DIM] = {}, z = 0, kl = 0, ps = 0;
+      double yi[DIM];
       for (int c = 0; c < DIM; ++c) yi[c] = y[i * DIM + c];
       const float* Pi = P + i * n;
-      for (size_t j = 0; j < n; ++j) {
-        if (j == i) continue;
+      double z[L] = {}, a[DIM][L] = {}, r[DIM][L] = {};
+      const size_t full = n - n % L;
+      for (size_t j0 = 0; j0 < full; j0 += L) {
+        for (int l = 0; l < L; ++l) {
+          double dy[DIM], d2 = 0;
+          for (int c = 0; c < DIM; ++c) {
+            dy[c] = yi[c] - yt[c * n + j0 + l];
+            d2 += dy[c] * dy[c];
+          }
+          const double w = 1.0 / (1.0 + d2);
+          const double pw = static_cast<double>(Pi[j0 + l]) * w, ww = w * w;
+          z[l] += w;
+          for (int c = 0; c < DIM; ++c) {
+            a[c][l] += pw * dy[c];
+            r[c][l] += ww * dy[c];
+          }
+        }
+      }
+      for (size_t j = full; j < n; ++j) {
+        const int l = static_cast<int>(j - full);
         double dy[DIM], d2 = 0;
         for (int c = 0; c < DIM; ++c) {
-          dy[c] = yi[c] - y[j * DIM + c];
+          dy[c] = yi[c] - yt[c * n + j];
           d2 += dy[c] * dy[c];
         }
         const double w = 1.0 / (1.0 + d2);
-        const double p = Pi[j];
-        z += w;
+        const double pw = static_cast<double>(Pi[j]) * w, ww = w * w;
+        z[l] += w;
         for (int c = 0; c < DIM; ++c) {
-          a[c] += p * w * dy[c];
-          r[c] += w * w * dy[c];
+          a[c][l] += pw * dy[c];
+          r[c][l] += ww * dy[c];
         }
-        if (wantKl && p > 0) {
-          kl += p * std::log(p / w);
+      }
+      auto tree = [](const double* v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); };
+      for (int c = 0; c < DIM; ++c) {
+        s.attr[i * DIM + c] = tree(a[c]);
+        s.rep[i * DIM + c] = tree(r[c]);
+      }
+      s.z[i] = tree(z) - 1.0;  // the point's own w = 1/(1 + 0)
+      double kl = 0, ps = 0;
+      if (wantKl) {
+        for (size_t j = 0; j < n; ++j) {
+          const double p = Pi[j];
+          if (j == i || !(p > 0)) continue;
+          double d2 = 0;
+          for (int c = 0; c < DIM; ++c) d2 += (yi[c] - yt[c * n + j]) * (yi[c] - yt[c * n + j]);
+          kl += p * std::log(p * (1.0 + d2));
           ps += p;
         }
       }
-      for (int c = 0; c < DIM; ++c) {
-        s.attr[i * DIM + c] = a[c];
-        s.rep[i * DIM + c] = r[c];
-      }
-      s.z[i] = z;
       s.kl[i] = kl;
       s.psum[i] = ps;
     }
