@@ -16,84 +16,163 @@ import * as path from 'path';
 import { ConvVAE } from '../models/conv_vae';
 import { LatentPredictor } from '../models/latent_predictor';
 import type { Episode } from '../data/episode';
+import { labelHeadsOf } from '../data/episode';
 import { decodeLatents, encodeFrames, framesToImages, openLoopRollout } from '../rollout/index';
 import { mse, psnrFromMse, ssim } from './image_metrics';
 import { lineChartSvg } from './chart';
 import { writeFileAtomic } from '../io/atomic_file';
-import { checkInt } from '../errors';
+import { checkInt, typeError } from '../errors';
+import { SemanticProbe } from '../models/semantic_probe';
+import { headScores } from './semantic_probe';
+import { RetentionAccumulator, readSources } from './semantic_retention';
+import type { EvalFile, ReconstructionSection, RolloutSection } from './eval_schema';
 
-export interface ReconstructionReport {
-  frames: number;
-  mse: number;
-  psnr: number;
-  ssim: number;
+export type ReconstructionReport = ReconstructionSection;
+
+export interface EvaluateVAEOptions {
+  /** Frames evaluated at most, spread evenly over the episodes (default 256). */
+  maxFrames?: number;
+  /** With a probe (and labeled episodes): its accuracy on the real frames and on their reconstructions. */
+  probe?: SemanticProbe;
 }
 
-/** Reconstruction quality (z = mu) on up to maxFrames frames spread evenly over the episodes. */
-export function evaluateVAE(vae: ConvVAE, episodes: Episode[], opts: { maxFrames?: number } = {}): ReconstructionReport {
-  const maxFrames = opts.maxFrames ?? 256;
+/**
+ * Reconstruction quality (z = mu) on up to maxFrames frames spread evenly over the episodes; with
+ * labeled episodes also per class of each label head (which situations the VAE fails on).
+ */
+export function evaluateVAE(vae: ConvVAE, episodes: Episode[], opts: EvaluateVAEOptions = {}): ReconstructionReport {
+  const fn = 'evaluateVAE';
+  if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE', vae);
+  if (!Array.isArray(episodes)) throw typeError(fn, 'episodes', 'an array of episodes', episodes);
+  const maxFrames = checkInt(fn, 'maxFrames', opts.maxFrames ?? 256, 1);
+  const probe = opts.probe;
   const refs: [number, number][] = [];
   episodes.forEach((e, i) => {
-    for (let t = 0; t < e.length; ++t) refs.push([i, t]);
+    // with a probe every frame needs a predecessor
+    for (let t = probe?.pairs ? 1 : 0; t < e.length; ++t) refs.push([i, t]);
   });
+  if (!refs.length) throw new RangeError(`${fn}: episodes hold no frames to evaluate (${episodes.length} episodes)`);
   const pick = refs.length <= maxFrames ? refs : Array.from({ length: maxFrames }, (_, k) => refs[Math.floor((k * refs.length) / maxFrames)]);
   const per = 64 * 64 * 3;
-  const frames = new Uint8Array(pick.length * per);
-  pick.forEach(([e, t], k) => frames.set(episodes[e].frames.subarray(t * per, (t + 1) * per), k * per));
-  const z = encodeFrames(vae, frames, pick.length);
-  const rec = decodeLatents(vae, z).images;
-  const real = framesToImages(frames, pick.length);
+  const n = pick.length;
+  const gather = (rs: [number, number][]) => {
+    const frames = new Uint8Array(rs.length * per);
+    rs.forEach(([e, t], k) => frames.set(episodes[e].frames.subarray(t * per, (t + 1) * per), k * per));
+    return frames;
+  };
+  const frames = gather(pick);
+  const rec = decodeLatents(vae, encodeFrames(vae, frames, n)).images;
+  const real = framesToImages(frames, n);
   const m = mse(rec, real);
-  return { frames: pick.length, mse: m, psnr: psnrFromMse(m), ssim: ssim(rec, real, [pick.length, 3, 64, 64]) };
+  const report: ReconstructionReport = { frames: n, mse: m, psnr: psnrFromMse(m), ssim: ssim(rec, real, [n, 3, 64, 64]) };
+  const heads = labelHeadsOf(episodes);
+  if (!heads.length || episodes.some((e) => !e.labels)) return report;
+  const img = 3 * 64 * 64;
+  const nh = heads.length;
+  const truth = new Int32Array(n * nh);
+  pick.forEach(([e, t], k) => truth.set(episodes[e].labels!.subarray(t * nh, (t + 1) * nh), k * nh));
+  const frameMse = new Float64Array(n), frameSsim = new Float64Array(n);
+  for (let k = 0; k < n; ++k) {
+    const a = rec.subarray(k * img, (k + 1) * img), b = real.subarray(k * img, (k + 1) * img);
+    frameMse[k] = mse(a, b);
+    frameSsim[k] = ssim(a, b, [3, 64, 64]);
+  }
+  report.perClass = heads.map((h, j) => ({
+    head: h.name,
+    classes: h.classes.map((name, c) => {
+      let cnt = 0, sm = 0, ss = 0;
+      for (let k = 0; k < n; ++k)
+        if (truth[k * nh + j] === c) {
+          cnt++;
+          sm += frameMse[k];
+          ss += frameSsim[k];
+        }
+      return { name, frames: cnt, mse: cnt ? sm / cnt : NaN, psnr: cnt ? psnrFromMse(sm / cnt) : NaN, ssim: cnt ? ss / cnt : NaN };
+    }),
+  }));
+  if (probe) {
+    const prevRefs = pick.map(([e, t]) => [e, t - 1] as [number, number]);
+    const prevFrames = gather(prevRefs);
+    const prevRec = probe.pairs ? decodeLatents(vae, encodeFrames(vae, prevFrames, n)).images : null;
+    const onReal = probe.classify(real, probe.pairs ? framesToImages(prevFrames, n) : null, n);
+    const onRec = probe.classify(rec, prevRec, n);
+    const sReal = headScores(onReal, truth, heads), sRec = headScores(onRec, truth, heads);
+    report.probeAccuracy = heads.map((h, j) => ({ head: h.name, real: sReal[j].accuracy, reconstruction: sRec[j].accuracy }));
+  }
+  return report;
 }
 
-export interface RolloutReport {
-  context: number;
-  horizon: number;
-  windows: number;
-  /** One value per step of the horizon (step 1 = the first imagined frame). */
-  latentMse: number[];
-  pixelMseVsRecon: number[];
-  psnrVsRecon: number[];
-  ssimVsRecon: number[];
-  pixelMseVsReal: number[];
-  psnrVsReal: number[];
-  ssimVsReal: number[];
-  baselineLatentMse: number[];
-  baselinePixelMseVsRecon: number[];
-  baselinePixelMseVsReal: number[];
-  baselinePsnrVsReal: number[];
-  baselineSsimVsReal: number[];
-  /** Means over the horizon. */
-  summary: Record<string, number>;
+/** Per-step latents and labels of the evaluated windows (for drift metrics and t-SNE; not written to eval.json). */
+export interface RolloutSamples {
+  /** [k]: true latents at step k, one row of D per window. */
+  trueLatents: Float32Array[];
+  /** [k]: predicted latents at step k, one row per window. */
+  predLatents: Float32Array[];
+  /** The last context latent of each window (copy-last in latent space), [windows, D]. */
+  copyLast: Float32Array;
+  /** [k]: true labels at step k, [windows, heads] (empty when unlabeled). */
+  labels: Int32Array[];
+  latentSize: number;
+  /** Per window: where it starts, and (with a probe) its probe labels per step [horizon, heads] of the predicted frames. */
+  windows: { episode: number; start: number; predictedLabels?: Int32Array; trueLabels?: Int32Array }[];
 }
+
+export type RolloutReport = RolloutSection & { samples?: RolloutSamples };
 
 export interface EvaluateRolloutOptions {
   context?: number;
   horizon?: number;
-  /** Windows evaluated at most (default 16), spread evenly over the episodes. */
+  /** Windows evaluated at most (default 16), spread evenly over all candidate windows. */
   maxWindows?: number;
+  /** Frames between candidate window starts (default context + horizon: windows do not overlap). */
+  windowStride?: number;
+  /** With a probe and labeled episodes: semantic retention per step (report.semantic). */
+  probe?: SemanticProbe;
+  /** Keep per-step latents and labels in report.samples (default false). */
+  keepSamples?: boolean;
 }
 
 export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episodes: Episode[], opts: EvaluateRolloutOptions = {}): RolloutReport {
   const fn = 'evaluateRollouts';
+  if (!(predictor instanceof LatentPredictor)) throw typeError(fn, 'predictor', 'a LatentPredictor', predictor);
+  if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE', vae);
+  if (!Array.isArray(episodes)) throw typeError(fn, 'episodes', 'an array of episodes', episodes);
   const C = checkInt(fn, 'context', opts.context ?? 4, 1);
   const Hz = checkInt(fn, 'horizon', opts.horizon ?? 16, 1);
   const L = C + Hz;
+  const stride = checkInt(fn, 'windowStride', opts.windowStride ?? L, 1);
+  const maxW = checkInt(fn, 'maxWindows', opts.maxWindows ?? 16, 1);
   const starts: [number, number][] = [];
   episodes.forEach((e, i) => {
-    for (let t = 0; t + L <= e.length; t += L) starts.push([i, t]);
+    for (let t = 0; t + L <= e.length; t += stride) starts.push([i, t]);
   });
   if (!starts.length) throw new RangeError(`${fn}: no episode has context + horizon = ${L} frames`);
-  const maxW = opts.maxWindows ?? 16;
   const pick = starts.length <= maxW ? starts : Array.from({ length: maxW }, (_, k) => starts[Math.floor((k * starts.length) / maxW)]);
+  const probe = opts.probe;
+  const heads = labelHeadsOf(episodes);
+  const labeled = heads.length > 0 && episodes.every((e) => !!e.labels);
+  if (probe && !labeled) throw new RangeError(`${fn}: semantic metrics need labeled episodes, and these have none`);
+  const sem = probe ? new RetentionAccumulator(heads, Hz) : null;
+  const nh = heads.length;
   const per = 64 * 64 * 3;
   const zeros = () => new Array(Hz).fill(0);
   const acc: Record<string, number[]> = {};
   for (const k of ['latentMse', 'pixelMseVsRecon', 'ssimVsRecon', 'pixelMseVsReal', 'ssimVsReal', 'baselineLatentMse', 'baselinePixelMseVsRecon', 'baselinePixelMseVsReal', 'baselineSsimVsReal'])
     acc[k] = zeros();
   const img = 3 * 64 * 64;
-  for (const [e, t0] of pick) {
+  const D = predictor.latentSize;
+  const W = pick.length;
+  const samples: RolloutSamples | undefined = opts.keepSamples
+    ? {
+        trueLatents: Array.from({ length: Hz }, () => new Float32Array(W * D)),
+        predLatents: Array.from({ length: Hz }, () => new Float32Array(W * D)),
+        copyLast: new Float32Array(W * D),
+        labels: labeled ? Array.from({ length: Hz }, () => new Int32Array(W * nh)) : [],
+        latentSize: D,
+        windows: [],
+      }
+    : undefined;
+  pick.forEach(([e, t0], w) => {
     const ep = episodes[e];
     const A = ep.actionDim;
     const r = openLoopRollout(predictor, vae, {
@@ -103,7 +182,6 @@ export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episo
       context: C,
       horizon: Hz,
     });
-    const D = r.latentSize;
     const real = framesToImages(r.realFrames!, Hz);
     const lastReal = framesToImages(ep.frames.subarray((t0 + C - 1) * per, (t0 + C) * per), 1);
     const lastRecon = decodeLatents(vae, r.lastContextLatent).images;
@@ -122,9 +200,25 @@ export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episo
       acc.baselinePixelMseVsRecon[k] += mse(lastRecon, ri);
       acc.baselinePixelMseVsReal[k] += mse(lastReal, xi);
       acc.baselineSsimVsReal[k] += ssim(lastReal, xi, [3, 64, 64]);
+      if (samples) {
+        samples.trueLatents[k].set(tz, w * D);
+        samples.predLatents[k].set(pz, w * D);
+        if (labeled) samples.labels[k].set(ep.labels!.subarray((t0 + C + k) * nh, (t0 + C + k + 1) * nh), w * nh);
+      }
     }
-  }
-  const n = pick.length;
+    let windowInfo: RolloutSamples['windows'][number] = { episode: e, start: t0 };
+    if (samples) samples.copyLast.set(r.lastContextLatent, w * D);
+    if (sem && probe) {
+      const truth = ep.labels!.slice((t0 + C) * nh, (t0 + L) * nh);
+      const lastContext = ep.labels!.subarray((t0 + C - 1) * nh, (t0 + C) * nh);
+      const beforeLast = C >= 2 ? framesToImages(ep.frames.subarray((t0 + C - 2) * per, (t0 + C - 1) * per), 1) : lastReal;
+      const read = readSources(probe, { predicted: r.predImages, reconstruction: r.reconImages!, real, lastReal, lastRecon, beforeLast }, Hz);
+      sem.addWindow(truth, lastContext, read);
+      windowInfo = { ...windowInfo, predictedLabels: read.predicted, trueLabels: truth };
+    }
+    samples?.windows.push(windowInfo);
+  });
+  const n = W;
   for (const k of Object.keys(acc)) acc[k] = acc[k].map((v) => v / n);
   const report: RolloutReport = {
     context: C,
@@ -147,19 +241,19 @@ export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episo
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
   for (const k of ['latentMse', 'baselineLatentMse', 'pixelMseVsReal', 'baselinePixelMseVsReal', 'psnrVsReal', 'baselinePsnrVsReal', 'ssimVsReal', 'baselineSsimVsReal', 'psnrVsRecon', 'ssimVsRecon'] as const)
     report.summary[k] = mean(report[k]);
+  if (sem) report.semantic = sem.result(false);
+  if (samples) report.samples = samples;
   return report;
 }
 
-export interface EvaluationReport {
-  reconstruction?: ReconstructionReport;
-  rollout?: RolloutReport;
-}
+export type EvaluationReport = EvalFile;
 
 /** Writes `eval.json` and, for a rollout report, `latent_mse_per_step.svg`, `pixel_mse_per_step.svg` and `ssim_per_step.svg` to `dir`. Returns the files. */
 export function writeEvaluation(dir: string, report: EvaluationReport): string[] {
   const files: string[] = [];
   const json = path.join(dir, 'eval.json');
-  writeFileAtomic(json, JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1) + '\n');
+  // samples (typed arrays of latents) are working data, not results
+  writeFileAtomic(json, JSON.stringify(report, (k, v) => (k === 'samples' ? undefined : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1) + '\n');
   files.push(json);
   const r = report.rollout;
   if (r) {
@@ -182,6 +276,31 @@ export function writeEvaluation(dir: string, report: EvaluationReport): string[]
       { name: 'model vs VAE recon', values: r.ssimVsRecon },
       { name: 'copy last vs real', values: r.baselineSsimVsReal },
     ]);
+    const sem = r.semantic;
+    if (sem) {
+      chart('semantic_retention_per_step.svg', 'Semantic retention per rollout step (probe accuracy / accuracy on real frames)', 'retention', [
+        { name: 'world model', values: sem.overall.retention },
+        { name: 'VAE reconstruction (ceiling)', values: sem.overall.reconstructionRetention },
+        { name: 'copy last frame', values: sem.overall.copyLastRetention },
+        ...sem.perHead.map((h) => ({ name: `world model: ${h.name}`, values: h.retention })),
+      ]);
+      chart('semantic_changed_per_step.svg', 'Probe accuracy where the label changed since the last context frame', 'accuracy', [
+        { name: 'world model', values: sem.overall.changed.accuracy.predicted },
+        { name: 'VAE reconstruction', values: sem.overall.changed.accuracy.reconstruction },
+        { name: 'real frames', values: sem.overall.changed.accuracy.real },
+        { name: 'copy last frame', values: sem.overall.changed.accuracy.copyLast },
+      ]);
+    }
+    if (r.drift) {
+      chart('separability_per_step.svg', 'Real vs predicted latents: held-out separability (0.5 = indistinguishable)', 'accuracy', [
+        { name: 'world model', values: r.drift.separability },
+        { name: 'copy last frame', values: r.drift.copyLastSeparability },
+      ]);
+      chart('frechet_per_step.svg', 'Fréchet distance of real vs predicted latents', 'distance', [
+        { name: 'world model', values: r.drift.frechet },
+        { name: 'copy last frame', values: r.drift.copyLastFrechet },
+      ]);
+    }
   }
   return files;
 }

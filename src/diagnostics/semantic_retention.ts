@@ -21,6 +21,7 @@
  */
 import type { SemanticRetention, SourceAccuracy } from './eval_schema';
 import type { LabelHead } from '../data/episode';
+import type { SemanticProbe } from '../models/semantic_probe';
 
 export const SOURCES = ['predicted', 'reconstruction', 'real', 'copyLast'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -124,6 +125,33 @@ export class RetentionAccumulator {
       probeUnreliable,
     };
   }
+}
+
+/** The images of one window that the probe reads, float NCHW in [0, 1]. */
+export interface WindowImages {
+  /** [horizon] decoded predictions, VAE reconstructions of the true frames, the true frames */
+  predicted: Float32Array;
+  reconstruction: Float32Array;
+  real: Float32Array;
+  /** the last context frame, its reconstruction, and the context frame before it (= lastReal when the context is one frame) */
+  lastReal: Float32Array;
+  lastRecon: Float32Array;
+  beforeLast: Float32Array;
+}
+
+/** The probe's labels [horizon, heads] of each source of a window (see the header for the pairs it reads). */
+export function readSources(probe: SemanticProbe, w: WindowImages, horizon: number): Record<Source, Int32Array> {
+  const per = w.lastReal.length;
+  const nh = probe.heads.length;
+  const copyPair = probe.classify(w.lastReal, w.beforeLast, 1);
+  const copyLast = new Int32Array(horizon * nh);
+  for (let k = 0; k < horizon; ++k) copyLast.set(copyPair, k * nh);
+  return {
+    predicted: probe.classify(w.predicted, predecessors(w.predicted, w.lastRecon, horizon, per), horizon),
+    reconstruction: probe.classify(w.reconstruction, predecessors(w.reconstruction, w.lastRecon, horizon, per), horizon),
+    real: probe.classify(w.real, predecessors(w.real, w.lastReal, horizon, per), horizon),
+    copyLast,
+  };
 }
 
 /** Images [n, per] with their predecessors: row k's predecessor is row k-1, row 0's is `first`. */

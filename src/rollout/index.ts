@@ -203,6 +203,11 @@ export interface ClosedLoopResult {
   actions: Float32Array;
   /** Steps the real sim ran before it ended the episode (<= horizon). */
   realSteps: number;
+  /** The real sim's labels [horizon, 3] (lane, curve, speed) of realFrames (valid for realSteps). */
+  realLabels: Int32Array;
+  /** The context: the scripted driver's frames [context,64,64,3] and their labels [context, 3]. */
+  contextFrames: Uint8Array;
+  contextLabels: Int32Array;
 }
 
 export function closedLoopRollout(predictor: LatentPredictor, vae: ConvVAE, opts: ClosedLoopOptions = {}): ClosedLoopResult {
@@ -220,6 +225,7 @@ export function closedLoopRollout(predictor: LatentPredictor, vae: ConvVAE, opts
   const dream = new Uint8Array(Hz * SIM_FRAME_BYTES);
   const real = new Uint8Array(Hz * SIM_FRAME_BYTES);
   const actions = new Float32Array(Hz * 3);
+  const realLabels = new Int32Array(Hz * 3);
   let realSteps = 0;
   let alive = true;
   predictor.eval();
@@ -251,11 +257,12 @@ export function closedLoopRollout(predictor: LatentPredictor, vae: ConvVAE, opts
     if (alive) {
       const r = sim.step(a);
       real.set(r.frame, k * SIM_FRAME_BYTES);
+      realLabels.set(r.labels, k * 3);
       realSteps++;
       if (r.done) alive = false;
     }
   }
-  return { dreamFrames: dream, realFrames: real, actions, realSteps };
+  return { dreamFrames: dream, realFrames: real, actions, realSteps, realLabels, contextFrames: ctx.frames, contextLabels: ctx.labels };
 }
 
 /** Splits uint8 HWC frames [n,H,W,3] into per-frame arrays. */

@@ -18,7 +18,11 @@ import { generateEpisodes, GenerateOptions } from '../data/driving_sim';
 import type { Episode } from '../data/episode';
 import { createVAE, trainVAE } from './train_vae';
 import { createPredictor, encodeEpisodes, trainPredictor } from './train_predictor';
-import { evaluateRollouts, evaluateVAE, writeEvaluation, RolloutReport, ReconstructionReport } from '../diagnostics/evaluate';
+import type { RolloutReport, ReconstructionReport } from '../diagnostics/evaluate';
+import { evaluateWorldModel } from '../diagnostics/world_model_eval';
+import { ensureSemanticProbe } from '../diagnostics/semantic_probe';
+import { writeReport } from '../diagnostics/report';
+import type { EvalFile, ProbeQuality } from '../diagnostics/eval_schema';
 import { closedLoopRollout, openLoopRollout, saveFilmstrip } from '../rollout/index';
 import { lineChartSvg } from '../diagnostics/chart';
 import { writeFileAtomic } from '../io/atomic_file';
@@ -41,6 +45,10 @@ export interface DemoConfig {
   context: number;
   horizon: number;
   evalWindows: number;
+  /** Episodes the semantic probe trains on (its own seed) and is checked on (another seed). */
+  probeEpisodes: number;
+  probeHeldOutEpisodes: number;
+  probeEpochs: number;
 }
 
 export const DEMO_FULL: DemoConfig = {
@@ -58,7 +66,10 @@ export const DEMO_FULL: DemoConfig = {
   predLr: 1e-3,
   context: 4,
   horizon: 16,
-  evalWindows: 16,
+  evalWindows: 96,
+  probeEpisodes: 48,
+  probeHeldOutEpisodes: 4,
+  probeEpochs: 10,
 };
 
 export const DEMO_QUICK: DemoConfig = {
@@ -76,7 +87,10 @@ export const DEMO_QUICK: DemoConfig = {
   predLr: 3e-3,
   context: 4,
   horizon: 8,
-  evalWindows: 4,
+  evalWindows: 16,
+  probeEpisodes: 8,
+  probeHeldOutEpisodes: 2,
+  probeEpochs: 2,
 };
 
 export interface DemoOptions {
@@ -90,6 +104,8 @@ export interface DemoOptions {
   log?(line: string): void;
   /** Progress callbacks for each training phase (the CLI's progress bar). */
   callbacks?(phase: 'vae' | 'predictor'): TrainCallbacks;
+  /** Where the semantic probe is kept and reused (default <outDir>/probe). */
+  probeDir?: string;
   signal?: { stop: boolean };
   /** Called with each phase's wall time in ms (data, vae, encode, predictor, rollout, evaluate). */
   onPhase?(name: string, ms: number): void;
@@ -101,6 +117,10 @@ export interface DemoResult {
   phases: Record<string, number>;
   reconstruction: ReconstructionReport;
   rollout: RolloutReport;
+  /** Everything eval/eval.json holds (probe quality, semantic retention, drift, closed loop). */
+  evaluation: EvalFile;
+  /** The self-contained HTML report. */
+  reportFile: string;
   summaryFile: string;
   interrupted: boolean;
 }
@@ -141,7 +161,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     signal: o.signal,
   });
   phase('vae');
-  const interruptedResult = (): DemoResult => ({ outDir: out, seconds: (performance.now() - t00) / 1000, phases, reconstruction: null!, rollout: null!, summaryFile: '', interrupted: true });
+  const interruptedResult = (): DemoResult => ({ outDir: out, seconds: (performance.now() - t00) / 1000, phases, reconstruction: null!, rollout: null!, evaluation: null!, reportFile: '', summaryFile: '', interrupted: true });
   if (vr.stopReason === 'interrupted') return interruptedResult();
 
   vae.freeze().eval();
@@ -192,9 +212,26 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   saveFilmstrip(path.join(out, 'filmstrip_closed_loop.png'), [cl.realFrames.subarray(0, cl.realSteps * per), cl.dreamFrames], { frames: cfg.horizon, scale: 2 });
   phase('rollout');
 
-  const reconstruction = evaluateVAE(vae, test, { maxFrames: o.quick ? 64 : 256 });
-  const rollout = evaluateRollouts(predictor, vae, test, { context: cfg.context, horizon: cfg.horizon, maxWindows: cfg.evalWindows });
-  writeEvaluation(path.join(out, 'eval'), { reconstruction, rollout });
+  // The semantic probe: trained once on real frames of its own episodes (never the test ones),
+  // checked on held-out episodes of another seed, saved in the run folder and reused.
+  const probeTrain = generateEpisodes({ episodes: cfg.probeEpisodes, steps: cfg.steps, seed: seed + 3000, cacheDir });
+  const probeHeld = generateEpisodes({ episodes: cfg.probeHeldOutEpisodes, steps: cfg.steps, seed: seed + 4000, cacheDir });
+  const probe = await ensureSemanticProbe(o.probeDir ?? path.join(out, 'probe'), probeTrain, { heldOut: probeHeld, epochs: cfg.probeEpochs, seed, log });
+  log(`probe (${probe.reused ? 'reused' : 'trained'}): held-out accuracy ${probe.quality.heads.map((h) => `${h.name} ${(100 * h.accuracy).toFixed(1)}%${h.reliable ? '' : ' (unreliable)'}`).join(', ')}`);
+  phase('probe');
+
+  const evaluation = evaluateWorldModel(vae, predictor, test, path.join(out, 'eval'), {
+    context: cfg.context,
+    horizon: cfg.horizon,
+    windows: cfg.evalWindows,
+    windowStride: 4,
+    probe,
+    data: `driving simulator, ${cfg.testEpisodes} test episodes of ${cfg.steps} steps (seed ${seed + 1000})`,
+    tsne: o.quick ? { iterations: 500 } : undefined,
+    log,
+  });
+  const reconstruction = evaluation.reconstruction!;
+  const rollout = evaluation.rollout! as RolloutReport;
   writeFileAtomic(
     path.join(out, 'loss_curves.svg'),
     lineChartSvg({
@@ -238,18 +275,56 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     '',
     'PSNR/SSIM "vs real" compare the decoded prediction with the real frame (prediction + VAE error); "vs VAE recon" with the decoded true latent (the predictor\'s own error).',
     '',
+    ...semanticSummary(evaluation, probe.quality),
     '## Files',
     '',
     '- `filmstrip_open_loop.png`: per test window three rows: real frames, VAE reconstructions of them, imagined frames (open loop from the context).',
     '- `filmstrip_closed_loop.png`: top the real simulator, bottom the dream, both driven by the same lane-keeping policy that only sees the dream.',
-    '- `eval/eval.json`, `eval/*_per_step.svg`: every number above, per step.',
+    '- `report.html`: everything in one page (open it in a browser): where and when the meaning is lost.',
+    '- `eval/eval.json`, `eval/*_per_step.svg`: every number above, per step; `eval/tsne.json`: real vs predicted latents embedded jointly; `eval/filmstrips/`: windows with the probe\'s labels (in the report).',
+    '- `probe/`: the semantic probe (weights, quality, fingerprint of its training data), reused by the next run on the same data.',
     '- `vae/`, `predictor/`: checkpoints (`latest.json`, `ckpt-N/`) and `metrics.jsonl`.',
     '- `loss_curves.svg`: predictor train / validation loss per epoch.',
     '',
   ];
   const summaryFile = path.join(out, 'summary.md');
   writeFileAtomic(summaryFile, lines.join('\n'));
+  const reportFile = writeReport([out]).file;
   vae.dispose();
   predictor.dispose();
-  return { outDir: out, seconds, phases, reconstruction, rollout, summaryFile, interrupted: false };
+  return { outDir: out, seconds, phases, reconstruction, rollout, evaluation, reportFile, summaryFile, interrupted: false };
+}
+
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${(100 * v).toFixed(1)}%`);
+
+/** Markdown lines: the probe's reliability and semantic retention at steps 1, 4, 8, 16. */
+export function semanticSummary(e: EvalFile, quality: ProbeQuality): string[] {
+  const sem = e.rollout?.semantic;
+  if (!sem) return [`Semantic metrics: ${e.semanticNote ?? 'not computed'}.`, ''];
+  const steps = [1, 4, 8, 16].filter((k) => k <= sem.overall.retention.length);
+  const lines = [
+    '## Semantic retention (does the meaning survive?)',
+    '',
+    `Probe (trained on ${quality.trainFrames} real frames, checked on ${quality.heldOutFrames} held-out ones): ${quality.heads.map((h) => `${h.name} ${pct(h.accuracy)} (balanced ${pct(h.balancedAccuracy)})${h.reliable ? '' : ' UNRELIABLE: below 95%, its figures measure the probe'}`).join('; ')}.`,
+    e.reconstruction?.probeAccuracy ? `Probe accuracy on real frames vs their VAE reconstructions: ${e.reconstruction.probeAccuracy.map((p) => `${p.head} ${pct(p.real)} -> ${pct(p.reconstruction)}`).join('; ')}.` : '',
+    '',
+    `Open loop, ${sem.windows} windows. Retention = probe accuracy on decoded predictions / on the true frames; "changed" = windows whose true label differs from the last context frame's (copy-last cannot get those).`,
+    '',
+    '| step | retention | copy-last | VAE recon | ' + sem.perHead.map((h) => `${h.name}`).join(' | ') + ' | changed: model acc | copy-last | recon | real | n |',
+    '|---|---|---|---|' + sem.perHead.map(() => '---|').join('') + '---|---|---|---|---|',
+    ...steps.map((k) => {
+      const i = k - 1;
+      const o = sem.overall;
+      return `| ${k} | ${o.retention[i].toFixed(3)} | ${o.copyLastRetention[i].toFixed(3)} | ${o.reconstructionRetention[i].toFixed(3)} | ${sem.perHead.map((h) => h.retention[i].toFixed(3)).join(' | ')} | ${pct(o.changed.accuracy.predicted[i])} | ${pct(o.changed.accuracy.copyLast[i])} | ${pct(o.changed.accuracy.reconstruction[i])} | ${pct(o.changed.accuracy.real[i])} | ${o.changed.count[i]} |`;
+    }),
+    '',
+  ];
+  const cl = e.closedLoop?.semantic;
+  if (cl) lines.push(`Closed loop (${cl.windows} dreams a lane-keeping policy drives in): retention ${steps.map((k) => `step ${k} ${cl.overall.retention[k - 1].toFixed(3)}`).join(', ')}.`, '');
+  const d = e.rollout?.drift;
+  if (d) {
+    const last = d.separability.length - 1;
+    lines.push(`Real vs predicted latents (${d.samples} per side, ${d.classifier}): separability step 1 ${d.separability[0].toFixed(3)} -> step ${last + 1} ${d.separability[last].toFixed(3)} (copy-last ${d.copyLastSeparability[last].toFixed(3)}); Fréchet distance ${d.frechet[0].toFixed(2)} -> ${d.frechet[last].toFixed(2)} (copy-last ${d.copyLastFrechet[last].toFixed(2)}).`, '');
+  }
+  return lines;
 }

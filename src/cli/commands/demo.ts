@@ -58,6 +58,15 @@ the GPU (exit code 2 without one).`,
       io.out(`done in ${r.seconds.toFixed(0)} s`);
       io.out(`VAE reconstruction: MSE ${r.reconstruction.mse.toExponential(2)}, PSNR ${r.reconstruction.psnr.toFixed(2)} dB, SSIM ${r.reconstruction.ssim.toFixed(3)}`);
       io.out(`rollout (mean over ${r.rollout.horizon} steps): latent MSE ${s.latentMse.toExponential(3)} vs copy-last ${s.baselineLatentMse.toExponential(3)}; PSNR vs real ${s.psnrVsReal.toFixed(2)} dB (copy-last ${s.baselinePsnrVsReal.toFixed(2)}); SSIM ${s.ssimVsReal.toFixed(3)} (copy-last ${s.baselineSsimVsReal.toFixed(3)})`);
+      const sem = r.evaluation.rollout?.semantic;
+      if (sem) {
+        const steps = [1, 4, 8, 16].filter((k) => k <= sem.overall.retention.length);
+        io.out(`probe (held-out real frames): ${(r.evaluation.probe?.heads ?? []).map((h) => `${h.name} ${(100 * h.accuracy).toFixed(1)}%${h.reliable ? '' : ' UNRELIABLE'}`).join(', ')}`);
+        io.out(`semantic retention (probe accuracy on predictions / on real frames):`);
+        for (const k of steps)
+          io.out(`  step ${String(k).padStart(2)}: ${sem.overall.retention[k - 1].toFixed(3)} (copy-last ${sem.overall.copyLastRetention[k - 1].toFixed(3)}, VAE recon ${sem.overall.reconstructionRetention[k - 1].toFixed(3)}); where the label changed (n=${sem.overall.changed.count[k - 1]}): model ${(100 * sem.overall.changed.accuracy.predicted[k - 1]).toFixed(1)}%, copy-last ${(100 * sem.overall.changed.accuracy.copyLast[k - 1]).toFixed(1)}%`);
+      }
+      io.out(`report: ${r.reportFile}`);
       io.out(`look at: ${r.summaryFile}`);
       io.out(`         ${path.join(r.outDir, 'filmstrip_open_loop.png')} (rows: real / VAE recon / imagined)`);
       io.out(`         ${path.join(r.outDir, 'filmstrip_closed_loop.png')}, ${path.join(r.outDir, 'eval')}/*.svg`);
