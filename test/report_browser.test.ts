@@ -160,7 +160,7 @@ describe('report.html in Chromium', () => {
   });
 
   browserTest('two runs: the comparison table has a row per run; a run without labels or extras still draws cleanly', async () => {
-    const a = makeRunFolder(path.join(tmp, 'cmp-a'));
+    const a = makeRunFolder(path.join(tmp, 'cmp-a'), { tsneSteps: [1, 4, 8] });
     const b = makeRunFolder(path.join(tmp, 'cmp-b'), { quality: 0.8, unlabeled: true, noExtras: true });
     const r = writeReport([a, b], { out: path.join(tmp, 'compare.html') });
     const p = await open(r.file, 'report_compare.png');

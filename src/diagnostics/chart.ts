@@ -71,7 +71,8 @@ export function lineChartSvg(opts: { title: string; xLabel: string; yLabel: stri
     parts.push(`<line x1="${m.l - 4}" y1="${yy}" x2="${m.l + pw}" y2="${yy}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 8}" y="${yy + 4}" text-anchor="end">${label}</text>`);
   }
-  const ticks = Math.min(n, 10);
+  // every step of a rollout horizon (up to 20) gets its tick; longer axes (epochs) get 10
+  const ticks = n <= 20 ? n : 10;
   for (let k = 0; k < ticks; ++k) {
     const i = ticks === 1 ? 0 : Math.round((k * (n - 1)) / (ticks - 1));
     parts.push(`<text x="${x(i)}" y="${m.t + ph + 18}" text-anchor="middle">${i + xStart}</text>`);

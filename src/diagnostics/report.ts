@@ -456,8 +456,8 @@ function filmWindow(run: RunData, w: FilmWindow, heads: LabelHead[], opts: { row
       });
     }
   }
-  const score = total ? ` <span class="wk-dim">(probe reads the true label on ${right} of ${total} predicted frames)</span>` : '';
-  const title = opts.caption ?? `${esc(str(w.title, 'window'))} <span class="wk-dim">${esc(str(w.mode, ''))}, ${esc(str(w.context, '?'))} context frames</span>${score}`;
+  const score = total ? ` · the probe reads the true label on ${right} of ${total} predicted frames` : '';
+  const title = opts.caption ?? `${esc(str(w.title, 'window'))} <span class="wk-dim">· ${esc(str(w.mode, 'open loop'))}${score}</span>`;
   return `<div class="wk-window"><div class="wk-wtitle">${title}</div><div class="wk-film">${cells.join('')}</div></div>`;
 }
 
@@ -597,12 +597,12 @@ function perStepCharts(run: RunData): string {
   out.push(chart('PSNR of decoded frames', 'PSNR (dB)', [
     { name: 'model vs real', values: nums(r.psnrVsReal), color: C_MODEL },
     { name: 'copy-last vs real', values: nums(r.baselinePsnrVsReal), color: C_COPY, dash: true },
-    { name: 'model vs VAE recon', values: nums(r.psnrVsRecon), color: C_RECON, dash: true },
+    { name: 'model vs VAE recon', values: nums(r.psnrVsRecon), color: C_MODEL, dash: true },
   ]));
   out.push(chart('SSIM of decoded frames', 'SSIM', [
     { name: 'model vs real', values: nums(r.ssimVsReal), color: C_MODEL },
     { name: 'copy-last vs real', values: nums(r.baselineSsimVsReal), color: C_COPY, dash: true },
-    { name: 'model vs VAE recon', values: nums(r.ssimVsRecon), color: C_RECON, dash: true },
+    { name: 'model vs VAE recon', values: nums(r.ssimVsRecon), color: C_MODEL, dash: true },
   ], { yMin: 0, yMax: 1 }));
   const d = r.drift;
   if (d) out.push(guard('latent drift curves', () => driftCharts(d)));
@@ -631,11 +631,13 @@ function tsneSection(run: RunData, counter: { points: number }): string {
   const ordered = [...pts.filter((p) => p.source !== 'predicted'), ...pts.filter((p) => p.source === 'predicted')];
   const views: ScatterOptions[] = [];
   const byStep: ScatterPoint[] = ordered.map((p) => ({ x: num(p.x), y: num(p.y), color: p.source === 'predicted' ? stepColor(num(p.step)) : '#b0b0b0', filled: true, title: tip(p) }));
+  // a few embedded steps (e.g. 1/4/8/16) get a legend entry each; more get a colour bar
+  const distinct = [...new Set(steps)].sort((a, b) => a - b);
   views.push({
     title: 'real (grey) vs predicted latents, by rollout step',
     points: byStep,
-    legend: [{ name: 'real latents', color: '#b0b0b0' }],
-    colorBar: { label: 'predicted latents, rollout step:', colors: Array.from({ length: H }, (_, k) => stepColor(k + 1)), first: '1', last: String(H) },
+    legend: [{ name: 'real', color: '#b0b0b0' }, ...(distinct.length <= 5 ? distinct.map((k) => ({ name: `predicted, step ${k}`, color: stepColor(k) })) : [])],
+    colorBar: distinct.length > 5 ? { label: 'predicted latents, rollout step:', colors: Array.from({ length: H }, (_, k) => stepColor(k + 1)), first: '1', last: String(H) } : undefined,
   });
   heads.forEach((h, hi) => {
     const classes = arr<string>(h.classes).map((c) => str(c));
@@ -774,7 +776,7 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px soli
 .wk-rowlabel{font-size:12px;text-align:right;color:#333}.wk-headname{color:#666}
 .wk-cols{display:grid;box-sizing:border-box}
 .wk-steps div{font-size:11px;color:#888;text-align:center}
-.wk-lab{font-size:11px;text-align:center;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;border-radius:3px;padding:1px 0}
+.wk-lab{font-size:11px;line-height:1.15;text-align:center;overflow-wrap:anywhere;border-radius:3px;padding:1px 0}
 .wk-right{background:#e6f4e6}.wk-wrong{background:#fbe3e3}
 img.wk-strip{image-rendering:pixelated;display:block}
 .wk-png img{max-width:100%;height:auto;image-rendering:pixelated}.wk-png figcaption{font-size:12px;color:#555}

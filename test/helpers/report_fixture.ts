@@ -14,6 +14,8 @@ export interface FixtureOptions {
   horizon?: number;
   /** t-SNE points in all (half real, half predicted). */
   tsnePoints?: number;
+  /** Rollout steps embedded in the t-SNE (default every step; the real eval embeds a few, e.g. 1/4/8/16). */
+  tsneSteps?: number[];
   /** Leave out the semantic parts (unlabeled data): no probe, no semantic, semanticNote set. */
   unlabeled?: boolean;
   /** Leave out tsne.json and filmstrips.json (an older run). */
@@ -30,7 +32,7 @@ export interface FixtureOptions {
 
 export const FRAME = 16;
 const HEADS = [
-  { name: 'lane', classes: ['left', 'right', 'off road'] },
+  { name: 'lane', classes: ['left lane', 'right lane', 'off road'] },
   { name: 'curve', classes: ['left', 'straight', 'right'] },
 ];
 
@@ -179,7 +181,7 @@ export function makeRunFolder(dir: string, o: FixtureOptions = {}): string {
     const points: TsneFile['points'] = [];
     for (let i = 0; i < N; ++i) {
       const predicted = i >= N / 2;
-      const step = 1 + (i % H);
+      const step = o.tsneSteps ? o.tsneSteps[i % o.tsneSteps.length] : 1 + (i % H);
       const cls = i % 3;
       // real points in three label clusters; predicted ones drift outwards with the step
       const drift = predicted ? 0.6 * step : 0;
