@@ -116,3 +116,60 @@ test('an update that overflows a weight stops the run naming the weight', async 
   const err = await stopped(trainVAE(tinyVAE(), eps, { ...opts, optimizer: 'sgd', lr: 1e38 }));
   expect(err.message).toMatch(/trainVAE: weight '[\w.]+' became -?Infinity at flat index \d+ in the update at epoch 1, batch 1 of \d+ \(step 1; 4 frames: .*\); training stopped; the updated weights were not saved/);
 });
+
+describe('resume with changed optimizer options', () => {
+  test('an explicit lr on resume is applied and noted; without it the run continues at its own lr', async () => {
+    const dir = path.join(tmp, 'lr');
+    const base = { ...opts, lr: 2e-3, lrSchedule: 'cosine' as const, epochs: 2, maxBatchesPerEpoch: 2, checkpointDir: dir };
+    const lrs = (o: object) => {
+      const seen: number[] = [];
+      return { o: { ...o, callbacks: { onBatchEnd: (_b: number, l: { lr: number }) => { seen.push(l.lr); }, onNote: () => {} } }, seen };
+    };
+    // Reference: 2 epochs uninterrupted.
+    const ref = lrs({ ...base, checkpointDir: path.join(tmp, 'lr-ref') });
+    await trainVAE(tinyVAE(), eps, ref.o);
+    // 1 epoch, then resume without lr: same lrs as the reference, no note.
+    await trainVAE(tinyVAE(), eps, { ...base, epochs: 1 });
+    const same = lrs({ ...base, lr: undefined, lrSchedule: undefined });
+    const r1 = await trainVAE(tinyVAE(), eps, { ...same.o, resume: true });
+    expect(r1.notes).toEqual([]);
+    expect(same.seen).toEqual(ref.seen.slice(2));
+    // Again from epoch 1 with lr 1e-5: applied from the resumed step, and said so.
+    const dir2 = path.join(tmp, 'lr2');
+    await trainVAE(tinyVAE(), eps, { ...base, epochs: 1, checkpointDir: dir2 });
+    const low = lrs({ ...base, checkpointDir: dir2, lr: 1e-5 });
+    const r2 = await trainVAE(tinyVAE(), eps, { ...low.o, resume: true });
+    expect(r2.notes).toEqual([expect.stringMatching(/^resume: lr 0\.002 -> 0\.00001: applied from step 2/)]);
+    for (let i = 0; i < low.seen.length; ++i) expect(low.seen[i]).toBeCloseTo(ref.seen[2 + i] * (1e-5 / 2e-3), 12);
+    // A changed optimizer starts its state afresh, with a note; the checkpoint then records it.
+    const r3 = await trainVAE(tinyVAE(), eps, { ...base, checkpointDir: dir2, epochs: 3, optimizer: 'sgd', resume: true, callbacks: { onNote: () => {} } });
+    expect(r3.notes.join('\n')).toMatch(/resume: optimizer adam -> sgd: its state starts afresh/);
+    const ck = loadCheckpoint(dir2);
+    expect((ck.config.training as { optimizer: string }).optimizer).toBe('sgd');
+    ck.dispose();
+  });
+
+  test('CLI: train-vae --resume --lr applies the new rate and prints a note; --resume alone keeps the run rate', async () => {
+    const { main } = require('../src/cli/main');
+    process.env.WORLDKIT_CACHE = path.join(tmp, 'cache');
+    const dir = path.join(tmp, 'cli');
+    const run = async (...argv: string[]) => {
+      const out: string[] = [];
+      const code = await main(['train-vae', '--data', 'sim', '--episodes', '2', '--steps', '12', '--batch_size', '8', '--encoder_channels', '2,2,2,2', '--latent_channels', '2', '--validation_split', '0', '--out', dir, ...argv], { out: (m: string) => out.push(m), err: (m: string) => out.push(m), isTTY: false });
+      return { code, out: out.join('\n') };
+    };
+    expect((await run('--epochs', '1', '--lr', '2e-3')).code).toBe(0);
+    const a = await run('--epochs', '2', '--resume');
+    expect(a.code).toBe(0);
+    expect(a.out).not.toMatch(/note: resume/);
+    let ck = loadCheckpoint(dir);
+    expect((ck.schedule as { baseLr: number }).baseLr).toBe(2e-3); // not the flag's default 1e-3
+    ck.dispose();
+    const b = await run('--epochs', '3', '--resume', '--lr', '1e-5');
+    expect(b.code).toBe(0);
+    expect(b.out).toMatch(/vae: note: resume: lr 0\.002 -> 0\.00001: applied from step \d+/);
+    ck = loadCheckpoint(dir);
+    expect((ck.schedule as { baseLr: number }).baseLr).toBe(1e-5);
+    ck.dispose();
+  });
+});

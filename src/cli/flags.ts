@@ -25,6 +25,8 @@ export interface ParsedArgs {
   flags: FlagValues;
   positionals: string[];
   help: boolean;
+  /** The flags written on the command line (names as declared), as opposed to defaults. */
+  given?: string[];
 }
 
 /** A mistake in how the command was called (exit code 2). */
@@ -67,6 +69,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedArgs {
   const flags: FlagValues = {};
   for (const s of specs) flags[s.name] = s.default;
   const positionals: string[] = [];
+  const given = new Set<string>();
   let help = false;
   for (let i = 0; i < argv.length; ++i) {
     const arg = argv[i];
@@ -98,6 +101,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedArgs {
       const near = [...byName.keys()].filter((k) => k.includes(rawName) || rawName.includes(k)).slice(0, 2);
       throw new UsageError(`unknown flag '${arg.slice(0, eq >= 0 ? eq : undefined)}'${near.length ? ` (did you mean ${near.map((n) => '--' + n).join(' or ')}?)` : ''}`);
     }
+    given.add(spec.name);
     if (negated) {
       if (eq >= 0) throw new UsageError(`--no_${spec.name} takes no value`);
       flags[spec.name] = false;
@@ -117,7 +121,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedArgs {
       ++i;
     }
   }
-  return { flags, positionals, help };
+  return { flags, positionals, help, given: [...given] };
 }
 
 /** The flags section of a command's --help. */

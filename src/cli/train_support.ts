@@ -124,7 +124,21 @@ export function progress(io: CliIO, label: string, stream: NodeJS.WriteStream = 
       void stepsRun;
       if (io.isTTY) stream.write('\r\x1b[K');
     },
+    onNote(m) {
+      if (io.isTTY) stream.write('\r\x1b[K');
+      io.out(`${label}: note: ${m}`);
+    },
   };
+}
+
+/**
+ * On --resume, optimizer flags take effect only when written on the command line: their defaults
+ * would otherwise replace the interrupted run's values (a run started with --lr 1e-4 resumed at
+ * the default 1e-3). The trainer continues with the checkpoint's values for the others, and
+ * applies (and notes) those given.
+ */
+export function resumeAware(args: { flags: FlagValues; given?: string[] }): (name: string) => FlagValues[string] {
+  return (name) => (!args.flags.resume || (args.given ?? []).includes(name) ? args.flags[name] : undefined);
 }
 
 /** Ctrl-C sets signal.stop (the trainer saves a checkpoint and returns); a second Ctrl-C exits at once. */

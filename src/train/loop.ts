@@ -34,6 +34,8 @@ export interface TrainCallbacks {
   onBatchEnd?(batch: number, logs: Logs & { step: number; epoch: number }): unknown;
   onEpochEnd?(epoch: number, logs: Logs): unknown;
   onTrainEnd?(result: TrainResult): unknown;
+  /** Things worth telling the user (e.g. a resumed run applying a new --lr); default: console.warn. */
+  onNote?(message: string): unknown;
 }
 
 export interface CommonTrainOptions {
@@ -90,6 +92,8 @@ export interface TrainResult {
   history: Logs[];
   checkpoint: string | null;
   bestValLoss: number;
+  /** The notes given to callbacks.onNote (a resume applying changed optimizer options, ...). */
+  notes: string[];
 }
 
 export class NonFiniteLossError extends Error {
@@ -190,6 +194,53 @@ function checkOpts(fn: string, o: CommonTrainOptions): void {
   pos('validationSplit', 0, 0.9);
 }
 
+/** Optimizer options a resumed run takes from the checkpoint when not given. */
+const OPTIMIZER_KEYS = ['lr', 'optimizer', 'weightDecay', 'lrSchedule', 'warmupSteps', 'minLrFactor', 'lrStepEpochs', 'lrGamma', 'gradClip'] as const;
+
+function trainingOf(ck: LoadedCheckpoint): CommonTrainOptions {
+  const t = (ck.config as { training?: unknown }).training;
+  return t && typeof t === 'object' ? (t as CommonTrainOptions) : {};
+}
+
+/** The value a run used for optimizer option `k` (its default when it was not given). */
+function usedValue(t: CommonTrainOptions, k: (typeof OPTIMIZER_KEYS)[number], epochs: number): unknown {
+  if (t[k] !== undefined) return t[k];
+  const defaults: Record<string, unknown> = {
+    lr: 1e-3,
+    optimizer: 'adam',
+    weightDecay: (t.optimizer ?? 'adam') === 'adamw' ? 0.01 : 0,
+    lrSchedule: 'constant',
+    warmupSteps: 0,
+    minLrFactor: 0.05,
+    lrStepEpochs: Math.ceil((t.epochs ?? epochs) / 3),
+    lrGamma: 0.1,
+    gradClip: undefined,
+  };
+  return defaults[k];
+}
+
+function describeOpt(ck: LoadedCheckpoint, k: string): string {
+  return String(usedValue(trainingOf(ck), k as (typeof OPTIMIZER_KEYS)[number], 0));
+}
+
+/** The options of a resumed run: missing optimizer options from the checkpoint; which given ones differ. */
+function resumedOptions(fn: string, opts: CommonTrainOptions, ck: LoadedCheckpoint, epochs: number): { eff: CommonTrainOptions; changed: string[] } {
+  const prev = trainingOf(ck);
+  const eff: CommonTrainOptions = { ...opts };
+  const changed: string[] = [];
+  for (const k of OPTIMIZER_KEYS) {
+    if (opts[k] === undefined) (eff as Record<string, unknown>)[k] = prev[k];
+    else if (opts[k] !== usedValue(prev, k, epochs)) changed.push(k);
+  }
+  try {
+    checkOpts(fn, eff);
+  } catch (e) {
+    ck.dispose();
+    throw new CheckpointError(`${path.join(ck.path, 'state.json')}: config.training: ${(e as Error).message}`);
+  }
+  return { eff, changed };
+}
+
 /** The first NaN/Inf value of a tensor as "NaN at [i]" (copied to the host for 'cuda'), or null. */
 function firstBadValue(t: Tensor): string | null {
   const d = t.device === 'cpu' ? t.f32() : t.toFloat32Array();
@@ -221,10 +272,34 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   if (spec.numExamples < 1) throw new RangeError(`${fn}: no training examples (the dataset is too small for these options)`);
   const fullBatches = Math.ceil(spec.numExamples / batchSize);
   const batchesPerEpoch = Math.min(fullBatches, opts.maxBatchesPerEpoch ?? fullBatches);
-  const optimizer = makeOptimizer(fn, spec.params, opts);
-  const scheduler = new LRScheduler(optimizer, makeSchedule(fn, opts, epochs, batchesPerEpoch), opts.lr ?? 1e-3);
   const cbs = opts.callbacks ?? {};
   const dir = opts.checkpointDir ?? null;
+  const notes: string[] = [];
+  const note = (m: string) => {
+    notes.push(m);
+    if (cbs.onNote) cbs.onNote(m);
+    else console.warn(`worldkit: ${m}`);
+  };
+  let ck: LoadedCheckpoint | null = null;
+  if (opts.resume) {
+    const from = typeof opts.resume === 'string' ? opts.resume : dir;
+    if (!from) throw typeError(fn, 'options.resume', 'a checkpoint path (or true with checkpointDir)', opts.resume);
+    if (typeof opts.resume === 'boolean' && !latestCheckpoint(from)) throw new CheckpointError(`${from}: nothing to resume (no latest.json)`);
+    ck = loadCheckpoint(from);
+  }
+  // Resuming: optimizer options not given continue as the interrupted run had them (the CLI
+  // passes --lr only when it is on the command line); options given that differ are applied
+  // and noted (the advice "try a lower --lr" must work on a resumed run).
+  const { eff, changed } = ck ? resumedOptions(fn, opts, ck, epochs) : { eff: opts, changed: [] as string[] };
+  let optimizer: Optimizer;
+  let scheduler: LRScheduler;
+  try {
+    optimizer = makeOptimizer(fn, spec.params, eff);
+    scheduler = new LRScheduler(optimizer, makeSchedule(fn, eff, epochs, batchesPerEpoch), eff.lr ?? 1e-3);
+  } catch (e) {
+    ck?.dispose();
+    throw e;
+  }
   const metricsFile = opts.metricsFile === undefined ? (dir ? path.join(dir, 'metrics.jsonl') : null) : opts.metricsFile;
 
   let startEpoch = 0;
@@ -236,11 +311,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   let sums: Record<string, number> = {};
   let count = 0;
 
-  if (opts.resume) {
-    const from = typeof opts.resume === 'string' ? opts.resume : dir;
-    if (!from) throw typeError(fn, 'options.resume', 'a checkpoint path (or true with checkpointDir)', opts.resume);
-    if (typeof opts.resume === 'boolean' && !latestCheckpoint(from)) throw new CheckpointError(`${from}: nothing to resume (no latest.json)`);
-    const ck = loadCheckpoint(from);
+  if (ck) {
     const stateFile = path.join(ck.path, 'state.json');
     // Errors of the restoring code (Generator.setState, Optimizer.loadStateDict, ...) name no file: add it.
     const named = <T>(what: string, f: () => T): T => {
@@ -258,8 +329,13 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       // and schedule, silently unlike the run that was interrupted.
       if (!ck.optimizer) throw new CheckpointError(`${stateFile}: optimizer is ${JSON.stringify(ck.optimizer)}: this checkpoint cannot resume training exactly (it loads as a model with loadVAE/loadPredictor)`);
       if (!ck.schedule) throw new CheckpointError(`${stateFile}: schedule is ${JSON.stringify(ck.schedule)}: this checkpoint cannot resume training exactly`);
-      named('optimizer', () => optimizer.loadStateDict(ck.optimizer!));
-      named('schedule', () => scheduler.loadStateDict(ck.schedule as { step: number; baseLr: number }));
+      if (changed.includes('optimizer')) note(`resume: optimizer ${describeOpt(ck, 'optimizer')} -> ${eff.optimizer}: its state starts afresh (the checkpoint's state is for the other optimizer)`);
+      else named('optimizer', () => optimizer.loadStateDict(ck!.optimizer!));
+      const sch = ck.schedule as { step: number; baseLr: number };
+      named('schedule', () => scheduler.loadStateDict(changed.includes('lr') ? { step: sch.step, baseLr: eff.lr as number } : sch));
+      for (const k of changed)
+        if (k === 'lr') note(`resume: lr ${sch.baseLr} -> ${eff.lr}: applied from step ${sch.step} (the schedule continues from the new base rate; lr now ${optimizer.lr})`);
+        else if (k !== 'optimizer') note(`resume: ${k} ${describeOpt(ck, k)} -> ${String(eff[k as keyof CommonTrainOptions])}: applied`);
       for (const [k, g] of Object.entries(spec.rngs)) {
         const st = ck.rng[k];
         if (!st) throw new CheckpointError(`${stateFile}: rng state '${k}' is missing`);
@@ -299,6 +375,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   let pending: { path: string; step: number; epoch: number } | null = null;
   const save = (epoch: number, batch: number, confirmed: boolean): void => {
     if (!dir) return;
+    const opts = eff; // the options in effect are the ones a later resume continues with
     // Never write non-finite weights (a NaN behind a ReLU leaves the loss finite).
     const bad = nonFinite(fn, trainable, false);
     if (bad) throw new NonFiniteLossError(`${fn}: weight '${bad.name}' is ${bad.value} at step ${step}; the checkpoint was not saved. ${goodText()}`);
@@ -337,7 +414,8 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
     return ` ${p.path} (saved after step ${p.step}) holds the weights that gave it, so latest.json ${lastGood ? `points back to ${path.basename(lastGood.path)}` : 'was removed'}.`;
   };
 
-  const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal });
+  const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal, notes });
+  for (const m of notes) log.write({ kind: 'event', step, epoch: startEpoch, event: 'note', message: m });
   let stopReason = 'completed';
   if (!(await call(cbs.onTrainBegin, { epochs, batchesPerEpoch, startEpoch, step }))) stopReason = 'callback';
 

@@ -5,7 +5,7 @@ import { createPredictor, trainPredictor } from '../../train/train_predictor';
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
-import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors } from '../train_support';
 
 export const command: Command = {
   name: 'train-predictor',
@@ -36,7 +36,9 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     { name: 'target_jitter_scale', type: 'number', default: 0, help: 'std of Gaussian noise on the target latents' },
     { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
   ],
-  async run({ flags }, io) {
+  async run(args, io) {
+    const { flags } = args;
+    const opt = resumeAware(args);
     const device = deviceFlag(flags);
     const vae = openVAE(flags.vae, device);
     const out = flags.out as string;
@@ -65,9 +67,9 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
         device,
         epochs: flags.epochs as number,
         batchSize: flags.batch_size as number,
-        lr: flags.lr as number,
-        lrSchedule: flags.lr_schedule as 'cosine',
-        gradClip: flags.grad_clip as number | undefined,
+        lr: opt('lr') as number | undefined,
+        lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
+        gradClip: opt('grad_clip') as number | undefined,
         seed: flags.seed as number,
         validationSplit: flags.validation_split as number,
         patience: flags.patience as number | undefined,

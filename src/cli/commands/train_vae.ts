@@ -4,7 +4,7 @@ import { Command } from '../command';
 import { UsageError } from '../flags';
 import { createVAE, trainVAE } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
-import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, progress, withCheckpointErrors } from '../train_support';
 
 function ints(flag: string, s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
@@ -30,7 +30,9 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
     { name: 'latent_channels', type: 'int', default: 64, help: 'channels of the [C,4,4] latent' },
     { name: 'beta', type: 'number', default: 1, help: 'weight of the KL term' },
   ],
-  async run({ flags }, io) {
+  async run(args, io) {
+    const { flags } = args;
+    const opt = resumeAware(args);
     const device = deviceFlag(flags);
     const out = flags.out as string;
     let vaeCfg = { encoderChannels: ints('encoder_channels', flags.encoder_channels as string), latentShape: [flags.latent_channels as number, 4, 4] as [number, number, number], beta: flags.beta as number, seed: flags.seed as number };
@@ -48,9 +50,9 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
         device,
         epochs: flags.epochs as number,
         batchSize: flags.batch_size as number,
-        lr: flags.lr as number,
-        lrSchedule: flags.lr_schedule as 'cosine',
-        gradClip: flags.grad_clip as number | undefined,
+        lr: opt('lr') as number | undefined,
+        lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
+        gradClip: opt('grad_clip') as number | undefined,
         seed: flags.seed as number,
         validationSplit: flags.validation_split as number,
         patience: flags.patience as number | undefined,
