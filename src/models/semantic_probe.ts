@@ -77,6 +77,16 @@ export class SemanticProbe extends Module {
     });
     this.fc = this.registerModule('fc', new Linear(inC * (H / 16) * (W / 16), hidden, { generator: gen }));
     this.headLayers = this.heads.map((h, i) => this.registerModule(`head${i}`, new Linear(hidden, h.classes.length, { generator: gen })));
+    // He-uniform weights and zero biases for the ReLU trunk: the layers' default (PyTorch's
+    // 1/sqrt(fanIn) bound) shrinks the signal ~2.4x per layer, which made this five-layer stack
+    // start so flat that it needed several times the steps to learn.
+    for (const layer of [...this.convs, this.fc]) {
+      const w = layer.weight;
+      const fanIn = w.shape.slice(1).reduce((a, b) => a * b, 1);
+      const bound = Math.sqrt(6 / fanIn);
+      gen.fillUniform(w.f32(), -bound, bound);
+      layer.bias?.f32().fill(0);
+    }
   }
 
   /** Logits per head, each [N, classes], of a probe input x [N, inputChannels, H, W] (see `input`). */
