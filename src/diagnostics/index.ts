@@ -7,3 +7,4 @@ export type { Series } from './chart';
 export { writeReport } from './report';
 export { tsne, trustworthiness } from './tsne';
 export type { TsneOptions, TsneResult, TsneMethod } from './tsne';
+export { frechetDistance, separability, latentDrift, type SeparabilityOptions, type SeparabilityResult, type LatentDriftOptions } from './latent_distribution';
