@@ -31,11 +31,15 @@
 //   distances  2 N^2 D flops through wk::gemm (in row blocks of at most 4M floats): compute-bound;
 //              exact P also stores N^2 floats (N = 5000: 100 MB), so exact is capped at N = 10000.
 //   bandwidth  ~20-60 bisection steps per row over N (exact) or k (Barnes-Hut) terms.
-//   exact      T * N^2 pair terms (~15 flops and one division each), P streamed from memory each
-//              step (4 N^2 bytes): division/latency-bound scalar loops, 1000 steps at N = 1000 is
-//              1e9 pair terms.
-//   Barnes-Hut T * (N k attraction terms + N * O(log N) cells visited per walk at theta 0.5).
-// Versions: v1 (this) scalar double-precision loops, brute-force kNN.
+//   exact      T * N^2 pair terms (~15 flops and one division each) and P streamed from memory
+//              each step (4 N^2 bytes): bound by the vector divisions; measured 0.5-0.6 ns per
+//              pair on one core with AVX2/AVX-512 (1.5-2 portable), so 1000 steps at N = 1000
+//              (1e9 pair terms) take ~0.6 s of CPU.
+//   Barnes-Hut T * (N k attraction terms + N * O(log N) cells visited per walk at theta 0.5):
+//              ~1.5 us per point per step at N = 5000 on one core (scalar tree walks).
+// Versions: v1 scalar double-precision loops; v2 (this) the exact pair loop in 8 fixed lanes,
+// compiled per ISA (portable / AVX2+FMA / AVX-512, picked by wk::bestIsa()): 3.4 -> 0.57 ns per
+// pair. kNN by brute force in both.
 #include "tsne.h"
 
 #include <algorithm>
@@ -45,6 +49,7 @@
 #include <numeric>
 #include <vector>
 
+#include "cpu_features.h"
 #include "gemm.h"
 #include "philox.h"
 #include "thread_pool.h"
@@ -321,57 +326,99 @@ double combine(const Parts& s, size_t n, int dims, double exaggeration, bool wan
 // into vector code (the divisions above all), and an order that depends on n and i only.
 // yt holds the coordinates transposed ([DIM][n]) for unit-stride loads. The point itself has
 // dy = 0, so it adds nothing to the forces; its w = 1 is taken back out of z.
+// The same body is compiled three times (portable SSE2, AVX2+FMA, AVX-512) and picked by
+// wk::bestIsa(): the ISA variants contract multiply-adds, so their bits differ from each other,
+// never between thread counts.
+constexpr int kLanes = 8;
+
+template <int DIM>
+struct RowSums {
+  double z[kLanes], a[DIM][kLanes], r[DIM][kLanes];
+};
+
+template <int DIM>
+inline __attribute__((always_inline)) void exactRowBody(const float* Pi, const double* yt, size_t n, const double* yi,
+                                                        RowSums<DIM>& S) {
+  constexpr int L = kLanes;
+  double z[L] = {}, a[DIM][L] = {}, r[DIM][L] = {};
+  const size_t full = n - n % L;
+  for (size_t j0 = 0; j0 < full; j0 += L) {
+    for (int l = 0; l < L; ++l) {
+      double dy[DIM], d2 = 0;
+      for (int c = 0; c < DIM; ++c) {
+        dy[c] = yi[c] - yt[c * n + j0 + l];
+        d2 += dy[c] * dy[c];
+      }
+      const double w = 1.0 / (1.0 + d2);
+      const double pw = static_cast<double>(Pi[j0 + l]) * w, ww = w * w;
+      z[l] += w;
+      for (int c = 0; c < DIM; ++c) {
+        a[c][l] += pw * dy[c];
+        r[c][l] += ww * dy[c];
+      }
+    }
+  }
+  for (size_t j = full; j < n; ++j) {
+    const int l = static_cast<int>(j - full);
+    double dy[DIM], d2 = 0;
+    for (int c = 0; c < DIM; ++c) {
+      dy[c] = yi[c] - yt[c * n + j];
+      d2 += dy[c] * dy[c];
+    }
+    const double w = 1.0 / (1.0 + d2);
+    const double pw = static_cast<double>(Pi[j]) * w, ww = w * w;
+    z[l] += w;
+    for (int c = 0; c < DIM; ++c) {
+      a[c][l] += pw * dy[c];
+      r[c][l] += ww * dy[c];
+    }
+  }
+  for (int l = 0; l < L; ++l) {
+    S.z[l] = z[l];
+    for (int c = 0; c < DIM; ++c) {
+      S.a[c][l] = a[c][l];
+      S.r[c][l] = r[c][l];
+    }
+  }
+}
+
+template <int DIM>
+void exactRowPortable(const float* Pi, const double* yt, size_t n, const double* yi, RowSums<DIM>& S) {
+  exactRowBody<DIM>(Pi, yt, n, yi, S);
+}
+template <int DIM>
+__attribute__((target("avx2,fma"))) void exactRowAvx2(const float* Pi, const double* yt, size_t n, const double* yi,
+                                                       RowSums<DIM>& S) {
+  exactRowBody<DIM>(Pi, yt, n, yi, S);
+}
+template <int DIM>
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void exactRowAvx512(const float* Pi, const double* yt,
+                                                                                   size_t n, const double* yi,
+                                                                                   RowSums<DIM>& S) {
+  exactRowBody<DIM>(Pi, yt, n, yi, S);
+}
+
 // kl_i = sum_j p_ij log(p_ij / w_ij), only when asked (once per run).
 template <int DIM>
 void exactParts(const float* P, const double* y, size_t n, bool wantKl, Parts& s) {
-  constexpr int L = 8;
   std::vector<double> yt(DIM * n);
   for (size_t j = 0; j < n; ++j)
     for (int c = 0; c < DIM; ++c) yt[c * n + j] = y[j * DIM + c];
+  const Isa isa = bestIsa();
+  auto row = isa == Isa::Avx512 ? exactRowAvx512<DIM> : isa == Isa::Avx2 ? exactRowAvx2<DIM> : exactRowPortable<DIM>;
   parallelFor(n, 4, [&](size_t b, size_t e, int) {
+    RowSums<DIM> S;
     for (size_t i = b; i < e; ++i) {
       double yi[DIM];
       for (int c = 0; c < DIM; ++c) yi[c] = y[i * DIM + c];
       const float* Pi = P + i * n;
-      double z[L] = {}, a[DIM][L] = {}, r[DIM][L] = {};
-      const size_t full = n - n % L;
-      for (size_t j0 = 0; j0 < full; j0 += L) {
-        for (int l = 0; l < L; ++l) {
-          double dy[DIM], d2 = 0;
-          for (int c = 0; c < DIM; ++c) {
-            dy[c] = yi[c] - yt[c * n + j0 + l];
-            d2 += dy[c] * dy[c];
-          }
-          const double w = 1.0 / (1.0 + d2);
-          const double pw = static_cast<double>(Pi[j0 + l]) * w, ww = w * w;
-          z[l] += w;
-          for (int c = 0; c < DIM; ++c) {
-            a[c][l] += pw * dy[c];
-            r[c][l] += ww * dy[c];
-          }
-        }
-      }
-      for (size_t j = full; j < n; ++j) {
-        const int l = static_cast<int>(j - full);
-        double dy[DIM], d2 = 0;
-        for (int c = 0; c < DIM; ++c) {
-          dy[c] = yi[c] - yt[c * n + j];
-          d2 += dy[c] * dy[c];
-        }
-        const double w = 1.0 / (1.0 + d2);
-        const double pw = static_cast<double>(Pi[j]) * w, ww = w * w;
-        z[l] += w;
-        for (int c = 0; c < DIM; ++c) {
-          a[c][l] += pw * dy[c];
-          r[c][l] += ww * dy[c];
-        }
-      }
+      row(Pi, yt.data(), n, yi, S);
       auto tree = [](const double* v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); };
       for (int c = 0; c < DIM; ++c) {
-        s.attr[i * DIM + c] = tree(a[c]);
-        s.rep[i * DIM + c] = tree(r[c]);
+        s.attr[i * DIM + c] = tree(S.a[c]);
+        s.rep[i * DIM + c] = tree(S.r[c]);
       }
-      s.z[i] = tree(z) - 1.0;  // the point's own w = 1/(1 + 0)
+      s.z[i] = tree(S.z) - 1.0;  // the point's own w = 1/(1 + 0)
       double kl = 0, ps = 0;
       if (wantKl) {
         for (size_t j = 0; j < n; ++j) {

@@ -261,6 +261,36 @@ describe('tsne', () => {
     }
   });
 
+  test('exact gradient: every ISA path of the CPU agrees with the portable one, each the same bits on 1 and 2 threads', () => {
+    for (const dims of [2, 3]) {
+      const n = 203;
+      const { P, y } = objectiveCase(n, dims, 60 + dims, 0.3);
+      let ref: Float32Array | null = null;
+      try {
+        for (const isa of ['portable', 'avx2', 'avx512']) {
+          native.setIsaCap(isa);
+          const g1 = new Float32Array(n * dims), g2 = new Float32Array(n * dims);
+          wk.setNumThreads(1);
+          const kl1 = native.tsneObjective(P, y, n, dims, 12, 0, 0, g1) as number;
+          wk.setNumThreads(2);
+          const kl2 = native.tsneObjective(P, y, n, dims, 12, 0, 0, g2) as number;
+          expect(bits(g1)).toBe(bits(g2));
+          expect(kl1).toBe(kl2);
+          ref ??= g1;
+          let err = 0, norm = 0;
+          for (let t = 0; t < n * dims; ++t) {
+            err += (g1[t] - ref[t]) ** 2;
+            norm += ref[t] ** 2;
+          }
+          expect([isa, Math.sqrt(err / norm) < 1e-6]).toEqual([isa, true]);
+        }
+      } finally {
+        native.setIsaCap('avx512');
+        wk.setNumThreads(savedThreads);
+      }
+    }
+  });
+
   test('trustworthiness matches the brute-force definition; 1 for the identity', () => {
     for (const [n, dh, k, seed] of [[61, 8, 5, 1], [40, 3, 3, 2], [101, 17, 10, 3]]) {
       const r = rng(seed);
