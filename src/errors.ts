@@ -40,6 +40,21 @@ export function checkNumber(fn: string, arg: string, v: unknown, min = -Infinity
   return v;
 }
 
+/**
+ * The most elements one tensor may have: 2^31 - 1 (8 GiB of float32). Sizes are checked against
+ * it before allocating, so an absurd size is an error naming the function and the argument
+ * instead of V8's "Invalid typed array length" or minutes of allocation.
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** Throws a RangeError when a tensor of `shape` would hold more than MAX_ELEMENTS elements. */
+export function checkNumel(fn: string, arg: string, shape: readonly number[]): number {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_ELEMENTS)
+    throw new RangeError(`${fn}: ${arg} must have at most ${MAX_ELEMENTS} elements (2^31 - 1), got ${fmtShape(shape)} = ${n.toExponential(3)} elements`);
+  return n;
+}
+
 /** Checks a shape: an array of non-negative integers. */
 export function checkShape(fn: string, arg: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw typeError(fn, arg, 'an array of non-negative integers', shape);

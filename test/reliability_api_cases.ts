@@ -109,6 +109,48 @@ export const CASES: ApiCase[] = [
   },
   predictorCase('trainPredictor: latents of the wrong size', { latents: 'wrong-size' }, [/trainPredictor/, /options\.latents\[0\]\.latentSize must be the VAE's 32, got 10/], 'RangeError'),
   predictorCase('trainPredictor: latents with NaN', { latents: 'nan' }, [/trainPredictor/, /options\.latents\[1\]\.z\[0\]\[3\] is NaN/], 'RangeError'),
+  // Sizes beyond the limit: a typed error before allocating (was V8's "Invalid typed array length" or a long allocation).
+  { name: 'zeros huge', error: 'RangeError', match: [/^zeros: shape must have at most 2147483647 elements/, /\[100000,100000\]/], run: (wk) => wk.zeros([1e5, 1e5]) },
+  { name: 'zeros bad shape says zeros', error: 'TypeError', match: [/^zeros: shape must be/], run: (wk) => wk.zeros([2, -1]) },
+  { name: 'ones bad dtype says ones', error: 'TypeError', match: [/^ones: dtype must be/], run: (wk) => wk.ones([2], { dtype: 'int8' }) },
+  { name: 'full huge', error: 'RangeError', match: [/^full: shape must have at most/], run: (wk) => wk.full([1e6, 1e6], 1) },
+  { name: 'randn huge', error: 'RangeError', match: [/^randn: shape must have at most/], run: (wk) => wk.randn([1e6, 1e6]) },
+  { name: 'rand huge', error: 'RangeError', match: [/^rand: shape must have at most/], run: (wk) => wk.rand([3e9]) },
+  { name: 'arange huge', error: 'RangeError', match: [/^arange: n must be an integer in \[0, 2147483647\], got 1000000000000/], run: (wk) => wk.arange(1e12) },
+  { name: 'arange negative', error: 'RangeError', match: [/^arange: n must be an integer/], run: (wk) => wk.arange(-3) },
+  { name: 'arange fractional', error: 'TypeError', match: [/^arange: n must be an integer/], run: (wk) => wk.arange(2.5) },
+  { name: 'tensor huge shape', error: 'RangeError', match: [/^tensor: shape must have at most/], run: (wk) => wk.tensor([1], [1e5, 1e5]) },
+  { name: 'matmul huge output', error: 'RangeError', match: [/^matmul: the output .* must have at most 2147483647 elements .*got \[100000,100000\]/], run: (wk) => wk.zeros([1e5, 1]).matmul(wk.zeros([1, 1e5])) },
+  { name: 'createVAE huge channels', error: 'RangeError', match: [/^createVAE: encoderChannels\[1\] must be an integer in \[1, 8192\], got 1000000/], run: (wk) => wk.train.createVAE({ encoderChannels: [16, 1e6, 64, 128] }) },
+  { name: 'createVAE huge kernel', error: 'RangeError', match: [/^createVAE: encoderKernel x encoderChannels/], run: (wk) => wk.train.createVAE({ encoderChannels: [8192, 8192], encoderKernel: 64 }) },
+  { name: 'createPredictor huge hiddenSize', error: 'RangeError', match: [/^createPredictor: hiddenSize must be an integer in \[1, 23170\], got 1000000/], run: (wk) => wk.train.createPredictor({ latentShape: [2, 4, 4] }, { hiddenSize: 1e6 }) },
+  { name: 'createPredictor hiddenSize x latent too big', error: 'RangeError', match: [/^createPredictor: hiddenSize 20000 with a latent of 65536 values/], run: (wk) => wk.train.createPredictor({ latentShape: [4096, 4, 4] }, { hiddenSize: 20000 }) },
+  { name: 'LSTM huge hiddenSize', error: 'RangeError', match: [/^LSTM: weight_hh/], run: (wk) => new wk.nn.LSTM(4, 1e6) },
+  { name: 'generateEpisodes huge steps', error: 'RangeError', match: [/^generateEpisodes: steps must be at most 174762/], run: (wk) => wk.data.generateEpisodes({ episodes: 1, steps: 1 << 20, cacheDir: false }) },
+  { name: 'generateEpisodes huge total', error: 'RangeError', match: [/^generateEpisodes: episodes x steps must be at most/], run: (wk) => wk.data.generateEpisodes({ episodes: 1 << 20, steps: 1000, cacheDir: false }) },
+  // backward() twice raises, as PyTorch does (it silently did nothing).
+  {
+    name: 'backward twice',
+    error: 'Error',
+    match: [/^backward: tensor .* was already backpropagated through, and its graph was freed/],
+    run: (wk) => {
+      const w = wk.randn([3], { seed: 1 }).requireGrad();
+      const l = w.square().sum();
+      l.backward();
+      l.backward();
+    },
+  },
+  {
+    name: 'backward through a freed intermediate',
+    error: 'Error',
+    match: [/^backward: tensor .*\(an input of .*\) was already backpropagated through/],
+    run: (wk) => {
+      const w = wk.randn([3], { seed: 1 }).requireGrad();
+      const y = w.square();
+      y.sum().backward();
+      y.mul(2).sum().backward();
+    },
+  },
   // Checkpoint state that used to load (or fail naming no file).
   resumeFrom('resume: optimizer null', { optimizer: null }, /optimizer is null/),
   resumeFrom('resume: schedule null', { schedule: null }, /schedule is null/),

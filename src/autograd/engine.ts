@@ -16,6 +16,18 @@ import { keep } from '../tensor/scope';
 import { native } from '../backend/native';
 import { addInto as cudaAddInto, ones as cudaOnes } from '../ops/cuda_ops';
 
+/**
+ * Non-leaf tensors whose graph a backward() consumed. Their _gradFn is gone, so a second
+ * backward() through them would treat them as leaves and silently compute nothing (or fill
+ * their .grad); PyTorch raises instead, and so does this engine.
+ */
+const freed = new WeakSet<Tensor>();
+
+function freedError(t: Tensor, root: Tensor): Error {
+  const what = t === root ? `tensor ${root.describe()}` : `tensor ${t.describe()} (an input of ${root.describe()})`;
+  return new Error(`backward: ${what} was already backpropagated through, and its graph was freed; call backward() once per forward pass (recompute the forward to backpropagate again)`);
+}
+
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>([root]);
@@ -26,6 +38,7 @@ function topoOrder(root: Tensor): Tensor[] {
     const inputs = top[0]._gradFn ? top[0]._gradFn.inputs : [];
     if (top[1] < inputs.length) {
       const next = inputs[top[1]++];
+      if (freed.has(next)) throw freedError(next, root);
       if (next.requiresGrad && !seen.has(next)) {
         seen.add(next);
         stack.push([next, 0]);
@@ -54,6 +67,7 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
     throw new RangeError(`backward: a gradient must be given for a non-scalar tensor, got shape ${fmtShape(root.shape)}`);
   if (seed !== undefined && seed.shape.join(',') !== root.shape.join(','))
     throw new RangeError(`backward: gradient must have shape ${fmtShape(root.shape)}, got ${fmtShape(seed.shape)}`);
+  if (freed.has(root)) throw freedError(root, root);
 
   noGrad(() => {
     // Required lazily: tensor.ts imports this module.
@@ -120,6 +134,7 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
       }
       for (const c of candidates) if (disposable(c)) c.dispose();
       t._gradFn = null; // frees the closure and what it saved
+      freed.add(t);
     }
 
     function accumulateLeaf(t: Tensor, g: Tensor, exclusive: boolean): void {

@@ -17,7 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../backend/native';
-import { checkInt, checkNumber, typeError } from '../errors';
+import { checkInt, checkNumber, MAX_ELEMENTS, typeError } from '../errors';
 import { Episode, LabelHead } from './episode';
 import { defaultCacheDir, readEpisodes, writeEpisodes } from './episode_cache';
 
@@ -30,6 +30,8 @@ export const SIM_STATE_DIM = 8;
 export const LANE_NAMES = ['left lane', 'right lane', 'off road'] as const;
 export const CURVE_NAMES = ['left', 'straight', 'right'] as const;
 export const SPEED_NAMES = ['slow', 'medium', 'fast'] as const;
+/** The most frame bytes generateEpisodes makes in one call (16 GiB). */
+const MAX_DATASET_BYTES = 2 ** 34;
 /** The label columns of simulator frames, in order. */
 export const SIM_LABEL_HEADS: LabelHead[] = [
   { name: 'lane', classes: [...LANE_NAMES] },
@@ -243,6 +245,12 @@ export function generateEpisodes(o: GenerateOptions): Episode[] {
   const episodes = checkInt(fn, 'episodes', o.episodes, 1, 1 << 20);
   const steps = checkInt(fn, 'steps', o.steps, 1, 1 << 20);
   const seed = checkInt(fn, 'seed', o.seed ?? 0, 0, 2 ** 53);
+  // Limits before simulating or allocating: one episode's frames are one Uint8Array, and all of
+  // them are held in memory at once.
+  if (steps * SIM_FRAME_BYTES > MAX_ELEMENTS)
+    throw new RangeError(`${fn}: steps must be at most ${Math.floor(MAX_ELEMENTS / SIM_FRAME_BYTES)} (one episode's frames in one array of at most 2^31 - 1 bytes), got ${steps}`);
+  if (episodes * steps * SIM_FRAME_BYTES > MAX_DATASET_BYTES)
+    throw new RangeError(`${fn}: episodes x steps must be at most ${Math.floor(MAX_DATASET_BYTES / SIM_FRAME_BYTES)} frames (${MAX_DATASET_BYTES / 2 ** 30} GiB of frames), got ${episodes} x ${steps} = ${episodes * steps}`);
   const params = driverParams(fn, o);
   const file = o.cacheDir === false ? null : episodeCachePath(o);
   if (file && fs.existsSync(file)) {

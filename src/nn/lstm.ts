@@ -6,7 +6,7 @@
  * gates in the order i, f, g, o; every weight drawn from U(-1/√H, 1/√H) (seeded Generator).
  * LSTM runs each layer with the fused sequence op (one native call forward, one backward).
  */
-import { checkInt, fmtShape, rangeError, typeError } from '../errors';
+import { checkInt, checkNumel, fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor } from '../tensor/tensor';
 import { stack } from '../tensor/shape_ops';
 import { Generator, getDefaultGenerator } from '../random/generator';
@@ -57,6 +57,8 @@ export class LSTMCell extends Module {
     const gen = generatorOf('LSTMCell', opts);
     const k = 1 / Math.sqrt(hiddenSize);
     const H = hiddenSize;
+    checkNumel('LSTMCell', 'weight_hh (4 x hiddenSize x hiddenSize)', [4 * H, H]);
+    checkNumel('LSTMCell', 'weight_ih (4 x hiddenSize x inputSize)', [4 * H, inputSize]);
     this.weight_ih = this.registerParameter('weight_ih', uniform([4 * H, inputSize], k, gen));
     this.weight_hh = this.registerParameter('weight_hh', uniform([4 * H, H], k, gen));
     const bias = opts.bias ?? true;
@@ -95,6 +97,9 @@ export class LSTM extends Module {
     const gen = generatorOf('LSTM', opts);
     const k = 1 / Math.sqrt(hiddenSize);
     const H = hiddenSize;
+    // All layers' sizes before the first allocation: a huge hiddenSize used to fill weight_ih for seconds before weight_hh failed.
+    checkNumel('LSTM', 'weight_hh (4 x hiddenSize x hiddenSize)', [4 * H, H]);
+    checkNumel('LSTM', 'weight_ih_l0 (4 x hiddenSize x inputSize)', [4 * H, inputSize]);
     for (let l = 0; l < this.numLayers; ++l) {
       const I = l === 0 ? inputSize : H;
       const wih = this.registerParameter(`weight_ih_l${l}`, uniform([4 * H, I], k, gen));

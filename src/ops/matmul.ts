@@ -9,7 +9,7 @@
  * Backward passes are GEMMs with transposed operands; a gradient summed over a broadcast batch
  * is one GEMM over the flattened rows (or accumulates with beta = 1).
  */
-import { fmtShape, rangeError } from '../errors';
+import { checkNumel, fmtShape, rangeError } from '../errors';
 import { native } from '../backend/native';
 import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
 import { deviceOf } from '../tensor/device';
@@ -51,6 +51,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       'matmul',
       `a is ${fmtShape(a.shape)} and b is ${fmtShape(b.shape)}; batch dimensions ${fmtShape(aBatch)} and ${fmtShape(bBatch)} differ (one operand may be 2-D)`,
     );
+  checkNumel('matmul', 'the output [...batch, a rows, b columns]', [...batch, M, N]);
   if (onCuda) return cudaOps.matmul(a, b, batch, M, N, K);
   const nb = shapeSize(batch);
   const aB = aBatch.length > 0, bB = bBatch.length > 0;

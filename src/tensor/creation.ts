@@ -1,5 +1,5 @@
 /** Tensor creation: from values, constants, and seeded random draws. */
-import { checkShape, describeValue, fmtShape, rangeError, typeError } from '../errors';
+import { checkInt, checkNumel, checkShape, describeValue, fmtShape, MAX_ELEMENTS, rangeError, typeError } from '../errors';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { AnyTypedArray, DType, Device, allocate } from './memory';
 import { Tensor, shapeSize } from './tensor';
@@ -110,6 +110,7 @@ export function tensor(values: number | number[] | unknown[] | AnyTypedArray | A
     throw typeError(fn, 'values', 'a number, an array or a typed array', values);
   }
   const finalShape = shape === undefined ? inferred : checkShape(fn, 'shape', shape);
+  checkNumel(fn, 'shape', finalShape);
   if (shapeSize(finalShape) !== flat.length)
     throw rangeError(fn, `shape ${fmtShape(finalShape)} needs ${shapeSize(finalShape)} values, got ${flat.length}`);
   const data = allocate(dtype, flat.length);
@@ -121,32 +122,40 @@ export function tensor(values: number | number[] | unknown[] | AnyTypedArray | A
   return finish(new Tensor(finalShape, dtype, data), fn, opts);
 }
 
-export function full(shape: number[], value: number, opts: CreateOptions = {}): Tensor {
-  const s = checkShape('full', 'shape', shape);
-  if (typeof value !== 'number') throw typeError('full', 'value', 'a number', value);
-  const t = Tensor.empty(s, checkDtype('full', opts.dtype));
+/** full() under the name of the function the user called (zeros, ones, ...), for its errors. */
+function fillAs(fn: string, shape: number[], value: number, opts: CreateOptions): Tensor {
+  const s = checkShape(fn, 'shape', shape);
+  if (typeof value !== 'number') throw typeError(fn, 'value', 'a number', value);
+  const dtype = checkDtype(fn, opts.dtype);
+  checkNumel(fn, 'shape', s);
+  const t = Tensor.empty(s, dtype);
   if (value !== 0) t._data.fill(value);
-  return finish(t, 'full', opts);
+  return finish(t, fn, opts);
+}
+
+export function full(shape: number[], value: number, opts: CreateOptions = {}): Tensor {
+  return fillAs('full', shape, value, opts);
 }
 
 export function zeros(shape: number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return fillAs('zeros', shape, 0, opts);
 }
 
 export function ones(shape: number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return fillAs('ones', shape, 1, opts);
 }
 
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...opts });
+  return fillAs('zerosLike', t.shape, 0, { dtype: t.dtype, ...opts });
 }
 
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...opts });
+  return fillAs('onesLike', t.shape, 1, { dtype: t.dtype, ...opts });
 }
 
 /** [0, 1, ..., n-1] (float32 unless dtype says otherwise). */
 export function arange(n: number, opts: CreateOptions = {}): Tensor {
+  checkInt('arange', 'n', n, 0, MAX_ELEMENTS);
   const t = Tensor.empty([n], checkDtype('arange', opts.dtype));
   for (let i = 0; i < n; ++i) t._data[i] = i;
   return finish(t, 'arange', opts);
@@ -164,6 +173,7 @@ function generatorOf(fn: string, opts: RandomOptions): Generator {
 /** Standard normal draws, scaled: N(mean, std^2). */
 export function randn(shape: number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   const s = checkShape('randn', 'shape', shape);
+  checkNumel('randn', 'shape', s);
   const t = Tensor.empty(s);
   generatorOf('randn', opts).fillNormal(t._data as Float32Array, opts.mean ?? 0, opts.std ?? 1);
   return finish(t, 'randn', opts);
@@ -172,6 +182,7 @@ export function randn(shape: number[], opts: RandomOptions & { mean?: number; st
 /** Uniform draws in [low, high). */
 export function rand(shape: number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   const s = checkShape('rand', 'shape', shape);
+  checkNumel('rand', 'shape', s);
   const t = Tensor.empty(s);
   generatorOf('rand', opts).fillUniform(t._data as Float32Array, opts.low ?? 0, opts.high ?? 1);
   return finish(t, 'rand', opts);

@@ -25,7 +25,7 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
 import { mseLoss } from '../losses/index';
 import { Generator } from '../random/generator';
-import { typeError, rangeError } from '../errors';
+import { checkInt, MAX_ELEMENTS, typeError, rangeError } from '../errors';
 import type { Episode } from '../data/episode';
 import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
 import { EpisodeSource, episodesOf, windows } from './data';
@@ -102,11 +102,17 @@ export interface PredictorModelOptions {
 /** A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are remembered for checkpoints. */
 export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: PredictorModelOptions = {}): LatentPredictor {
   if ((o.predictor ?? 'lstm') !== 'lstm') throw typeError('createPredictor', 'predictor', "'lstm' (the only predictor so far)", o.predictor);
+  // Limits before anything is allocated: 4 x hiddenSize^2 weights must fit one tensor (MAX_ELEMENTS).
+  const H = checkInt('createPredictor', 'hiddenSize', o.hiddenSize ?? 256, 1, Math.floor(Math.sqrt(MAX_ELEMENTS / 4)));
+  const A = checkInt('createPredictor', 'actionSize', o.actionSize ?? 3, 0, 1 << 16);
+  const L = checkInt('createPredictor', 'numLayers', o.numLayers ?? 1, 1, 64);
+  if (4 * H * (shapeSize(vae.latentShape) + A) > MAX_ELEMENTS)
+    throw new RangeError(`createPredictor: hiddenSize ${H} with a latent of ${shapeSize(vae.latentShape)} values makes a weight of 4 x ${H} x ${shapeSize(vae.latentShape) + A} elements, more than ${MAX_ELEMENTS}`);
   const opts: LatentPredictorOptions = {
     latentShape: vae.latentShape.slice(),
-    actionSize: o.actionSize ?? 3,
-    hiddenSize: o.hiddenSize ?? 256,
-    numLayers: o.numLayers ?? 1,
+    actionSize: A,
+    hiddenSize: H,
+    numLayers: L,
     residual: o.residualPrediction ?? true,
     useActions: o.useActions ?? true,
     inputNoiseStd: o.inputNoiseStd ?? 0,

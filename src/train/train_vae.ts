@@ -19,7 +19,7 @@ import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
 import { EpisodeSource, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
 import { restoreModule } from './checkpoint';
 import { Device, moduleDevice, resolveDevice } from './device';
-import { typeError } from '../errors';
+import { checkInt, checkNumel, typeError } from '../errors';
 
 const CONFIGS = new WeakMap<object, Record<string, unknown>>();
 
@@ -30,10 +30,39 @@ const CONFIGS = new WeakMap<object, Record<string, unknown>>();
 export function createVAE(opts: ConvVAEOptions & { device?: Device } = {}): ConvVAE {
   const { device, ...vaeOpts } = opts;
   const dv = resolveDevice('createVAE', 'device', device);
+  checkSizes(vaeOpts);
   const vae = new ConvVAE(vaeOpts);
   CONFIGS.set(vae, JSON.parse(JSON.stringify({ ...vaeOpts, generator: undefined })));
   if (dv !== 'cpu') vae.to(dv);
   return vae;
+}
+
+/**
+ * Upper limits on the sizes createVAE is given, checked before any weight is allocated: a
+ * conv's weight is c_in x c_out x k x k, so 8192 channels with the default 4x4 kernel is already
+ * a 4 GiB tensor; channels of 1e6 used to fail deep in V8 ("Invalid typed array length").
+ */
+const MAX_CHANNELS = 8192;
+function checkSizes(o: ConvVAEOptions): void {
+  const fn = 'createVAE';
+  if (!o || typeof o !== 'object') return; // ConvVAE names the bad options object
+  const list = (arg: string, v: unknown, max: number) => {
+    if (Array.isArray(v)) v.forEach((c, i) => checkInt(fn, `${arg}[${i}]`, c, 1, max));
+  };
+  list('encoderChannels', o.encoderChannels, MAX_CHANNELS);
+  list('inputShape', o.inputShape, 8192);
+  list('latentShape', o.latentShape, MAX_CHANNELS);
+  const dec = (o as { decoder?: { channels?: unknown } }).decoder;
+  if (dec && typeof dec === 'object') list('decoder.channels', dec.channels, MAX_CHANNELS);
+  if (o.latentDim !== undefined) checkInt(fn, 'latentDim', o.latentDim, 1, 1 << 16);
+  const k = o.encoderKernel ?? 4;
+  if (typeof k === 'number' && Number.isInteger(k) && Array.isArray(o.encoderChannels)) {
+    let cin = Array.isArray(o.inputShape) ? o.inputShape[0] : 3;
+    for (const c of o.encoderChannels) {
+      checkNumel(fn, 'encoderKernel x encoderChannels (a conv weight)', [c, cin, k, k]);
+      cin = c;
+    }
+  }
 }
 
 /** The options a model was made with (createVAE / createPredictor), or given as options.modelConfig. */
