@@ -269,7 +269,10 @@ export interface SeparabilityResult {
  * for all of them on isotropic data. 1e-3 keeps nearly all of that power while keeping the
  * problem conditioned well enough for DEFAULT_ITERATIONS fixed gradient steps (300, 1000 and 3000
  * steps gave the same accuracy to within 0.01; the remaining gap to the optimum acts as the
- * early-stopping regularisation of gradient descent, and is the same on every run).
+ * early-stopping regularisation of gradient descent, and is the same on every run). Those runs used
+ * linear features; with the squares added (the default) the choice mattered less: lambda from 0.1
+ * to 1e-4 moved the accuracy by at most 0.025 on the test suite's model (a small shift, a spread
+ * of x0.8 or x0.9), 1000 steps instead of 300 by 0.005.
  */
 const DEFAULT_L2 = 1e-3;
 const DEFAULT_ITERATIONS = 300;
