@@ -123,7 +123,8 @@ describe('resume with changed optimizer options', () => {
     const base = { ...opts, lr: 2e-3, lrSchedule: 'cosine' as const, epochs: 2, maxBatchesPerEpoch: 2, checkpointDir: dir };
     const lrs = (o: object) => {
       const seen: number[] = [];
-      return { o: { ...o, callbacks: { onBatchEnd: (_b: number, l: { lr: number }) => { seen.push(l.lr); }, onNote: () => {} } }, seen };
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return { o: { ...o, callbacks: { onBatchEnd: (_b: number, l: { lr: number }) => { seen.push(l.lr); }, onNote: () => {} } } as any, seen };
     };
     // Reference: 2 epochs uninterrupted.
     const ref = lrs({ ...base, checkpointDir: path.join(tmp, 'lr-ref') });
