@@ -3,7 +3,8 @@
  * it) driven by playwright-core, which downloads no browser and is given the executable. The page
  * must load from file:// with no console error and no failed request, draw every chart, show one
  * t-SNE mark per point, put each probe label under its frame, and show the comparison table with
- * two runs. Screenshots go to test-artifacts/ (report.png: one run; report_compare.png: two).
+ * two runs. Screenshots go to test-artifacts/ (report.png: one run; report_compare.png: two;
+ * report_real.png: a tiny real run, simulator data through evaluateWorldModel, as the demo writes it).
  *
  * Without Chromium the test fails under CI (process.env.CI), where .ci/run must have installed
  * it, and is skipped elsewhere with the reason printed.
@@ -14,6 +15,11 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { chromium, BrowserContext } from 'playwright-core';
 import { writeReport } from '../src/diagnostics/report';
+import { evaluateWorldModel } from '../src/diagnostics/world_model_eval';
+import { trainSemanticProbe } from '../src/diagnostics/semantic_probe';
+import { generateEpisodes } from '../src/data/driving_sim';
+import { createVAE, trainVAE } from '../src/train/train_vae';
+import { createPredictor, trainPredictor } from '../src/train/train_predictor';
 import { FRAME, makeRunFolder } from './helpers/report_fixture';
 
 // page.evaluate callbacks run in the page: the project's lib has no DOM types, so the few DOM
@@ -59,7 +65,8 @@ interface PageReport {
   labelCells: number;
 }
 
-async function open(file: string, screenshot: string): Promise<PageReport> {
+/** `framePx`: width of one frame inside the strip PNGs (contactSheet layout: 2 px gaps, also at both ends). */
+async function open(file: string, screenshot: string, framePx = 2 * FRAME): Promise<PageReport> {
   if (!ctx) throw new Error(`Chromium is required for the report test under CI but ${CHROMIUM} does not exist: .ci/run installs it (apt-get install -y chromium)`);
   const page = await ctx.newPage();
   const errors: string[] = [], failed: string[] = [], foreign: string[] = [];
@@ -93,7 +100,7 @@ async function open(file: string, screenshot: string): Promise<PageReport> {
     const imgs = [...document.images];
     const cmp = document.querySelector('table.wk-comparison');
     // label cells under the predicted strip: centre of cell k against the centre of frame k in the
-    // image (the fixture's strips: frames of `frame` px at scale 2, 2 px gaps on both ends)
+    // image (frames of `frame` PNG pixels, 2 px gaps on both ends)
     const labelMisalignment: number[] = [];
     let labelCells = 0;
     for (const film of document.querySelectorAll('.wk-film')) {
@@ -105,7 +112,7 @@ async function open(file: string, screenshot: string): Promise<PageReport> {
       for (const row of film.querySelectorAll('.wk-cols:not(.wk-steps)')) {
         [...row.children].forEach((cell, k) => {
           const c = cell.getBoundingClientRect();
-          const want = r.left + s * (2 + k * (2 * frame + 2) + frame);
+          const want = r.left + s * (2 + k * (frame + 2) + frame / 2);
           worst = Math.max(worst, Math.abs((c.left + c.right) / 2 - want));
           labelCells++;
         });
@@ -119,7 +126,7 @@ async function open(file: string, screenshot: string): Promise<PageReport> {
       labelMisalignment,
       labelCells,
     };
-  }, FRAME);
+  }, framePx);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, screenshot), fullPage: true });
   await page.close();
@@ -168,4 +175,47 @@ describe('report.html in Chromium', () => {
     expect(p.comparisonRows).toBe(2);
     expect(p.charts.filter((c) => c.cls.includes('wk-tsne')).every((c) => c.circles === Number(c.dataPoints) && c.circles === 40)).toBe(true);
   });
+
+  browserTest('a tiny real run (simulator data, models trained a few batches, evaluateWorldModel): the report draws cleanly', async () => {
+    if (!ctx) await open('', ''); // fails with the CI message when Chromium is missing (before the training)
+    const dir = path.join(tmp, 'real');
+    const train = generateEpisodes({ episodes: 3, steps: 48, seed: 11, cacheDir: false });
+    const test = generateEpisodes({ episodes: 2, steps: 48, seed: 1011, cacheDir: false });
+    const vae = createVAE({ encoderChannels: [8, 16, 32, 64], latentShape: [16, 4, 4], seed: 1 });
+    await trainVAE(vae, train, { epochs: 1, batchSize: 16, lr: 3e-3, maxBatchesPerEpoch: 3, checkpointDir: path.join(dir, 'vae') });
+    vae.freeze().eval();
+    const predictor = createPredictor(vae, { hiddenSize: 32, actionSize: 3, residualPrediction: true, useActions: true, seed: 1 });
+    await trainPredictor(predictor, vae, train, { epochs: 2, batchSize: 4, lr: 3e-3, seqLen: 12, maxBatchesPerEpoch: 3, checkpointDir: path.join(dir, 'predictor') });
+    predictor.eval();
+    const probe = await trainSemanticProbe(train, { heldOut: test.slice(0, 1), epochs: 1, batchSize: 16, probe: { channels: [8, 16, 16, 16], hidden: 32 } });
+    const ev = evaluateWorldModel(vae, predictor, test, path.join(dir, 'eval'), {
+      context: 4,
+      horizon: 8,
+      windows: 8,
+      probe,
+      closedLoopRuns: 1,
+      filmstrips: 2,
+      tsne: { steps: [1, 4, 8], maxWindows: 8, perplexity: 5, iterations: 250 },
+      data: 'driving simulator, 2 test episodes x 48 steps (seed 1011)',
+    });
+    expect(ev.rollout?.semantic).toBeDefined();
+    const r = writeReport([dir]);
+    const html = fs.readFileSync(r.file, 'utf8');
+    // a probe trained for one epoch is below the threshold: the report must say so
+    if (ev.probe?.heads.some((h) => !h.reliable)) expect(html).toContain('Probe warning:');
+    expect(html).not.toContain('class="wk-error"');
+    const p = await open(r.file, 'report_real.png', 128); // 64-pixel frames at scale 2
+    expectDrawn(p, r.charts);
+    expect(p.labelMisalignment).toHaveLength(2);
+    for (const m of p.labelMisalignment) expect(m).toBeLessThan(1.5);
+    expect(p.labelCells).toBe(2 * 3 * 8);
+    const tsne = p.charts.filter((c) => c.cls.includes('wk-tsne'));
+    expect(tsne).toHaveLength(1 + 3); // by step, and by each of the simulator's three heads
+    const n = JSON.parse(fs.readFileSync(path.join(dir, 'eval', 'tsne.json'), 'utf8')).points.length;
+    expect(r.points).toBe(n);
+    for (const t of tsne) expect([t.circles, Number(t.dataPoints)]).toEqual([n, n]);
+    vae.dispose();
+    predictor.dispose();
+    probe.probe.dispose();
+  }, 300000);
 });

@@ -92,7 +92,8 @@ export function lineChartSvg(opts: { title: string; xLabel: string; yLabel: stri
       .filter((p): p is string => p !== null);
     const dash = s.dash ? ' stroke-dasharray="6 4"' : '';
     const mark = opts.className ? ' class="wk-mark"' : '';
-    if (pts.length) parts.push(`<polyline${mark} fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.join(' ')}"/>`);
+    // a single point makes no line; with markers its dot is what shows
+    if (pts.length > 1 || (pts.length && !opts.markers)) parts.push(`<polyline${mark} fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.join(' ')}"/>`);
     if (opts.markers) for (const p of pts) {
       const [cx, cy] = p.split(',');
       parts.push(`<circle${mark} cx="${cx}" cy="${cy}" r="2.5" fill="${color}"/>`);

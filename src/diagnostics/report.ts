@@ -297,15 +297,18 @@ function verdict(sem: SemanticRetention): string {
   const heads = arr<{ name: string; retention: number[] }>(sem.perHead);
   if (heads.length > 1) {
     const worst = heads.map((h) => ({ name: str(h.name), v: last(nums(h.retention)) })).filter((h) => Number.isFinite(h.v)).sort((a, b) => a.v - b.v)[0];
-    if (worst) parts.push(`Most meaning is lost on <b>${esc(worst.name)}</b> (${fix(worst.v)} at step ${H}).`);
+    // naming a "worst" head only makes sense when something was lost
+    if (worst && worst.v < 0.995) parts.push(`Most meaning is lost on <b>${esc(worst.name)}</b> (${fix(worst.v)} at step ${H}).`);
   }
   const beats = ret.filter((v, k) => Number.isFinite(v) && Number.isFinite(cl[k]) && v > cl[k]).length;
   parts.push(beats === H ? 'The model beats copy-last at every step.' : beats === 0 ? 'The model never beats copy-last.' : `The model beats copy-last at ${beats} of ${H} steps.`);
   const n = last(nums(o.changed?.count));
   const ca = o.changed?.accuracy;
   if (Number.isFinite(n) && n > 0 && ca)
-    parts.push(`Where the label changed by step ${H} (${n} samples), the prediction's label is right ${pct(last(nums(ca.predicted)), 0)} of the time, copy-last's ${pct(last(nums(ca.copyLast)), 0)}.`);
+    parts.push(`Where the label changed by step ${H} (${n} sample${n === 1 ? '' : 's'}), the prediction's label is right ${pct(last(nums(ca.predicted)), 0)} of the time, copy-last's ${pct(last(nums(ca.copyLast)), 0)}.`);
   else if (n === 0) parts.push(`No label changed by step ${H}, so the changed subset is empty there.`);
+  const above = [...ret, ...arr<{ retention: number[] }>(sem.perHead).flatMap((h) => nums(h.retention))].some((v) => v > 1.05);
+  if (above) parts.push('Retention above 1 means the probe reads the predictions better than the real frames: a sign of a weak probe or of few samples, not of a better-than-real model.');
   return parts.join(' ');
 }
 
@@ -578,7 +581,7 @@ function driftCharts(d: NonNullable<NonNullable<EvalFile['rollout']>['drift']>):
     { name: 'world model', values: nums(d.frechet), color: C_MODEL },
     { name: 'copy-last', values: nums(d.copyLastFrechet), color: C_COPY, dash: true },
   ]));
-  out.push(`<p class="wk-caption">Separability: held-out accuracy of a classifier (${esc(str(d.classifier, 'unnamed'))}, ${esc(str(d.samples, '?'))} latents per side) told to tell real from predicted latents; 0.5 means it cannot. Fréchet distance: between Gaussians fitted to the two sets (0 = same mean and covariance).</p>`);
+  out.push(`<p class="wk-caption">Separability: held-out accuracy of a classifier (${esc(str(d.classifier, 'unnamed'))}${Number.isFinite(num(d.samples)) ? `, ${num(d.samples)} latents per side` : ''}) told to tell real from predicted latents; 0.5 means it cannot. Fréchet distance: between Gaussians fitted to the two sets (0 = same mean and covariance).</p>`);
   return out.join('\n');
 }
 
