@@ -36,7 +36,7 @@
 //              pair on one core with AVX2/AVX-512 (1.5-2 portable), so 1000 steps at N = 1000
 //              (1e9 pair terms) take ~0.6 s of CPU.
 //   Barnes-Hut T * (N k attraction terms + N * O(log N) cells visited per walk at theta 0.5):
-//              ~1.5 us per point per step at N = 5000 on one core (scalar tree walks).
+//              ~1-1.5 us per point per step at N = 5000 on one core (scalar tree walks).
 // Versions: v1 scalar double-precision loops; v2 (this) the exact pair loop in 8 fixed lanes,
 // compiled per ISA (portable / AVX2+FMA / AVX-512, picked by wk::bestIsa()): 3.4 -> 0.57 ns per
 // pair. kNN by brute force in both.

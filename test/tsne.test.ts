@@ -137,6 +137,17 @@ describe('tsne', () => {
     expect(Math.abs(res['exact'] - res['barnes-hut'])).toBeLessThan(0.02);
   });
 
+  test("method 'auto' is exact up to exactThreshold points and Barnes-Hut above", () => {
+    const { x } = clusters(3, 41, 6, 4, 9); // 123 points
+    const opts = { dim: 6, perplexity: 10, iterations: 20 };
+    expect(tsne(x, opts).method).toBe('exact');
+    expect(tsne(x, { ...opts, exactThreshold: 123 }).method).toBe('exact');
+    const bh = tsne(x, { ...opts, exactThreshold: 122 });
+    expect(bh.method).toBe('barnes-hut');
+    expect(bits(bh.embedding)).toBe(bits(tsne(x, { ...opts, method: 'barnes-hut' }).embedding));
+    expect(tsne(x, { ...opts, method: 'exact', exactThreshold: 10 }).method).toBe('exact');
+  });
+
   test('3-D output and number[][] input; tiny odd cases stay finite', () => {
     const { x, labels } = clusters(3, 25, 7, 5, 12);
     const rows = labels.map((_, i) => Array.from(x.subarray(i * 7, i * 7 + 7)));
