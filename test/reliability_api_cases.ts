@@ -128,6 +128,7 @@ export const CASES: ApiCase[] = [
   { name: 'LSTM huge hiddenSize', error: 'RangeError', match: [/^LSTM: weight_hh/], run: (wk) => new wk.nn.LSTM(4, 1e6) },
   { name: 'generateEpisodes huge steps', error: 'RangeError', match: [/^generateEpisodes: steps must be at most 174762/], run: (wk) => wk.data.generateEpisodes({ episodes: 1, steps: 1 << 20, cacheDir: false }) },
   { name: 'generateEpisodes huge total', error: 'RangeError', match: [/^generateEpisodes: episodes x steps must be at most/], run: (wk) => wk.data.generateEpisodes({ episodes: 1 << 20, steps: 1000, cacheDir: false }) },
+  { name: 'movingMnist huge set', error: 'RangeError', match: [/^movingMnist: count x frames x size x size .* must have at most/], run: (wk) => wk.data.movingMnist({ count: 1 << 22, frames: 1000 }) },
   // backward() twice raises, as PyTorch does (it silently did nothing).
   {
     name: 'backward twice',

@@ -9,7 +9,7 @@
  * first 90% of each class for train, the rest for test. Everything is seeded (Generator).
  */
 import { Generator } from '../random/generator';
-import { checkInt, checkNumber } from '../errors';
+import { checkInt, checkNumber, checkNumel } from '../errors';
 import { Episode } from './episode';
 
 export const MNIST_SIZE = 28;
@@ -90,6 +90,8 @@ export function movingMnist(o: MovingMnistOptions): MovingMnistSet {
   const T = checkInt(fn, 'frames', o.frames ?? 20, 1, 10000);
   const size = checkInt(fn, 'size', o.size ?? 64, MNIST_SIZE, 4096);
   const nd = checkInt(fn, 'digits', o.digits ?? 2, 1, 16);
+  // Each bound alone allows sets far beyond one Float32Array: check the product before allocating.
+  checkNumel(fn, 'count x frames x size x size (the float32 frames)', [count, T, size, size]);
   const speed = checkNumber(fn, 'speed', o.speed ?? 0.1 * (size - MNIST_SIZE), 0, size);
   const split = o.split ?? 'train';
   if (split !== 'train' && split !== 'test') throw new TypeError(`${fn}: split must be 'train' or 'test', got ${String(split)}`);
