@@ -9,7 +9,9 @@
  *
  * Latent MSE says how far each prediction is from its own target; these say whether predictions
  * still look like latents at all. A predictor that regresses to the mean has a modest MSE while
- * its outputs form a shrunken cloud no encoder ever produced: both numbers expose that. Copy-last
+ * its outputs form a shrunken cloud no encoder ever produced: the default classifier of
+ * separability sees that (the Fréchet distance, with few latents in many dimensions, barely
+ * does; it sees shifts and constant outputs). Copy-last
  * holds real latents, so its sets are in distribution by construction: its numbers are the floor
  * that finite samples give (see the bias note at frechetDistance), against which the predictions
  * are read.
@@ -516,11 +518,13 @@ function knnPredict(train: Float64Array, y: Uint8Array, nt: number, test: Float6
  * unequal sides always guessing the larger one still scores 0.5 (with equal sides it is plain
  * accuracy). Features are standardised with the training fold's mean and standard deviation.
  *
- *   'logistic' (default) L2-regularised logistic regression (see DEFAULT_L2): sees differences
- *              along a direction, e.g. a shifted mean. It cannot see a cloud shrunk about the same
- *              mean (regression to the mean); the Fréchet distance and 'knn' can.
- *   'knn'      majority vote of the k nearest training rows: sees local differences, e.g. a
- *              collapsed or shrunken cloud, but suffers more from high dimension.
+ *   'logistic' (default) L2-regularised logistic regression (see DEFAULT_L2) on the features and,
+ *              by default, their squares (withSquares): sees a shifted mean and a changed spread
+ *              per feature, e.g. a cloud shrunk about the right mean (regression to the mean).
+ *              With features: 'linear' it sees the shift only.
+ *   'knn'      majority vote of the k nearest training rows: a second opinion that needs larger
+ *              differences in high dimension and is blind to a shrunken cloud (a real latent's
+ *              nearest neighbours are then the predictions).
  *
  * Pass `groups` whenever a row of one set is paired with a row of the other (the true latent of a
  * window and its prediction): otherwise an identical pair split across folds lets the classifier
