@@ -9,6 +9,6 @@ export { SequenceDataset, SequenceSplit } from './sequence_dataset';
 export type { SequenceDatasetOptions, SequenceBatch, Window } from './sequence_dataset';
 export { episodeFrame, validateEpisode, resizeFrames } from './episode';
 export type { Episode } from './episode';
-export { readEpisodes, writeEpisodes, defaultCacheDir } from './episode_cache';
+export { readEpisodes, writeEpisodes, defaultCacheDir, EpisodeFileError } from './episode_cache';
 export { encodePNG, decodePNG, contactSheet } from '../io/png';
 export type { Image } from '../io/png';

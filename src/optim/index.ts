@@ -5,7 +5,7 @@ export { SGD } from './sgd';
 export type { SGDOptions } from './sgd';
 export { Adam, AdamW } from './adam';
 export type { AdamOptions } from './adam';
-export { clipGradNorm, gradNorm } from './clip';
+export { clipGradNorm, gradNorm, sumOfSquares } from './clip';
 export { LRScheduler } from './schedules';
 export type { Schedule, CosineOptions, LRSchedulerState } from './schedules';
 export * as schedules from './schedules';
