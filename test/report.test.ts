@@ -160,7 +160,7 @@ describe('writeReport', () => {
     expect(() => writeReport('runs/demo' as unknown as string[])).toThrow(/writeReport: runDirs must be a non-empty array/);
     fs.mkdirSync(path.join(tmp, 'badjson', 'eval'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'badjson', 'eval', 'eval.json'), '{oops');
-    expect(() => writeReport([path.join(tmp, 'badjson')])).toThrow(/badjson\/eval\/eval\.json: not valid JSON/);
+    expect(() => writeReport([path.join(tmp, 'badjson')])).toThrow(/^writeReport: runDirs\[0\]: .*badjson\/eval\/eval\.json: not valid JSON/);
   });
 });
 

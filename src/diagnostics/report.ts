@@ -417,7 +417,8 @@ type FilmWindow = FilmstripFile['windows'][number];
 
 /** One window: its rows as images and, under the predicted row, the probe's label per head aligned to the frames. */
 function filmWindow(run: RunData, w: FilmWindow, heads: LabelHead[], opts: { rows?: string[]; labels: boolean; caption?: string }): string {
-  const H = Math.max(1, Math.floor(num(w.horizon)) || 1);
+  // a horizon from the file sizes the label grid: capped, so a corrupt value cannot make millions of cells
+  const H = Math.min(1024, Math.max(1, Math.floor(num(w.horizon)) || 1));
   const rowsWanted = arr<{ name: string; file: string }>(w.rows).filter((r) => !opts.rows || opts.rows.includes(str(r.name)));
   if (!rowsWanted.length) return note(`${str(w.title, 'a window')}: no ${opts.rows ? opts.rows.join('/') : ''} rows in filmstrips.json`);
   const imgs = rowsWanted.map((r) => ({ name: str(r.name), png: loadPng(run.loc.evalDir, str(r.file)) }));
@@ -425,7 +426,7 @@ function filmWindow(run: RunData, w: FilmWindow, heads: LabelHead[], opts: { row
   const geo = stripGeometry(first?.width ?? H * num(w.frameWidth), H, num(w.frameWidth));
   // displayed frame width: large enough to see, small enough that 16 frames fit the page
   const D = Math.max(48, Math.min(96, Math.floor(960 / H)));
-  const ds = D / geo.fw;
+  const ds = geo.fw > 0 && Number.isFinite(geo.fw) ? D / geo.fw : 1;
   const cols = `padding-left:${(geo.pad * ds).toFixed(2)}px;grid-template-columns:repeat(${H},${D}px);column-gap:${(geo.gap * ds).toFixed(2)}px`;
   const cells: string[] = [];
   cells.push(`<div class="wk-rowlabel"></div><div class="wk-cols wk-steps" style="${cols}">${Array.from({ length: H }, (_, k) => `<div>step ${k + 1}</div>`).join('')}</div>`);
@@ -822,7 +823,12 @@ export function writeReport(runDirs: string[], opts: ReportOptions = {}): Report
   const base = locs.map((l) => path.basename(l.root ?? l.given) + (l.root ? '' : ' (eval)'));
   const names = base.map((b, i) => (base.indexOf(b) !== base.lastIndexOf(b) ? path.relative(process.cwd(), locs[i].given) || b : b));
   const runs: RunData[] = locs.map((loc, i) => {
-    const evJson = readJson(path.join(loc.evalDir, 'eval.json'));
+    let evJson: unknown;
+    try {
+      evJson = readJson(path.join(loc.evalDir, 'eval.json'));
+    } catch (e) {
+      throw new Error(`${fn}: runDirs[${i}]: ${(e as Error).message}`);
+    }
     if (!evJson || typeof evJson !== 'object' || Array.isArray(evJson)) throw new Error(`${fn}: ${path.join(loc.evalDir, 'eval.json')}: expected a JSON object, got ${Array.isArray(evJson) ? 'an array' : typeof evJson}`);
     const tsne = readOptional<TsneFile>(loc.evalDir, 'tsne.json', 'no t-SNE of latents: evaluated without a predictor, or by an older version');
     const film = readOptional<FilmstripFile>(loc.evalDir, 'filmstrips.json', 'no rollout filmstrips with probe labels: an older run, or no predictor');
