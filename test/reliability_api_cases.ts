@@ -129,6 +129,10 @@ export const CASES: ApiCase[] = [
   { name: 'generateEpisodes huge steps', error: 'RangeError', match: [/^generateEpisodes: steps must be at most 174762/], run: (wk) => wk.data.generateEpisodes({ episodes: 1, steps: 1 << 20, cacheDir: false }) },
   { name: 'generateEpisodes huge total', error: 'RangeError', match: [/^generateEpisodes: episodes x steps must be at most/], run: (wk) => wk.data.generateEpisodes({ episodes: 1 << 20, steps: 1000, cacheDir: false }) },
   { name: 'movingMnist huge set', error: 'RangeError', match: [/^movingMnist: count x frames x size x size .* must have at most/], run: (wk) => wk.data.movingMnist({ count: 1 << 22, frames: 1000 }) },
+  { name: 'createPredictor null vae', error: 'TypeError', match: [/^createPredictor: vae must be a ConvVAE/], run: (wk) => wk.train.createPredictor(null) },
+  { name: 'loadVAE empty path', error: 'TypeError', match: [/^loadCheckpoint: path must be a checkpoint folder/, /empty string/], run: (wk) => wk.train.loadVAE('') },
+  { name: 'randn std NaN', error: 'TypeError', match: [/^randn: std must be a finite number, got NaN/], run: (wk) => wk.randn([2], { std: NaN }) },
+  { name: 'rand high Infinity', error: 'TypeError', match: [/^rand: high must be a finite number, got Infinity/], run: (wk) => wk.rand([2], { high: Infinity }) },
   // backward() twice raises, as PyTorch does (it silently did nothing).
   {
     name: 'backward twice',

@@ -1,5 +1,5 @@
 /** Tensor creation: from values, constants, and seeded random draws. */
-import { checkInt, checkNumel, checkShape, describeValue, fmtShape, MAX_ELEMENTS, rangeError, typeError } from '../errors';
+import { checkInt, checkNumber, checkNumel, checkShape, describeValue, fmtShape, MAX_ELEMENTS, rangeError, typeError } from '../errors';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { AnyTypedArray, DType, Device, allocate } from './memory';
 import { Tensor, shapeSize } from './tensor';
@@ -174,6 +174,8 @@ function generatorOf(fn: string, opts: RandomOptions): Generator {
 export function randn(shape: number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   const s = checkShape('randn', 'shape', shape);
   checkNumel('randn', 'shape', s);
+  if (opts.mean !== undefined) checkNumber('randn', 'mean', opts.mean);
+  if (opts.std !== undefined) checkNumber('randn', 'std', opts.std, 0);
   const t = Tensor.empty(s);
   generatorOf('randn', opts).fillNormal(t._data as Float32Array, opts.mean ?? 0, opts.std ?? 1);
   return finish(t, 'randn', opts);
@@ -183,6 +185,8 @@ export function randn(shape: number[], opts: RandomOptions & { mean?: number; st
 export function rand(shape: number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   const s = checkShape('rand', 'shape', shape);
   checkNumel('rand', 'shape', s);
+  if (opts.low !== undefined) checkNumber('rand', 'low', opts.low);
+  if (opts.high !== undefined) checkNumber('rand', 'high', opts.high);
   const t = Tensor.empty(s);
   generatorOf('rand', opts).fillUniform(t._data as Float32Array, opts.low ?? 0, opts.high ?? 1);
   return finish(t, 'rand', opts);

@@ -229,6 +229,7 @@ function need(cond: unknown, where: string, what: string): asserts cond {
  * Throws CheckpointError naming the file and what is wrong.
  */
 export function loadCheckpoint(p: string): LoadedCheckpoint {
+  if (typeof p !== 'string' || p === '') throw new TypeError(`loadCheckpoint: path must be a checkpoint folder (a run folder with latest.json, or ckpt-N), got ${p === '' ? 'an empty string' : typeof p}`);
   if (!fs.existsSync(p)) throw new CheckpointError(`${p}: no such checkpoint (folder not found)`);
   let folder = p;
   if (fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, 'state.json'))) {

@@ -101,6 +101,9 @@ export interface PredictorModelOptions {
 
 /** A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are remembered for checkpoints. */
 export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: PredictorModelOptions = {}): LatentPredictor {
+  if (!vae || typeof vae !== 'object' || !Array.isArray(vae.latentShape))
+    throw typeError('createPredictor', 'vae', 'a ConvVAE (or { latentShape })', vae);
+  if (o === null || typeof o !== 'object') throw typeError('createPredictor', 'options', 'an object', o);
   if ((o.predictor ?? 'lstm') !== 'lstm') throw typeError('createPredictor', 'predictor', "'lstm' (the only predictor so far)", o.predictor);
   // Limits before anything is allocated: 4 x hiddenSize^2 weights must fit one tensor (MAX_ELEMENTS).
   const H = checkInt('createPredictor', 'hiddenSize', o.hiddenSize ?? 256, 1, Math.floor(Math.sqrt(MAX_ELEMENTS / 4)));
