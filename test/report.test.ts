@@ -147,6 +147,14 @@ describe('writeReport', () => {
     // the comparison comes before the runs' own sections
     expect(html.indexOf('id="comparison"')).toBeLessThan(html.indexOf('id="run0"'));
     expect(r.points).toBe(80);
+    expect(html).not.toContain('different horizons');
+
+    // runs of different horizons: last-step columns are not ranked, and the caption says why
+    const d = makeRunFolder(path.join(tmp, 'cmp', 'd'), { horizon: 16 });
+    const mixed = read(writeReport([a, d], { out: path.join(tmp, 'mixed.html') }).file);
+    expect(mixed).toContain('<b>The runs have different horizons</b> (a 8, d 16)');
+    const mixedRows = (mixed.match(/<table class="wk-comparison">[\s\S]*?<\/table>/)?.[0] ?? '').split('<tbody>')[1].split('<tr>').slice(1);
+    expect(mixedRows.join('')).not.toMatch(/wk-best">(12|16|20)\.\d</); // no PSNR marked best
   });
 
   test('bad arguments and folders without eval data give errors naming them', () => {

@@ -714,20 +714,26 @@ function comparison(runs: RunData[]): string {
   const H = Math.max(1, ...runs.map((r) => nums(r.ev.rollout?.semantic?.overall?.retention).length));
   const steps = headlineSteps(H);
   // one column: a value per run, how to print it, and which way is better (the best is set in bold)
-  interface Col { head: string; values: number[]; show: (v: number, i: number) => string; better: 'high' | 'low' | 'half'; heat?: boolean }
+  // lastStep: the column depends on each run's horizon (the last step, or all steps)
+  interface Col { head: string; values: number[]; show: (v: number, i: number) => string; better: 'high' | 'low' | 'half'; heat?: boolean; lastStep?: boolean }
+  const horizons = runs.map((r) => num(r.ev.rollout?.horizon));
+  const known = [...new Set(horizons.filter(Number.isFinite))];
+  const mixed = known.length > 1;
   const lastOf = (a: unknown) => last(nums(a));
   const changed = runs.map((r) => weightedChanged(r.ev.rollout?.semantic));
   const cols: Col[] = [
     ...steps.map((s): Col => ({ head: `retention step ${s}`, values: runs.map((r) => nums(r.ev.rollout?.semantic?.overall?.retention)[s - 1] ?? NaN), show: (v) => fix(v), better: 'high', heat: true })),
-    { head: 'changed-subset accuracy (all steps, n-weighted)', values: changed.map((c) => c.acc), show: (v, i) => (Number.isFinite(v) ? `${pct(v, 0)} <span class="wk-dim">(n=${changed[i].n})</span>` : DASH), better: 'high' },
-    { head: 'PSNR vs real (dB, last step)', values: runs.map((r) => lastOf(r.ev.rollout?.psnrVsReal)), show: (v) => fix(v, 1), better: 'high' },
-    { head: 'SSIM vs real (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.ssimVsReal)), show: (v) => fix(v, 3), better: 'high' },
-    { head: 'latent MSE (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.latentMse)), show: sci, better: 'low' },
-    { head: 'separability (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.drift?.separability)), show: (v) => fix(v, 2), better: 'half' },
-    { head: 'Fréchet (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.drift?.frechet)), show: sci, better: 'low' },
+    { head: 'changed-subset accuracy (all steps, n-weighted)', values: changed.map((c) => c.acc), show: (v, i) => (Number.isFinite(v) ? `${pct(v, 0)} <span class="wk-dim">(n=${changed[i].n})</span>` : DASH), better: 'high', lastStep: true },
+    { head: 'PSNR vs real (dB, last step)', values: runs.map((r) => lastOf(r.ev.rollout?.psnrVsReal)), show: (v) => fix(v, 1), better: 'high', lastStep: true },
+    { head: 'SSIM vs real (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.ssimVsReal)), show: (v) => fix(v, 3), better: 'high', lastStep: true },
+    { head: 'latent MSE (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.latentMse)), show: sci, better: 'low', lastStep: true },
+    { head: 'separability (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.drift?.separability)), show: (v) => fix(v, 2), better: 'half', lastStep: true },
+    { head: 'Fréchet (last step)', values: runs.map((r) => lastOf(r.ev.rollout?.drift?.frechet)), show: sci, better: 'low', lastStep: true },
     { head: 'recon PSNR (dB)', values: runs.map((r) => num(r.ev.reconstruction?.psnr)), show: (v) => fix(v, 1), better: 'high' },
   ];
   const best = cols.map((c) => {
+    // runs of different horizons are not compared on their last steps: no "best" there
+    if (c.lastStep && mixed) return NaN;
     const score = c.values.map((v) => (!Number.isFinite(v) ? NaN : c.better === 'high' ? v : c.better === 'low' ? -v : -Math.abs(v - 0.5)));
     const finite = score.filter(Number.isFinite);
     return finite.length >= 2 ? Math.max(...finite) : NaN;
@@ -743,7 +749,10 @@ function comparison(runs: RunData[]): string {
   ]);
   const out: string[] = [];
   out.push(table(['run', ...cols.map((c) => c.head)], rows, 'wk-comparison'));
-  out.push(`<p class="wk-caption">Bold: the best run in that column (for separability, the closest to 0.5, where predicted latents cannot be told from real ones). ${DASH} = not in that run's eval.json.</p>`);
+  const horizonNote = mixed
+    ? ` <b>The runs have different horizons</b> (${runs.map((r, i) => `${esc(r.name)} ${Number.isFinite(horizons[i]) ? horizons[i] : DASH}`).join(', ')}): the last-step and all-steps columns compare different steps, so none is marked best; compare the retention columns and the curves.`
+    : '';
+  out.push(`<p class="wk-caption">Bold: the best run in that column (for separability, the closest to 0.5, where predicted latents cannot be told from real ones). ${DASH} = not in that run's eval.json.${horizonNote}</p>`);
   const series: Series[] = [];
   for (const run of runs) {
     const o = run.ev.rollout?.semantic?.overall;
