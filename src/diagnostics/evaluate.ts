@@ -252,8 +252,10 @@ export type EvaluationReport = EvalFile;
 export function writeEvaluation(dir: string, report: EvaluationReport): string[] {
   const files: string[] = [];
   const json = path.join(dir, 'eval.json');
-  // samples (typed arrays of latents) are working data, not results
-  writeFileAtomic(json, JSON.stringify(report, (k, v) => (k === 'samples' ? undefined : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1) + '\n');
+  // rollout.samples (typed arrays of latents) are working data, not results
+  const { samples: _samples, ...rolloutOnly } = (report.rollout ?? {}) as RolloutReport;
+  const plain = report.rollout ? { ...report, rollout: rolloutOnly } : report;
+  writeFileAtomic(json, JSON.stringify(plain, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1) + '\n');
   files.push(json);
   const r = report.rollout;
   if (r) {

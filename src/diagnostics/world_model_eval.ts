@@ -90,7 +90,7 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
     const samples = rollout.samples!;
     delete rollout.samples;
     if (rollout.semantic) rollout.semantic.probeUnreliable = unreliable;
-    if (rollout.windows >= 4) rollout.drift = latentDrift(samples.trueLatents, samples.predLatents, samples.copyLast, samples.latentSize, { seed: 1 });
+    if (rollout.windows >= 4) rollout.drift = latentDrift(samples.trueLatents, samples.predLatents, samples.copyLast, samples.latentSize, { seed: 1, windowGroups: Int32Array.from(samples.windows, (w) => w.episode) });
     out.rollout = rollout;
     log(`rollouts: ${rollout.windows} windows of ${C} + ${Hz} frames`);
 
