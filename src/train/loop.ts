@@ -375,7 +375,6 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   let pending: { path: string; step: number; epoch: number } | null = null;
   const save = (epoch: number, batch: number, confirmed: boolean): void => {
     if (!dir) return;
-    const opts = eff; // the options in effect are the ones a later resume continues with
     // Never write non-finite weights (a NaN behind a ReLU leaves the loss finite).
     const bad = nonFinite(fn, trainable, false);
     if (bad) throw new NonFiniteLossError(`${fn}: weight '${bad.name}' is ${bad.value} at step ${step}; the checkpoint was not saved. ${goodText()}`);
@@ -383,7 +382,8 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       dir,
       {
         kind: spec.kind,
-        config: { ...spec.config, training: { ...opts, callbacks: undefined, signal: undefined } },
+        // The options in effect (a resume's applied changes included) are the ones a later resume continues with.
+        config: { ...spec.config, training: { ...eff, callbacks: undefined, signal: undefined } },
         modules: spec.modules,
         optimizer,
         epoch,
@@ -394,7 +394,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         metrics: history,
         trainer: { bestVal: Number.isFinite(bestVal) ? bestVal : null, badEpochs, sums, count },
       },
-      { keep: opts.keepCheckpoints ?? 2, protect: lastGood?.path ?? null },
+      { keep: eff.keepCheckpoints ?? 2, protect: lastGood?.path ?? null },
     );
     const saved = { path: lastCheckpoint, step, epoch };
     if (confirmed) {
