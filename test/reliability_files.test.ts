@@ -262,6 +262,15 @@ describe('.npz episodes', () => {
       expect(err.join('\n')).toMatch(re);
       expect(err.join('\n')).toContain(file);
     }
+    // Training on a folder with such a file stops, naming it (it used to train on the other files).
+    const folder = path.join(tmp, 'npz-folder');
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'a.npz'), orig);
+    fs.writeFileSync(path.join(folder, 'b.npz'), cases[1][1]);
+    const err: string[] = [];
+    const code = await main(['train-vae', '--data', folder, '--out', path.join(tmp, 'npz-run')], { out: () => {}, err: (m) => err.push(m), isTTY: false });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/--data .*npz-folder: 1 file could not be loaded: .*b\.npz: action\[1, 1\] is Infinity/);
     // Float [0, 1] frames without NaN still load scaled to [0, 255].
     const file = path.join(tmp, 'f01.npz');
     fs.writeFileSync(file, npz({ obs: npyBytes('<f4', [T, H, W, 3], f01), action: npyBytes('<f4', [T, 2], act) }));

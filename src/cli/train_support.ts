@@ -60,6 +60,10 @@ export function loadData(flags: FlagValues): Episode[] {
   if (!fs.existsSync(d)) throw new UsageError(`--data ${d}: no such file or folder`);
   const r = d.endsWith('.npz') || (fs.statSync(d).isDirectory() && fs.readdirSync(d).some((f) => f.endsWith('.npz'))) ? loadNpzDataset(d) : loadPngDataset(d);
   if (!r.episodes.length) throw new UsageError(`--data ${d}: no episodes could be loaded${r.errors.length ? ` (${r.errors[0].file}: ${r.errors[0].message})` : ''}`);
+  // Training or evaluating on the files that happened to load, silently, is not what was asked
+  // for: a bad file stops the command, naming it (remove it from the folder to go on without it).
+  if (r.errors.length)
+    throw new UsageError(`--data ${d}: ${r.errors.length} file${r.errors.length > 1 ? 's' : ''} could not be loaded: ${r.errors[0].file}: ${r.errors[0].message}${r.errors.length > 1 ? ` (and ${r.errors.length - 1} more)` : ''}`);
   return r.episodes;
 }
 
