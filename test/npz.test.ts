@@ -110,3 +110,44 @@ describe('PNG folders', () => {
     void zlib;
   });
 });
+
+describe('.npz labels (semantic probe data)', () => {
+  // written with the reliability suite's small npy/zip writers
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { npyBytes, zipBytes } = require('./helpers/fuzz') as typeof import('./helpers/fuzz');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const zlib = require('zlib') as typeof import('zlib');
+  const crc32 = (b: Uint8Array) => (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32?.(b) ?? crcTable(b);
+  function crcTable(b: Uint8Array): number {
+    let c = ~0;
+    for (const x of b) {
+      c ^= x;
+      for (let k = 0; k < 8; ++k) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  }
+  const T = 3, H = 8, W = 8;
+  const obs = new Uint8Array(T * H * W * 3).map((_, i) => i % 251);
+  const act = new Float32Array(T * 2).map((_, i) => i / 10);
+  const write = (labels: Buffer | null, name = 'labels') => {
+    const files: Record<string, Buffer> = { 'obs.npy': npyBytes('|u1', [T, H, W, 3], obs), 'action.npy': npyBytes('<f4', [T, 2], act) };
+    if (labels) files[`${name}.npy`] = labels;
+    const f = path.join(fs.mkdtempSync(path.join(require('os').tmpdir(), 'wk-npzlab-')), 'ep.npz');
+    fs.writeFileSync(f, zipBytes(files, crc32));
+    return f;
+  };
+  test('labels [N,K] become the episode labels; [N] one column', () => {
+    const e = loadNpzEpisode(write(npyBytes('<i8', [T, 2], new BigInt64Array([0n, 1n, 2n, 0n, 1n, 1n]))), { height: 8, width: 8 });
+    expect(e.labelDim).toBe(2);
+    expect(Array.from(e.labels!)).toEqual([0, 1, 2, 0, 1, 1]);
+    const one = loadNpzEpisode(write(npyBytes('<i4', [T], new Int32Array([3, 3, 4])), 'label'), { height: 8, width: 8 });
+    expect(one.labelDim).toBe(1);
+    expect(Array.from(one.labels!)).toEqual([3, 3, 4]);
+    expect(loadNpzEpisode(write(null), { height: 8, width: 8 }).labelDim).toBe(0);
+  });
+  test('bad labels are refused by file and position', () => {
+    expect(() => loadNpzEpisode(write(npyBytes('<i4', [T + 1], new Int32Array([0, 0, 0, 0]))), { height: 8, width: 8 })).toThrow(/labels must be \[N\] or \[N,K\] with N = 3/);
+    expect(() => loadNpzEpisode(write(npyBytes('<f4', [T], new Float32Array([0, 1.5, 0]))), { height: 8, width: 8 })).toThrow(/ep\.npz: labels\[1\] is 1\.5; expected class indices/);
+    expect(() => loadNpzEpisode(write(npyBytes('<i4', [T], new Int32Array([0, -1, 0]))), { height: 8, width: 8 })).toThrow(/labels\[1\] is -1/);
+  });
+});

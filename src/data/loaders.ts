@@ -156,11 +156,29 @@ export function loadNpzEpisode(file: string, options: LoadOptions = {}, notes: s
     if (d[1].data.length !== n) throw new DataFileError(file, `${oname} has ${n} frames but ${d[0]} has ${d[1].data.length} values`);
     dones = Uint8Array.from(d[1].data as ArrayLike<number>, (x) => (x ? 1 : 0));
   }
+  // Per-frame labels (semantic probe, classification loss): 'labels' [N] or [N,K] of non-negative integers.
+  let labels: Int32Array | undefined;
+  let labelDim = 0;
+  const lab = pick(arrays, ['labels', 'label']);
+  if (lab) {
+    const [lname, l] = lab;
+    if (l.shape.length < 1 || l.shape.length > 2 || l.shape[0] !== n)
+      throw new DataFileError(file, `${lname} must be [N] or [N,K] with N = ${n} frames, got [${l.shape.join(',')}]`);
+    labelDim = l.shape.length === 2 ? l.shape[1] : 1;
+    if (labelDim < 1) throw new DataFileError(file, `${lname} has no label columns ([${l.shape.join(',')}])`);
+    labels = new Int32Array(l.data.length);
+    for (let i = 0; i < l.data.length; ++i) {
+      const v = Number(l.data[i]);
+      if (!Number.isInteger(v) || v < 0 || v > 65535)
+        throw new DataFileError(file, `${lname}${position(i, l.shape)} is ${l.data[i]}; expected class indices (integers in [0, 65535])`);
+      labels[i] = v;
+    }
+  }
   if (h !== H || w !== W) {
     frames = resizeFrames(frames, n, h, w, H, W);
     notes.push(`${path.basename(file)}: frames resized from ${h}x${w} to ${H}x${W}`);
   }
-  return { length: n, height: H, width: W, frames, actionDim, actions, rewards, dones, labelDim: 0, source: file };
+  return { length: n, height: H, width: W, frames, actionDim, actions, rewards, dones, labelDim, labels, source: file };
 }
 
 /** Every .npz in a folder (sorted), or a single .npz file. Malformed files go to `errors`. */
