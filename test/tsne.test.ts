@@ -148,6 +148,18 @@ describe('tsne', () => {
     expect(tsne(x, { ...opts, method: 'exact', exactThreshold: 10 }).method).toBe('exact');
   });
 
+  test('the scale of the input does not matter (bandwidths found from 1e-4 to 1e4 times the distances)', () => {
+    const { x, labels } = clusters(3, 50, 20, 3, 13);
+    for (const scale of [1e-4, 1e4])
+      for (const method of ['exact', 'barnes-hut'] as const) {
+        const xs = x.map((v) => v * scale);
+        const P = new Float32Array(150 * 150);
+        expect(native.tsneConditionalAffinities(xs, 150, 20, 20, 0, P) as number).toBeLessThan(1e-3);
+        const r = tsne(xs, { dim: 20, perplexity: 20, iterations: 400, method });
+        expect(neighbourPurity(r.embedding, 2, labels, 10)).toBeGreaterThanOrEqual(0.99);
+      }
+  });
+
   test('3-D output and number[][] input; tiny odd cases stay finite', () => {
     const { x, labels } = clusters(3, 25, 7, 5, 12);
     const rows = labels.map((_, i) => Array.from(x.subarray(i * 7, i * 7 + 7)));
