@@ -238,6 +238,17 @@ describe('.npz episodes', () => {
     expect(fuzz(path.join(tmp, 'mut.npz'), muts, load, expected, ['DataFileError'])).toEqual([]);
   });
 
+  test('a compressed entry that inflates beyond its declared size is refused without inflating it all', () => {
+    const fixture = fs.readFileSync(path.join(__dirname, 'fixtures', 'npz', 'hardmaru_f16.npz'));
+    const b = Buffer.from(fixture);
+    const cd = b.readUInt32LE(b.length - 6);
+    expect(b.readUInt16LE(cd + 10)).toBe(8); // deflated
+    b.writeUInt32LE(10, cd + 24); // declared uncompressed size of the first entry
+    const file = path.join(tmp, 'bomb.npz');
+    fs.writeFileSync(file, b);
+    expect(() => loadNpzEpisode(file)).toThrow(/bomb\.npz: .*inflates to more than its declared 10 bytes/);
+  });
+
   test('NaN/Inf in frames, actions and rewards are refused by file and position; a NaN pixel no longer changes the scale', async () => {
     const f01 = Float32Array.from(obs, (v) => v / 255);
     const cases: [string, Buffer, RegExp][] = [];

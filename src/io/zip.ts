@@ -6,6 +6,9 @@
 import * as zlib from 'zlib';
 import { crc32 } from './png';
 
+/** The largest entry inflated (one Buffer; an .npz array beyond it would not fit a typed array either). */
+const MAX_ENTRY = 2 ** 31 - 1;
+
 export interface ZipEntry {
   name: string;
   method: number;
@@ -78,9 +81,13 @@ export function readZipEntry(buf: Buffer, e: ZipEntry): Buffer {
   let data: Buffer;
   if (e.method === 0) data = raw;
   else if (e.method === 8) {
+    // Inflate no further than the declared size (+1 to notice more): a small entry that inflates
+    // to gigabytes (a zip bomb, or a corrupt size) must not exhaust memory before the size check.
+    if (e.size > MAX_ENTRY) throw new Error(`entry ${e.name} declares ${e.size} bytes, more than the ${MAX_ENTRY} this reader inflates`);
     try {
-      data = zlib.inflateRawSync(raw);
+      data = zlib.inflateRawSync(raw, { maxOutputLength: e.size + 1 });
     } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
       throw new Error(`corrupt zip: entry ${e.name} does not inflate (${(err as Error).message})`);
     }
   } else throw new Error(`unsupported zip compression method ${e.method} for ${e.name} (only stored and deflate)`);
