@@ -321,6 +321,21 @@ describe('PNG frames + actions.csv', () => {
     }
   });
 
+  test('image data that inflates beyond what the header size holds is refused', () => {
+    const file = path.join(dir, '1.png');
+    const orig = fs.readFileSync(file);
+    const b = Buffer.from(encodePNG({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3) } as never));
+    b.writeUInt32BE(W, 16);
+    b.writeUInt32BE(H, 20);
+    b.writeUInt32BE(crc32(b, 12, 29) >>> 0, 29); // a valid IHDR for the small size
+    try {
+      fs.writeFileSync(file, b);
+      expect(() => loadPngEpisode(dir, { height: H, width: W })).toThrow(/1\.png: corrupt PNG: image data inflates to more than the 96 bytes a 5x6 image holds/);
+    } finally {
+      fs.writeFileSync(file, orig);
+    }
+  });
+
   test('actions.csv: empty cells, non-numbers, NaN/Inf, missing or extra rows and columns are refused by file and line', () => {
     const file = path.join(dir, 'actions.csv');
     // CSV has no checksum: a changed digit is a valid file with other numbers, so the mutations

@@ -138,12 +138,14 @@ export function decodePNG(buf: Uint8Array): Image {
   if (colorType === 3 && !palette) throw new Error('corrupt PNG: palette image without PLTE');
   if (width < 1 || height < 1 || width * height > 1 << 28) throw new Error(`corrupt PNG: bad size ${width}x${height}`);
   let raw: Buffer;
+  const stride = width * spp;
   try {
-    raw = zlib.inflateSync(Buffer.concat(idat));
+    // No further than the size the header implies: a small IDAT must not inflate to gigabytes.
+    raw = zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: (stride + 1) * height });
   } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`corrupt PNG: image data inflates to more than the ${(stride + 1) * height} bytes a ${width}x${height} image holds`);
     throw new Error(`corrupt PNG: image data does not inflate (${(e as Error).message})`);
   }
-  const stride = width * spp;
   if (raw.length < (stride + 1) * height) throw new Error(`truncated PNG: image data has ${raw.length} bytes, expected ${(stride + 1) * height}`);
   const px = new Uint8Array(stride * height);
   for (let y = 0; y < height; ++y) {
