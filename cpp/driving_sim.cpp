@@ -2,8 +2,8 @@
 //
 // Road: curvature is a smooth random function of arc length. Every kSegment metres a target
 // curvature is drawn from Philox(seed, segment) (straight with probability 0.4, otherwise a
-// left or right bend of radius 30..110 m) and k(s) blends between consecutive targets with a
-// smoothstep, so heading and position are C2 along the road. The centerline is integrated on
+// left or right bend of radius 30..110 m); k(s) holds it for 24 m and blends to the next target
+// over 16 m with a smoothstep, so heading and position are C2 along the road. The centerline is integrated on
 // demand as the car advances.
 //
 // Renderer: the camera is fixed to the car (behind and above it, pitched down), so each pixel's
@@ -125,7 +125,10 @@ float DrivingSim::curvatureAt(float s) const {
     const float radius = 30.0f + 80.0f * philoxUniform(b.v[1]);
     return (philoxUniform(b.v[2]) < 0.5f ? 1.0f : -1.0f) / radius;
   };
-  const float t = smoothstep(u - static_cast<float>(j));
+  // Hold each segment's curvature for its first 60% and blend to the next over the last 40%
+  // (smoothstep: curvature stays C1, heading C2). A road that is always between two targets
+  // would keep its curve label near the class boundary for long stretches.
+  const float t = smoothstep(std::clamp((u - static_cast<float>(j) - 0.6f) / 0.4f, 0.0f, 1.0f));
   return target(j) * (1.0f - t) + target(j + 1) * t;
 }
 

@@ -225,8 +225,9 @@ export interface GenerateOptions extends DriverOptions {
 }
 
 // 2: cruise speed redrawn within episodes (speedChangeRate) from bands inside the speed classes,
-// bends taken at a medium pace, curve label over 6..30 m.
-const GENERATOR_VERSION = 2;
+// bends taken at a medium pace, curve label over 6..30 m; 3: each road segment holds its curvature
+// for 24 of its 40 m.
+const GENERATOR_VERSION = 3;
 
 /** The cache file generateEpisodes uses for these options. */
 export function episodeCachePath(o: GenerateOptions): string {
