@@ -9,7 +9,7 @@
  *   heads   one Linear per label column -> logits over its classes (softmax cross-entropy)
  *
  * The probe measures the world model only if it is itself reliable on real frames: its held-out
- * accuracy per head is reported (diagnostics/semantic_probe_training.ts) and a head below 95% is
+ * accuracy per head is reported (src/diagnostics/semantic_probe.ts) and a head below 95% is
  * flagged, since then its mistakes, not the model's, would be counted.
  */
 import { Module } from '../nn/module';
