@@ -133,6 +133,8 @@ export const CASES: ApiCase[] = [
   { name: 'loadVAE empty path', error: 'TypeError', match: [/^loadCheckpoint: path must be a checkpoint folder/, /empty string/], run: (wk) => wk.train.loadVAE('') },
   { name: 'randn std NaN', error: 'TypeError', match: [/^randn: std must be a finite number, got NaN/], run: (wk) => wk.randn([2], { std: NaN }) },
   { name: 'rand high Infinity', error: 'TypeError', match: [/^rand: high must be a finite number, got Infinity/], run: (wk) => wk.rand([2], { high: Infinity }) },
+  { name: 'Linear huge', error: 'RangeError', match: [/^Linear: weight \(outFeatures x inFeatures\) must have at most/], run: (wk) => new wk.nn.Linear(1e5, 1e5) },
+  { name: 'Conv2d huge', error: 'RangeError', match: [/^Conv2d: weight \(channels x kernel\) must have at most/], run: (wk) => new wk.nn.Conv2d(1e4, 1e4, 5) },
   // backward() twice raises, as PyTorch does (it silently did nothing).
   {
     name: 'backward twice',

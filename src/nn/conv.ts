@@ -5,7 +5,7 @@
  * outC*kh*kw for ConvTranspose2d (PyTorch computes fan-in from weight dim 1 for both).
  * Draws come from the seeded Philox generator (`generator` / `seed` option, else the default).
  */
-import { checkInt, rangeError } from '../errors';
+import { checkInt, checkNumel, rangeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { Module, Parameter } from './module';
@@ -62,6 +62,7 @@ abstract class ConvBase extends Module {
     this.padding = toPair(fn, 'padding', opts.padding ?? 0, 0);
     const [kh, kw] = this.kernelSize;
     const wShape = transposed ? [inC, outC, kh, kw] : [outC, inC, kh, kw];
+    checkNumel(fn, 'weight (channels x kernel)', wShape);
     const fanIn = wShape[1] * kh * kw;
     const bound = 1 / Math.sqrt(fanIn);
     const gen = initGenerator(opts);

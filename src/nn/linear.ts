@@ -4,7 +4,7 @@
  * U(-1/sqrt(in), 1/sqrt(in)), for the weight and the bias alike), drawn from a seeded Philox
  * generator so a seed gives the same weights everywhere.
  */
-import { checkInt } from '../errors';
+import { checkInt, checkNumel } from '../errors';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { Tensor } from '../tensor/tensor';
 import { linear } from '../ops/matmul';
@@ -28,6 +28,7 @@ export class Linear extends Module {
     super();
     this.inFeatures = checkInt('Linear', 'inFeatures', inFeatures, 1);
     this.outFeatures = checkInt('Linear', 'outFeatures', outFeatures, 1);
+    checkNumel('Linear', 'weight (outFeatures x inFeatures)', [outFeatures, inFeatures]);
     const gen = options.generator ?? (options.seed !== undefined ? new Generator(options.seed) : getDefaultGenerator());
     const bound = 1 / Math.sqrt(inFeatures);
     const w = Tensor.empty([outFeatures, inFeatures]);
