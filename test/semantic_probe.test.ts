@@ -118,19 +118,28 @@ describe('SemanticProbe', () => {
     expect(probeQuality(r.probe, held, r.quality.trainFrames).heads[0].accuracy).toBe(colour.accuracy);
 
     const dir = tmp();
-    saveSemanticProbe(dir, r, dataFingerprint(train));
+    saveSemanticProbe(dir, r, 'key-1');
     const back = loadSemanticProbe(dir);
-    expect(back.trainData).toBe(dataFingerprint(train));
+    expect(back.trainData).toBe('key-1');
     const imgs = new Float32Array(3 * 3 * 16 * 16).map((_, i) => ((i * 37) % 101) / 101);
     const prev = new Float32Array(imgs.length).map((_, i) => ((i * 13) % 97) / 97);
     expect(back.probe.classify(imgs, prev, 3)).toEqual(r.probe.classify(imgs, prev, 3));
 
-    // reused for the same data, retrained for other data
-    const again = await ensureSemanticProbe(dir, train, { heldOut: held, epochs: 1 });
-    expect(again.reused).toBe(true);
-    const other = await ensureSemanticProbe(dir, synthEpisodes(2, 20, 9), { heldOut: held, epochs: 1, probe: { channels: [4, 4, 4, 4], hidden: 8 } });
-    expect(other.reused).toBe(false);
-    expect(loadSemanticProbe(dir).trainData).toBe(dataFingerprint(synthEpisodes(2, 20, 9)));
+    // trained once, then reused for the same data and options (also through the shared cache),
+    // retrained for other data or other options
+    const small = { heldOut: held, epochs: 1, probe: { channels: [4, 4, 4, 4] as [number, number, number, number], hidden: 8 } };
+    const cache = tmp();
+    const first = await ensureSemanticProbe(dir, train, { ...small, cacheDir: cache });
+    expect(first.reused).toBe(false);
+    expect((await ensureSemanticProbe(dir, train, small)).reused).toBe(true);
+    const elsewhere = path.join(tmp(), 'probe');
+    const viaCache = await ensureSemanticProbe(elsewhere, train, { ...small, cacheDir: cache });
+    expect(viaCache.reused).toBe(true);
+    expect(fs.existsSync(path.join(elsewhere, 'probe.json'))).toBe(true);
+    expect(viaCache.probe.classify(imgs, prev, 3)).toEqual(first.probe.classify(imgs, prev, 3));
+    expect((await ensureSemanticProbe(dir, synthEpisodes(2, 20, 9), small)).reused).toBe(false);
+    expect((await ensureSemanticProbe(dir, synthEpisodes(2, 20, 9), { ...small, epochs: 2 })).reused).toBe(false);
+    expect(dataFingerprint(train)).not.toBe(dataFingerprint(synthEpisodes(2, 20, 9)));
 
     // a damaged folder is named in the error
     fs.writeFileSync(path.join(dir, 'probe.json'), '{"format": "something else"}');

@@ -6,10 +6,10 @@
  *   const p = ensureSemanticProbe('runs/x/probe', trainEpisodes, { heldOut })  // trains once, then reuses
  *
  * The probe trains on *real* frames only, and its held-out episodes must not be the test episodes
- * the world model is judged on (nothing is tuned on the test split). A probe is saved with a
- * fingerprint of the data it was trained on (sha256 of frames and labels), so a run folder's probe
- * is reused for the same data and retrained for other data instead of silently measuring with a
- * probe of another dataset.
+ * the world model is judged on (nothing is tuned on the test split). A probe is saved with a key:
+ * a sha256 of the frames and labels it was trained and checked on and of its options, so a run
+ * folder's (or the shared cache's) probe is reused for the same data and retrained for other data
+ * instead of silently measuring with a probe of another dataset.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -262,21 +262,46 @@ export function loadSemanticProbe(dir: string): TrainedProbe & { trainData: stri
 }
 
 /**
- * The probe of `dir` when it was trained on exactly these episodes; else trains one (opts as for
- * trainSemanticProbe), saves it to dir and returns it. `reused` says which happened.
+ * The probe of `dir` when it was trained on exactly these episodes with the same options; else
+ * the same from the shared cache (`cacheDir`/semantic_probe/, copied into dir); else trains one
+ * (opts as for trainSemanticProbe), saves it to dir (and the cache) and returns it. `reused` says
+ * whether training was skipped.
  */
-export async function ensureSemanticProbe(dir: string, episodes: Episode[], opts: TrainProbeOptions = {}): Promise<TrainedProbe & { reused: boolean }> {
-  const fingerprint = dataFingerprint(episodes);
-  if (fs.existsSync(path.join(dir, PROBE_META))) {
+export async function ensureSemanticProbe(
+  dir: string,
+  episodes: Episode[],
+  opts: TrainProbeOptions & { cacheDir?: string | false } = {},
+): Promise<TrainedProbe & { reused: boolean }> {
+  const { cacheDir, log: logFn, heldOut, ...trainOpts } = opts;
+  // The key: the training data, the held-out data the quality was measured on, and every option.
+  const key = crypto
+    .createHash('sha256')
+    .update(dataFingerprint(episodes))
+    .update(heldOut ? dataFingerprint(heldOut) : '-')
+    .update(JSON.stringify(trainOpts))
+    .digest('hex');
+  const tryLoad = (d: string): (TrainedProbe & { trainData: string }) | null => {
+    if (!fs.existsSync(path.join(d, PROBE_META))) return null;
     try {
-      const p = loadSemanticProbe(dir);
-      if (p.trainData === fingerprint) return { probe: p.probe, quality: p.quality, reused: true };
-      opts.log?.(`probe in ${dir} was trained on other data: training a new one`);
+      const p = loadSemanticProbe(d);
+      if (p.trainData === key) return p;
+      logFn?.(`probe in ${d} was trained on other data or options: not used`);
     } catch (e) {
-      opts.log?.(`probe in ${dir} cannot be used (${(e as Error).message}): training a new one`);
+      logFn?.(`probe in ${d} cannot be used (${(e as Error).message})`);
     }
+    return null;
+  };
+  const own = tryLoad(dir);
+  if (own) return { probe: own.probe, quality: own.quality, reused: true };
+  const shared = cacheDir ? path.join(cacheDir, 'semantic_probe', key.slice(0, 32)) : null;
+  const cached = shared ? tryLoad(shared) : null;
+  if (cached) {
+    saveSemanticProbe(dir, cached, key);
+    logFn?.(`probe reused from ${shared}`);
+    return { probe: cached.probe, quality: cached.quality, reused: true };
   }
-  const trained = await trainSemanticProbe(episodes, opts);
-  saveSemanticProbe(dir, trained, fingerprint);
+  const trained = await trainSemanticProbe(episodes, { ...trainOpts, heldOut, log: logFn });
+  saveSemanticProbe(dir, trained, key);
+  if (shared) saveSemanticProbe(shared, trained, key);
   return { ...trained, reused: false };
 }

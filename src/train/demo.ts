@@ -15,6 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { generateEpisodes, GenerateOptions } from '../data/driving_sim';
+import { defaultCacheDir } from '../data/episode_cache';
 import type { Episode } from '../data/episode';
 import { createVAE, trainVAE } from './train_vae';
 import { createPredictor, encodeEpisodes, trainPredictor } from './train_predictor';
@@ -216,7 +217,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   // checked on held-out episodes of another seed, saved in the run folder and reused.
   const probeTrain = generateEpisodes({ episodes: cfg.probeEpisodes, steps: cfg.steps, seed: seed + 3000, cacheDir });
   const probeHeld = generateEpisodes({ episodes: cfg.probeHeldOutEpisodes, steps: cfg.steps, seed: seed + 4000, cacheDir });
-  const probe = await ensureSemanticProbe(o.probeDir ?? path.join(out, 'probe'), probeTrain, { heldOut: probeHeld, epochs: cfg.probeEpochs, seed, log });
+  const probe = await ensureSemanticProbe(o.probeDir ?? path.join(out, 'probe'), probeTrain, {
+    heldOut: probeHeld,
+    epochs: cfg.probeEpochs,
+    seed,
+    log,
+    cacheDir: cacheDir === false ? false : cacheDir ?? defaultCacheDir(),
+  });
   log(`probe (${probe.reused ? 'reused' : 'trained'}): held-out accuracy ${probe.quality.heads.map((h) => `${h.name} ${(100 * h.accuracy).toFixed(1)}%${h.reliable ? '' : ' (unreliable)'}`).join(', ')}`);
   phase('probe');
 

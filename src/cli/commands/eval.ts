@@ -11,6 +11,7 @@ import { ensureSemanticProbe, loadSemanticProbe, TrainedProbe } from '../../diag
 import { writeReport } from '../../diagnostics/report';
 import { labelHeadsOf } from '../../data/episode';
 import { generateEpisodes } from '../../data/driving_sim';
+import { defaultCacheDir } from '../../data/episode_cache';
 import { UsageError } from '../flags';
 import { DATA_FLAGS, DEVICE_FLAG, deviceFlag, loadData, openPredictor, openVAE } from '../train_support';
 
@@ -58,7 +59,7 @@ episodes of another seed, never the evaluated ones) and saved to --probe (defaul
           ? generateEpisodes({ episodes: flags.probe_episodes as number, steps, seed })
           : loadData({ ...flags, data: pd });
         const heldOut = pd === undefined || pd === 'sim' ? generateEpisodes({ episodes: 4, steps, seed: seed + 1 }) : undefined;
-        probe = await ensureSemanticProbe(dir, train, { heldOut, epochs: flags.probe_epochs as number, log });
+        probe = await ensureSemanticProbe(dir, train, { heldOut, epochs: flags.probe_epochs as number, log, cacheDir: defaultCacheDir() });
         io.out(`probe ${probe.reused ? 'reused from' : 'trained and saved to'} ${dir}`);
       } else if (flags.probe !== undefined && fs.existsSync(path.join(dir, 'probe.json'))) {
         probe = loadSemanticProbe(dir);
