@@ -4,7 +4,8 @@
 //        -> { dims, method 'exact'|'barnes-hut', klDivergence, learningRate }
 //     options (each optional, defaults as in cpp/tsne.h): outputDims 2|3, perplexity (0, n),
 //     iterations, seed, method 'auto'|'exact'|'barnes-hut', exactThreshold, theta,
-//     learningRate number|'auto', earlyExaggeration, init 'pca'|'random'
+//     learningRate number|'auto', earlyExaggeration, init 'pca'|'random'; native only:
+//     exaggerationIterations (250; the JS wrapper does not expose it)
 //   tsneConditionalAffinities(points, n, d, perplexity, k, out Float32Array[n*n]) -> max |perp error|
 //   tsneObjective(P Float32Array[n*n], y Float32Array[n*dims], n, dims, exaggeration,
 //                 method 0 exact | 1 barnes-hut, theta, grad Float32Array[n*dims]) -> KL
