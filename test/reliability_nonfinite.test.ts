@@ -82,6 +82,16 @@ test('a NaN weight behind a ReLU (finite loss) is never saved; training stops na
   await expect(trainVAE(vae, eps, opts)).rejects.toThrow(new RegExp(`weight '${bname.replace(/\./g, '\\.')}' is NaN at flat index 0 before training starts`));
 });
 
+test('a checkpoint holding a non-finite weight (written by another writer) is refused on load, naming file and tensor', () => {
+  const { saveCheckpoint } = require('../src/train/checkpoint');
+  const dir = path.join(tmp, 'nan-ck');
+  const vae = tinyVAE();
+  const [name, p] = [...vae.namedParameters()][3];
+  p.f32()[1] = Infinity;
+  saveCheckpoint(dir, { kind: 'vae', config: { vae: {} }, modules: { vae }, epoch: 0, step: 1 });
+  expect(() => loadCheckpoint(dir)).toThrow(`${path.join(dir, 'ckpt-000001', 'weights.safetensors')}: tensor 'vae.${name}' holds Infinity at flat index 1`);
+});
+
 /** A one-weight model whose loss sqrt(w - w) is 0 but whose gradient is NaN (0.5/sqrt(0) * 0). */
 function nanGradSpec(extra: object = {}) {
   const m = new Linear(1, 1, { seed: 1 });

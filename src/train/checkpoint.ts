@@ -34,6 +34,7 @@ import { Module } from '../nn/module';
 import { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
 import { encodeSafetensors, decodeSafetensors } from '../io/safetensors';
 import { renameAtomic, syncDir, writeFileAtomic } from '../io/atomic_file';
+import { native } from '../backend/native';
 import type { GeneratorState } from '../random/generator';
 
 export const CHECKPOINT_FORMAT = 'worldkit-checkpoint';
@@ -284,6 +285,20 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
   };
   need('weights.safetensors' in files, stateFile, 'lists no weights.safetensors');
   const weights = readST('weights.safetensors');
+  // Trainers never save non-finite weights; one here (an older worldkit, or another writer) would
+  // only surface later as a NaN loss or a NaN rollout.
+  const floats = Object.values(weights).filter((t) => t.dtype === 'float32');
+  if (floats.length && !Number.isFinite(native.sumSquares(floats.map((t) => t.f32())))) {
+    for (const [name, t] of Object.entries(weights)) {
+      if (t.dtype !== 'float32') continue;
+      const d = t.f32();
+      const i = d.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        for (const u of Object.values(weights)) u.dispose();
+        throw new CheckpointError(`${path.join(folder, 'weights.safetensors')}: tensor '${name}' holds ${d[i]} at flat index ${i}: the weights are not finite`);
+      }
+    }
+  }
   let optimizer: OptimizerStateDict | null = null;
   if (s.optimizer) {
     const o = s.optimizer as { type: string; lr: number; options: OptimizerStateDict['options']; state: (Record<string, number | string> | null)[] };
