@@ -18,6 +18,7 @@ import { tensor } from '../src/tensor/creation';
 import type { Tensor } from '../src/tensor/tensor';
 import { createVAE, trainVAE } from '../src/train/train_vae';
 import { loadCheckpoint, latestCheckpoint } from '../src/train/checkpoint';
+import { MetricsLog, readMetricsLog } from '../src/train/metrics_log';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-fuzz-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -361,5 +362,15 @@ describe('PNG frames + actions.csv', () => {
       fs.writeFileSync(file, csv);
     }
     expect(Array.from(loadPngEpisode(dir, { height: H, width: W }).actions)).toEqual([0.5, 1, -0.25, 0]);
+  });
+});
+
+describe('metrics log', () => {
+  test('a resume truncates a log with torn, null or non-object lines without failing', () => {
+    const file = path.join(tmp, 'metrics.jsonl');
+    fs.writeFileSync(file, ['{"kind":"batch","step":1,"epoch":0}', 'null', '5', '{"kind":"batch","step":2,"epoch":0}', '{"kind":"batch","step":3,"ep'].join('\n'));
+    MetricsLog.truncateAfter(file, 1); // used to throw reading .step of null
+    expect(readMetricsLog(file)).toEqual([{ kind: 'batch', step: 1, epoch: 0 }]);
+    expect(fs.readdirSync(tmp).filter((f) => f.includes('metrics.jsonl.tmp'))).toEqual([]);
   });
 });

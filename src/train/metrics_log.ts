@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeFileAtomic } from '../io/atomic_file';
 
 export interface MetricsRecord {
   kind: 'batch' | 'epoch' | 'validation' | 'event';
@@ -27,8 +28,9 @@ export class MetricsLog {
   /** Drops records after `step` (a resumed run rewrites what follows its checkpoint). */
   static truncateAfter(file: string, step: number): void {
     if (!fs.existsSync(file)) return;
-    const keep = readMetricsLog(file).filter((r) => r.step <= step);
-    fs.writeFileSync(file, keep.map((r) => JSON.stringify(r)).join('\n') + (keep.length ? '\n' : ''));
+    const keep = readMetricsLog(file).filter((r) => r && typeof r === 'object' && r.step <= step);
+    // Atomically: a kill during a resume must not leave the log cut short.
+    writeFileAtomic(file, keep.map((r) => JSON.stringify(r)).join('\n') + (keep.length ? '\n' : ''));
   }
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
