@@ -135,6 +135,9 @@ export const CASES: ApiCase[] = [
   { name: 'rand high Infinity', error: 'TypeError', match: [/^rand: high must be a finite number, got Infinity/], run: (wk) => wk.rand([2], { high: Infinity }) },
   { name: 'Linear huge', error: 'RangeError', match: [/^Linear: weight \(outFeatures x inFeatures\) must have at most/], run: (wk) => new wk.nn.Linear(1e5, 1e5) },
   { name: 'Conv2d huge', error: 'RangeError', match: [/^Conv2d: weight \(channels x kernel\) must have at most/], run: (wk) => new wk.nn.Conv2d(1e4, 1e4, 5) },
+  { name: 'loadNpzEpisode huge frame size', error: 'RangeError', match: [/^loadNpzEpisode: options\.height must be an integer in \[1, 8192\], got 100000/], run: (wk) => wk.data.loadNpzEpisode('x.npz', { height: 1e5, width: 1e5 }) },
+  { name: 'loadPngEpisode bad frame size', error: 'TypeError', match: [/^loadPngEpisode: options\.width must be an integer/], run: (wk) => wk.data.loadPngEpisode('.', { width: 0.5 }) },
+  { name: 'loadNpzDataset huge frame size', error: 'RangeError', match: [/^loadNpzDataset: options\.width must be an integer in \[1, 8192\]/], run: (wk) => wk.data.loadNpzDataset('.', { width: 1e9 }) },
   // backward() twice raises, as PyTorch does (it silently did nothing).
   {
     name: 'backward twice',

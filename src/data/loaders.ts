@@ -18,6 +18,7 @@ import { Episode, resizeFrames } from './episode';
 import { NpyArray, parseNpz } from '../io/npy';
 import { readZip } from '../io/zip';
 import { decodePNG, toRGB } from '../io/png';
+import { checkInt } from '../errors';
 
 export interface LoadOptions {
   /** Frame size the model expects (default 64x64). */
@@ -47,6 +48,11 @@ export class DataFileError extends Error {
     super(`${file}: ${reason}`);
     this.name = 'DataFileError';
   }
+}
+
+/** The frame size asked for, checked before frames are resized into it (a huge size allocated without bound). */
+function frameSize(fn: string, o: LoadOptions): [number, number] {
+  return [checkInt(fn, 'options.height', o.height ?? 64, 1, 8192), checkInt(fn, 'options.width', o.width ?? 64, 1, 8192)];
 }
 
 function pick(arrays: Map<string, NpyArray>, names: string[]): [string, NpyArray] | undefined {
@@ -100,7 +106,7 @@ function framesToUint8(file: string, name: string, a: NpyArray, notes: string[])
 
 /** One World Models episode file. Throws DataFileError when it is malformed. */
 export function loadNpzEpisode(file: string, options: LoadOptions = {}, notes: string[] = []): Episode {
-  const H = options.height ?? 64, W = options.width ?? 64;
+  const [H, W] = frameSize('loadNpzEpisode', options);
   let arrays: Map<string, NpyArray>;
   try {
     arrays = parseNpz(fs.readFileSync(file), readZip);
@@ -183,6 +189,7 @@ export function loadNpzEpisode(file: string, options: LoadOptions = {}, notes: s
 
 /** Every .npz in a folder (sorted), or a single .npz file. Malformed files go to `errors`. */
 export function loadNpzDataset(target: string, options: LoadOptions = {}): LoadResult {
+  frameSize('loadNpzDataset', options); // a bad size is the caller's error, not each file's
   const res: LoadResult = { episodes: [], errors: [], notes: [] };
   if (!fs.existsSync(target)) throw new DataFileError(target, 'no such file or folder');
   const files = fs.statSync(target).isDirectory()
@@ -222,7 +229,7 @@ function parseCsv(file: string): number[][] {
 
 /** One folder of PNG frames + actions.csv. Throws DataFileError naming the bad file. */
 export function loadPngEpisode(dir: string, options: LoadOptions = {}, notes: string[] = []): Episode {
-  const H = options.height ?? 64, W = options.width ?? 64;
+  const [H, W] = frameSize('loadPngEpisode', options);
   const pngs = fs.readdirSync(dir).filter((f) => /\.png$/i.test(f)).sort(naturalCompare);
   if (pngs.length === 0) throw new DataFileError(dir, 'no .png frames in this folder');
   const csv = path.join(dir, 'actions.csv');
@@ -258,6 +265,7 @@ export function loadPngEpisode(dir: string, options: LoadOptions = {}, notes: st
 
 /** A folder of PNG frames + actions.csv, or a folder of such folders (one episode each). */
 export function loadPngDataset(dir: string, options: LoadOptions = {}): LoadResult {
+  frameSize('loadPngDataset', options); // a bad size is the caller's error, not each file's
   const res: LoadResult = { episodes: [], errors: [], notes: [] };
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DataFileError(dir, 'no such folder');
   const subs = fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isDirectory()).sort(naturalCompare);
