@@ -138,6 +138,7 @@ export const CASES: ApiCase[] = [
   { name: 'loadNpzEpisode huge frame size', error: 'RangeError', match: [/^loadNpzEpisode: options\.height must be an integer in \[1, 8192\], got 100000/], run: (wk) => wk.data.loadNpzEpisode('x.npz', { height: 1e5, width: 1e5 }) },
   { name: 'loadPngEpisode bad frame size', error: 'TypeError', match: [/^loadPngEpisode: options\.width must be an integer/], run: (wk) => wk.data.loadPngEpisode('.', { width: 0.5 }) },
   { name: 'loadNpzDataset huge frame size', error: 'RangeError', match: [/^loadNpzDataset: options\.width must be an integer in \[1, 8192\]/], run: (wk) => wk.data.loadNpzDataset('.', { width: 1e9 }) },
+  { name: 'DrivingSim.drive huge n', error: 'RangeError', match: [/^DrivingSim\.drive: n must be an integer in \[0, 174762\], got 16777216/], run: (wk) => new wk.data.DrivingSim(1).drive(1 << 24) },
   // backward() twice raises, as PyTorch does (it silently did nothing).
   {
     name: 'backward twice',

@@ -166,6 +166,7 @@ export class DrivingSim {
     if (!(actions instanceof Float32Array) || actions.length % 3 !== 0)
       throw typeError('DrivingSim.stepMany', 'actions', 'a Float32Array of [steer, gas, brake] triples', actions);
     const n = actions.length / 3;
+    if (n > MAX_BATCH_STEPS) throw new RangeError(`DrivingSim.stepMany: actions must hold at most ${MAX_BATCH_STEPS} steps (their frames fill one array), got ${n}`);
     const b = allocBatch(n);
     const steps = this.handle.step(actions, n, b.frames, b.rewards, b.dones, b.labels, b.states) as number;
     b.actions.set(actions);
@@ -174,7 +175,7 @@ export class DrivingSim {
 
   /** Runs up to n steps of the scripted driver (see DriverOptions) in one native call. */
   drive(n: number, options: DriverOptions = {}): StepBatch {
-    checkInt('DrivingSim.drive', 'n', n, 0, 1 << 24);
+    checkInt('DrivingSim.drive', 'n', n, 0, MAX_BATCH_STEPS);
     const b = allocBatch(n);
     const steps = this.handle.drive(n, driverParams('DrivingSim.drive', options), b.frames, b.actions, b.rewards, b.dones, b.labels, b.states) as number;
     return trimBatch(b, steps);
@@ -187,6 +188,9 @@ export class DrivingSim {
     return out;
   }
 }
+
+/** Steps whose frames fit one Uint8Array (MAX_ELEMENTS bytes): the most one drive/stepMany call returns. */
+const MAX_BATCH_STEPS = Math.floor(MAX_ELEMENTS / SIM_FRAME_BYTES);
 
 function allocBatch(n: number): StepBatch {
   return {
