@@ -111,20 +111,23 @@ function nanGradSpec(extra: object = {}) {
   };
 }
 
-test('a NaN gradient with a finite loss stops before the update, naming the tensor and the batch', async () => {
+test('a NaN gradient with a finite loss stops the run at that step, naming the tensor and the batch', async () => {
   const spec = nanGradSpec();
-  const before = Array.from(spec.modules.m.weight.f32());
   const err = await stopped(runLoop(spec as never));
-  expect(err.message).toMatch(/toyTrain: gradient of 'weight' became NaN at flat index 0 at epoch 1, batch 1 of 3 \(step 1; examples \d\); training stopped without applying this step/);
-  expect(Array.from(spec.modules.m.weight.f32())).toEqual(before);
-  // With clipping, the non-finite norm is the check, and the tensor is named the same way.
-  const err2 = await stopped(runLoop(nanGradSpec({ gradClip: 1 }) as never));
-  expect(err2.message).toMatch(/gradient of 'weight' became NaN/);
+  // Without clipping the one check per step is over the weights after the update; the NaN
+  // gradient that made them non-finite is named as the cause.
+  expect(err.message).toMatch(/toyTrain: gradient of 'weight' became NaN at flat index 0 at epoch 1, batch 1 of 3 \(step 1; examples \d\); training stopped; the weights this update made were not saved/);
+  // With clipping, the non-finite norm is caught before the update: the weights are untouched.
+  const clipped = nanGradSpec({ gradClip: 1 });
+  const before = Array.from(clipped.modules.m.weight.f32());
+  const err2 = await stopped(runLoop(clipped as never));
+  expect(err2.message).toMatch(/gradient of 'weight' became NaN at flat index 0 .*training stopped without applying this step/);
+  expect(Array.from(clipped.modules.m.weight.f32())).toEqual(before);
 });
 
 test('an update that overflows a weight stops the run naming the weight', async () => {
   const err = await stopped(trainVAE(tinyVAE(), eps, { ...opts, optimizer: 'sgd', lr: 1e38 }));
-  expect(err.message).toMatch(/trainVAE: weight '[\w.]+' became -?Infinity at flat index \d+ in the update at epoch 1, batch 1 of \d+ \(step 1; 4 frames: .*\); training stopped; the updated weights were not saved/);
+  expect(err.message).toMatch(/trainVAE: weight '[\w.]+' became -?Infinity at flat index \d+ in the update at epoch 1, batch 1 of \d+ \(step 1; 4 frames: .*\); training stopped; the weights this update made were not saved/);
 });
 
 describe('resume with changed optimizer options', () => {

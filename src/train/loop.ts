@@ -437,7 +437,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         const idx = order.slice(b * batchSize, Math.min(spec.numExamples, (b + 1) * batchSize));
         const t0 = performance.now();
         const lr = optimizer.lr;
-        let badTensor: { what: string; name: string; value: string } | null = null;
+        let badTensor: { what: string; name: string; value: string; applied: boolean } | null = null;
         const logs = tidy(() => {
           optimizer.zeroGrad();
           const { loss, logs } = spec.trainStep(idx, info);
@@ -445,29 +445,36 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
           if (!Number.isFinite(value)) return { loss: value, ...logs };
           loss.backward();
           let gradNorm = NaN;
-          if (opts.gradClip) gradNorm = clipGradNorm(spec.params.trainableParameters(), opts.gradClip);
-          // With clipping, the norm is the check; without, one sum of squares over the gradients.
-          if (opts.gradClip ? !Number.isFinite(gradNorm) : true) {
-            const g = nonFinite(fn, trainable, true);
+          const extra = () => (opts.gradClip ? { gradNorm } : {});
+          if (opts.gradClip) {
+            // The clipping norm is a free check of the gradients before the update.
+            gradNorm = clipGradNorm(spec.params.trainableParameters(), opts.gradClip);
+            const g = Number.isFinite(gradNorm) ? null : nonFinite(fn, trainable, true);
             if (g) {
-              badTensor = { what: 'gradient of', ...g };
-              return { loss: value, ...logs, ...(opts.gradClip ? { gradNorm } : {}) };
+              badTensor = { what: 'gradient of', ...g, applied: false };
+              return { loss: value, ...logs, ...extra() };
             }
           }
           optimizer.step();
+          // One pass per step, over the weights after the update: a non-finite gradient always
+          // leaves a non-finite weight (Adam, AdamW and SGD propagate NaN/Inf, even at lr 0), so
+          // this one check sees both; the gradients are then searched only to name the cause.
           const w = nonFinite(fn, trainable, false);
-          if (w) badTensor = { what: 'weight', ...w };
-          return { loss: value, ...logs, ...(opts.gradClip ? { gradNorm } : {}) };
+          if (w) {
+            const g = opts.gradClip ? null : nonFinite(fn, trainable, true);
+            badTensor = g ? { what: 'gradient of', ...g, applied: true } : { what: 'weight', ...w, applied: true };
+          }
+          return { loss: value, ...logs, ...extra() };
         });
         optimizer.zeroGrad();
-        const bt = badTensor as { what: string; name: string; value: string } | null;
+        const bt = badTensor as { what: string; name: string; value: string; applied: boolean } | null;
         const bad = bt ? null : Object.entries(logs).find(([, v]) => !Number.isFinite(v));
         if (bad || bt) {
           const what = bt ? `${bt.what} '${bt.name}' became ${bt.value}${bt.what === 'weight' ? ' in the update' : ''}` : `${bad![0]} became ${bad![1]}`;
           log.write({ kind: 'event', step, epoch, event: 'non-finite', name: bt ? `${bt.what} ${bt.name}` : bad![0], value: bt ? bt.value : String(bad![1]) });
           const where = `at epoch ${epoch + 1}, batch ${b + 1} of ${batchesPerEpoch} (step ${step + 1}${spec.describeBatch ? `; ${spec.describeBatch(idx)}` : ''})`;
-          // A non-finite loss or gradient is caught before the update: the weights in memory are the last step's.
-          const applied = bt?.what === 'weight' ? 'training stopped; the updated weights were not saved.' : 'training stopped without applying this step.';
+          // A non-finite loss (or, with gradClip, gradient) is caught before the update.
+          const applied = bt?.applied ? 'training stopped; the weights this update made were not saved.' : 'training stopped without applying this step.';
           // A pending checkpoint holds the weights this failed step started from: not good.
           const dropped = dropPending();
           throw new NonFiniteLossError(`${fn}: ${what} ${where}; ${applied} ${goodText()}${dropped} Try a lower --lr or --grad_clip.`);
