@@ -187,3 +187,18 @@ describe('resume with changed optimizer options', () => {
     ck.dispose();
   });
 });
+
+test('every optimizer turns a NaN/Inf gradient into a non-finite weight, even at lr 0 (the per-step check relies on it)', () => {
+  const { Adam, AdamW } = require('../src/optim/adam');
+  const { SGD } = require('../src/optim/sgd');
+  const { tensor } = require('../src/tensor/creation');
+  const makers = [(p: unknown) => new Adam([p], { lr: 0 }), (p: unknown) => new AdamW([p], { lr: 0 }), (p: unknown) => new SGD([p], { lr: 0, momentum: 0.9 }), (p: unknown) => new SGD([p], { lr: 0 })];
+  for (const make of makers)
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const p = tensor([1, 2]).requireGrad();
+      p.grad = tensor([bad, 0]);
+      make(p).step();
+      expect(Number.isFinite(p.f32()[0])).toBe(false);
+      expect(p.f32()[1]).toBe(2);
+    }
+});
