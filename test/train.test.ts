@@ -179,9 +179,18 @@ describe('end to end', () => {
     const out = tmp('demo');
     const r = await runDemo({ quick: true, outDir: out, cacheDir: false });
     expect(r.rollout.summary.latentMse).toBeLessThan(r.rollout.summary.baselineLatentMse);
-    for (const f of ['summary.md', 'filmstrip_open_loop.png', 'filmstrip_closed_loop.png', 'eval/eval.json', 'eval/latent_mse_per_step.svg', 'vae/latest.json', 'predictor/latest.json', 'predictor/metrics.jsonl'])
+    for (const f of ['summary.md', 'filmstrip_open_loop.png', 'filmstrip_closed_loop.png', 'eval/eval.json', 'eval/latent_mse_per_step.svg', 'vae/latest.json', 'predictor/latest.json', 'predictor/metrics.jsonl',
+      'report.html', 'probe/probe.json', 'probe/probe.safetensors', 'eval/tsne.json', 'eval/filmstrips.json', 'eval/semantic_retention_per_step.svg'])
       expect(fs.existsSync(path.join(out, f))).toBe(true);
     expect(Number.isFinite(r.reconstruction.psnr)).toBe(true);
+    // the semantic sections: probe quality, retention per step, drift, closed loop; and the summary says so
+    const sem = r.evaluation.rollout!.semantic!;
+    expect(sem.overall.retention.length).toBe(r.rollout.horizon);
+    expect(r.evaluation.probe!.heads.map((h) => h.name)).toEqual(['lane', 'curve', 'speed']);
+    expect(r.evaluation.rollout!.drift!.separability.length).toBe(r.rollout.horizon);
+    expect(r.evaluation.closedLoop).toBeDefined();
+    expect(fs.readFileSync(r.summaryFile, 'utf8')).toMatch(/## Semantic retention/);
+    expect(r.reportFile).toBe(path.join(out, 'report.html'));
   });
 });
 

@@ -216,9 +216,9 @@ describe("trainVAE / trainPredictor on 'cuda' under the emulation", () => {
     const common = ['--vae', vaeDir, '--predictor', predDir, '--episodes', '1', '--steps', '12', '--context', '2', '--horizon', '4', '--windows', '1'];
     const evals: Record<string, { reconstruction: Record<string, number>; rollout: { summary: Record<string, number> } }> = {};
     for (const d of ['cpu', 'cuda']) {
-      const r1 = await cli('eval', ...common, '--device', d, '--out', path.join(out, `eval-${d}`));
+      const r1 = await cli('eval', ...common, '--probe_episodes', '2', '--probe_epochs', '1', '--device', d, '--out', path.join(out, `eval-${d}`));
       expect({ d, code: r1.code, err: r1.err }).toEqual({ d, code: 0, err: [] });
-      evals[d] = JSON.parse(fs.readFileSync(path.join(out, `eval-${d}`, 'eval.json'), 'utf8'));
+      evals[d] = JSON.parse(fs.readFileSync(path.join(out, `eval-${d}`, 'eval', 'eval.json'), 'utf8'));
       const r2 = await cli('rollout', ...common.slice(0, -2), '--count', '1', '--device', d, '--out', path.join(out, `film-${d}.png`));
       expect({ d, code: r2.code, err: r2.err }).toEqual({ d, code: 0, err: [] });
     }

@@ -34,9 +34,10 @@ export const SPEED_NAMES = ['slow', 'medium', 'fast'] as const;
 const MAX_DATASET_BYTES = 2 ** 34;
 /** The label columns of simulator frames, in order. */
 export const SIM_LABEL_HEADS: LabelHead[] = [
-  { name: 'lane', classes: [...LANE_NAMES] },
-  { name: 'curve', classes: [...CURVE_NAMES] },
-  { name: 'speed', classes: [...SPEED_NAMES] },
+  // a mirrored frame shows the car in the other lane on a road bending the other way, as fast
+  { name: 'lane', classes: [...LANE_NAMES], mirror: [1, 0, 2] },
+  { name: 'curve', classes: [...CURVE_NAMES], mirror: [2, 1, 0] },
+  { name: 'speed', classes: [...SPEED_NAMES], mirror: [0, 1, 2] },
 ];
 
 /** The car and road state after a step (metres, radians, m/s). */

@@ -33,6 +33,9 @@ export interface LabelHead {
   name: string;
   /** Class names, index = label value. */
   classes: string[];
+  /** The class of a frame's horizontal mirror image, per class (e.g. left lane -> right lane), when
+   * the data is mirror-symmetric; lets the semantic probe train on mirrored frames too. */
+  mirror?: number[];
 }
 
 /**
@@ -42,7 +45,7 @@ export interface LabelHead {
 export function labelHeadsOf(episodes: Episode[]): LabelHead[] {
   const e0 = episodes[0];
   if (!e0 || !e0.labelDim || !e0.labels) return [];
-  if (e0.labelHeads && e0.labelHeads.length === e0.labelDim) return e0.labelHeads.map((h) => ({ name: h.name, classes: [...h.classes] }));
+  if (e0.labelHeads && e0.labelHeads.length === e0.labelDim) return e0.labelHeads.map((h) => ({ name: h.name, classes: [...h.classes], ...(h.mirror ? { mirror: [...h.mirror] } : {}) }));
   const max = new Array<number>(e0.labelDim).fill(1);
   for (const e of episodes) {
     if (!e.labels) continue;

@@ -45,6 +45,9 @@ export interface TrainProbeOptions {
   seed?: number;
   /** Training examples used at most per epoch (default: all). */
   maxExamplesPerEpoch?: number;
+  /** Train on horizontally mirrored frames too (each example mirrored with probability 1/2, its
+   * labels mapped by the heads' `mirror`) (default: true when every head defines `mirror`). */
+  mirror?: boolean;
   log?(line: string): void;
 }
 
@@ -75,6 +78,21 @@ function gatherImages(eps: Episode[], refs: [number, number][], C: number, H: nu
     for (let p = 0; p < plane; ++p) for (let c = 0; c < C; ++c) out[o + c * plane + p] = src[base + p * 3 + c] / 255;
   });
   return out;
+}
+
+/** Mirrors float NCHW images left-right in place. */
+function mirrorImages(images: Float32Array, n: number, C: number, H: number, W: number, which: (i: number) => boolean): void {
+  for (let i = 0; i < n; ++i) {
+    if (!which(i)) continue;
+    for (let r = 0; r < C * H; ++r) {
+      const o = (i * C * H + r) * W;
+      for (let x = 0; x < W >> 1; ++x) {
+        const a = images[o + x];
+        images[o + x] = images[o + W - 1 - x];
+        images[o + W - 1 - x] = a;
+      }
+    }
+  }
 }
 
 /** (episode, t) of every frame that has a predecessor (t >= 1), or every frame without pairs. */
@@ -161,6 +179,10 @@ export async function trainSemanticProbe(episodes: Episode[], opts: TrainProbeOp
   const optimizer = new Adam(probe, { lr });
   const schedule = new LRScheduler(optimizer, cosine(steps, { warmup: Math.min(50, Math.floor(steps / 10)), minLr: lr * 0.02 }));
   const order = new Generator(seed).fork(7);
+  const canMirror = heads.every((h) => Array.isArray(h.mirror) && h.mirror.length === h.classes.length);
+  const mirror = opts.mirror ?? canMirror;
+  if (mirror && !canMirror) throw new RangeError(`${fn}: mirror needs every label head to define its mirror classes (heads ${heads.filter((h) => !h.mirror).map((h) => h.name).join(', ')} do not)`);
+  const flips = new Generator(seed).fork(8);
   const t0 = performance.now();
   probe.train();
   for (let ep = 0; ep < epochs; ++ep) {
@@ -177,11 +199,20 @@ export async function trainSemanticProbe(episodes: Episode[], opts: TrainProbeOp
       const part = idx.slice(b, Math.min(perEpoch, b + batchSize)).map((i) => refs[i]);
       const imgs = gatherImages(episodes, part, C, H, W);
       const prev = probe.pairs ? gatherImages(episodes, part.map(([e, t]) => [e, t - 1]), C, H, W) : null;
+      const flipped = new Float32Array(part.length);
+      if (mirror) {
+        flips.fillUniform(flipped);
+        mirrorImages(imgs, part.length, C, H, W, (i) => flipped[i] < 0.5);
+        if (prev) mirrorImages(prev, part.length, C, H, W, (i) => flipped[i] < 0.5);
+      }
       lossSum += tidy(() => {
         const logits = probe.forward(probe.input(imgs, prev, part.length));
         let loss: Tensor | null = null;
         logits.forEach((l, h) => {
-          const y = Int32Array.from(part, ([e, t]) => episodes[e].labels![t * nh + h]);
+          const y = Int32Array.from(part, ([e, t], i) => {
+            const v = episodes[e].labels![t * nh + h];
+            return mirror && flipped[i] < 0.5 ? heads[h].mirror![v] : v;
+          });
           const ce = crossEntropy(l, y);
           loss = loss ? loss.add(ce) : ce;
         });

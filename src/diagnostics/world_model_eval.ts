@@ -134,7 +134,8 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
     writeFileAtomic(stripFile, JSON.stringify(strips) + '\n');
     files.push(stripFile);
 
-    if (opts.tsne !== false) {
+    // t-SNE needs a handful of points per side to mean anything (and its perplexity < n / 3).
+    if (opts.tsne !== false && rollout.windows >= 5) {
       const t = opts.tsne ?? {};
       const steps = (t.steps ?? [1, 4, 8, 16]).filter((k) => k >= 1 && k <= Hz);
       const W = Math.min(t.maxWindows ?? 64, rollout.windows);
@@ -162,7 +163,7 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
         p.x = emb.embedding[2 * i];
         p.y = emb.embedding[2 * i + 1];
       });
-      const tw = trustworthiness(pts, emb.embedding, n, 5);
+      const tw = trustworthiness(pts, emb.embedding, n, Math.min(5, Math.ceil(n / 2) - 1));
       log(`t-SNE: ${n} latents (real and predicted, steps ${steps.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s, trustworthiness ${tw.toFixed(3)}`);
       const tf: TsneFile = { perplexity, iterations, seed, trustworthiness: tw, heads, points: meta };
       const file = path.join(outDir, 'tsne.json');

@@ -36,8 +36,8 @@ episodes of another seed, never the evaluated ones) and saved to --probe (defaul
     { name: 'window_stride', type: 'int', default: 4, help: 'frames between window starts' },
     { name: 'probe', type: 'string', metavar: 'dir', help: 'semantic probe folder: reused when it holds a probe of the same data, else trained and saved there (default --out/probe)' },
     { name: 'probe_data', type: 'string', metavar: 'sim|file.npz|dir', help: 'labeled training data of the probe (default with --data sim: simulator episodes of seed data_seed+2000)' },
-    { name: 'probe_episodes', type: 'int', default: 48, help: 'sim: episodes the probe trains on' },
-    { name: 'probe_epochs', type: 'int', default: 10, help: 'probe training epochs' },
+    { name: 'probe_episodes', type: 'int', default: 96, help: 'sim: episodes the probe trains on (as the demo)' },
+    { name: 'probe_epochs', type: 'int', default: 8, help: 'probe training epochs' },
     { name: 'out', type: 'string', default: path.join('runs', 'eval'), metavar: 'dir', help: 'output folder (eval/ and report.html inside)' },
     DEVICE_FLAG,
   ],
@@ -58,7 +58,7 @@ episodes of another seed, never the evaluated ones) and saved to --probe (defaul
         const train = pd === undefined || pd === 'sim'
           ? generateEpisodes({ episodes: flags.probe_episodes as number, steps, seed })
           : loadData({ ...flags, data: pd });
-        const heldOut = pd === undefined || pd === 'sim' ? generateEpisodes({ episodes: 4, steps, seed: seed + 1 }) : undefined;
+        const heldOut = pd === undefined || pd === 'sim' ? generateEpisodes({ episodes: 8, steps, seed: seed + 1 }) : undefined;
         probe = await ensureSemanticProbe(dir, train, { heldOut, epochs: flags.probe_epochs as number, log, cacheDir: defaultCacheDir() });
         io.out(`probe ${probe.reused ? 'reused from' : 'trained and saved to'} ${dir}`);
       } else if (flags.probe !== undefined && fs.existsSync(path.join(dir, 'probe.json'))) {
