@@ -68,9 +68,9 @@ export const DEMO_FULL: DemoConfig = {
   context: 4,
   horizon: 16,
   evalWindows: 96,
-  probeEpisodes: 48,
-  probeHeldOutEpisodes: 4,
-  probeEpochs: 10,
+  probeEpisodes: 96,
+  probeHeldOutEpisodes: 8,
+  probeEpochs: 8,
 };
 
 export const DEMO_QUICK: DemoConfig = {
