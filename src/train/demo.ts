@@ -54,7 +54,7 @@ export interface DemoConfig {
 
 export const DEMO_FULL: DemoConfig = {
   trainEpisodes: 24,
-  testEpisodes: 4,
+  testEpisodes: 8,
   steps: 160,
   vae: { encoderChannels: [16, 32, 64, 128], latentShape: [64, 4, 4], beta: 0.25, seed: 1 },
   vaeEpochs: 16,
@@ -67,7 +67,7 @@ export const DEMO_FULL: DemoConfig = {
   predLr: 1e-3,
   context: 4,
   horizon: 16,
-  evalWindows: 96,
+  evalWindows: 192,
   probeEpisodes: 96,
   probeHeldOutEpisodes: 8,
   probeEpochs: 8,
