@@ -68,6 +68,33 @@ describe('PNG', () => {
     expect(() => encodePNG({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) })).toThrow(/encodePNG: data has 5 bytes/);
   });
 
+  test('contactSheet: missing frames (undefined, null, holes, a missing row) are left dark', () => {
+    const f = new Uint8Array(2 * 2 * 3).fill(200);
+    const gap = 1;
+    // 3 rows x 3 columns: row 0 [f, undefined, f], row 1 missing, row 2 [null, f] + a hole
+    const row2: (Uint8Array | null | undefined)[] = [null, f];
+    row2.length = 3;
+    const s = contactSheet([[f, undefined, f], undefined, row2], 2, 2, gap, 1);
+    expect([s.width, s.height]).toEqual([3 * 2 + 4 * gap, 3 * 2 + 4 * gap]);
+    const px = (r: number, c: number) => s.data[((gap + r * (2 + gap)) * s.width + gap + c * (2 + gap)) * 3];
+    expect([px(0, 0), px(0, 1), px(0, 2)]).toEqual([200, 24, 200]);
+    expect([px(1, 0), px(1, 1), px(1, 2)]).toEqual([24, 24, 24]);
+    expect([px(2, 0), px(2, 1), px(2, 2)]).toEqual([24, 200, 24]);
+    // an all-missing grid is still a (dark) sheet
+    expect(contactSheet([[undefined]], 2, 2, 1, 1).data.every((v) => v === 24)).toBe(true);
+  });
+
+  test('contactSheet: a bad entry is an error naming contactSheet and its row/column', () => {
+    const f = new Uint8Array(2 * 2 * 3);
+    expect(() => contactSheet([[f], [f, new Uint8Array(5)]], 2, 2)).toThrow(RangeError);
+    expect(() => contactSheet([[f], [f, new Uint8Array(5)]], 2, 2)).toThrow(/contactSheet: rows\[1\]\[1\] \(row 1, column 1\) must be an HWC frame of 2x2x3 = 12 bytes, got 5 bytes/);
+    expect(() => contactSheet([[f, 'x' as unknown as Uint8Array]], 2, 2)).toThrow(TypeError);
+    expect(() => contactSheet([[f, 'x' as unknown as Uint8Array]], 2, 2)).toThrow(/contactSheet: rows\[0\]\[1\] \(row 0, column 1\) must be a Uint8Array of 2x2x3 = 12 bytes.*got string "x"/);
+    expect(() => contactSheet([f as unknown as Uint8Array[]], 2, 2)).toThrow(/contactSheet: rows\[0\] must be an array of frames/);
+    expect(() => contactSheet(null as unknown as Uint8Array[][], 2, 2)).toThrow(/contactSheet: rows must be an array/);
+    expect(() => contactSheet([[f]], 2, 2, 2, 0)).toThrow(/contactSheet: scale must be an integer in \[1,/);
+  });
+
   test('contact sheet and resizing', () => {
     const f = new Uint8Array(4 * 4 * 3).fill(200);
     const s = contactSheet([[f, f], [f]], 4, 4, 1, 2);

@@ -8,6 +8,7 @@
  * Error that says what is wrong (callers prefix the file name).
  */
 import * as zlib from 'zlib';
+import { checkInt, rangeError, typeError } from '../errors';
 
 export interface Image {
   width: number;
@@ -213,20 +214,45 @@ export function toRGB(img: Image): Uint8Array {
 
 /**
  * A contact sheet: rows of RGB frames (each HWC, frameH x frameW x 3) tiled with a `gap`-pixel
- * border. `rows[r][c]` is the frame at row r, column c; missing frames are left dark.
+ * border. `rows[r][c]` is the frame at row r, column c; missing frames (undefined or null
+ * entries, holes, shorter rows, a missing row) are left dark, so a grid with gaps (a rollout
+ * that ended early, a sequence without reconstructions) needs no placeholder frames.
  */
-export function contactSheet(rows: Uint8Array[][], frameH: number, frameW: number, gap = 2, scale = 1): Image {
-  const nRows = rows.length;
-  const nCols = Math.max(1, ...rows.map((r) => r.length));
+export function contactSheet(rows: (readonly (Uint8Array | null | undefined)[] | null | undefined)[], frameH: number, frameW: number, gap = 2, scale = 1): Image {
+  const fn = 'contactSheet';
+  if (!Array.isArray(rows)) throw typeError(fn, 'rows', 'an array of rows (arrays of uint8 HWC frames)', rows);
+  checkInt(fn, 'frameH', frameH, 1);
+  checkInt(fn, 'frameW', frameW, 1);
+  checkInt(fn, 'gap', gap, 0);
+  checkInt(fn, 'scale', scale, 1);
+  const cells: (readonly (Uint8Array | null | undefined)[])[] = [];
+  for (let r = 0; r < rows.length; ++r) {
+    const row = rows[r];
+    if (row === undefined || row === null) cells.push([]);
+    else if (Array.isArray(row)) cells.push(row);
+    else throw typeError(fn, `rows[${r}]`, 'an array of frames (or undefined/null for an empty row)', row);
+  }
+  const nRows = cells.length;
+  const nCols = Math.max(1, ...cells.map((r) => r.length));
   const fh = frameH * scale, fw = frameW * scale;
   const width = nCols * fw + (nCols + 1) * gap;
   const height = nRows * fh + (nRows + 1) * gap;
+  const bytes = frameH * frameW * 3;
+  // Every frame is checked before the sheet is allocated: a bad one is an error naming its cell.
+  for (let r = 0; r < nRows; ++r)
+    for (let c = 0; c < cells[r].length; ++c) {
+      const f = cells[r][c];
+      if (f === undefined || f === null) continue;
+      if (!(f instanceof Uint8Array))
+        throw typeError(fn, `rows[${r}][${c}] (row ${r}, column ${c})`, `a Uint8Array of ${frameH}x${frameW}x3 = ${bytes} bytes, or undefined/null for a missing frame`, f);
+      if (f.length !== bytes)
+        throw rangeError(fn, `rows[${r}][${c}] (row ${r}, column ${c}) must be an HWC frame of ${frameH}x${frameW}x3 = ${bytes} bytes, got ${f.length} bytes`);
+    }
   const data = new Uint8Array(width * height * 3).fill(24);
   for (let r = 0; r < nRows; ++r) {
-    for (let c = 0; c < rows[r].length; ++c) {
-      const f = rows[r][c];
-      if (f.length !== frameH * frameW * 3)
-        throw new RangeError(`contactSheet: frame [${r}][${c}] has ${f.length} bytes, expected ${frameH}x${frameW}x3`);
+    for (let c = 0; c < cells[r].length; ++c) {
+      const f = cells[r][c];
+      if (f === undefined || f === null) continue; // left dark
       const ox = gap + c * (fw + gap), oy = gap + r * (fh + gap);
       for (let y = 0; y < fh; ++y) {
         const sy = Math.floor(y / scale);
