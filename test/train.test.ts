@@ -16,6 +16,9 @@ import { readMetricsLog } from '../src/train/metrics_log';
 import { runDemo } from '../src/train/demo';
 import { main } from '../src/cli/main';
 import { memory } from '../src/tensor/memory';
+import { LatentPredictor } from '../src/models/latent_predictor';
+import { rememberConfig } from '../src/train/train_vae';
+import { openLoopRollout, closedLoopRollout } from '../src/rollout/index';
 
 const tmpDirs: string[] = [];
 const tmp = (name: string) => {
@@ -102,6 +105,65 @@ describe('resume is bit-identical', () => {
     expect(weightsOf(b)).toEqual(weightsOf(a));
     const loaded = loadPredictor(dir);
     expect(weightsOf(loaded)).toEqual(weightsOf(a));
+  });
+});
+
+describe('predictor defaults (issue 18)', () => {
+  test('createPredictor: without actions actionSize reads 0; defaults come from the data; documented defaults otherwise', () => {
+    const vae = tinyVAE();
+    const off = createPredictor(vae, { hiddenSize: 8, useActions: false });
+    expect([off.useActions, off.actionSize]).toEqual([false, 0]);
+    // an actionSize given with useActions false (as the CLI does) still reads 0: there is no action input
+    expect(createPredictor(vae, { hiddenSize: 8, useActions: false, actionSize: 3 }).actionSize).toBe(0);
+    expect(createPredictor(vae, { hiddenSize: 8, actionSize: 0 }).useActions).toBe(false);
+    const def = createPredictor(vae, { hiddenSize: 8 });
+    expect([def.useActions, def.actionSize, def.residual, def.numLayers]).toEqual([true, 3, true, 1]);
+    const noActs = eps().map((e) => ({ ...e, actionDim: 0, actions: new Float32Array(0) }));
+    const fromData = createPredictor(vae, { hiddenSize: 8, data: noActs });
+    expect([fromData.useActions, fromData.actionSize]).toEqual([false, 0]);
+    const withActs = createPredictor(vae, { hiddenSize: 8, data: eps().map((e) => ({ ...e, actionDim: 1, actions: new Float32Array(e.length) })) });
+    expect([withActs.useActions, withActs.actionSize]).toEqual([true, 1]);
+    expect(() => createPredictor(vae, { hiddenSize: 8, data: noActs, useActions: true })).toThrow(/createPredictor: useActions is true but the episodes of options.data carry no actions/);
+    expect(() => createPredictor(vae, { hiddenSize: 8, data: eps(), actionSize: 2 })).toThrow(/createPredictor: actionSize is 2 but the episodes of options.data have 3 action values/);
+    // same weights as before: the LSTM's input never included actions when they were off
+    const old = new LatentPredictor({ latentShape: [4, 4, 4], actionSize: 3, useActions: false, hiddenSize: 8 });
+    expect(old.actionSize).toBe(0);
+    expect(weightsOf(old)).toEqual(weightsOf(off));
+  });
+
+  test('a predictor without actions trains, rolls out, and one saved the old way (actionSize 3, useActions false) still loads', async () => {
+    const vae = tinyVAE();
+    const noActs = eps().map((e) => ({ ...e, actionDim: 0, actions: new Float32Array(0) }));
+    const p = createPredictor(vae, { hiddenSize: 8, data: noActs, seed: 3 });
+    const r = await trainPredictor(p, vae, noActs, { epochs: 1, batchSize: 4, seqLen: 6, seed: 1, maxBatchesPerEpoch: 2, scheduledSampling: true, samplingSchedule: { decay: 'constant', start: 0.5 } });
+    expect(Number.isFinite(r.history[0].loss)).toBe(true);
+    const ep = noActs[0];
+    const roll = openLoopRollout(p, vae, { frames: ep.frames, context: 3, horizon: 4 });
+    expect(roll.predLatents.length).toBe(4 * p.latentSize);
+    expect(closedLoopRollout(p, vae, { seed: 1, context: 2, horizon: 2 }).dreamFrames.length).toBe(2 * 64 * 64 * 3);
+    // A checkpoint whose config says actionSize 3 with useActions false (what createPredictor
+    // wrote before): it loads, reads actionSize 0, keeps its weights and rolls out without actions.
+    const cfg = { latentShape: [4, 4, 4], actionSize: 3, hiddenSize: 8, numLayers: 1, residual: true, useActions: false, inputNoiseStd: 0, targetJitterScale: 0, seed: 3 };
+    const legacy = new LatentPredictor(cfg);
+    rememberConfig(legacy, { ...cfg });
+    const dir = tmp('legacy');
+    await trainPredictor(legacy, vae, eps(), { epochs: 1, batchSize: 4, seqLen: 6, seed: 1, maxBatchesPerEpoch: 2, checkpointDir: dir });
+    expect((loadCheckpoint(dir).config.predictor as { actionSize: number }).actionSize).toBe(3);
+    const loaded = loadPredictor(dir);
+    expect([loaded.useActions, loaded.actionSize]).toEqual([false, 0]);
+    expect(weightsOf(loaded)).toEqual(weightsOf(legacy));
+    const e0 = eps()[0];
+    const a = openLoopRollout(loaded, vae, { frames: e0.frames, actions: e0.actions, context: 3, horizon: 4 }).predLatents;
+    expect(openLoopRollout(loaded, vae, { frames: e0.frames, context: 3, horizon: 4 }).predLatents).toEqual(a);
+    // and a resume of it continues
+    const again = new LatentPredictor(cfg);
+    rememberConfig(again, { ...cfg });
+    const rr = await trainPredictor(again, vae, eps(), { epochs: 2, batchSize: 4, seqLen: 6, seed: 1, maxBatchesPerEpoch: 2, checkpointDir: dir, resume: true });
+    expect(rr.step).toBe(4);
+    // a predictor with actions still needs them, and says so
+    const withA = createPredictor(vae, { hiddenSize: 8 });
+    expect(() => openLoopRollout(withA, vae, { frames: e0.frames, context: 3, horizon: 4 })).toThrow(/openLoopRollout: input.actions must be a Float32Array of \[context \+ horizon - 1, 3\] actions/);
+    await expect(trainPredictor(withA, vae, noActs, { epochs: 1 })).rejects.toThrow(/the episodes have 0 action values per frame, the predictor expects 3 \(build it with createPredictor\(vae, \{ data \}\)/);
   });
 });
 

@@ -35,12 +35,13 @@ export interface LatentPredictorOptions {
   /** Shape of one latent, e.g. [64,4,4]; or give latentSize for a flat latent. */
   latentShape?: number[];
   latentSize?: number;
-  actionSize: number;
+  /** Action values per step (default 0: no actions). Reads 0 on the model when useActions is off. */
+  actionSize?: number;
   hiddenSize?: number;
   numLayers?: number;
   /** Predict the increment (z_{t+1} = z_t + dz; default) or z_{t+1} directly. */
   residual?: boolean;
-  /** Feed actions to the LSTM (default true). */
+  /** Feed actions to the LSTM (default true; off when actionSize is 0). */
   useActions?: boolean;
   /** Std of Gaussian noise added to the latent inputs in training mode (default 0). */
   inputNoiseStd?: number;
@@ -141,11 +142,15 @@ export class LatentPredictor extends Module {
       this.latentShape = [checkInt(fn, 'latentSize', opts.latentSize, 1)];
     } else throw typeError(fn, 'latentShape or latentSize', 'given', undefined);
     this.latentSize = shapeSize(this.latentShape);
-    this.actionSize = checkInt(fn, 'actionSize', opts.actionSize, 0);
+    const A = checkInt(fn, 'actionSize', opts.actionSize ?? 0, 0);
     this.hiddenSize = checkInt(fn, 'hiddenSize', opts.hiddenSize ?? 256, 1);
     this.numLayers = checkInt(fn, 'numLayers', opts.numLayers ?? 1, 1);
     this.residual = opts.residual ?? true;
-    this.useActions = (opts.useActions ?? true) && this.actionSize > 0;
+    this.useActions = (opts.useActions ?? true) && A > 0;
+    // Without actions there is no action input, so actionSize is 0: code that sizes action
+    // arrays from it asks for none. (Configs saved with useActions false and actionSize 3, as
+    // createPredictor used to write them, build the same LSTM and now read 0 here.)
+    this.actionSize = this.useActions ? A : 0;
     this.inputNoiseStd = checkNumber(fn, 'inputNoiseStd', opts.inputNoiseStd ?? 0, 0);
     this.targetJitterScale = checkNumber(fn, 'targetJitterScale', opts.targetJitterScale ?? 0, 0);
     const seed = opts.seed ?? 0;

@@ -24,7 +24,7 @@ import { LatentPredictor } from '../models/latent_predictor';
 import { DrivingSim, SIM_FRAME_BYTES } from '../data/driving_sim';
 import { contactSheet, encodePNG } from '../io/png';
 import { writeFileAtomic } from '../io/atomic_file';
-import { checkInt, rangeError } from '../errors';
+import { checkInt, rangeError, typeError } from '../errors';
 
 // Models on 'cuda' work here too: inputs built from host arrays go to the model's device, and
 // outputs are read back to the host (a copy for 'cuda' tensors).
@@ -92,8 +92,8 @@ export function framesToImages(frames: Uint8Array, n: number, H = 64, W = 64): F
 export interface OpenLoopInput {
   /** uint8 HWC frames [>= context (+ horizon for the comparison)] of one sequence. */
   frames: Uint8Array;
-  /** float [>= context + horizon - 1, A] actions taken at each frame. */
-  actions: Float32Array;
+  /** float [>= context + horizon - 1, A] actions taken at each frame; not needed (and ignored) by a predictor without actions. */
+  actions?: Float32Array | null;
   actionDim?: number;
   /** Real frames fed to the model (default 4). */
   context?: number;
@@ -126,8 +126,10 @@ export function openLoopRollout(predictor: LatentPredictor, vae: ConvVAE, input:
   const per = vae.inputShape[1] * vae.inputShape[2] * 3;
   const nFrames = Math.floor(input.frames.length / per);
   if (nFrames < C) throw rangeError(fn, `frames hold ${nFrames} frames, fewer than context ${C}`);
-  if (predictor.useActions && input.actions.length < (C + Hz - 1) * A)
-    throw rangeError(fn, `actions hold ${Math.floor(input.actions.length / A)} steps, need context + horizon - 1 = ${C + Hz - 1}`);
+  if (predictor.useActions && !(input.actions instanceof Float32Array))
+    throw typeError(fn, 'input.actions', `a Float32Array of [context + horizon - 1, ${A}] actions (the predictor uses actions)`, input.actions);
+  if (predictor.useActions && input.actions!.length < (C + Hz - 1) * A)
+    throw rangeError(fn, `actions hold ${Math.floor(input.actions!.length / A)} steps, need context + horizon - 1 = ${C + Hz - 1}`);
   const D = predictor.latentSize;
   const haveTruth = nFrames >= C + Hz;
   const enc = encodeFrames(vae, input.frames, haveTruth ? C + Hz : C);
@@ -135,7 +137,7 @@ export function openLoopRollout(predictor: LatentPredictor, vae: ConvVAE, input:
     tidy(() => {
       const dv = deviceOfModel(predictor);
       const z = onDevice(new Tensor([1, C, ...predictor.latentShape], 'float32', enc.slice(0, C * D)), dv);
-      const a = predictor.useActions ? onDevice(new Tensor([1, C + Hz - 1, A], 'float32', input.actions.slice(0, (C + Hz - 1) * A)), dv) : null;
+      const a = predictor.useActions ? onDevice(new Tensor([1, C + Hz - 1, A], 'float32', input.actions!.slice(0, (C + Hz - 1) * A)), dv) : null;
       predictor.eval();
       const out = host(predictor.rollout(z, a, Hz)).slice();
       return out;

@@ -54,7 +54,8 @@ export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentPre
     } catch (e) {
       throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a LatentPredictor: ${(e as Error).message}`);
     }
-    rememberConfig(pr, { ...cfg });
+    // Older configs say actionSize 3 with useActions false: remember what the model really takes.
+    rememberConfig(pr, { ...cfg, actionSize: pr.actionSize });
     restoreModule(ck, 'predictor', pr);
     pr.eval();
     if (device !== 'cpu') pr.to(device);

@@ -3,6 +3,7 @@
  * frozen VAE, with the seed review's settings as options:
  *
  *   const predictor = createPredictor(vae, { hiddenSize: 256, actionSize: 3, residualPrediction: true });
+ *   const noActions = createPredictor(vae, { data: movingMnistEpisodes });  // useActions false, actionSize 0
  *   await trainPredictor(predictor, vae, episodes, {
  *     epochs: 40, batchSize: 4, lr: 1e-4, scheduledSampling: true, lrSchedule: 'cosine',
  *     inputNoiseStd: 0.01, targetJitterScale: 0.005, checkpointDir: 'runs/x/predictor' });
@@ -90,7 +91,17 @@ export interface PredictorModelOptions {
   hiddenSize?: number;
   numLayers?: number;
   residualPrediction?: boolean;
+  /**
+   * Feed the actions to the LSTM. Default: from `data` when given (on when its episodes carry
+   * actions, off for action-free data such as Moving MNIST), else off when actionSize is 0 and
+   * on otherwise.
+   */
   useActions?: boolean;
+  /**
+   * Action values per frame. Default: the episodes' actionDim when `data` is given, else 3 (the
+   * driving simulator's [steer, gas, brake]). A predictor without actions has actionSize 0,
+   * whatever is given here: it has no action input.
+   */
   actionSize?: number;
   inputNoiseStd?: number;
   targetJitterScale?: number;
@@ -99,15 +110,38 @@ export interface PredictorModelOptions {
   device?: Device;
 }
 
-/** A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are remembered for checkpoints. */
-export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: PredictorModelOptions = {}): LatentPredictor {
+export interface CreatePredictorOptions extends PredictorModelOptions {
+  /** The episodes it will be trained on, to derive useActions and actionSize from (not kept). */
+  data?: EpisodeSource;
+}
+
+/**
+ * A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are
+ * remembered for checkpoints. Defaults: hiddenSize 256, numLayers 1, residualPrediction true,
+ * no input noise or target jitter, seed 0; useActions and actionSize as documented on
+ * PredictorModelOptions (from `data` when given).
+ */
+export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: CreatePredictorOptions = {}): LatentPredictor {
   if (!vae || typeof vae !== 'object' || !Array.isArray(vae.latentShape))
     throw typeError('createPredictor', 'vae', 'a ConvVAE (or { latentShape })', vae);
   if (o === null || typeof o !== 'object') throw typeError('createPredictor', 'options', 'an object', o);
   if ((o.predictor ?? 'lstm') !== 'lstm') throw typeError('createPredictor', 'predictor', "'lstm' (the only predictor so far)", o.predictor);
   // Limits before anything is allocated: 4 x hiddenSize^2 weights must fit one tensor (MAX_ELEMENTS).
   const H = checkInt('createPredictor', 'hiddenSize', o.hiddenSize ?? 256, 1, Math.floor(Math.sqrt(MAX_ELEMENTS / 4)));
-  const A = checkInt('createPredictor', 'actionSize', o.actionSize ?? 3, 0, 1 << 16);
+  if (o.actionSize !== undefined) checkInt('createPredictor', 'actionSize', o.actionSize, 0, 1 << 16);
+  if (o.useActions !== undefined && typeof o.useActions !== 'boolean') throw typeError('createPredictor', 'useActions', 'a boolean', o.useActions);
+  // Defaults from the data when given: action-free episodes (Moving MNIST) make an action-free
+  // predictor, instead of one expecting the simulator's 3 action values.
+  const dataActions = o.data === undefined ? undefined : episodesOf('createPredictor', o.data)[0].actionDim;
+  const given = o.actionSize ?? dataActions ?? 3;
+  const useActions = (o.useActions ?? given > 0) && given > 0;
+  if (useActions && dataActions !== undefined && dataActions !== given)
+    throw rangeError('createPredictor', `actionSize is ${given} but the episodes of options.data have ${dataActions} action values per frame`);
+  if (o.useActions === true && dataActions === 0)
+    throw rangeError('createPredictor', 'useActions is true but the episodes of options.data carry no actions (actionDim 0); leave useActions unset or false');
+  // No action input without actions: actionSize reads 0, so code sizing action arrays from it
+  // (rollouts, evaluation) asks for none.
+  const A = useActions ? given : 0;
   const L = checkInt('createPredictor', 'numLayers', o.numLayers ?? 1, 1, 64);
   if (4 * H * (shapeSize(vae.latentShape) + A) > MAX_ELEMENTS)
     throw new RangeError(`createPredictor: hiddenSize ${H} with a latent of ${shapeSize(vae.latentShape)} values makes a weight of 4 x ${H} x ${shapeSize(vae.latentShape) + A} elements, more than ${MAX_ELEMENTS}`);
@@ -117,7 +151,7 @@ export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: Pre
     hiddenSize: H,
     numLayers: L,
     residual: o.residualPrediction ?? true,
-    useActions: o.useActions ?? true,
+    useActions,
     inputNoiseStd: o.inputNoiseStd ?? 0,
     targetJitterScale: o.targetJitterScale ?? 0,
     seed: o.seed ?? 0,
@@ -178,7 +212,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (options.targetJitterScale !== undefined) predictor.targetJitterScale = options.targetJitterScale;
   const eps = episodesOf(fn, dataset);
   if (predictor.useActions && eps[0].actionDim !== predictor.actionSize)
-    throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize}`);
+    throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize} (build it with createPredictor(vae, { data }) to take both from the episodes${eps[0].actionDim === 0 ? ', or useActions: false' : ''})`);
   const T = options.seqLen ?? 16;
   if (!Number.isInteger(T) || T < 2) throw typeError(fn, 'options.seqLen', 'an integer >= 2', T);
   const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
