@@ -32,6 +32,66 @@ describe('LatentPredictor', () => {
     expect(arr(open)).toEqual(arr(roll));
   });
 
+  test('burnIn k: the first k inputs are always the true latents (pTrue 0: only the burn-in sees the truth)', () => {
+    const m = mk();
+    m.eval();
+    const B = 3, T = 7, D = 6;
+    const z = wk.randn([B, T, 2, 3], { seed: 13 });
+    const a = wk.randn([B, T, 3], { seed: 14 });
+    const zf = z.reshape(B, T, D);
+    for (const k of [2, 4]) {
+      // Expected: predictions of steps 1..k-1 from true inputs (teacher forcing), then the
+      // open-loop rollout from the true context z[0..k-1] for steps k..T-1.
+      const tf = m.forwardTeacherForced(z, a).reshape(B, T - 1, D).toFloat32Array();
+      const roll = m.rollout(z.slice([0, 0, 0, 0], [B, k, 2, 3]), a, T - k).reshape(B, T - k, D).toFloat32Array();
+      const expected = new Float32Array(B * (T - 1) * D);
+      for (let b = 0; b < B; ++b) {
+        expected.set(tf.subarray(b * (T - 1) * D, (b * (T - 1) + k - 1) * D), b * (T - 1) * D);
+        expected.set(roll.subarray(b * (T - k) * D, (b + 1) * (T - k) * D), (b * (T - 1) + k - 1) * D);
+      }
+      const got = m.forwardScheduled(z, a, 0, new wk.Generator(1), k).toFloat32Array();
+      for (let i = 0; i < got.length; ++i) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-5);
+      // through the loss: the latent MSE of exactly those predictions
+      const target = zf.slice([0, 1, 0], [B, T - 1, D]).toFloat32Array();
+      let mse = 0;
+      for (let i = 0; i < target.length; ++i) mse += (expected[i] - target[i]) ** 2;
+      mse /= target.length;
+      const loss = m.loss(z, a, { pTrue: 0, burnIn: k, rng: new wk.Generator(1) }).item();
+      expect(Math.abs(loss - mse)).toBeLessThan(1e-5 * Math.max(1, mse));
+      // and it is not the burn-in-free open loop (the burn-in changed what the model was fed)
+      expect(Math.abs(loss - m.loss(z, a, { pTrue: 0, rng: new wk.Generator(1) }).item())).toBeGreaterThan(1e-4);
+    }
+    expect(() => m.loss(z, a, { pTrue: 0.5, burnIn: -1 })).toThrow(/LatentPredictor.loss: opts.burnIn must be an integer in \[0,/);
+    expect(() => m.forwardScheduled(z, a, 0.5, undefined, 1.5)).toThrow(/LatentPredictor.forwardScheduled: burnIn must be an integer/);
+  });
+
+  test('burnIn = T-1 is teacher forcing exactly (training mode, noise and jitter too); burnIn 0/1 change nothing and every burnIn draws the same coins', () => {
+    const B = 4, T = 6;
+    const z = wk.randn([B, T, 2, 3], { seed: 15 });
+    const a = wk.randn([B, T, 3], { seed: 16 });
+    const train = () => {
+      const m = mk({ inputNoiseStd: 0.02, targetJitterScale: 0.01 });
+      m.train();
+      return m;
+    };
+    const tf = train().loss(z, a).item();
+    expect(train().loss(z, a, { pTrue: 0, burnIn: T - 1, rng: new wk.Generator(2) }).item()).toBe(tf);
+    expect(train().loss(z, a, { pTrue: 0.3, burnIn: T + 5, rng: new wk.Generator(2) }).item()).toBe(tf);
+    const states: string[] = [];
+    const losses = [undefined, 0, 1].map((k) => {
+      const rng = new wk.Generator(3);
+      const l = train().loss(z, a, { pTrue: 0.4, rng, ...(k === undefined ? {} : { burnIn: k }) }).item();
+      states.push(JSON.stringify(rng.state()));
+      return l;
+    });
+    expect(losses[1]).toBe(losses[0]);
+    expect(losses[2]).toBe(losses[0]);
+    const rng = new wk.Generator(3);
+    train().loss(z, a, { pTrue: 0.4, rng, burnIn: 3 });
+    states.push(JSON.stringify(rng.state()));
+    expect(new Set(states).size).toBe(1);
+  });
+
   test('scheduled sampling with mixed coins matches a hand-made mix; the gradient flows through predictions', () => {
     const m = mk({ numLayers: 1 });
     const B = 4, T = 5;

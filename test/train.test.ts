@@ -167,6 +167,53 @@ describe('predictor defaults (issue 18)', () => {
   });
 });
 
+describe('scheduled sampling burn-in (issue 18)', () => {
+  test('trainPredictor burnIn = seqLen-1 trains exactly as teacher forcing; burnIn 0 exactly as before; out of range is refused', async () => {
+    const vae = tinyVAE();
+    const data = eps();
+    const opts = { epochs: 2, batchSize: 4, lr: 1e-3, seed: 5, seqLen: 6, inputNoiseStd: 0.01, targetJitterScale: 0.005, maxBatchesPerEpoch: 3 };
+    const mk = () => createPredictor(vae, { hiddenSize: 8, seed: 6 });
+    const tf = mk();
+    const rTf = await trainPredictor(tf, vae, data, opts);
+    const burn = mk();
+    const rBurn = await trainPredictor(burn, vae, data, { ...opts, scheduledSampling: true, samplingSchedule: { decay: 'constant', start: 0.2 }, burnIn: 5 });
+    expect(weightsOf(burn)).toEqual(weightsOf(tf));
+    expect(rBurn.history.map((h) => h.loss)).toEqual(rTf.history.map((h) => h.loss));
+    // burnIn 0 (the default) and a shorter burn-in: the default's results, and a different run
+    const ss = { ...opts, scheduledSampling: true, samplingSchedule: { decay: 'constant' as const, start: 0.2 } };
+    const a = mk(), b = mk(), c = mk();
+    await trainPredictor(a, vae, data, ss);
+    await trainPredictor(b, vae, data, { ...ss, burnIn: 0 });
+    await trainPredictor(c, vae, data, { ...ss, burnIn: 3 });
+    expect(weightsOf(b)).toEqual(weightsOf(a));
+    expect(weightsOf(c)).not.toEqual(weightsOf(a));
+    await expect(trainPredictor(mk(), vae, data, { ...opts, burnIn: 6 })).rejects.toThrow(/trainPredictor: options.burnIn must be in \[0, seqLen - 1\] = \[0, 5\].*got 6/);
+    await expect(trainPredictor(mk(), vae, data, { ...opts, burnIn: -1 })).rejects.toThrow(/trainPredictor: options.burnIn must be an integer >= 0, got -1/);
+  });
+
+  test('CLI --burn_in / --burn-in reaches the trainer (saved with the run) and is checked', async () => {
+    const vdir = tmp('burn-vae');
+    await trainVAE(tinyVAE(), eps(), { epochs: 1, batchSize: 16, seed: 1, maxBatchesPerEpoch: 1, checkpointDir: vdir });
+    const io = () => {
+      const out: string[] = [], err: string[] = [];
+      return { out, err, io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s), isTTY: false } };
+    };
+    const base = ['--vae', vdir, '--episodes', '4', '--steps', '40', '--epochs', '1', '--batch_size', '8', '--hidden_size', '8', '--seq_len', '6', '--scheduled_sampling'];
+    for (const flag of ['--burn_in', '--burn-in']) {
+      const out = tmp('burn-p');
+      const r = io();
+      expect(await main(['train-predictor', ...base, flag, '3', '--out', out], r.io)).toBe(0);
+      expect((loadCheckpoint(out).config.training as { burnIn: number }).burnIn).toBe(3);
+    }
+    const r = io();
+    expect(await main(['train-predictor', ...base, '--burn_in', '6', '--out', tmp('burn-bad')], r.io)).not.toBe(0);
+    expect(r.err.join('\n')).toMatch(/burnIn must be in \[0, seqLen - 1\] = \[0, 5\]/);
+    const help = io();
+    await main(['train-predictor', '--help'], help.io);
+    expect(help.out.join('\n')).toContain('--burn_in');
+  });
+});
+
 describe('checkpoints', () => {
   test('a process killed in the middle of a checkpoint write leaves the previous checkpoint loadable', async () => {
     const dir = tmp('kill');

@@ -56,6 +56,12 @@ export interface PredictorLossOptions {
   pTrue?: number;
   /** Generator for the scheduled-sampling coins (default: the model's own). */
   rng?: Generator;
+  /**
+   * Burn-in: the first burnIn inputs of each window are always the true latents (teacher
+   * forcing), scheduled sampling applies only after them (default 0; 0 and 1 are the same, the
+   * first input is always true). burnIn >= T-1 is teacher forcing.
+   */
+  burnIn?: number;
 }
 
 /** The head's parameters (weight [D,H], bias [D], PyTorch Linear names and init). */
@@ -225,18 +231,24 @@ export class LatentPredictor extends Module {
    * pTrue (a Bernoulli coin from rng, default the model's generator), else its own prediction
    * of step t, through which the gradient flows. Returns predictions [B,T-1,...latent].
    * pTrue = 1 is teacher forcing (and runs the fused path); pTrue = 0 is the open-loop rollout.
+   * burnIn k: inputs 0..k-1 are always the true latents (a burn-in / context that is never
+   * free-run), the coins decide only the later ones; burnIn >= T-1 is teacher forcing.
    */
-  forwardScheduled(z: Tensor, a: Tensor | null | undefined, pTrue: number, rng?: Generator): Tensor {
+  forwardScheduled(z: Tensor, a: Tensor | null | undefined, pTrue: number, rng?: Generator, burnIn = 0): Tensor {
     const fn = 'LatentPredictor.forwardScheduled';
     checkNumber(fn, 'pTrue', pTrue, 0, 1);
     if (rng !== undefined && !(rng instanceof Generator)) throw typeError(fn, 'rng', 'a Generator', rng);
+    checkInt(fn, 'burnIn', burnIn, 0);
     const zf = this.flatZ(fn, z, 2);
     const [B, T, D] = zf.shape;
     const at = this.actionsFor(fn, a, B, T - 1);
     const gen = rng ?? this.generator;
     const coins = new Float32Array(B * Math.max(T - 2, 0));
+    // Every coin is drawn whatever the burn-in, so the generator's stream (and with it every
+    // later draw) is the same for any burnIn; the burn-in steps' coins are then forced to 1.
     if (coins.length) gen.fillBernoulli(coins, pTrue);
-    if (pTrue === 1) return this.forwardTeacherForced(z, a);
+    coins.fill(1, 0, Math.min(Math.max(burnIn - 1, 0), T - 2) * B); // coins[(t-1)*B + b] decides input t
+    if (pTrue === 1 || burnIn >= T - 1) return this.forwardTeacherForced(z, a);
     // On 'cuda': the same unroll through per-step recorded ops (lstmCell, the head, row picks).
     if (zf.device === 'cuda') return this.forwardScheduledStepwise(z, a, coins);
     const out = this.scheduledUnroll(zf, at, coins);
@@ -482,7 +494,8 @@ export class LatentPredictor extends Module {
    */
   loss(z: Tensor, a?: Tensor | null, opts: PredictorLossOptions = {}): Tensor {
     const pTrue = opts.pTrue ?? 1;
-    const pred = pTrue === 1 ? this.forwardTeacherForced(z, a) : this.forwardScheduled(z, a, pTrue, opts.rng);
+    const burnIn = checkInt('LatentPredictor.loss', 'opts.burnIn', opts.burnIn ?? 0, 0);
+    const pred = pTrue === 1 ? this.forwardTeacherForced(z, a) : this.forwardScheduled(z, a, pTrue, opts.rng, burnIn);
     const zf = z.reshape(z.shape[0], z.shape[1], this.latentSize);
     const [B, T, D] = zf.shape;
     let target = noGrad(() => slice(zf, [0, 1, 0], [B, T - 1, D]));

@@ -12,9 +12,10 @@
  * an epoch touches only the predictor. An example is a window of `seqLen` consecutive latents
  * with the actions taken at each; the loss is the latent MSE of the predictions of steps
  * 1..seqLen-1 (teacher forcing), or with scheduled sampling the probability pTrue of feeding
- * the true latent decays over epochs (samplingSchedule, default linear 1 -> 0.25).
+ * the true latent decays over epochs (samplingSchedule, default linear 1 -> 0.25), after a
+ * burn-in of `burnIn` always-true inputs (default 0).
  * Validation every epoch: valLoss (teacher-forced latent MSE) and valOpenLoop (latent MSE when
- * the model feeds itself from the first latent of each held-out window).
+ * the model feeds itself from the first latent of each held-out window, or after the burn-in).
  * options.device ('cpu' | 'cuda'; default: where the predictor is) moves the predictor there in
  * place, and the VAE too when it has to encode the frames; each batch of windows is uploaded
  * per step.
@@ -186,6 +187,13 @@ export interface TrainPredictorOptions extends CommonTrainOptions, PredictorMode
   scheduledSampling?: boolean;
   /** Decay of pTrue over epochs (default linear from 1 to 0.25). */
   samplingSchedule?: SamplingSchedule;
+  /**
+   * Scheduled sampling's burn-in: the first burnIn inputs of every window are always the true
+   * latents (the context of a k -> n protocol), pTrue applies only to the later ones; also
+   * valOpenLoop free-runs only after them. In [0, seqLen - 1]; default 0 (0 and 1 are the same:
+   * the first input is always true); seqLen - 1 is teacher forcing.
+   */
+  burnIn?: number;
   /** Latents already encoded (skips the encoding pass; must match the dataset's episodes). */
   latents?: LatentEpisode[];
   /** Called after the latents are encoded, with the time it took. */
@@ -218,6 +226,9 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
   // Checked here, before encoding: a stride of 0 used to loop forever growing the window list.
   if (!Number.isInteger(stride) || stride < 1) throw typeError(fn, 'options.windowStride', 'an integer >= 1', options.windowStride);
+  const burnIn = options.burnIn ?? 0;
+  if (!Number.isInteger(burnIn) || burnIn < 0) throw typeError(fn, 'options.burnIn', 'an integer >= 0', options.burnIn);
+  if (burnIn > T - 1) throw rangeError(fn, `options.burnIn must be in [0, seqLen - 1] = [0, ${T - 1}] (the inputs of a window of ${T} latents), got ${burnIn}`);
   const maxValWindows = options.maxValidationWindows ?? 256;
   if (!Number.isInteger(maxValWindows) || maxValWindows < 0) throw typeError(fn, 'options.maxValidationWindows', 'an integer >= 0', maxValWindows);
   vae.freeze();
@@ -255,7 +266,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
     trainStep(idx, info) {
       const w = gatherWindows(trainLat, idx.map((i) => refs[i]), T, predictor.latentShape);
       const z = onDevice(w.z), a = onDevice(w.a);
-      const loss = predictor.loss(z, predictor.useActions ? a : null, { pTrue: info.pTrue ?? 1, rng: coins });
+      const loss = predictor.loss(z, predictor.useActions ? a : null, { pTrue: info.pTrue ?? 1, rng: coins, burnIn });
       return { loss, logs: {} };
     },
     validate(): Logs {
@@ -270,7 +281,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
             const act = predictor.useActions ? a : null;
             tf += predictor.loss(z, act).item() * part.length;
             const B = part.length;
-            const pred = predictor.forwardScheduled(z, act, 0, new Generator(0));
+            const pred = predictor.forwardScheduled(z, act, 0, new Generator(0), burnIn);
             const target = z.reshape(B, T, predictor.latentSize).slice([0, 1, 0], [B, T - 1, predictor.latentSize]);
             ol += mseLoss(pred.reshape(B, T - 1, predictor.latentSize), target).item() * B;
           });

@@ -14,7 +14,8 @@ export const command: Command = {
 
 Encodes every frame once with the frozen VAE, then trains the predictor on windows of
 --seq_len latents: teacher forcing, or --scheduled_sampling (pTrue decays linearly 1 -> 0.25
-over the epochs). Example, the seed review's run:
+over the epochs; --burn_in k keeps the first k inputs of each window true). Example, the seed
+review's run:
   worldkit train-predictor --vae runs/vae --epochs 40 --batch_size 4 --lr 1e-4 --hidden_size 256 \\
     --predictor lstm --residual_prediction --scheduled_sampling --use_actions \\
     --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
@@ -35,6 +36,7 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     { name: 'input_noise_std', type: 'number', default: 0, help: 'std of Gaussian noise on the latent inputs' },
     { name: 'target_jitter_scale', type: 'number', default: 0, help: 'std of Gaussian noise on the target latents' },
     { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
+    { name: 'burn_in', type: 'int', default: 0, help: 'with --scheduled_sampling: the first k inputs of each window are always the true latents, sampling applies after them (0..seq_len-1)' },
   ],
   async run(args, io) {
     const { flags } = args;
@@ -77,6 +79,7 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
         inputNoiseStd: flags.input_noise_std as number,
         targetJitterScale: flags.target_jitter_scale as number,
         seqLen: flags.seq_len as number,
+        burnIn: flags.burn_in as number,
         checkpointDir: out,
         resume: flags.resume as boolean,
         callbacks: progress(io, 'predictor'),
