@@ -19,6 +19,8 @@ import { memory } from '../src/tensor/memory';
 import { LatentPredictor } from '../src/models/latent_predictor';
 import { rememberConfig } from '../src/train/train_vae';
 import { openLoopRollout, closedLoopRollout } from '../src/rollout/index';
+import { movingMnist, movingMnistEpisodes } from '../src/data/moving_mnist';
+import { CollapseMonitor } from '../src/train/collapse';
 
 const tmpDirs: string[] = [];
 const tmp = (name: string) => {
@@ -211,6 +213,57 @@ describe('scheduled sampling burn-in (issue 18)', () => {
     const help = io();
     await main(['train-predictor', '--help'], help.io);
     expect(help.out.join('\n')).toContain('--burn_in');
+  });
+});
+
+describe('VAE collapse detection (issue 18)', () => {
+  // Tiny Moving MNIST: 16 sequences of 10 frames (sparse white digits on black).
+  const mnist = movingMnistEpisodes(movingMnist({ count: 16, frames: 10, seed: 1 }));
+  const mnistVAE = (o: { beta: number; reconLoss: 'mse' | 'bce' }) => createVAE({ encoderChannels: [8, 16, 16, 32], latentShape: [8, 4, 4], seed: 2, ...o });
+  const base = { batchSize: 16, lr: 2e-3, seed: 1 };
+
+  test('a collapsing run (MSE, beta 1 on Moving MNIST) gets one note with the cause and what to try; the weights are bit-identical without the check', async () => {
+    const notes: string[] = [];
+    const dir = tmp('collapse');
+    const check = { every: 10, warmup: 20, patience: 2 };
+    const a = mnistVAE({ beta: 1, reconLoss: 'mse' });
+    const ra = await trainVAE(a, mnist, { ...base, epochs: 4, collapseCheck: check, checkpointDir: dir, callbacks: { onNote: (m) => notes.push(m) } });
+    expect(notes).toHaveLength(1);
+    expect(ra.notes).toEqual(notes);
+    expect(notes[0]).toMatch(/^trainVAE: the VAE looks collapsed at step \d+ \(epoch \d+, 2 checks in a row\): its reconstruction loss \([\d.]+ per frame\) is no better than giving the batch's average frame for every input/);
+    expect(notes[0]).toMatch(/the decoded frames are nearly identical across the batch/);
+    expect(notes[0]).toMatch(/Try reconLoss: 'bce' .*Moving MNIST.*a lower beta \(now 1; --beta\), freeBits .*a lower lr/);
+    const ev = readMetricsLog(path.join(dir, 'metrics.jsonl')).filter((r) => r.kind === 'event' && r.event === 'note');
+    expect(ev.map((r) => r.message)).toEqual(notes);
+    // it only observes: the same run without the check trains to the same bits
+    const b = mnistVAE({ beta: 1, reconLoss: 'mse' });
+    const rb = await trainVAE(b, mnist, { ...base, epochs: 4, collapseCheck: false, callbacks: { onNote: (m) => notes.push(m) } });
+    expect(weightsOf(b)).toEqual(weightsOf(a));
+    expect(rb.history).toEqual(ra.history);
+    expect(notes).toHaveLength(1);
+  });
+
+  test('a healthy run (BCE on the same data) past its warmup gets no note', async () => {
+    const notes: string[] = [];
+    const v = mnistVAE({ beta: 0.25, reconLoss: 'bce' });
+    // 144 steps, checked at 120, 130 and 140 (by then the reconstructions beat the average frame)
+    const r = await trainVAE(v, mnist, { ...base, epochs: 16, collapseCheck: { every: 10, warmup: 120, patience: 2 }, callbacks: { onNote: (m) => notes.push(m) } });
+    expect(r.step).toBe(144);
+    expect(notes).toEqual([]);
+  });
+
+  test('the monitor: signature, patience, once per run, option checks', () => {
+    const m = new CollapseMonitor('trainVAE', { reconLoss: 'bce', beta: 0.005, freeBits: 4 }, { every: 5, warmup: 10, patience: 2 });
+    expect([m.due(5), m.due(10), m.due(12), m.due(15)]).toEqual([false, true, false, true]);
+    const collapsed = { recon: 100, averageFrameLoss: 100, spread: 0.5, kl: 0.1 };
+    expect(m.observe(10, 0, collapsed)).toBeNull();
+    expect(m.observe(15, 0, { ...collapsed, recon: 50 })).toBeNull(); // healthy check: the streak restarts
+    expect(m.observe(20, 0, collapsed)).toBeNull();
+    const note = m.observe(25, 1, collapsed)!;
+    expect(note).toMatch(/at step 25 \(epoch 2, 2 checks in a row\).*the KL is ~0 \(0.100 nats per frame: z carries no information\)\. Try a lower lr\./);
+    expect(m.observe(30, 1, collapsed)).toBeNull();
+    expect(m.due(30)).toBe(false);
+    expect(() => new CollapseMonitor('trainVAE', { reconLoss: 'mse', beta: 1, freeBits: 0 }, { every: 0 })).toThrow(/trainVAE: options.collapseCheck.every must be an integer in \[1,/);
   });
 });
 

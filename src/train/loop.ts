@@ -103,6 +103,12 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+export interface StepContext {
+  step: number;
+  epoch: number;
+  note(message: string): void;
+}
+
 /** What a trainer plugs into the loop. */
 export interface LoopSpec {
   kind: string;
@@ -116,8 +122,12 @@ export interface LoopSpec {
   rngs: Record<string, Generator>;
   /** Per-epoch extra values (e.g. pTrue) passed to trainStep and logged. */
   epochInfo?(epoch: number, epochs: number): Logs;
-  /** One step on the examples `idx`: returns the loss tensor's value and the logged parts (tidy is done by the loop). */
-  trainStep(idx: number[], info: Logs): { loss: import('../tensor/tensor').Tensor; logs: Logs };
+  /**
+   * One step on the examples `idx`: returns the loss tensor's value and the logged parts (tidy is
+   * done by the loop). `ctx`: the step being taken (1-based), its epoch, and note() for things
+   * worth telling the user (the same channel as the loop's own notes).
+   */
+  trainStep(idx: number[], info: Logs, ctx: StepContext): { loss: import('../tensor/tensor').Tensor; logs: Logs };
   validate(): Logs;
   /** The examples `idx` in words, for error messages (e.g. 'frames (episode 0, t 12), ...'). */
   describeBatch?(idx: number[]): string;
@@ -275,8 +285,11 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   const cbs = opts.callbacks ?? {};
   const dir = opts.checkpointDir ?? null;
   const notes: string[] = [];
+  // Notes given while training (not the resume notes, written when the log opens) also go to the metrics log.
+  let liveLog: { log: MetricsLog; step: () => number; epoch: () => number } | null = null;
   const note = (m: string) => {
     notes.push(m);
+    if (liveLog) liveLog.log.write({ kind: 'event', step: liveLog.step(), epoch: liveLog.epoch(), event: 'note', message: m });
     if (cbs.onNote) cbs.onNote(m);
     else console.warn(`worldkit: ${m}`);
   };
@@ -417,10 +430,13 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal, notes });
   for (const m of notes) log.write({ kind: 'event', step, epoch: startEpoch, event: 'note', message: m });
   let stopReason = 'completed';
+  let curEpoch = startEpoch;
+  liveLog = { log, step: () => step, epoch: () => curEpoch };
   if (!(await call(cbs.onTrainBegin, { epochs, batchesPerEpoch, startEpoch, step }))) stopReason = 'callback';
 
   try {
     outer: for (let epoch = startEpoch; epoch < epochs && stopReason === 'completed'; ++epoch) {
+      curEpoch = epoch;
       const info = spec.epochInfo ? spec.epochInfo(epoch, epochs) : {};
       const order = epochOrder(seed, epoch, spec.numExamples);
       const first = epoch === startEpoch ? startBatch : 0;
@@ -440,7 +456,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         let badTensor: { what: string; name: string; value: string; applied: boolean } | null = null;
         const logs = tidy(() => {
           optimizer.zeroGrad();
-          const { loss, logs } = spec.trainStep(idx, info);
+          const { loss, logs } = spec.trainStep(idx, info, { step: step + 1, epoch, note });
           const value = loss.item();
           if (!Number.isFinite(value)) return { loss: value, ...logs };
           loss.backward();

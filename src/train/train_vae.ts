@@ -20,6 +20,7 @@ import { EpisodeSource, episodesOf, frameIndex, gatherFrames, splitEpisodes } fr
 import { restoreModule } from './checkpoint';
 import { Device, moduleDevice, resolveDevice } from './device';
 import { checkInt, checkNumel, typeError } from '../errors';
+import { CollapseCheckOptions, CollapseMonitor, collapseStats } from './collapse';
 
 const CONFIGS = new WeakMap<object, Record<string, unknown>>();
 
@@ -78,6 +79,13 @@ export interface TrainVAEOptions extends CommonTrainOptions {
   modelConfig?: ConvVAEOptions;
   /** Held-out frames used for validation at most (default 512). */
   maxValidationFrames?: number;
+  /**
+   * Collapse detection (src/train/collapse.ts, docs/vae_collapse.md): a note (callbacks.onNote,
+   * the CLI's `note:` lines, the metrics log) when the VAE decodes about the same frame whatever
+   * its input; it only observes, the training is unchanged. Default on ({ every: 25, warmup: 200,
+   * patience: 3 }); false turns it off.
+   */
+  collapseCheck?: CollapseCheckOptions | false;
 }
 
 export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: TrainVAEOptions = {}): Promise<TrainResult> {
@@ -94,6 +102,7 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
   const seed = options.seed ?? 0;
   const noise = new Generator(seed).fork(11);
   const batchSize = options.batchSize ?? 32;
+  const monitor = options.collapseCheck === false ? null : new CollapseMonitor(fn, vae, options.collapseCheck ?? {});
   if (moduleDevice(vae) !== device) vae.to(device);
   return runLoop({
     kind: 'vae',
@@ -104,9 +113,15 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
     opts: { ...options, device },
     numExamples: refs.length,
     rngs: { noise },
-    trainStep(idx) {
+    trainStep(idx, _info, ctx) {
       const x = gatherFrames(train, idx.map((i) => refs[i]));
       const l = vae.loss(x, { generator: noise });
+      if (monitor?.due(ctx.step)) {
+        // Reads only what this step computed (no draw, no extra pass): results stay bit-identical.
+        const o = l.output;
+        const m = monitor.observe(ctx.step, ctx.epoch, collapseStats(x._data as Uint8Array, o.recon, o.mu, o.logvar, vae.reconLoss));
+        if (m) ctx.note(m);
+      }
       return { loss: l.total, logs: { recon: l.recon.item(), kl: l.kl.item() } };
     },
     validate(): Logs {
