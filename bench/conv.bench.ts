@@ -81,7 +81,7 @@ export function convBench(opts: SuiteOptions, N = 32): BenchRow[] {
   }
   if (opts.peers) {
     const args = ['--threads', String(opts.threads), ...(opts.quick ? ['--quick'] : [])];
-    for (const res of runPythonPeer('torch_kernels.py', args, peerCases, opts.log)) {
+    for (const res of runPythonPeer('torch_kernels.py', args, opts.threads, peerCases, opts.log)) {
       const r = rowById.get(String(res.id));
       if (r && typeof res.ms === 'number') addPeer(r, 'PyTorch', res.ms);
       else if (r && res.error) r.note = `PyTorch: ${String(res.error).slice(0, 80)}`;

@@ -2,7 +2,7 @@
  * GEMM benchmark: GFLOP/s of the native wk GEMM on square sizes and the latent predictor's shapes
  * (forward x . W^T and both backward products), with the ratio to OpenBLAS's cblas_sgemm measured
  * in the same run when Debian's OpenBLAS is installed (a benchmark-only peer, compiled here from
- * bench/peers/openblas_sgemm.c).
+ * bench/peers/openblas_sgemm.c, run with the OpenBLAS build and kernels bench/peer_env.ts picks).
  *
  *   npx tsc -p tsconfig.json --outDir /tmp/wk-bench && \
  *     WORLDKIT_ADDON=$PWD/build/Release/worldkit.node node /tmp/wk-bench/bench/gemm.bench.js [--threads 1,2]
@@ -10,12 +10,10 @@
  * `run()` returns the rows for `worldkit bench`.
  */
 import Benchmark from 'benchmark';
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { native, packageRoot } from '../src/backend/native';
-import { cpuHasAvx512 } from './harness';
+import { cblasPeerExe, runCblasPeer } from './peer_env';
 
 export interface BenchRow {
   op: string;
@@ -55,28 +53,22 @@ function setThreads(n: number): void {
   native.setNumThreads(n);
 }
 
+/** The compiled C peer (once per process), or null without cc, cblas.h or libopenblas. */
+export function openblasExe(): string | null {
+  // Next to this file when run from sources, else in the repository (compiled copies lack the .c).
+  return cblasPeerExe([path.join(__dirname, 'peers', 'openblas_sgemm.c'), path.join(packageRoot(), 'bench', 'peers', 'openblas_sgemm.c'),
+    path.join(process.cwd(), 'bench', 'peers', 'openblas_sgemm.c')]);
+}
+
 /** OpenBLAS GFLOP/s per shape (same order), or null when OpenBLAS or a C compiler is missing. */
 export function openblasPeer(shapes: Shape[], threads: number): number[] | null {
-  const header = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'].find((f) => fs.existsSync(f));
-  if (!header) return null;
-  // Next to this file when run from sources, else in the repository (compiled copies lack the .c).
-  const srcPath = [path.join(__dirname, 'peers', 'openblas_sgemm.c'), path.join(packageRoot(), 'bench', 'peers', 'openblas_sgemm.c'),
-    path.join(process.cwd(), 'bench', 'peers', 'openblas_sgemm.c')].find((f) => fs.existsSync(f));
-  if (!srcPath) return null;
-  const exe = path.join(os.tmpdir(), `wk-openblas-sgemm-${process.pid}`);
+  const exe = openblasExe();
+  if (!exe) return null;
   try {
-    execFileSync('cc', ['-O2', srcPath, '-I', path.dirname(header), '-o', exe, '-lopenblas'], { stdio: 'pipe' });
-    const args = ['--threads', String(threads), '--min-ms', '300'];
-    for (const s of shapes) args.push(s.tA ? '1' : '0', s.tB ? '1' : '0', String(s.M), String(s.N), String(s.K));
-    // Debian's build picks the Haswell kernels on AVX-512 machines (half speed): ask for SkylakeX
-    // there, and only there (without AVX-512 those kernels die with SIGILL).
-    const coretype = process.env.OPENBLAS_CORETYPE ?? (cpuHasAvx512() ? 'SkylakeX' : undefined);
-    const out = execFileSync(exe, args, { env: coretype ? { ...process.env, OPENBLAS_CORETYPE: coretype } : process.env });
-    return (JSON.parse(out.toString()) as { gflops: number }[]).map((r) => r.gflops);
+    // peer_env.ts picks the OpenBLAS build and kernels (the same as the calibration's).
+    return runCblasPeer(exe, shapes.map((s) => [s.tA, s.tB, s.M, s.N, s.K]), threads, 300).gflops;
   } catch {
     return null;
-  } finally {
-    fs.rmSync(exe, { force: true });
   }
 }
 

@@ -16,6 +16,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { packageRoot } from '../src/backend/native';
+import { PYTHON, type PeerTrust, peerConfig } from './peer_env';
+
+export { PYTHON };
 
 /** One line of the table. `ms` is the median time of one call of the operation. */
 export interface BenchRow {
@@ -50,6 +53,8 @@ export interface PeerTiming {
   peer: string;
   ms: number;
   ratio: number;
+  /** Set by run.ts from the peer's calibration (bench/peer_env.ts); a goal read against a peer that is not 'trusted' cannot be met. */
+  trust?: PeerTrust;
 }
 
 export interface SuiteOptions {
@@ -217,7 +222,7 @@ export function formatTable(rows: BenchRow[], peak?: Peak): string {
   for (const r of rows) {
     const tp = throughput(r, peak);
     const spread = r.p10 !== undefined && r.p90 !== undefined && (r.samples ?? 1) > 1 ? `${fmtMs(r.p10)}-${fmtMs(r.p90)}` : '';
-    const peers = (r.peers ?? []).map((p) => `${p.peer} ${fmtMs(p.ms)} → **${p.ratio.toFixed(2)}x**`).join('; ');
+    const peers = (r.peers ?? []).map((p) => `${p.peer} ${fmtMs(p.ms)} → **${p.ratio.toFixed(2)}x**${p.trust === 'handicapped' || p.trust === 'uncalibrated' ? ` *${p.trust}*` : ''}`).join('; ');
     const note = r.note ? ` ${peers ? '; ' : ''}_${r.note}_` : '';
     lines.push(`| ${r.suite} | ${r.op} | ${r.shape} | ${fmtMs(r.ms)} | ${spread} | ${tp.text} | ${tp.pct} | ${peers}${note} |`);
   }
@@ -231,9 +236,6 @@ export function addPeer(r: BenchRow, peer: string, ms: number): void {
 }
 
 // ---- peers ---------------------------------------------------------------------------------
-
-export const TCMALLOC = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
-export const PYTHON = '/usr/bin/python3';
 
 /** A peer file (bench/peers/<name>) beside this file (dist-bench copies them) or in the package. */
 export function findPeer(name: string): string | null {
@@ -250,28 +252,13 @@ export function torchVersion(): string | null {
   return (torchVersionCache = r.status === 0 ? r.stdout.trim() : null);
 }
 
-/** True when the CPU has AVX-512F (OpenBLAS's SkylakeX kernels would fault without it). */
-export function cpuHasAvx512(): boolean {
-  try {
-    return /\bavx512f\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The environment PyTorch is at its best with here (tcmalloc; OpenBLAS on its AVX-512 kernels
- * where the CPU has AVX-512 — without it OPENBLAS_CORETYPE=SkylakeX dies with SIGILL).
- */
-export function torchEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (cpuHasAvx512() && env.OPENBLAS_CORETYPE === undefined) env.OPENBLAS_CORETYPE = 'SkylakeX';
-  if (fs.existsSync(TCMALLOC)) env.LD_PRELOAD = TCMALLOC;
-  return env;
+/** The environment of a PyTorch peer on `threads` threads: bench/peer_env.ts decides it (BLAS build, kernels, tcmalloc). */
+export function torchEnv(threads: number): NodeJS.ProcessEnv {
+  return peerConfig('torch', threads).env;
 }
 
 /** Runs a Python peer with JSON on stdin; returns the JSON lines of its stdout (or [] with a log line). */
-export function runPythonPeer(script: string, args: string[], input: unknown, log: (s: string) => void): Record<string, unknown>[] {
+export function runPythonPeer(script: string, args: string[], threads: number, input: unknown, log: (s: string) => void): Record<string, unknown>[] {
   if (!torchVersion()) {
     log(`PyTorch peer ${script} skipped: ${PYTHON} cannot import torch (Debian: apt-get install python3-torch)`);
     return [];
@@ -281,7 +268,7 @@ export function runPythonPeer(script: string, args: string[], input: unknown, lo
     log(`PyTorch peer ${script} skipped: not found`);
     return [];
   }
-  const r = spawnSync(PYTHON, [file, ...args], { env: torchEnv(), input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 16 << 20 });
+  const r = spawnSync(PYTHON, [file, ...args], { env: torchEnv(threads), input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) {
     log(`PyTorch peer ${script} failed: ${(r.stderr || '').slice(-800)}`);
     return [];

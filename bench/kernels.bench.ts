@@ -31,7 +31,7 @@ function withPeers(opts: SuiteOptions, rows: BenchRow[], cases: [BenchRow, PeerC
   if (!opts.peers || cases.length === 0) return rows;
   const args = ['--threads', String(opts.threads), ...(opts.quick ? ['--quick'] : [])];
   const byId = new Map(cases.map(([r, c]) => [c.id, r]));
-  for (const res of runPythonPeer('torch_kernels.py', args, cases.map(([, c]) => c), opts.log)) {
+  for (const res of runPythonPeer('torch_kernels.py', args, opts.threads, cases.map(([, c]) => c), opts.log)) {
     const r = byId.get(String(res.id));
     if (r && typeof res.ms === 'number') addPeer(r, 'PyTorch', res.ms);
     else if (r && res.error) r.note = `PyTorch: ${String(res.error).slice(0, 80)}`;

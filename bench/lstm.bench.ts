@@ -51,7 +51,7 @@ function torchRows(quick: boolean, log: (s: string) => void): TorchRow[] {
     log('PyTorch peer skipped: /usr/bin/python3 cannot import torch (Debian: apt-get install python3-torch)');
     return [];
   }
-  const env = torchEnv(); // tcmalloc; OPENBLAS_CORETYPE=SkylakeX only where the CPU has AVX-512
+  const env = torchEnv(wk.getNumThreads()); // bench/peer_env.ts: OpenMP OpenBLAS, kernels from the CPU flags, tcmalloc
   const script = [path.join(__dirname, 'peers', 'torch_predictor.py'), path.join(process.cwd(), 'bench', 'peers', 'torch_predictor.py')].find((f) =>
     fs.existsSync(f),
   );

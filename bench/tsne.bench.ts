@@ -20,6 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { trustworthiness, tsne } from '../src/diagnostics/tsne';
 import { BenchRow, PYTHON, SuiteOptions, addPeer, findPeer, row, summarize } from './harness';
+import { peerConfig } from './peer_env';
 
 /** 10 Gaussian clusters (centres N(0, 0.3^2), spread 0.1) of N points in D dims; seeded. */
 export function latentClusters(n: number, d: number, seed: number): Float32Array {
@@ -64,7 +65,7 @@ function runSklearn(x: Float32Array, n: number, d: number, iterations: number, t
     const pts = path.join(dir, 'points.f32'), out = path.join(dir, 'embedding.f32');
     fs.writeFileSync(pts, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     const args = [script, '--points', pts, '--n', String(n), '--d', String(d), '--method', 'barnes_hut', '--iterations', String(iterations), '--threads', String(threads), '--out', out];
-    const r = spawnSync(PYTHON, args, { env: { ...process.env, OMP_NUM_THREADS: String(threads) }, encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = spawnSync(PYTHON, args, { env: peerConfig('python', threads).env, encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.status !== 0) {
       log(`sklearn peer failed: ${(r.stderr || '').slice(-600)}`);
       return null;

@@ -2,7 +2,8 @@
  * ConvVAE benchmark (issue 4): a full training step (forward, backward, Adam) of the default
  * ConvVAE (64x64x3, latent 64x4x4) at B=32, and the encoder-only forward at B=32 (images/s),
  * with the ratio to the PyTorch peer (bench/peers/torch_vae.py) run in the same run when
- * /usr/bin/python3 has torch (tcmalloc preloaded, OPENBLAS_CORETYPE=SkylakeX).
+ * /usr/bin/python3 has torch (configured by bench/peer_env.ts: OpenMP OpenBLAS, kernels from the
+ * CPU flags, tcmalloc).
  *
  *   npx tsc -p tsconfig.json --outDir /tmp/wk-bench
  *   NODE_PATH=$PWD/node_modules node /tmp/wk-bench/bench/vae.bench.js [--quick] [--no-torch]   (from the repo root)
@@ -43,7 +44,7 @@ function torchRows(B: number, quick: boolean, log: (s: string) => void): TorchRo
     log('PyTorch peer skipped: bench/peers/torch_vae.py not found');
     return [];
   }
-  const env = torchEnv(); // tcmalloc; OPENBLAS_CORETYPE=SkylakeX only where the CPU has AVX-512
+  const env = torchEnv(wk.getNumThreads()); // bench/peer_env.ts: OpenMP OpenBLAS, kernels from the CPU flags, tcmalloc
   const r = spawnSync(py, [script, '--threads', String(wk.getNumThreads()), '--B', String(B), ...(quick ? ['--quick'] : [])], {
     env,
     encoding: 'utf8',

@@ -2,8 +2,10 @@
 """PyTorch peer of bench/conv.bench.ts and bench/kernels.bench.ts: single kernels at the shapes
 the TypeScript suites send.
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 OPENBLAS_CORETYPE=SkylakeX \
-        /usr/bin/python3 bench/peers/torch_kernels.py --threads N [--quick] < cases.json
+    env $(node dist-bench/bench/peer_env.js torch N) /usr/bin/python3 bench/peers/torch_kernels.py --threads N [--quick] < cases.json
+
+(the environment the bench gives it: OpenMP OpenBLAS, kernels from the CPU flags, tcmalloc;
+bench/peer_env.ts)
 
 stdin: a JSON array of {"id", "kind", ...params}; stdout: one JSON object per line {"id", "ms"}
 (median of timed repeats). Backward passes are timed alone: convolutions through

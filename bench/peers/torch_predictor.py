@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch peer of bench/lstm.bench.ts: the latent predictor's training step and rollout.
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 OPENBLAS_CORETYPE=SkylakeX \
-        /usr/bin/python3 bench/peers/torch_predictor.py [--threads N] [--quick]
+    env $(node dist-bench/bench/peer_env.js torch N) /usr/bin/python3 bench/peers/torch_predictor.py [--threads N] [--quick]
+
+(the environment the bench gives it: OpenMP OpenBLAS, kernels from the CPU flags, tcmalloc;
+bench/peer_env.ts)
 
 (tcmalloc: with glibc malloc PyTorch 1.13's step times are bimodal on this machine.)
 The model matches worldkit's LatentPredictor: LSTM over concat(z_t, a_t), Linear head to dz,

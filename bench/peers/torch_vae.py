@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch peer of bench/vae.bench.ts: the default ConvVAE's training step and encoder forward.
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 OPENBLAS_CORETYPE=SkylakeX \
-        /usr/bin/python3 bench/peers/torch_vae.py [--threads N] [--quick] [--B 32]
+    env $(node dist-bench/bench/peer_env.js torch N) /usr/bin/python3 bench/peers/torch_vae.py [--threads N] [--quick] [--B 32]
+
+(the environment the bench gives it: OpenMP OpenBLAS, kernels from the CPU flags, tcmalloc;
+bench/peer_env.ts)
 
 The model is worldkit's default ConvVAE (the same module as test/fixtures/make_torch_fixtures_conv.py):
 encoder Conv2d 4x4 stride 2 padding 1, 3->32->64->128->256 with ReLU, heads Conv2d(256,64,3,p1)
