@@ -17,6 +17,7 @@ import { ConvVAE } from '../models/conv_vae';
 import { LatentPredictor } from '../models/latent_predictor';
 import type { Episode } from '../data/episode';
 import { labelHeadsOf } from '../data/episode';
+import { gatherFrames } from '../train/data';
 import { decodeLatents, encodeFrames, framesToImages, openLoopRollout } from '../rollout/index';
 import { mse, psnrFromMse, ssim } from './image_metrics';
 import { lineChartSvg } from './chart';
@@ -53,13 +54,8 @@ export function evaluateVAE(vae: ConvVAE, episodes: Episode[], opts: EvaluateVAE
   });
   if (!refs.length) throw new RangeError(`${fn}: episodes hold no frames to evaluate (${episodes.length} episodes)`);
   const pick = refs.length <= maxFrames ? refs : Array.from({ length: maxFrames }, (_, k) => refs[Math.floor((k * refs.length) / maxFrames)]);
-  const per = 64 * 64 * 3;
   const n = pick.length;
-  const gather = (rs: [number, number][]) => {
-    const frames = new Uint8Array(rs.length * per);
-    rs.forEach(([e, t], k) => frames.set(episodes[e].frames.subarray(t * per, (t + 1) * per), k * per));
-    return frames;
-  };
+  const gather = (rs: [number, number][]) => gatherFrames(episodes, rs).data() as Uint8Array;
   const frames = gather(pick);
   const rec = decodeLatents(vae, encodeFrames(vae, frames, n)).images;
   const real = framesToImages(frames, n);

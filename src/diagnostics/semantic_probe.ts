@@ -22,6 +22,8 @@ import { LRScheduler, cosine } from '../optim/schedules';
 import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { crossEntropy } from '../losses/index';
+import { framesToImages } from '../rollout/index';
+import { gatherFrames } from '../train/data';
 import { Generator } from '../random/generator';
 import { saveSafetensors, loadSafetensorsWithMetadata } from '../io/safetensors';
 import { writeFileAtomic } from '../io/atomic_file';
@@ -65,19 +67,9 @@ export function requireLabels(fn: string, episodes: Episode[]): LabelHead[] {
   return heads;
 }
 
-/** uint8 HWC frames of (episode, t) pairs -> float NCHW images in [0, 1]. */
-function gatherImages(eps: Episode[], refs: [number, number][], C: number, H: number, W: number): Float32Array {
-  const plane = H * W;
-  const per = C * plane;
-  const out = new Float32Array(refs.length * per);
-  refs.forEach(([e, t], k) => {
-    const ep = eps[e];
-    const src = ep.frames;
-    const base = t * plane * 3;
-    const o = k * per;
-    for (let p = 0; p < plane; ++p) for (let c = 0; c < C; ++c) out[o + c * plane + p] = src[base + p * 3 + c] / 255;
-  });
-  return out;
+/** uint8 HWC frames of (episode, t) pairs -> float NCHW images in [0, 1] (RGB: the probe's C is 3). */
+function gatherImages(eps: Episode[], refs: [number, number][], H: number, W: number): Float32Array {
+  return framesToImages(gatherFrames(eps, refs).data() as Uint8Array, refs.length, H, W);
 }
 
 /** Mirrors float NCHW images left-right in place. */
@@ -106,13 +98,13 @@ function exampleRefs(eps: Episode[], pairs: boolean): [number, number][] {
 
 /** Probe predictions [n, heads] for the frames (and predecessors) at refs. */
 export function classifyEpisodeFrames(probe: SemanticProbe, eps: Episode[], refs: [number, number][], batch = 128): Int32Array {
-  const [C, H, W] = probe.inputShape;
+  const [, H, W] = probe.inputShape;
   const nh = probe.heads.length;
   const out = new Int32Array(refs.length * nh);
   for (let i = 0; i < refs.length; i += batch) {
     const part = refs.slice(i, i + batch);
-    const imgs = gatherImages(eps, part, C, H, W);
-    const prev = probe.pairs ? gatherImages(eps, part.map(([e, t]) => [e, Math.max(0, t - 1)]), C, H, W) : null;
+    const imgs = gatherImages(eps, part, H, W);
+    const prev = probe.pairs ? gatherImages(eps, part.map(([e, t]) => [e, Math.max(0, t - 1)]), H, W) : null;
     out.set(probe.classify(imgs, prev, part.length), i * nh);
   }
   return out;
@@ -197,8 +189,8 @@ export async function trainSemanticProbe(episodes: Episode[], opts: TrainProbeOp
     let lossSum = 0, batches = 0;
     for (let b = 0; b < perEpoch; b += batchSize) {
       const part = idx.slice(b, Math.min(perEpoch, b + batchSize)).map((i) => refs[i]);
-      const imgs = gatherImages(episodes, part, C, H, W);
-      const prev = probe.pairs ? gatherImages(episodes, part.map(([e, t]) => [e, t - 1]), C, H, W) : null;
+      const imgs = gatherImages(episodes, part, H, W);
+      const prev = probe.pairs ? gatherImages(episodes, part.map(([e, t]) => [e, t - 1]), H, W) : null;
       const flipped = new Float32Array(part.length);
       if (mirror) {
         flips.fillUniform(flipped);
