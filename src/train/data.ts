@@ -86,14 +86,22 @@ export function gatherFrames(eps: Episode[], refs: [number, number][]): Tensor {
   return new Tensor([refs.length, e0.height, e0.width, 3], 'uint8', out);
 }
 
-/** Start positions (episode, t0) of every window of `len` frames, `stride` apart. */
-export function windows(eps: { length: number }[], len: number, stride: number): [number, number][] {
+/**
+ * Start positions (episode, t0) of every window of `len` frames, `stride` apart. With `coverEnd`
+ * (default true), when the stride leaves the last frames of an episode outside every window (20
+ * frames, len 16, stride 8: windows at 0 and 8 would reach frame 23, so only the one at 0 fits
+ * and frames 16-19 were never seen), one more window is added, aligned to the episode's end
+ * (t0 = length - len), so every frame of an episode of at least `len` frames is in a window.
+ */
+export function windows(eps: { length: number }[], len: number, stride: number, coverEnd = true): [number, number][] {
   // A stride below 1 (or fractional) would never advance past t = 0 and grow `out` until the heap runs out.
   if (!Number.isInteger(stride) || stride < 1) throw typeError('windows', 'stride', 'an integer >= 1', stride);
   if (!Number.isInteger(len) || len < 1) throw typeError('windows', 'len', 'an integer >= 1', len);
   const out: [number, number][] = [];
   eps.forEach((e, i) => {
-    for (let t = 0; t + len <= e.length; t += stride) out.push([i, t]);
+    let last = -1;
+    for (let t = 0; t + len <= e.length; t += stride) out.push([i, (last = t)]);
+    if (coverEnd && last >= 0 && last + len < e.length) out.push([i, e.length - len]);
   });
   return out;
 }

@@ -181,7 +181,12 @@ export function predictorConfigOf(p: LatentPredictor): LatentPredictorOptions {
 export interface TrainPredictorOptions extends CommonTrainOptions, PredictorModelOptions {
   /** Window length in frames (default 16). */
   seqLen?: number;
-  /** Frames between window starts (default seqLen / 2). */
+  /**
+   * Frames between window starts (default seqLen / 2). When the stride leaves an episode's last
+   * frames outside every window, a final window aligned to the episode's end is added, so every
+   * frame is trained (20-frame sequences, seqLen 16, stride 8: windows at 0 and 4, frames 16-19
+   * included). Validation windows (seqLen apart) end the same way.
+   */
   windowStride?: number;
   /** Scheduled sampling on (default false: teacher forcing). */
   scheduledSampling?: boolean;
