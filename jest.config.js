@@ -6,6 +6,8 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  // Builds the test-only emulation addon (build/Release/worldkit_emu.node) when out of date.
+  globalSetup: '<rootDir>/test/setup/global_setup.js',
   testTimeout: 120000,
   maxWorkers: 2,
 };

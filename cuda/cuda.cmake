@@ -2,8 +2,9 @@
 # `worldkit` target exists, when nvcc is found and WORLDKIT_CUDA is not 0; WK_CUDA_SOURCES holds
 # the .cu files.
 #
-#   WORLDKIT_CUDA_ARCHS   architectures, default 75;80;86;89;90 (CUDA 13 has no target below 75;
-#                         `native` fails on machines without a GPU). Each listed arch gets SASS;
+#   WORLDKIT_CUDA_ARCHS   architectures: a list, or `all` (75;80;86;89;90; CUDA 13 has no target
+#                         below 75). Default (CMakeLists.txt): the present GPU's architecture, or
+#                         all of them when no GPU answers nvidia-smi. Each listed arch gets SASS;
 #                         the newest one also gets PTX, so later GPUs can JIT it.
 #   static cudart         the addon loads on machines with no CUDA libraries at all; the driver
 #                         (libcuda) is opened at run time by cudart, and its absence is reported
@@ -13,9 +14,18 @@
 #                         prints registers, shared memory and spills per kernel from it.
 #   no spills             -warn-spills,-warn-lmem-usage plus --Werror all-warnings, and the
 #                         launcher fails the compile on any ptxas warning as a second net.
-set(WK_CUDA_ARCHS "75;80;86;89;90")
+if(NOT WK_CUDA_ARCHS_ALL)
+  set(WK_CUDA_ARCHS_ALL "75;80;86;89;90")
+endif()
+if(NOT WK_CUDA_ARCHS_DEFAULT)
+  set(WK_CUDA_ARCHS_DEFAULT "${WK_CUDA_ARCHS_ALL}")
+endif()
+set(WK_CUDA_ARCHS "${WK_CUDA_ARCHS_DEFAULT}")
 if(DEFINED ENV{WORLDKIT_CUDA_ARCHS} AND NOT "$ENV{WORLDKIT_CUDA_ARCHS}" STREQUAL "")
   set(WK_CUDA_ARCHS "$ENV{WORLDKIT_CUDA_ARCHS}")
+  if(WK_CUDA_ARCHS STREQUAL "all")
+    set(WK_CUDA_ARCHS "${WK_CUDA_ARCHS_ALL}")
+  endif()
 endif()
 string(REPLACE "," ";" WK_CUDA_ARCHS "${WK_CUDA_ARCHS}")
 list(SORT WK_CUDA_ARCHS COMPARE NATURAL)

@@ -51,3 +51,20 @@ export function getNumThreads(): number {
 export function cpuIsa(): string {
   return native.isa();
 }
+
+// Every public class, option and result type is nameable from the package root (issue 16): a
+// consumer compiling with `declaration: true` can write the type of anything the API returns.
+export { ConvVAE, ResidualBlock, worldModelsVAE } from './models/conv_vae';
+export type { ConvVAEOptions, ConvVAEDecoderOptions, VAEOutput, VAELoss, VAEForwardOptions } from './models/conv_vae';
+export type { Pair } from './ops/conv';
+export type { AnyTypedArray, Storage } from './tensor/memory';
+export type { EpisodeSource } from './train/data';
+export type { LoopSpec, StepContext, TrainCallbacks, CommonTrainOptions, TrainResult, Logs } from './train/loop';
+export type { TrainVAEOptions } from './train/train_vae';
+export type { TrainPredictorOptions, PredictorModelOptions, CreatePredictorOptions, LatentEpisode } from './train/train_predictor';
+export type { SamplingSchedule, SamplingDecay } from './train/sampling_schedule';
+export type { Episode, LabelHead } from './data/episode';
+export type { InitOptions } from './nn/conv';
+export type { Module, Parameter } from './nn/module';
+export type { Optimizer } from './optim/optimizer';
+export type { Schedule } from './optim/schedules';

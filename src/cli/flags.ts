@@ -3,8 +3,11 @@
  * `--batch_size=4`; booleans as `--use_actions`, `--use_actions=false`, `--no_use_actions`
  * (or `--no-use-actions`). Names are declared in snake_case; dashes and underscores are the
  * same. An unknown flag, a missing value or a value of the wrong type is a UsageError, which
- * the CLI prints as one line on stderr with exit code 2.
+ * the CLI prints as one line on stderr with exit code 2. Tokenizing is node's util.parseArgs;
+ * the spellings, conversions, "did you mean" and messages are worldkit's.
  */
+import { parseArgs } from 'util';
+
 export type FlagType = 'string' | 'number' | 'int' | 'boolean';
 
 export interface FlagSpec {
@@ -64,6 +67,39 @@ function convert(spec: FlagSpec, raw: string): string | number | boolean {
   }
 }
 
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; ++i) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; ++j) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+/** Up to two declared names close to `name` (one contains the other, or a typo away). */
+export function suggestFlags(name: string, names: string[]): string[] {
+  const near = names.filter((k) => k.includes(name) || name.includes(k));
+  const typos = names
+    .map((k) => [k, editDistance(name, k)] as const)
+    .filter(([k, d]) => d <= Math.max(1, Math.floor(k.length / 4)) && !near.includes(k))
+    .sort((x, y) => x[1] - y[1])
+    .map(([k]) => k);
+  return [...near, ...typos].slice(0, 2);
+}
+
+const isNumber = (s: string): boolean => s.trim() !== '' && !Number.isNaN(Number(s));
+
+/**
+ * Parses `argv` against `specs` with node's util.parseArgs (tokens mode) doing the tokenizing:
+ * every `--Name-x` is first spelled as declared (`--name_x`), then each token is checked and
+ * converted here, so the messages stay worldkit's own.
+ */
 export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedArgs {
   const byName = new Map(specs.map((s) => [normalizeFlagName(s.name), s]));
   const flags: FlagValues = {};
@@ -71,55 +107,82 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedArgs {
   const positionals: string[] = [];
   const given = new Set<string>();
   let help = false;
-  for (let i = 0; i < argv.length; ++i) {
-    const arg = argv[i];
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
+
+  // One spelling per flag: dashes become underscores, lower case (up to '=' and before any '--').
+  const terminator = argv.indexOf('--');
+  const args = argv.map((a, i) => {
+    if ((terminator >= 0 && i >= terminator) || !a.startsWith('--') || a === '--') return a;
+    const eq = a.indexOf('=');
+    return '--' + normalizeFlagName(a.slice(2, eq >= 0 ? eq : undefined)) + (eq >= 0 ? a.slice(eq) : '');
+  });
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, spec] of byName) options[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+
+  const done = new Set<number>(); // argv indexes consumed (a short-option group yields one token per letter)
+  for (let t = 0; t < tokens.length; ++t) {
+    const tok = tokens[t];
+    if (done.has(tok.index)) continue;
+    if (tok.kind === 'option-terminator') {
+      positionals.push(...args.slice(tok.index + 1));
       break;
     }
-    if (arg === '-h' || arg === '--help') {
+    if (tok.kind === 'positional') {
+      positionals.push(tok.value);
+      continue;
+    }
+    const raw = argv[tok.index];
+    if (!tok.rawName.startsWith('--')) {
+      done.add(tok.index);
+      if (tok.name === 'h' || tok.name === 'help') {
+        help = true;
+        continue;
+      }
+      if (isNumber(raw)) {
+        positionals.push(raw);
+        continue;
+      }
+      throw new UsageError(`unknown option '${raw}' (flags start with --)`);
+    }
+    if (tok.name === 'help') {
       help = true;
       continue;
     }
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg.startsWith('-') && arg.length > 1 && Number.isNaN(Number(arg))) throw new UsageError(`unknown option '${arg}' (flags start with --)`);
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const rawName = normalizeFlagName(arg.slice(2, eq >= 0 ? eq : undefined));
-    let spec = byName.get(rawName);
+    const written = raw.slice(0, tok.inlineValue ? raw.indexOf('=') : undefined);
+    let spec = byName.get(tok.name);
     let negated = false;
-    if (!spec && rawName.startsWith('no_')) {
-      const s = byName.get(rawName.slice(3));
+    if (!spec && tok.name.startsWith('no_')) {
+      const s = byName.get(tok.name.slice(3));
       if (s && s.type === 'boolean') {
         spec = s;
         negated = true;
       }
     }
     if (!spec) {
-      const near = [...byName.keys()].filter((k) => k.includes(rawName) || rawName.includes(k)).slice(0, 2);
-      throw new UsageError(`unknown flag '${arg.slice(0, eq >= 0 ? eq : undefined)}'${near.length ? ` (did you mean ${near.map((n) => '--' + n).join(' or ')}?)` : ''}`);
+      const near = suggestFlags(tok.name, [...byName.keys()]);
+      throw new UsageError(`unknown flag '${written}'${near.length ? ` (did you mean ${near.map((n) => '--' + n).join(' or ')}?)` : ''}`);
     }
     given.add(spec.name);
     if (negated) {
-      if (eq >= 0) throw new UsageError(`--no_${spec.name} takes no value`);
+      if (tok.inlineValue) throw new UsageError(`--no_${spec.name} takes no value`);
       flags[spec.name] = false;
       continue;
     }
-    if (eq >= 0) flags[spec.name] = convert(spec, arg.slice(eq + 1));
-    else if (spec.type === 'boolean') {
-      const next = argv[i + 1];
-      if (next !== undefined && /^(true|false)$/i.test(next)) {
-        flags[spec.name] = convert(spec, next);
-        ++i;
-      } else flags[spec.name] = true;
-    } else {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`--${spec.name} needs a value`);
-      flags[spec.name] = convert(spec, next);
-      ++i;
+    if (spec.type === 'boolean') {
+      if (tok.inlineValue) flags[spec.name] = convert(spec, tok.value ?? '');
+      else {
+        // `--use_actions false`: a following true/false is the switch's value
+        const next = tokens[t + 1];
+        if (next?.kind === 'positional' && /^(true|false)$/i.test(next.value)) {
+          flags[spec.name] = convert(spec, next.value);
+          ++t;
+        } else flags[spec.name] = true;
+      }
+      continue;
     }
+    const value = tok.value;
+    if (value === undefined || (!tok.inlineValue && value.startsWith('--') && value.length > 2)) throw new UsageError(`--${spec.name} needs a value`);
+    flags[spec.name] = convert(spec, value);
   }
   return { flags, positionals, help, given: [...given] };
 }

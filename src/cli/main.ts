@@ -10,30 +10,31 @@
  *          async run({ flags, positionals }, io) { ...; return 0; },
  *        };
  *      Declare flag names in snake_case (the seed's spelling); kebab-case is accepted too.
- *   2. Nothing else: main.ts loads every module in src/cli/commands/ (dist/cli/commands/ when
- *      built), so no shared file is edited. Keep logic in the library; a command parses flags,
- *      calls library functions and prints.
+ *   2. Add it to COMMANDS below (a static list: bundlers see every command, nothing is found by
+ *      reading a folder at run time). Keep logic in the library; a command parses flags, calls
+ *      library functions and prints.
  * Conventions: a bad call (unknown flag, wrong value, missing file) throws UsageError, printed
  * as one line `worldkit <command>: <message>` on stderr with exit code 2; other failures print
  * one line and exit 1; `--help` on any command prints its usage and flags.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CliIO } from './command';
 import { formatFlags, parseFlags, UsageError } from './flags';
+import { command as bench } from './commands/bench';
+import { command as data } from './commands/data';
+import { command as demo } from './commands/demo';
+import { command as evalCommand } from './commands/eval';
+import { command as report } from './commands/report';
+import { command as rollout } from './commands/rollout';
+import { command as trainPredictor } from './commands/train_predictor';
+import { command as trainVae } from './commands/train_vae';
 
-export function loadCommands(dir = path.join(__dirname, 'commands')): Command[] {
-  const out: Command[] = [];
-  if (!fs.existsSync(dir)) return out;
-  for (const f of fs.readdirSync(dir).sort()) {
-    if (!/\.(js|ts)$/.test(f) || f.endsWith('.d.ts') || f.endsWith('.map')) continue;
-    // compiled output holds .js; running from sources (ts-jest, a transpile hook) holds .ts
-    if (f.endsWith('.ts') && fs.existsSync(path.join(dir, f.replace(/\.ts$/, '.js')))) continue;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.join(dir, f)) as { command?: Command };
-    if (mod.command && typeof mod.command.run === 'function') out.push(mod.command);
-  }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+/** Every command, listed statically (src/cli/commands/<name>.ts). */
+const COMMANDS: Command[] = [bench, data, demo, evalCommand, report, rollout, trainPredictor, trainVae];
+
+/** The commands, sorted by name. */
+export function loadCommands(): Command[] {
+  return [...COMMANDS].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function overallHelp(commands: Command[]): string {

@@ -2,9 +2,11 @@
  * `worldkit bench [--filter lstm|vae|gemm|conv|data|train|...] [--json out.json]
  *                 [--device cpu|cuda] [--threads N] [--quick] [--no-peers] [--list]`
  *
- * Runs the benchmark suites (bench/*.bench.ts, compiled into dist-bench/ by `npm run build:bench`,
- * which `prepare` runs) in a child `node dist-bench/bench/run.js <args>`, so the benchmark code and
- * its peers (TF.js, benchmark.js) are never loaded by the library itself. See bench/README.md.
+ * Runs the benchmark suites (bench/*.bench.ts, compiled into dist/bench/ by `npm run build:bench`,
+ * which `prepare` runs, and shipped in the package) in a child `node dist/bench/run.js <args>`, so
+ * the benchmark code and its peers (TF.js, benchmark.js) are never loaded by the library itself.
+ * The Python and C peers stay in the repository (skipped, with a note, where absent). See
+ * bench/README.md.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -17,9 +19,9 @@ export const benchUsage =
   'worldkit bench [--filter lstm|vae|gemm|conv|losses|adam|data|train|scaling|tfjs|...] [--json out.json] ' +
   '[--device cpu|cuda] [--threads N] [--quick] [--no-peers] [--list]';
 
-/** The compiled bench runner, or null when dist-bench/ was not built. */
+/** The compiled bench runner, or null when dist/bench/ was not built. */
 export function benchRunner(): string | null {
-  const file = path.join(packageRoot(__dirname), 'dist-bench', 'bench', 'run.js');
+  const file = path.join(packageRoot(__dirname), 'dist', 'bench', 'run.js');
   return fs.existsSync(file) ? file : null;
 }
 
@@ -31,7 +33,7 @@ export function benchCommand(argv: string[]): number {
   }
   const runner = benchRunner();
   if (!runner) {
-    console.error('worldkit bench: dist-bench/bench/run.js not found; build it with `npm run build:bench` (in the worldkit package folder)');
+    console.error('worldkit bench: dist/bench/run.js not found; build it with `npm run build:bench` (in a clone of the worldkit repository)');
     return 1;
   }
   const r = spawnSync(process.execPath, [runner, ...argv], { stdio: 'inherit', env: process.env });
@@ -46,7 +48,7 @@ export function benchCommand(argv: string[]): number {
 export const command: Command = {
   name: 'bench',
   summary: 'benchmark the kernels and training steps on this machine (vs PyTorch, OpenBLAS, TF.js where installed)',
-  usage: `${benchUsage}\n\nRuns the suites under bench/ (compiled into dist-bench/) and prints one table: median time and p10-p90\nspread, throughput, % of the measured peak, and the speed-up over each peer measured in the same run. See bench/README.md.`,
+  usage: `${benchUsage}\n\nRuns the suites under bench/ (compiled into dist/bench/) and prints one table: median time and p10-p90\nspread, throughput, % of the measured peak, and the speed-up over each peer measured in the same run. See bench/README.md.`,
   flags: [
     { name: 'filter', type: 'string', help: 'comma-separated suites (gemm, conv, lstm, lstm-kernels, losses, adam, vae, data, train, cuda, scaling, tfjs); default all' },
     { name: 'json', type: 'string', metavar: 'FILE', help: 'write the header, probes and every row as JSON' },
