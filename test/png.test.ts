@@ -49,6 +49,58 @@ describe('PNG', () => {
     expect(Array.from(decodePNG(ga).data)).toEqual([9, 9, 9, 200, 8, 8, 8, 100]);
   });
 
+  function pngFile(w: number, h: number, depth: number, colorType: number, interlace: number, raw: Buffer, extra: Buffer[] = []): Buffer {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = depth;
+    ihdr[9] = colorType;
+    ihdr[12] = interlace;
+    const sig = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+    return Buffer.concat([sig, chunk('IHDR', ihdr), ...extra, chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  }
+
+  test('16-bit, interlaced (Adam7), low-depth palette and gray+alpha images load (issue 16)', () => {
+    // 16-bit RGB, 2x1: samples scale to 8 bits (0xffff -> 255, 0x8080 -> 128, 0 -> 0)
+    const rgb16 = pngFile(2, 1, 16, 2, 0, Buffer.from([0, 0xff, 0xff, 0x80, 0x80, 0, 0, 0, 0, 0x80, 0x80, 0xff, 0xff]));
+    const a = decodePNG(rgb16);
+    expect([a.width, a.height, a.channels]).toEqual([2, 1, 3]);
+    expect(Array.from(a.data)).toEqual([255, 128, 0, 0, 128, 255]);
+    // 16-bit gray+alpha, 1x1 -> 4 channels
+    const ga16 = pngFile(1, 1, 16, 4, 0, Buffer.from([0, 0x40, 0x40, 0xff, 0xff]));
+    expect(Array.from(decodePNG(ga16).data)).toEqual([64, 64, 64, 255]);
+    // 4-bit palette with tRNS, 3x1: indices 2, 0, 1 -> RGBA
+    const pal = pngFile(3, 1, 4, 3, 0, Buffer.from([0, 0x20, 0x10]), [chunk('PLTE', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9])), chunk('tRNS', Buffer.from([255, 128]))]);
+    const p = decodePNG(pal);
+    expect(p.channels).toBe(4);
+    expect(Array.from(p.data)).toEqual([7, 8, 9, 255, 1, 2, 3, 255, 4, 5, 6, 128]);
+    // interlaced 8-bit gray, 5x5: the seven Adam7 passes written by hand
+    const w = 5, h = 5;
+    const gray = rand(w * h, 3);
+    const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+    const rows: number[] = [];
+    for (const [x0, y0, dx, dy] of passes) {
+      for (let y = y0; y < h; y += dy) {
+        const row: number[] = [];
+        for (let x = x0; x < w; x += dx) row.push(gray[y * w + x]);
+        if (row.length) rows.push(0, ...row);
+      }
+    }
+    const inter = decodePNG(pngFile(w, h, 8, 0, 1, Buffer.from(rows)));
+    expect([inter.width, inter.height, inter.channels]).toEqual([5, 5, 1]);
+    expect(Array.from(inter.data)).toEqual(Array.from(gray));
+    // ...and interlaced RGBA through the same path
+    const rgba = rand(w * h * 4, 4);
+    const rows4: number[] = [];
+    for (const [x0, y0, dx, dy] of passes)
+      for (let y = y0; y < h; y += dy) {
+        const row: number[] = [];
+        for (let x = x0; x < w; x += dx) row.push(...rgba.subarray((y * w + x) * 4, (y * w + x) * 4 + 4));
+        if (row.length) rows4.push(0, ...row);
+      }
+    expect(Array.from(decodePNG(pngFile(w, h, 8, 6, 1, Buffer.from(rows4))).data)).toEqual(Array.from(rgba));
+  });
+
   test('corrupt, truncated and unsupported files give clear errors', () => {
     const good = encodePNG({ width: 5, height: 4, channels: 3, data: rand(60, 1) });
     expect(() => decodePNG(good.subarray(0, good.length - 20))).toThrow(/truncated PNG/);
@@ -58,13 +110,13 @@ describe('PNG', () => {
     expect(() => decodePNG(Buffer.from('hello world'))).toThrow(/not a PNG/);
     const ihdrAt = 8;
     const deep = Buffer.from(good);
-    deep[ihdrAt + 8 + 8] = 16;
+    deep[ihdrAt + 8 + 8] = 16; // header says 16-bit, data holds 8-bit rows
     deep.writeUInt32BE(crc32(deep, ihdrAt + 4, ihdrAt + 8 + 13), ihdrAt + 8 + 13);
-    expect(() => decodePNG(deep)).toThrow(/bit depth 16/);
-    const inter = Buffer.from(good);
-    inter[ihdrAt + 8 + 12] = 1;
-    inter.writeUInt32BE(crc32(inter, ihdrAt + 4, ihdrAt + 8 + 13), ihdrAt + 8 + 13);
-    expect(() => decodePNG(inter)).toThrow(/interlaced/);
+    expect(() => decodePNG(deep)).toThrow(/truncated PNG: image data has 64 bytes, expected 124/);
+    const odd = Buffer.from(good);
+    odd[ihdrAt + 8 + 8] = 5;
+    odd.writeUInt32BE(crc32(odd, ihdrAt + 4, ihdrAt + 8 + 13), ihdrAt + 8 + 13);
+    expect(() => decodePNG(odd)).toThrow(/corrupt PNG: bit depth 5 is not allowed for color type 2/);
     expect(() => encodePNG({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) })).toThrow(/encodePNG: data has 5 bytes/);
   });
 

@@ -1,13 +1,14 @@
 /**
- * PNG encoding and decoding over node's zlib (no dependencies).
+ * PNG encoding and decoding.
  *
  * encodePNG: 8-bit RGB, RGBA or grayscale, HWC pixels, filter type chosen per row (the
  * minimum-sum-of-absolute-differences heuristic), one IDAT.
- * decodePNG: 8-bit grayscale, gray+alpha, RGB, RGBA and palette images, non-interlaced; all five
- * row filters; CRCs checked. Anything else (16-bit, interlaced, truncated, bad CRC) throws an
- * Error that says what is wrong (callers prefix the file name).
+ * decodePNG: every PNG (gray, gray+alpha, RGB, RGBA, palette; 1-16 bits; interlaced or not),
+ * decoded by pngjs after a structural check here, so a truncated or corrupt file throws an Error
+ * that says what is wrong (callers prefix the file name).
  */
 import * as zlib from 'zlib';
+import { PNG } from 'pngjs';
 import { checkInt, rangeError, typeError } from '../errors';
 
 export interface Image {
@@ -95,14 +96,34 @@ export function encodePNG(img: Image): Buffer {
   return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
 }
 
-/** Decodes a PNG file to HWC 8-bit pixels (gray → 1 channel, gray+alpha → 4, palette → 3 or 4). */
+/** Bytes of the filtered image data (every pass of an Adam7 image) that the header implies. */
+function rawSize(width: number, height: number, bitsPerPixel: number, interlace: number): number {
+  const rowBytes = (w: number): number => Math.ceil((w * bitsPerPixel) / 8) + 1;
+  if (interlace === 0) return rowBytes(width) * height;
+  // Adam7: pass p starts at (x0, y0) and steps (dx, dy)
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  let total = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((width - x0) / dx), ph = Math.ceil((height - y0) / dy);
+    if (pw > 0 && ph > 0) total += rowBytes(pw) * ph;
+  }
+  return total;
+}
+
+/**
+ * Decodes a PNG file to HWC 8-bit pixels (gray → 1 channel, RGB → 3, gray+alpha and RGBA → 4,
+ * palette → 3, or 4 with a tRNS chunk): every bit depth (1-16; 16-bit samples are scaled to 8
+ * bits), interlaced or not. The chunk structure is checked here first (signature, chunk lengths,
+ * CRCs, IHDR, IEND, and that the image data inflates to exactly the size the header implies, no
+ * further), so a bad file throws an Error saying what is wrong (callers prefix the file name);
+ * the pixels are then decoded by pngjs.
+ */
 export function decodePNG(buf: Uint8Array): Image {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 8 || !b.subarray(0, 8).equals(SIGNATURE)) throw new Error('not a PNG file (bad signature)');
   let pos = 8;
   let width = 0, height = 0, depth = 0, colorType = -1, interlace = 0;
-  let palette: Uint8Array | null = null;
-  let trns: Uint8Array | null = null;
+  let palette = false, trns = false;
   const idat: Buffer[] = [];
   let sawEnd = false;
   while (pos < b.length) {
@@ -121,8 +142,8 @@ export function decodePNG(buf: Uint8Array): Image {
       depth = body[8];
       colorType = body[9];
       interlace = body[12];
-    } else if (type === 'PLTE') palette = new Uint8Array(body);
-    else if (type === 'tRNS') trns = new Uint8Array(body);
+    } else if (type === 'PLTE') palette = true;
+    else if (type === 'tRNS') trns = true;
     else if (type === 'IDAT') idat.push(body);
     else if (type === 'IEND') {
       sawEnd = true;
@@ -131,68 +152,36 @@ export function decodePNG(buf: Uint8Array): Image {
   }
   if (colorType < 0) throw new Error('corrupt PNG: no IHDR chunk');
   if (!sawEnd) throw new Error('truncated PNG: no IEND chunk');
-  if (depth !== 8) throw new Error(`unsupported PNG: bit depth ${depth} (only 8-bit images are supported)`);
-  if (interlace !== 0) throw new Error('unsupported PNG: interlaced (Adam7) images are not supported');
   const samples: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
   const spp = samples[colorType];
   if (spp === undefined) throw new Error(`corrupt PNG: unknown color type ${colorType}`);
+  const depths: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+  if (!depths[colorType].includes(depth)) throw new Error(`corrupt PNG: bit depth ${depth} is not allowed for color type ${colorType} (allowed: ${depths[colorType].join(', ')})`);
+  if (interlace !== 0 && interlace !== 1) throw new Error(`corrupt PNG: unknown interlace method ${interlace}`);
   if (colorType === 3 && !palette) throw new Error('corrupt PNG: palette image without PLTE');
   if (width < 1 || height < 1 || width * height > 1 << 28) throw new Error(`corrupt PNG: bad size ${width}x${height}`);
+  // No further than the size the header implies: a small IDAT must not inflate to gigabytes.
+  const expected = rawSize(width, height, spp * depth, interlace);
   let raw: Buffer;
-  const stride = width * spp;
   try {
-    // No further than the size the header implies: a small IDAT must not inflate to gigabytes.
-    raw = zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: (stride + 1) * height });
+    raw = zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: expected });
   } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`corrupt PNG: image data inflates to more than the ${(stride + 1) * height} bytes a ${width}x${height} image holds`);
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`corrupt PNG: image data inflates to more than the ${expected} bytes a ${width}x${height} image holds`);
     throw new Error(`corrupt PNG: image data does not inflate (${(e as Error).message})`);
   }
-  if (raw.length < (stride + 1) * height) throw new Error(`truncated PNG: image data has ${raw.length} bytes, expected ${(stride + 1) * height}`);
-  const px = new Uint8Array(stride * height);
-  for (let y = 0; y < height; ++y) {
-    const f = raw[y * (stride + 1)];
-    const src = y * (stride + 1) + 1;
-    const row = y * stride;
-    for (let i = 0; i < stride; ++i) {
-      const x = raw[src + i];
-      const a = i >= spp ? px[row + i - spp] : 0;
-      const up = y > 0 ? px[row - stride + i] : 0;
-      const c = y > 0 && i >= spp ? px[row - stride + i - spp] : 0;
-      let v: number;
-      switch (f) {
-        case 0: v = x; break;
-        case 1: v = x + a; break;
-        case 2: v = x + up; break;
-        case 3: v = x + ((a + up) >> 1); break;
-        case 4: v = x + paeth(a, up, c); break;
-        default: throw new Error(`corrupt PNG: unknown row filter ${f} in row ${y}`);
-      }
-      px[row + i] = v & 0xff;
-    }
+  if (raw.length < expected) throw new Error(`truncated PNG: image data has ${raw.length} bytes, expected ${expected}`);
+  let rgba: Uint8Array;
+  try {
+    rgba = PNG.sync.read(b).data; // RGBA, 8 bits per sample
+  } catch (e) {
+    throw new Error(`corrupt PNG: ${(e as Error).message}`);
   }
-  if (colorType === 0) return { width, height, channels: 1, data: px };
-  if (colorType === 2) return { width, height, channels: 3, data: px };
-  if (colorType === 6) return { width, height, channels: 4, data: px };
-  if (colorType === 4) {
-    const out = new Uint8Array(width * height * 4);
-    for (let i = 0; i < width * height; ++i) {
-      out[4 * i] = out[4 * i + 1] = out[4 * i + 2] = px[2 * i];
-      out[4 * i + 3] = px[2 * i + 1];
-    }
-    return { width, height, channels: 4, data: out };
-  }
-  // palette
-  const pal = palette as Uint8Array;
-  const ch = trns ? 4 : 3;
-  const out = new Uint8Array(width * height * ch);
-  for (let i = 0; i < width * height; ++i) {
-    const k = px[i];
-    if (3 * k + 2 >= pal.length) throw new Error(`corrupt PNG: palette index ${k} out of range`);
-    out[ch * i] = pal[3 * k];
-    out[ch * i + 1] = pal[3 * k + 1];
-    out[ch * i + 2] = pal[3 * k + 2];
-    if (ch === 4) out[ch * i + 3] = trns && k < trns.length ? trns[k] : 255;
-  }
+  const n = width * height;
+  if (rgba.length !== n * 4) throw new Error(`corrupt PNG: decoded ${rgba.length} bytes, expected ${n * 4}`);
+  const ch = colorType === 0 ? 1 : colorType === 2 || (colorType === 3 && !trns) ? 3 : 4;
+  if (ch === 4) return { width, height, channels: 4, data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.length) };
+  const out = new Uint8Array(n * ch);
+  for (let i = 0; i < n; ++i) for (let k = 0; k < ch; ++k) out[ch * i + k] = rgba[4 * i + k];
   return { width, height, channels: ch, data: out };
 }
 
@@ -213,18 +202,20 @@ export function toRGB(img: Image): Uint8Array {
 }
 
 /**
- * A contact sheet: rows of RGB frames (each HWC, frameH x frameW x 3) tiled with a `gap`-pixel
- * border. `rows[r][c]` is the frame at row r, column c; missing frames (undefined or null
+ * A contact sheet: rows of frames (each HWC, frameH x frameW x channels; channels 3 (RGB, the
+ * default), 1 (gray: a gray sheet) or 4) tiled with a `gap`-pixel border. `rows[r][c]` is the frame at row r, column c; missing frames (undefined or null
  * entries, holes, shorter rows, a missing row) are left dark, so a grid with gaps (a rollout
  * that ended early, a sequence without reconstructions) needs no placeholder frames.
  */
-export function contactSheet(rows: (readonly (Uint8Array | null | undefined)[] | null | undefined)[], frameH: number, frameW: number, gap = 2, scale = 1): Image {
+export function contactSheet(rows: (readonly (Uint8Array | null | undefined)[] | null | undefined)[], frameH: number, frameW: number, gap = 2, scale = 1, channels = 3): Image {
   const fn = 'contactSheet';
   if (!Array.isArray(rows)) throw typeError(fn, 'rows', 'an array of rows (arrays of uint8 HWC frames)', rows);
   checkInt(fn, 'frameH', frameH, 1);
   checkInt(fn, 'frameW', frameW, 1);
   checkInt(fn, 'gap', gap, 0);
   checkInt(fn, 'scale', scale, 1);
+  if (channels !== 1 && channels !== 3 && channels !== 4) throw typeError(fn, 'channels', '1, 3 or 4', channels);
+  const ch = channels;
   const cells: (readonly (Uint8Array | null | undefined)[])[] = [];
   for (let r = 0; r < rows.length; ++r) {
     const row = rows[r];
@@ -237,18 +228,18 @@ export function contactSheet(rows: (readonly (Uint8Array | null | undefined)[] |
   const fh = frameH * scale, fw = frameW * scale;
   const width = nCols * fw + (nCols + 1) * gap;
   const height = nRows * fh + (nRows + 1) * gap;
-  const bytes = frameH * frameW * 3;
+  const bytes = frameH * frameW * ch;
   // Every frame is checked before the sheet is allocated: a bad one is an error naming its cell.
   for (let r = 0; r < nRows; ++r)
     for (let c = 0; c < cells[r].length; ++c) {
       const f = cells[r][c];
       if (f === undefined || f === null) continue;
       if (!(f instanceof Uint8Array))
-        throw typeError(fn, `rows[${r}][${c}] (row ${r}, column ${c})`, `a Uint8Array of ${frameH}x${frameW}x3 = ${bytes} bytes, or undefined/null for a missing frame`, f);
+        throw typeError(fn, `rows[${r}][${c}] (row ${r}, column ${c})`, `a Uint8Array of ${frameH}x${frameW}x${ch} = ${bytes} bytes, or undefined/null for a missing frame`, f);
       if (f.length !== bytes)
-        throw rangeError(fn, `rows[${r}][${c}] (row ${r}, column ${c}) must be an HWC frame of ${frameH}x${frameW}x3 = ${bytes} bytes, got ${f.length} bytes`);
+        throw rangeError(fn, `rows[${r}][${c}] (row ${r}, column ${c}) must be an HWC frame of ${frameH}x${frameW}x${ch} = ${bytes} bytes, got ${f.length} bytes`);
     }
-  const data = new Uint8Array(width * height * 3).fill(24);
+  const data = new Uint8Array(width * height * ch).fill(24);
   for (let r = 0; r < nRows; ++r) {
     for (let c = 0; c < cells[r].length; ++c) {
       const f = cells[r][c];
@@ -258,13 +249,11 @@ export function contactSheet(rows: (readonly (Uint8Array | null | undefined)[] |
         const sy = Math.floor(y / scale);
         for (let x = 0; x < fw; ++x) {
           const sx = Math.floor(x / scale);
-          const src = (sy * frameW + sx) * 3, dst = ((oy + y) * width + ox + x) * 3;
-          data[dst] = f[src];
-          data[dst + 1] = f[src + 1];
-          data[dst + 2] = f[src + 2];
+          const src = (sy * frameW + sx) * ch, dst = ((oy + y) * width + ox + x) * ch;
+          for (let k = 0; k < ch; ++k) data[dst + k] = f[src + k];
         }
       }
     }
   }
-  return { width, height, channels: 3, data };
+  return { width, height, channels: ch, data };
 }
