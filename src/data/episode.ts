@@ -2,16 +2,19 @@
  * The common currency of the data layer: an Episode is one continuous sequence of frames with
  * the action taken at each frame (and optionally rewards, done flags and per-frame labels).
  *
- * Frames are uint8 HWC ([length, height, width, 3]), the layout simulators, PNG files and .npz
- * episodes store; SequenceDataset turns them into CHW batches ([B,T,3,H,W]) for the models.
+ * Frames are uint8 HWC ([length, height, width, channels]), the layout simulators, PNG files and
+ * .npz episodes store; `channels` is 3 (RGB) unless the episode says otherwise (Moving MNIST: 1,
+ * gray). SequenceDataset turns them into CHW batches ([B,T,C,H,W]) for the models.
  */
 export interface Episode {
   /** Number of frames. */
   length: number;
   height: number;
   width: number;
-  /** uint8 [length, height, width, 3]. */
+  /** uint8 [length, height, width, channels]. */
   frames: Uint8Array;
+  /** Channels per pixel (default 3, RGB; 1 for gray frames such as Moving MNIST's). */
+  channels?: number;
   /** Width of an action vector (0 when the data has no actions). */
   actionDim: number;
   /** float32 [length, actionDim]: the action taken at (after) each frame. */
@@ -54,17 +57,27 @@ export function labelHeadsOf(episodes: Episode[]): LabelHead[] {
   return max.map((m, i) => ({ name: `label ${i}`, classes: Array.from({ length: m + 1 }, (_, k) => String(k)) }));
 }
 
+/** Channels per pixel of an episode's frames (`channels`, default 3). */
+export function channelsOf(ep: { channels?: number }): number {
+  return ep.channels ?? 3;
+}
+
+/** Bytes of one frame: height x width x channels. */
+export function frameBytesOf(ep: { height: number; width: number; channels?: number }): number {
+  return ep.height * ep.width * channelsOf(ep);
+}
+
 /** A frame of an episode, as a subarray (no copy). */
 export function episodeFrame(ep: Episode, t: number): Uint8Array {
-  const n = ep.height * ep.width * 3;
+  const n = frameBytesOf(ep);
   return ep.frames.subarray(t * n, (t + 1) * n);
 }
 
 /** Checks an episode's arrays agree with its sizes; throws naming `what`. */
 export function validateEpisode(ep: Episode, what = 'episode'): Episode {
-  const n = ep.height * ep.width * 3;
+  const n = frameBytesOf(ep);
   if (ep.frames.length !== ep.length * n)
-    throw new RangeError(`${what}: frames have ${ep.frames.length} bytes, expected ${ep.length}x${ep.height}x${ep.width}x3`);
+    throw new RangeError(`${what}: frames have ${ep.frames.length} bytes, expected ${ep.length}x${ep.height}x${ep.width}x${channelsOf(ep)}`);
   if (ep.actions.length !== ep.length * ep.actionDim)
     throw new RangeError(`${what}: ${ep.actions.length / Math.max(1, ep.actionDim)} actions for ${ep.length} frames`);
   if (ep.labels && ep.labels.length !== ep.length * ep.labelDim)

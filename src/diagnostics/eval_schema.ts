@@ -102,11 +102,22 @@ export interface ReconstructionByClass {
   classes: { name: string; frames: number; mse: number; psnr: number; ssim: number }[];
 }
 
+/**
+ * Image metrics (docs/metrics.md) are computed per frame on values in [0, 1] and averaged over
+ * frames: `mse` per value, `psnr` the mean of per-frame PSNR (not the PSNR of the mean MSE; files
+ * before issue 18 hold the latter), `ssim` the mean of per-frame SSIM (channels averaged),
+ * `frameMse`/`frameMae` OpenSTL's per-frame sums over the C x H x W values.
+ */
 export interface ReconstructionSection {
   frames: number;
   mse: number;
   psnr: number;
   ssim: number;
+  /** Mean absolute error per value (absent in files before issue 18). */
+  mae?: number;
+  /** OpenSTL's per-frame MSE and MAE: sums over the frame's values, averaged over frames. */
+  frameMse?: number;
+  frameMae?: number;
   perClass?: ReconstructionByClass[];
   /** Probe accuracy on real frames and on their VAE reconstructions, per head (when labeled). */
   probeAccuracy?: { head: string; real: number; reconstruction: number }[];
@@ -116,6 +127,8 @@ export interface RolloutSection {
   context: number;
   horizon: number;
   windows: number;
+  /** Channels of the frames (3 RGB, 1 gray); absent in files before issue 18 (3). */
+  channels?: number;
   latentMse: number[];
   pixelMseVsRecon: number[];
   psnrVsRecon: number[];
@@ -128,6 +141,15 @@ export interface RolloutSection {
   baselinePixelMseVsReal: number[];
   baselinePsnrVsReal: number[];
   baselineSsimVsReal: number[];
+  /** OpenSTL's per-frame MSE / MAE of the prediction, copy-last and the VAE reconstruction vs the real frame, and the reconstruction's PSNR / SSIM (absent in files before issue 18). */
+  frameMseVsReal?: number[];
+  frameMaeVsReal?: number[];
+  baselineFrameMseVsReal?: number[];
+  baselineFrameMaeVsReal?: number[];
+  reconFrameMseVsReal?: number[];
+  reconFrameMaeVsReal?: number[];
+  reconPsnrVsReal?: number[];
+  reconSsimVsReal?: number[];
   summary: Record<string, number>;
   /** Present when the data has labels and a probe was given. */
   semantic?: SemanticRetention;

@@ -1,25 +1,30 @@
 /**
  * Evaluation of a world model (the seed review's diagnostics 1 and 3):
  *
- *   evaluateVAE(vae, episodes)            reconstruction MSE / PSNR / SSIM of held-out frames
- *   evaluateRollouts(predictor, vae, eps) per step of an open-loop horizon, averaged over windows:
+ *   evaluateVAE(vae, episodes)            reconstruction MSE / MAE / PSNR / SSIM of held-out frames
+ *   evaluateRollouts(predictor, vae, eps) per step of an open-loop horizon, averaged over windows
+ *     (every metric is computed per frame, then averaged; definitions in docs/metrics.md):
  *     latentMse                 predicted vs true latent (the quantity training minimises)
  *     pixelMseVsRecon, psnrVsRecon, ssimVsRecon   decoded prediction vs decoded true latent
  *                               (the world model's own error, VAE loss factored out)
  *     pixelMseVsReal, psnrVsReal, ssimVsReal      decoded prediction vs the real frame
  *                               (what a user sees: prediction + VAE error)
+ *     frameMseVsReal, frameMaeVsReal              OpenSTL's per-frame MSE / MAE (sums over the frame)
  *     baseline*                 the same for copy-last-frame: the last context latent / the
  *                               decoded last context latent / the last real context frame
+ *     recon*VsReal              the VAE's reconstruction of the true frame vs the real frame
+ *                               (the ceiling a latent world model can reach)
+ *   Frames may have any channel count (the VAE's inputShape[0]: 1 for gray Moving MNIST).
  *   writeEvaluation(dir, report)          eval.json plus SVG charts of error per step
  */
 import * as path from 'path';
 import { ConvVAE } from '../models/conv_vae';
 import { LatentPredictor } from '../models/latent_predictor';
 import type { Episode } from '../data/episode';
-import { labelHeadsOf } from '../data/episode';
-import { gatherFrames } from '../train/data';
+import { channelsOf, frameBytesOf, labelHeadsOf } from '../data/episode';
+import { checkFramesFit, gatherFrames } from '../train/data';
 import { decodeLatents, encodeFrames, framesToImages, openLoopRollout } from '../rollout/index';
-import { mse, psnrFromMse, ssim } from './image_metrics';
+import { frameErrors, framePsnr, mse, ssim } from './image_metrics';
 import { lineChartSvg } from './chart';
 import { writeFileAtomic } from '../io/atomic_file';
 import { checkInt, typeError } from '../errors';
@@ -46,6 +51,8 @@ export function evaluateVAE(vae: ConvVAE, episodes: Episode[], opts: EvaluateVAE
   if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE', vae);
   if (!Array.isArray(episodes)) throw typeError(fn, 'episodes', 'an array of episodes', episodes);
   const maxFrames = checkInt(fn, 'maxFrames', opts.maxFrames ?? 256, 1);
+  if (episodes.length) checkFramesFit(fn, episodes[0], vae.inputShape);
+  const [Ch, H, W] = vae.inputShape;
   const probe = opts.probe;
   const refs: [number, number][] = [];
   episodes.forEach((e, i) => {
@@ -58,39 +65,46 @@ export function evaluateVAE(vae: ConvVAE, episodes: Episode[], opts: EvaluateVAE
   const gather = (rs: [number, number][]) => gatherFrames(episodes, rs).data() as Uint8Array;
   const frames = gather(pick);
   const rec = decodeLatents(vae, encodeFrames(vae, frames, n)).images;
-  const real = framesToImages(frames, n);
-  const m = mse(rec, real);
-  const report: ReconstructionReport = { frames: n, mse: m, psnr: psnrFromMse(m), ssim: ssim(rec, real, [n, 3, 64, 64]) };
+  const real = framesToImages(frames, n, H, W, Ch);
+  // Per frame (docs/metrics.md): MSE per value, PSNR, SSIM, and OpenSTL's sums over the frame.
+  const img = Ch * H * W;
+  const frameMse = new Float64Array(n), framePsnrs = new Float64Array(n), frameSsim = new Float64Array(n);
+  let sse = 0, sae = 0;
+  for (let k = 0; k < n; ++k) {
+    const a = rec.subarray(k * img, (k + 1) * img), b = real.subarray(k * img, (k + 1) * img);
+    const e = frameErrors(a, b);
+    frameMse[k] = e.mse;
+    framePsnrs[k] = framePsnr(e.mse);
+    frameSsim[k] = ssim(a, b, [Ch, H, W]);
+    sse += e.sse;
+    sae += e.sae;
+  }
+  const avg = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / n;
+  const report: ReconstructionReport = { frames: n, mse: avg(frameMse), psnr: avg(framePsnrs), ssim: avg(frameSsim), mae: sae / (n * img), frameMse: sse / n, frameMae: sae / n };
   const heads = labelHeadsOf(episodes);
   if (!heads.length || episodes.some((e) => !e.labels)) return report;
-  const img = 3 * 64 * 64;
   const nh = heads.length;
   const truth = new Int32Array(n * nh);
   pick.forEach(([e, t], k) => truth.set(episodes[e].labels!.subarray(t * nh, (t + 1) * nh), k * nh));
-  const frameMse = new Float64Array(n), frameSsim = new Float64Array(n);
-  for (let k = 0; k < n; ++k) {
-    const a = rec.subarray(k * img, (k + 1) * img), b = real.subarray(k * img, (k + 1) * img);
-    frameMse[k] = mse(a, b);
-    frameSsim[k] = ssim(a, b, [3, 64, 64]);
-  }
   report.perClass = heads.map((h, j) => ({
     head: h.name,
     classes: h.classes.map((name, c) => {
-      let cnt = 0, sm = 0, ss = 0;
+      let cnt = 0, sm = 0, sp = 0, ss = 0;
       for (let k = 0; k < n; ++k)
         if (truth[k * nh + j] === c) {
           cnt++;
           sm += frameMse[k];
+          sp += framePsnrs[k];
           ss += frameSsim[k];
         }
-      return { name, frames: cnt, mse: cnt ? sm / cnt : NaN, psnr: cnt ? psnrFromMse(sm / cnt) : NaN, ssim: cnt ? ss / cnt : NaN };
+      return { name, frames: cnt, mse: cnt ? sm / cnt : NaN, psnr: cnt ? sp / cnt : NaN, ssim: cnt ? ss / cnt : NaN };
     }),
   }));
   if (probe) {
     const prevRefs = pick.map(([e, t]) => [e, t - 1] as [number, number]);
     const prevFrames = gather(prevRefs);
     const prevRec = probe.pairs ? decodeLatents(vae, encodeFrames(vae, prevFrames, n)).images : null;
-    const onReal = probe.classify(real, probe.pairs ? framesToImages(prevFrames, n) : null, n);
+    const onReal = probe.classify(real, probe.pairs ? framesToImages(prevFrames, n, H, W, Ch) : null, n);
     const onRec = probe.classify(rec, prevRec, n);
     const sReal = headScores(onReal, truth, heads), sRec = headScores(onRec, truth, heads);
     report.probeAccuracy = heads.map((h, j) => ({ head: h.name, real: sReal[j].accuracy, reconstruction: sRec[j].accuracy }));
@@ -126,6 +140,8 @@ export interface EvaluateRolloutOptions {
   probe?: SemanticProbe;
   /** Keep per-step latents and labels in report.samples (default false). */
   keepSamples?: boolean;
+  /** Windows rolled out together in one batched openLoopRollout (default 16; the results do not depend on it). */
+  batch?: number;
 }
 
 export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episodes: Episode[], opts: EvaluateRolloutOptions = {}): RolloutReport {
@@ -150,97 +166,129 @@ export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episo
   if (probe && !labeled) throw new RangeError(`${fn}: semantic metrics need labeled episodes, and these have none`);
   const sem = probe ? new RetentionAccumulator(heads, Hz) : null;
   const nh = heads.length;
-  const per = 64 * 64 * 3;
+  checkFramesFit(fn, episodes[pick[0][0]], vae.inputShape);
+  const [Ch, H, W] = vae.inputShape;
+  const per = frameBytesOf({ height: H, width: W, channels: Ch });
+  const img = Ch * H * W;
   const zeros = () => new Array(Hz).fill(0);
   const acc: Record<string, number[]> = {};
-  for (const k of ['latentMse', 'pixelMseVsRecon', 'ssimVsRecon', 'pixelMseVsReal', 'ssimVsReal', 'baselineLatentMse', 'baselinePixelMseVsRecon', 'baselinePixelMseVsReal', 'baselineSsimVsReal'])
-    acc[k] = zeros();
-  const img = 3 * 64 * 64;
+  for (const k of STEP_KEYS) acc[k] = zeros();
   const D = predictor.latentSize;
-  const W = pick.length;
+  const W_ = pick.length;
   const samples: RolloutSamples | undefined = opts.keepSamples
     ? {
-        trueLatents: Array.from({ length: Hz }, () => new Float32Array(W * D)),
-        predLatents: Array.from({ length: Hz }, () => new Float32Array(W * D)),
-        copyLast: new Float32Array(W * D),
-        labels: labeled ? Array.from({ length: Hz }, () => new Int32Array(W * nh)) : [],
+        trueLatents: Array.from({ length: Hz }, () => new Float32Array(W_ * D)),
+        predLatents: Array.from({ length: Hz }, () => new Float32Array(W_ * D)),
+        copyLast: new Float32Array(W_ * D),
+        labels: labeled ? Array.from({ length: Hz }, () => new Int32Array(W_ * nh)) : [],
         latentSize: D,
         windows: [],
       }
     : undefined;
-  pick.forEach(([e, t0], w) => {
-    const ep = episodes[e];
-    const A = ep.actionDim;
-    const r = openLoopRollout(predictor, vae, {
-      frames: ep.frames.subarray(t0 * per, (t0 + L) * per),
-      actions: ep.actions.subarray(t0 * A, (t0 + L) * A),
-      actionDim: A,
-      context: C,
-      horizon: Hz,
+  // Windows are rolled out `batch` at a time (one batched openLoopRollout each; the numbers are
+  // those of one window at a time), then scored per window and frame.
+  const A = episodes[0].actionDim;
+  const batch = checkInt(fn, 'batch', opts.batch ?? 16, 1);
+  for (let w0 = 0; w0 < W_; w0 += batch) {
+    const part = pick.slice(w0, w0 + batch);
+    const B = part.length;
+    const frames = new Uint8Array(B * L * per);
+    const actions = new Float32Array(B * L * A);
+    part.forEach(([e, t0], b) => {
+      frames.set(episodes[e].frames.subarray(t0 * per, (t0 + L) * per), b * L * per);
+      if (A) actions.set(episodes[e].actions.subarray(t0 * A, (t0 + L) * A), b * L * A);
     });
-    const real = framesToImages(r.realFrames!, Hz);
-    const lastReal = framesToImages(ep.frames.subarray((t0 + C - 1) * per, (t0 + C) * per), 1);
-    const lastRecon = decodeLatents(vae, r.lastContextLatent).images;
-    for (let k = 0; k < Hz; ++k) {
-      const pz = r.predLatents.subarray(k * D, (k + 1) * D);
-      const tz = r.trueLatents!.subarray(k * D, (k + 1) * D);
-      const pi = r.predImages.subarray(k * img, (k + 1) * img);
-      const ri = r.reconImages!.subarray(k * img, (k + 1) * img);
-      const xi = real.subarray(k * img, (k + 1) * img);
-      acc.latentMse[k] += mse(pz, tz);
-      acc.pixelMseVsRecon[k] += mse(pi, ri);
-      acc.ssimVsRecon[k] += ssim(pi, ri, [3, 64, 64]);
-      acc.pixelMseVsReal[k] += mse(pi, xi);
-      acc.ssimVsReal[k] += ssim(pi, xi, [3, 64, 64]);
-      acc.baselineLatentMse[k] += mse(r.lastContextLatent, tz);
-      acc.baselinePixelMseVsRecon[k] += mse(lastRecon, ri);
-      acc.baselinePixelMseVsReal[k] += mse(lastReal, xi);
-      acc.baselineSsimVsReal[k] += ssim(lastReal, xi, [3, 64, 64]);
-      if (samples) {
-        samples.trueLatents[k].set(tz, w * D);
-        samples.predLatents[k].set(pz, w * D);
-        if (labeled) samples.labels[k].set(ep.labels!.subarray((t0 + C + k) * nh, (t0 + C + k + 1) * nh), w * nh);
+    const rb = openLoopRollout(predictor, vae, { frames, actions, actionDim: A, context: C, horizon: Hz, batch: B });
+    const lastReconAll = decodeLatents(vae, rb.lastContextLatent).images;
+    part.forEach(([e, t0], b) => {
+      const w = w0 + b;
+      const ep = episodes[e];
+      const at = (a: Float32Array, n: number) => a.subarray(b * n, (b + 1) * n);
+      const r = {
+        predLatents: at(rb.predLatents, Hz * D),
+        trueLatents: at(rb.trueLatents!, Hz * D),
+        predImages: at(rb.predImages, Hz * img),
+        reconImages: at(rb.reconImages!, Hz * img),
+        lastContextLatent: at(rb.lastContextLatent, D),
+      };
+      const real = framesToImages(rb.realFrames!.subarray(b * Hz * per, (b + 1) * Hz * per), Hz, H, W, Ch);
+      const lastReal = framesToImages(ep.frames.subarray((t0 + C - 1) * per, (t0 + C) * per), 1, H, W, Ch);
+      const lastRecon = at(lastReconAll, img);
+      const shape = [Ch, H, W];
+      for (let k = 0; k < Hz; ++k) {
+        const pz = r.predLatents.subarray(k * D, (k + 1) * D);
+        const tz = r.trueLatents.subarray(k * D, (k + 1) * D);
+        const pi = r.predImages.subarray(k * img, (k + 1) * img);
+        const ri = r.reconImages.subarray(k * img, (k + 1) * img);
+        const xi = real.subarray(k * img, (k + 1) * img);
+        const vsRecon = frameErrors(pi, ri), vsReal = frameErrors(pi, xi), copyVsReal = frameErrors(lastReal, xi), recVsReal = frameErrors(ri, xi);
+        acc.latentMse[k] += mse(pz, tz);
+        acc.pixelMseVsRecon[k] += vsRecon.mse;
+        acc.psnrVsRecon[k] += framePsnr(vsRecon.mse);
+        acc.ssimVsRecon[k] += ssim(pi, ri, shape);
+        acc.pixelMseVsReal[k] += vsReal.mse;
+        acc.psnrVsReal[k] += framePsnr(vsReal.mse);
+        acc.ssimVsReal[k] += ssim(pi, xi, shape);
+        acc.frameMseVsReal[k] += vsReal.sse;
+        acc.frameMaeVsReal[k] += vsReal.sae;
+        acc.baselineLatentMse[k] += mse(r.lastContextLatent, tz);
+        acc.baselinePixelMseVsRecon[k] += mse(lastRecon, ri);
+        acc.baselinePixelMseVsReal[k] += copyVsReal.mse;
+        acc.baselinePsnrVsReal[k] += framePsnr(copyVsReal.mse);
+        acc.baselineSsimVsReal[k] += ssim(lastReal, xi, shape);
+        acc.baselineFrameMseVsReal[k] += copyVsReal.sse;
+        acc.baselineFrameMaeVsReal[k] += copyVsReal.sae;
+        acc.reconFrameMseVsReal[k] += recVsReal.sse;
+        acc.reconFrameMaeVsReal[k] += recVsReal.sae;
+        acc.reconPsnrVsReal[k] += framePsnr(recVsReal.mse);
+        acc.reconSsimVsReal[k] += ssim(ri, xi, shape);
+        if (samples) {
+          samples.trueLatents[k].set(tz, w * D);
+          samples.predLatents[k].set(pz, w * D);
+          if (labeled) samples.labels[k].set(ep.labels!.subarray((t0 + C + k) * nh, (t0 + C + k + 1) * nh), w * nh);
+        }
       }
-    }
-    let windowInfo: RolloutSamples['windows'][number] = { episode: e, start: t0 };
-    if (samples) samples.copyLast.set(r.lastContextLatent, w * D);
-    if (sem && probe) {
-      const truth = ep.labels!.slice((t0 + C) * nh, (t0 + L) * nh);
-      const lastContext = ep.labels!.subarray((t0 + C - 1) * nh, (t0 + C) * nh);
-      const beforeLast = C >= 2 ? framesToImages(ep.frames.subarray((t0 + C - 2) * per, (t0 + C - 1) * per), 1) : lastReal;
-      const read = readSources(probe, { predicted: r.predImages, reconstruction: r.reconImages!, real, lastReal, lastRecon, beforeLast }, Hz);
-      sem.addWindow(truth, lastContext, read);
-      windowInfo = { ...windowInfo, predictedLabels: read.predicted, trueLabels: truth };
-    }
-    samples?.windows.push(windowInfo);
-  });
-  const n = W;
+      let windowInfo: RolloutSamples['windows'][number] = { episode: e, start: t0 };
+      if (samples) samples.copyLast.set(r.lastContextLatent, w * D);
+      if (sem && probe) {
+        const truth = ep.labels!.slice((t0 + C) * nh, (t0 + L) * nh);
+        const lastContext = ep.labels!.subarray((t0 + C - 1) * nh, (t0 + C) * nh);
+        const beforeLast = C >= 2 ? framesToImages(ep.frames.subarray((t0 + C - 2) * per, (t0 + C - 1) * per), 1, H, W, Ch) : lastReal;
+        const read = readSources(probe, { predicted: r.predImages, reconstruction: r.reconImages, real, lastReal, lastRecon, beforeLast }, Hz);
+        sem.addWindow(truth, lastContext, read);
+        windowInfo = { ...windowInfo, predictedLabels: read.predicted, trueLabels: truth };
+      }
+      samples?.windows.push(windowInfo);
+    });
+  }
+  const n = W_;
   for (const k of Object.keys(acc)) acc[k] = acc[k].map((v) => v / n);
   const report: RolloutReport = {
     context: C,
     horizon: Hz,
     windows: n,
-    latentMse: acc.latentMse,
-    pixelMseVsRecon: acc.pixelMseVsRecon,
-    psnrVsRecon: acc.pixelMseVsRecon.map(psnrFromMse),
-    ssimVsRecon: acc.ssimVsRecon,
-    pixelMseVsReal: acc.pixelMseVsReal,
-    psnrVsReal: acc.pixelMseVsReal.map(psnrFromMse),
-    ssimVsReal: acc.ssimVsReal,
-    baselineLatentMse: acc.baselineLatentMse,
-    baselinePixelMseVsRecon: acc.baselinePixelMseVsRecon,
-    baselinePixelMseVsReal: acc.baselinePixelMseVsReal,
-    baselinePsnrVsReal: acc.baselinePixelMseVsReal.map(psnrFromMse),
-    baselineSsimVsReal: acc.baselineSsimVsReal,
+    channels: Ch,
+    ...(acc as Record<(typeof STEP_KEYS)[number], number[]>),
     summary: {},
   };
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-  for (const k of ['latentMse', 'baselineLatentMse', 'pixelMseVsReal', 'baselinePixelMseVsReal', 'psnrVsReal', 'baselinePsnrVsReal', 'ssimVsReal', 'baselineSsimVsReal', 'psnrVsRecon', 'ssimVsRecon'] as const)
-    report.summary[k] = mean(report[k]);
+  for (const k of SUMMARY_KEYS) report.summary[k] = mean(report[k] as number[]);
   if (sem) report.semantic = sem.result(false);
   if (samples) report.samples = samples;
   return report;
 }
+
+/** The per-step arrays of a rollout report (see RolloutSection and docs/metrics.md). */
+const STEP_KEYS = [
+  'latentMse', 'pixelMseVsRecon', 'psnrVsRecon', 'ssimVsRecon', 'pixelMseVsReal', 'psnrVsReal', 'ssimVsReal', 'frameMseVsReal', 'frameMaeVsReal',
+  'baselineLatentMse', 'baselinePixelMseVsRecon', 'baselinePixelMseVsReal', 'baselinePsnrVsReal', 'baselineSsimVsReal', 'baselineFrameMseVsReal', 'baselineFrameMaeVsReal',
+  'reconFrameMseVsReal', 'reconFrameMaeVsReal', 'reconPsnrVsReal', 'reconSsimVsReal',
+] as const;
+/** The arrays averaged over the horizon into report.summary. */
+const SUMMARY_KEYS = [
+  'latentMse', 'baselineLatentMse', 'pixelMseVsReal', 'baselinePixelMseVsReal', 'psnrVsReal', 'baselinePsnrVsReal', 'ssimVsReal', 'baselineSsimVsReal', 'psnrVsRecon', 'ssimVsRecon',
+  'frameMseVsReal', 'frameMaeVsReal', 'baselineFrameMseVsReal', 'baselineFrameMaeVsReal', 'reconFrameMseVsReal', 'reconFrameMaeVsReal', 'reconPsnrVsReal', 'reconSsimVsReal',
+] as const;
 
 export type EvaluationReport = EvalFile;
 

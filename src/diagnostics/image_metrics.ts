@@ -1,6 +1,7 @@
 /**
  * Image quality metrics on float images in [0, 1], NCHW (or any [N, ...] batch):
- * MSE per pixel, PSNR (dB, peak 1) and SSIM (Wang et al. 2004: 11x11 Gaussian window with
+ * MSE and MAE per value, per-frame sums of squared/absolute errors (OpenSTL's MSE/MAE), PSNR
+ * (dB, peak 1) and SSIM (Wang et al. 2004: 11x11 Gaussian window with
  * sigma 1.5, K1 = 0.01, K2 = 0.03, computed per channel and averaged, valid region only).
  * Evaluation-time code: plain loops in double precision, no autograd.
  */
@@ -14,6 +15,40 @@ export function mse(a: Float32Array, b: Float32Array): number {
     s += d * d;
   }
   return a.length ? s / a.length : 0;
+}
+
+/** Mean absolute error per value. */
+export function mae(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw rangeError('mae', `a has ${a.length} values but b has ${b.length}`);
+  let s = 0;
+  for (let i = 0; i < a.length; ++i) s += Math.abs(a[i] - b[i]);
+  return a.length ? s / a.length : 0;
+}
+
+/**
+ * One frame's errors as OpenSTL reports them (docs/metrics.md): the sum over its C x H x W values
+ * (in [0, 1]) of the squared error (`sse`, OpenSTL's per-frame MSE) and of the absolute error
+ * (`sae`, its per-frame MAE), plus the per-value mean squared error `mse`.
+ */
+export function frameErrors(a: Float32Array, b: Float32Array): { sse: number; sae: number; mse: number } {
+  if (a.length !== b.length) throw rangeError('frameErrors', `a has ${a.length} values but b has ${b.length}`);
+  let se = 0, ae = 0;
+  for (let i = 0; i < a.length; ++i) {
+    const d = a[i] - b[i];
+    se += d * d;
+    ae += Math.abs(d);
+  }
+  return { sse: se, sae: ae, mse: a.length ? se / a.length : 0 };
+}
+
+/**
+ * PSNR of one frame for averaging over frames (the mean of per-frame PSNR, as OpenSTL and most
+ * video-prediction papers report it): -10 log10(mse), capped at FRAME_PSNR_CAP dB for a frame
+ * identical to its target (whose PSNR is infinite), so a mean stays finite.
+ */
+export const FRAME_PSNR_CAP = 100;
+export function framePsnr(m: number): number {
+  return Math.min(FRAME_PSNR_CAP, psnrFromMse(m));
 }
 
 /** PSNR in dB for images with peak value 1; Infinity for identical images. */

@@ -1,5 +1,5 @@
 /** Diagnostics (wk.diagnostics): image metrics, reconstruction and rollout evaluation, the semantic probe and retention, latent drift, t-SNE, charts and the HTML report. */
-export { mse, psnr, psnrFromMse, ssim, ssimPlane } from './image_metrics';
+export { mse, mae, psnr, psnrFromMse, framePsnr, frameErrors, FRAME_PSNR_CAP, ssim, ssimPlane } from './image_metrics';
 export { evaluateVAE, evaluateRollouts, writeEvaluation } from './evaluate';
 export type { ReconstructionReport, RolloutReport, EvaluationReport, EvaluateRolloutOptions } from './evaluate';
 export { lineChartSvg } from './chart';

@@ -97,7 +97,8 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
     // Filmstrips of a few windows spread over the evaluated ones.
     const nStrips = Math.min(opts.filmstrips ?? 3, samples.windows.length);
     const strips: FilmstripFile = { heads, windows: [] };
-    const per = 64 * 64 * 3;
+    const [Ch, FH, FW] = vae.inputShape;
+    const per = FH * FW * Ch;
     for (let i = 0; i < nStrips; ++i) {
       const wi = samples.windows[Math.floor((i * samples.windows.length) / nStrips)];
       const ep = episodes[wi.episode];
@@ -113,7 +114,7 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
       const rows: FilmstripFile['windows'][number]['rows'] = [];
       for (const [name, frames] of [['real', r.realFrames!], ['reconstruction', r.reconFrames!], ['predicted', r.predFrames]] as const) {
         const file = path.join('filmstrips', `window${i + 1}_${name}.png`);
-        saveFilmstrip(path.join(outDir, file), [frames], { frames: Hz, scale: 2 });
+        saveFilmstrip(path.join(outDir, file), [frames], { frames: Hz, scale: 2, height: FH, width: FW, channels: Ch });
         rows.push({ name, file });
       }
       const nh = heads.length;
@@ -123,8 +124,8 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
         mode: 'open loop',
         context: C,
         horizon: Hz,
-        frameWidth: 128,
-        frameHeight: 128,
+        frameWidth: 2 * FW,
+        frameHeight: 2 * FH,
         rows,
         trueLabels: toRows(wi.trueLabels),
         predictedLabels: toRows(wi.predictedLabels),

@@ -11,7 +11,8 @@
  *   filmstrip(rows) / saveFilmstrip(file, rows)
  *     a PNG contact sheet: one row per sequence (real, VAE reconstruction, imagined), one column per step.
  *
- * Frames are uint8 HWC [T,H,W,3] (the Episode layout) throughout.
+ * Frames are uint8 HWC [T,H,W,C] (the Episode layout) throughout, C the VAE's input channels
+ * (3 for RGB, 1 for gray frames such as Moving MNIST's).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -38,30 +39,30 @@ function host(t: Tensor): Float32Array {
   return t.device === 'cuda' ? t.toFloat32Array() : t.f32();
 }
 
-/** z [N, D] (mu) of uint8 HWC frames [N,H,W,3]. */
+/** z [N, D] (mu) of uint8 HWC frames [N,H,W,C] (C, H, W: the VAE's inputShape). */
 export function encodeFrames(vae: ConvVAE, frames: Uint8Array, n: number, batch = 64): Float32Array {
-  const [, H, W] = vae.inputShape;
+  const [Ch, H, W] = vae.inputShape;
   const D = shapeSize(vae.latentShape);
   const out = new Float32Array(n * D);
-  const per = H * W * 3;
+  const per = H * W * Ch;
   const was = vae.training;
   vae.eval();
   noGrad(() => {
     for (let i = 0; i < n; i += batch) {
       const m = Math.min(batch, n - i);
-      tidy(() => out.set(host(vae.encode(new Tensor([m, H, W, 3], 'uint8', frames.subarray(i * per, (i + m) * per))).mu), i * D));
+      tidy(() => out.set(host(vae.encode(new Tensor([m, H, W, Ch], 'uint8', frames.subarray(i * per, (i + m) * per))).mu), i * D));
     }
   });
   vae.train(was);
   return out;
 }
 
-/** Decodes latents z [N*D] to uint8 HWC frames [N,H,W,3] and float images [N,3,H,W] in [0,1]. */
+/** Decodes latents z [N*D] to uint8 HWC frames [N,H,W,C] and float images [N,C,H,W] in [0,1]. */
 export function decodeLatents(vae: ConvVAE, z: Float32Array, batch = 64): { frames: Uint8Array; images: Float32Array } {
   const [C, H, W] = vae.inputShape;
   const D = shapeSize(vae.latentShape);
   const n = z.length / D;
-  const frames = new Uint8Array(n * H * W * 3);
+  const frames = new Uint8Array(n * H * W * C);
   const images = new Float32Array(n * C * H * W);
   const was = vae.training;
   vae.eval();
@@ -71,7 +72,7 @@ export function decodeLatents(vae: ConvVAE, z: Float32Array, batch = 64): { fram
       tidy(() => {
         const img = vae.decode(onDevice(new Tensor([m, ...vae.latentShape], 'float32', z.slice(i * D, (i + m) * D)), deviceOfModel(vae)));
         images.set(host(img), i * C * H * W);
-        frames.set(floatToFrames(img, 'NHWC').data() as Uint8Array, i * H * W * 3);
+        frames.set(floatToFrames(img, 'NHWC').data() as Uint8Array, i * H * W * C);
       });
     }
   });
@@ -79,33 +80,48 @@ export function decodeLatents(vae: ConvVAE, z: Float32Array, batch = 64): { fram
   return { frames, images };
 }
 
-/** uint8 HWC frames -> float NCHW in [0,1]. */
-export function framesToImages(frames: Uint8Array, n: number, H = 64, W = 64): Float32Array {
-  const out = new Float32Array(n * 3 * H * W);
+/** uint8 HWC frames [n,H,W,C] -> float NCHW [n,C,H,W] in [0,1] (C default 3). */
+export function framesToImages(frames: Uint8Array, n: number, H = 64, W = 64, C = 3): Float32Array {
+  const out = new Float32Array(n * C * H * W);
   const plane = H * W;
+  if (C === 1) {
+    for (let i = 0; i < n * plane; ++i) out[i] = frames[i] / 255;
+    return out;
+  }
   for (let f = 0; f < n; ++f)
     for (let p = 0; p < plane; ++p)
-      for (let c = 0; c < 3; ++c) out[f * 3 * plane + c * plane + p] = frames[(f * plane + p) * 3 + c] / 255;
+      for (let c = 0; c < C; ++c) out[f * C * plane + c * plane + p] = frames[(f * plane + p) * C + c] / 255;
   return out;
 }
 
 export interface OpenLoopInput {
-  /** uint8 HWC frames [>= context (+ horizon for the comparison)] of one sequence. */
+  /**
+   * uint8 HWC frames [>= context (+ horizon for the comparison), H, W, C] of one sequence, or
+   * with `batch` B, B sequences of the same length back to back ([B, T, H, W, C]).
+   */
   frames: Uint8Array;
-  /** float [>= context + horizon - 1, A] actions taken at each frame; not needed (and ignored) by a predictor without actions. */
+  /** float [>= context + horizon - 1, A] actions taken at each frame ([B, T', A] with `batch`); not needed (and ignored) by a predictor without actions. */
   actions?: Float32Array | null;
   actionDim?: number;
   /** Real frames fed to the model (default 4). */
   context?: number;
   /** Imagined steps (default 16). */
   horizon?: number;
+  /**
+   * Sequences in `frames` (and `actions`), rolled out together in one batched pass (default 1).
+   * Each result array is then [batch, ...] in the same order; the numbers are the ones a
+   * rollout of each sequence alone gives.
+   */
+  batch?: number;
 }
 
 export interface OpenLoopResult {
   context: number;
   horizon: number;
   latentSize: number;
-  /** Predicted latents [horizon, D] and their decoded frames (uint8 HWC [horizon,H,W,3]). */
+  /** Sequences rolled out (input.batch); every array below is [batch, ...] (the batch dimension is 1 by default). */
+  batch: number;
+  /** Predicted latents [horizon, D] and their decoded frames (uint8 HWC [horizon,H,W,C]) and images (float [horizon,C,H,W] in [0,1]). */
   predLatents: Float32Array;
   predFrames: Uint8Array;
   predImages: Float32Array;
@@ -120,45 +136,81 @@ export interface OpenLoopResult {
 
 export function openLoopRollout(predictor: LatentPredictor, vae: ConvVAE, input: OpenLoopInput): OpenLoopResult {
   const fn = 'openLoopRollout';
+  if (!input || typeof input !== 'object') throw typeError(fn, 'input', 'an object { frames, actions?, context?, horizon?, batch? }', input);
+  if (!(input.frames instanceof Uint8Array)) throw typeError(fn, 'input.frames', 'a Uint8Array of uint8 HWC frames', input.frames);
   const C = checkInt(fn, 'context', input.context ?? 4, 1);
   const Hz = checkInt(fn, 'horizon', input.horizon ?? 16, 1);
+  const B = checkInt(fn, 'batch', input.batch ?? 1, 1);
   const A = input.actionDim ?? predictor.actionSize;
-  const per = vae.inputShape[1] * vae.inputShape[2] * 3;
-  const nFrames = Math.floor(input.frames.length / per);
-  if (nFrames < C) throw rangeError(fn, `frames hold ${nFrames} frames, fewer than context ${C}`);
-  if (predictor.useActions && !(input.actions instanceof Float32Array))
-    throw typeError(fn, 'input.actions', `a Float32Array of [context + horizon - 1, ${A}] actions (the predictor uses actions)`, input.actions);
-  if (predictor.useActions && input.actions!.length < (C + Hz - 1) * A)
-    throw rangeError(fn, `actions hold ${Math.floor(input.actions!.length / A)} steps, need context + horizon - 1 = ${C + Hz - 1}`);
+  const [Ch, H, W] = vae.inputShape;
+  const per = H * W * Ch;
+  if (input.frames.length % B !== 0 || (B > 1 && (input.frames.length / B) % per !== 0))
+    throw rangeError(fn, `input.frames must hold batch = ${B} sequences of whole ${H}x${W}x${Ch} frames (${per} bytes each), got ${input.frames.length} bytes`);
+  const seqBytes = input.frames.length / B;
+  const nFrames = Math.floor(seqBytes / per);
+  if (nFrames < C) throw rangeError(fn, `frames hold ${nFrames} frames${B > 1 ? ' per sequence' : ''}, fewer than context ${C}`);
+  const need = C + Hz - 1;
+  let actStride = 0;
+  if (predictor.useActions) {
+    if (!(input.actions instanceof Float32Array))
+      throw typeError(fn, 'input.actions', `a Float32Array of [${B > 1 ? 'batch, ' : ''}context + horizon - 1, ${A}] actions (the predictor uses actions)`, input.actions);
+    if (input.actions.length % B !== 0) throw rangeError(fn, `input.actions must hold batch = ${B} equal sequences, got ${input.actions.length} values`);
+    actStride = input.actions.length / B;
+    if (actStride < need * A)
+      throw rangeError(fn, `actions hold ${Math.floor(actStride / A)} steps${B > 1 ? ' per sequence' : ''}, need context + horizon - 1 = ${need}`);
+  }
   const D = predictor.latentSize;
   const haveTruth = nFrames >= C + Hz;
-  const enc = encodeFrames(vae, input.frames, haveTruth ? C + Hz : C);
+  const L = haveTruth ? C + Hz : C;
+  // The first L frames of each sequence, back to back (no copy for one sequence).
+  let src = input.frames;
+  if (B > 1) {
+    src = new Uint8Array(B * L * per);
+    for (let b = 0; b < B; ++b) src.set(input.frames.subarray(b * seqBytes, b * seqBytes + L * per), b * L * per);
+  }
+  const enc = encodeFrames(vae, src, B * L);
+  const ctxZ = new Float32Array(B * C * D);
+  for (let b = 0; b < B; ++b) ctxZ.set(enc.subarray(b * L * D, (b * L + C) * D), b * C * D);
+  let acts: Float32Array | null = null;
+  if (predictor.useActions) {
+    acts = new Float32Array(B * need * A);
+    for (let b = 0; b < B; ++b) acts.set(input.actions!.subarray(b * actStride, b * actStride + need * A), b * need * A);
+  }
   const pred = noGrad(() =>
     tidy(() => {
       const dv = deviceOfModel(predictor);
-      const z = onDevice(new Tensor([1, C, ...predictor.latentShape], 'float32', enc.slice(0, C * D)), dv);
-      const a = predictor.useActions ? onDevice(new Tensor([1, C + Hz - 1, A], 'float32', input.actions!.slice(0, (C + Hz - 1) * A)), dv) : null;
+      const z = onDevice(new Tensor([B, C, ...predictor.latentShape], 'float32', ctxZ), dv);
+      const a = acts ? onDevice(new Tensor([B, need, A], 'float32', acts), dv) : null;
       predictor.eval();
       const out = host(predictor.rollout(z, a, Hz)).slice();
       return out;
     }),
   );
   const dec = decodeLatents(vae, pred);
+  const lastContextLatent = new Float32Array(B * D);
+  for (let b = 0; b < B; ++b) lastContextLatent.set(enc.subarray((b * L + C - 1) * D, (b * L + C) * D), b * D);
   const res: OpenLoopResult = {
     context: C,
     horizon: Hz,
     latentSize: D,
+    batch: B,
     predLatents: pred,
     predFrames: dec.frames,
     predImages: dec.images,
-    lastContextLatent: enc.slice((C - 1) * D, C * D),
+    lastContextLatent,
   };
   if (haveTruth) {
-    res.trueLatents = enc.slice(C * D, (C + Hz) * D);
-    const r = decodeLatents(vae, res.trueLatents);
+    const trueLatents = new Float32Array(B * Hz * D);
+    const realFrames = new Uint8Array(B * Hz * per);
+    for (let b = 0; b < B; ++b) {
+      trueLatents.set(enc.subarray((b * L + C) * D, (b * L + C + Hz) * D), b * Hz * D);
+      realFrames.set(src.subarray((b * L + C) * per, (b * L + C + Hz) * per), b * Hz * per);
+    }
+    res.trueLatents = trueLatents;
+    const r = decodeLatents(vae, trueLatents);
     res.reconFrames = r.frames;
     res.reconImages = r.images;
-    res.realFrames = input.frames.slice(C * per, (C + Hz) * per);
+    res.realFrames = realFrames;
   }
   return res;
 }
@@ -267,16 +319,19 @@ export function closedLoopRollout(predictor: LatentPredictor, vae: ConvVAE, opts
   return { dreamFrames: dream, realFrames: real, actions, realSteps, realLabels, contextFrames: ctx.frames, contextLabels: ctx.labels };
 }
 
-/** Splits uint8 HWC frames [n,H,W,3] into per-frame arrays. */
-export function splitFrames(frames: Uint8Array, n: number, H = 64, W = 64): Uint8Array[] {
-  const per = H * W * 3;
+/** Splits uint8 HWC frames [n,H,W,C] into per-frame arrays (C default 3). */
+export function splitFrames(frames: Uint8Array, n: number, H = 64, W = 64, C = 3): Uint8Array[] {
+  const per = H * W * C;
   return Array.from({ length: n }, (_, i) => frames.subarray(i * per, (i + 1) * per));
 }
 
-/** Writes a PNG filmstrip: one row per entry of `rows` (uint8 HWC [n,H,W,3] each), frames scaled by `scale`. */
-export function saveFilmstrip(file: string, rows: Uint8Array[], opts: { frames: number; height?: number; width?: number; scale?: number } ): void {
-  const H = opts.height ?? 64, W = opts.width ?? 64;
-  const img = contactSheet(rows.map((r) => splitFrames(r, Math.min(opts.frames, r.length / (H * W * 3)), H, W)), H, W, 2, opts.scale ?? 1);
+/**
+ * Writes a PNG filmstrip: one row per entry of `rows` (uint8 HWC [n,H,W,C] each), frames scaled
+ * by `scale`. `channels` (default 3) is C: 1 writes a gray PNG, 3 an RGB one.
+ */
+export function saveFilmstrip(file: string, rows: Uint8Array[], opts: { frames: number; height?: number; width?: number; scale?: number; channels?: number }): void {
+  const H = opts.height ?? 64, W = opts.width ?? 64, C = opts.channels ?? 3;
+  const img = contactSheet(rows.map((r) => splitFrames(r, Math.min(opts.frames, Math.floor(r.length / (H * W * C))), H, W, C)), H, W, 2, opts.scale ?? 1, C);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, encodePNG(img));
 }

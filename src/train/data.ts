@@ -5,7 +5,7 @@
  */
 import { rangeError, typeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import type { Episode } from '../data/episode';
+import { Episode, channelsOf, frameBytesOf } from '../data/episode';
 
 export type EpisodeSource = Episode[] | { episodes: Episode[] };
 
@@ -23,14 +23,16 @@ export function episodesOf(fn: string, data: unknown): Episode[] {
     if (!e || !(e.frames instanceof Uint8Array) || !(e.actions instanceof Float32Array) || !dim(e.length, 0) || !dim(e.height, 1) || !dim(e.width, 1) || !dim(e.actionDim, 0))
       throw typeError(fn, `dataset episode ${i}`, 'an Episode { length, height, width, frames: Uint8Array, actions: Float32Array, actionDim }', e);
     const what = `dataset episode ${i}${e.source ? ` (${e.source})` : ''}`;
-    const n = e.height * e.width * 3;
+    if (e.channels !== undefined && !dim(e.channels, 1)) throw typeError(fn, `dataset episode ${i}.channels`, 'an integer >= 1 (or undefined for 3)', e.channels);
+    const C = channelsOf(e);
+    const n = frameBytesOf(e);
     if (e.frames.length !== e.length * n)
-      throw rangeError(fn, `${what}: frames must have length x height x width x 3 = ${e.length}x${e.height}x${e.width}x3 = ${e.length * n} bytes, got ${e.frames.length}`);
+      throw rangeError(fn, `${what}: frames must have length x height x width x channels = ${e.length}x${e.height}x${e.width}x${C} = ${e.length * n} bytes, got ${e.frames.length}`);
     if (e.actions.length !== e.length * e.actionDim)
       throw rangeError(fn, `${what}: actions must have length x actionDim = ${e.length}x${e.actionDim} = ${e.length * e.actionDim} values, got ${e.actions.length}`);
     const e0 = eps[0] as Episode;
-    if (e.height !== e0.height || e.width !== e0.width || e.actionDim !== e0.actionDim)
-      throw rangeError(fn, `${what}: frames ${e.height}x${e.width} with ${e.actionDim} action values, but episode 0 has ${e0.height}x${e0.width} with ${e0.actionDim} (all episodes must agree)`);
+    if (e.height !== e0.height || e.width !== e0.width || e.actionDim !== e0.actionDim || C !== channelsOf(e0))
+      throw rangeError(fn, `${what}: frames ${e.height}x${e.width}x${C} with ${e.actionDim} action values, but episode 0 has ${e0.height}x${e0.width}x${channelsOf(e0)} with ${e0.actionDim} (all episodes must agree)`);
     const a = e.actions as Float32Array;
     for (let k = 0; k < a.length; ++k)
       if (!Number.isFinite(a[k])) throw rangeError(fn, `${what}: actions[${Math.floor(k / e.actionDim)}][${k % e.actionDim}] is ${a[k]} (non-finite)`);
@@ -40,7 +42,7 @@ export function episodesOf(fn: string, data: unknown): Episode[] {
 
 /** A view of frames [from, to) of an episode (no copy of pixel data). */
 export function subEpisode(ep: Episode, from: number, to: number): Episode {
-  const n = ep.height * ep.width * 3;
+  const n = frameBytesOf(ep);
   return {
     ...ep,
     length: to - from,
@@ -77,13 +79,13 @@ export function frameIndex(eps: Episode[]): [number, number][] {
   return out;
 }
 
-/** uint8 frames [N,H,W,3] (NHWC) gathered from (episode, t) pairs. */
+/** uint8 frames [N,H,W,C] (NHWC; C the episodes' channels, default 3) gathered from (episode, t) pairs. */
 export function gatherFrames(eps: Episode[], refs: [number, number][]): Tensor {
   const e0 = eps[refs[0][0]];
-  const n = e0.height * e0.width * 3;
+  const n = frameBytesOf(e0);
   const out = new Uint8Array(refs.length * n);
   refs.forEach(([e, t], k) => out.set(eps[e].frames.subarray(t * n, (t + 1) * n), k * n));
-  return new Tensor([refs.length, e0.height, e0.width, 3], 'uint8', out);
+  return new Tensor([refs.length, e0.height, e0.width, channelsOf(e0)], 'uint8', out);
 }
 
 /**
@@ -104,4 +106,16 @@ export function windows(eps: { length: number }[], len: number, stride: number, 
     if (coverEnd && last >= 0 && last + len < e.length) out.push([i, e.length - len]);
   });
   return out;
+}
+
+/**
+ * The episodes' frames must be what the VAE takes: HWC [H, W, C] frames for inputShape [C, H, W]
+ * (gray Moving MNIST frames, [64,64,1], need createVAE({ inputShape: [1, 64, 64] })).
+ */
+export function checkFramesFit(fn: string, e0: Episode, inputShape: readonly number[]): void {
+  const [C, H, W] = inputShape;
+  const c = channelsOf(e0);
+  if (c === C && e0.height === H && e0.width === W) return;
+  const hint = c !== C ? ` (build the VAE with createVAE({ inputShape: [${c}, ${e0.height}, ${e0.width}] }) for these ${c === 1 ? 'gray ' : ''}frames)` : '';
+  throw rangeError(fn, `the episodes' frames are ${e0.height}x${e0.width} with ${c} channel${c === 1 ? '' : 's'} ([${e0.height},${e0.width},${c}]), but the VAE takes inputShape [${C}, ${H}, ${W}]${hint}`);
 }

@@ -28,9 +28,9 @@ import { noGrad } from '../autograd/grad_mode';
 import { mseLoss } from '../losses/index';
 import { Generator } from '../random/generator';
 import { checkInt, MAX_ELEMENTS, typeError, rangeError } from '../errors';
-import type { Episode } from '../data/episode';
+import { Episode, channelsOf, frameBytesOf } from '../data/episode';
 import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
-import { EpisodeSource, episodesOf, windows } from './data';
+import { EpisodeSource, checkFramesFit, episodesOf, windows } from './data';
 import { restoreModule } from './checkpoint';
 import { SamplingSchedule, pTrueAt } from './sampling_schedule';
 import { modelConfigOf, rememberConfig } from './train_vae';
@@ -53,12 +53,12 @@ export function encodeEpisodes(vae: ConvVAE, episodes: Episode[], batchSize = 64
   try {
     return episodes.map((ep) => {
       const z = new Float32Array(ep.length * D);
-      const n = ep.height * ep.width * 3;
+      const n = frameBytesOf(ep);
       noGrad(() => {
         for (let t = 0; t < ep.length; t += batchSize) {
           const m = Math.min(batchSize, ep.length - t);
           tidy(() => {
-            const x = new Tensor([m, ep.height, ep.width, 3], 'uint8', ep.frames.subarray(t * n, (t + m) * n));
+            const x = new Tensor([m, ep.height, ep.width, channelsOf(ep)], 'uint8', ep.frames.subarray(t * n, (t + m) * n));
             const mu = vae.encode(x).mu;
             z.set(mu.device === 'cuda' ? mu.toFloat32Array() : mu.f32(), t * D); // a VAE on 'cuda' too
           });
@@ -224,6 +224,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (options.inputNoiseStd !== undefined) predictor.inputNoiseStd = options.inputNoiseStd;
   if (options.targetJitterScale !== undefined) predictor.targetJitterScale = options.targetJitterScale;
   const eps = episodesOf(fn, dataset);
+  if (!options.latents) checkFramesFit(fn, eps[0], vae.inputShape);
   if (predictor.useActions && eps[0].actionDim !== predictor.actionSize)
     throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize} (build it with createPredictor(vae, { data }) to take both from the episodes${eps[0].actionDim === 0 ? ', or useActions: false' : ''})`);
   const T = options.seqLen ?? 16;

@@ -16,7 +16,7 @@ import { Generator } from '../random/generator';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
 import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
-import { EpisodeSource, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
+import { EpisodeSource, checkFramesFit, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
 import { restoreModule } from './checkpoint';
 import { Device, moduleDevice, resolveDevice } from './device';
 import { checkInt, checkNumel, typeError } from '../errors';
@@ -93,6 +93,7 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
   if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
   const device = resolveDevice(fn, 'options.device', options.device, moduleDevice(vae));
   const eps = episodesOf(fn, dataset);
+  checkFramesFit(fn, eps[0], vae.inputShape);
   const { train, val } = splitEpisodes(eps, options.validationSplit ?? 0.1, 1);
   const refs = frameIndex(train);
   const valRefs = frameIndex(val);

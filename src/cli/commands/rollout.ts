@@ -31,7 +31,8 @@ lane-keeping policy drives on the dreamed frames; the real simulator runs the sa
     const predictor = openPredictor(flags.predictor, device);
     const C = flags.context as number, H = flags.horizon as number;
     const out = flags.out as string;
-    const per = 64 * 64 * 3;
+    const [Ch, FH, FW] = vae.inputShape;
+    const per = FH * FW * Ch;
     if (flags.closed_loop) {
       const r = closedLoopRollout(predictor, vae, { seed: flags.data_seed as number, context: Math.max(C, 1), horizon: H });
       saveFilmstrip(out, [r.realFrames.subarray(0, r.realSteps * per), r.dreamFrames], { frames: H, scale: 2 });
@@ -46,7 +47,7 @@ lane-keeping policy drives on the dreamed frames; the real simulator runs the sa
       const r = openLoopRollout(predictor, vae, { frames: e.frames.subarray(0, (C + H) * per), actions: e.actions.subarray(0, (C + H) * e.actionDim), actionDim: e.actionDim, context: C, horizon: H });
       rows.push(r.realFrames!, r.reconFrames!, r.predFrames);
     }
-    saveFilmstrip(out, rows, { frames: H, scale: 2 });
+    saveFilmstrip(out, rows, { frames: H, scale: 2, height: FH, width: FW, channels: Ch });
     io.out(`open loop: ${rows.length / 3} sequences, ${C} context frames, ${H} imagined; rows: real / VAE recon / imagined -> ${out}`);
     return 0;
   },
