@@ -1,13 +1,18 @@
 /**
- * A minimal zip reader over node's zlib: the central directory, stored (method 0) and deflated
- * (method 8) entries, CRC-checked; zip64 sizes in the extra field. Enough for numpy's .npz
- * (np.savez and np.savez_compressed). Errors say what is wrong; callers add the file name.
+ * Zip archives (numpy's .npz: np.savez and np.savez_compressed), read lazily: `openZip` reads the
+ * central directory (entry names, sizes, CRCs; zip64 sizes in the extra field) and inflates
+ * nothing; `read(name)` inflates that one entry through fflate's streaming Inflate, fed in 64 KiB
+ * slices, and stops as soon as the output passes the entry's declared size, so a small entry that
+ * inflates to gigabytes (a zip bomb, or a corrupt size) never exhausts memory. Stored (method 0)
+ * and deflated (method 8) entries, CRC-checked. Errors say what is wrong; callers add the file name.
  */
-import * as zlib from 'zlib';
+import { Inflate } from 'fflate';
 import { crc32 } from './png';
 
 /** The largest entry inflated (one Buffer; an .npz array beyond it would not fit a typed array either). */
 const MAX_ENTRY = 2 ** 31 - 1;
+/** Compressed bytes handed to the inflater at a time (deflate expands at most ~1032x). */
+const SLICE = 1 << 16;
 
 export interface ZipEntry {
   name: string;
@@ -72,6 +77,7 @@ export function listZip(buf: Buffer): ZipEntry[] {
   return entries;
 }
 
+/** Reads one entry (as listed by listZip) from the archive. */
 export function readZipEntry(buf: Buffer, e: ZipEntry): Buffer {
   const p = e.localOffset;
   if (p + 30 > buf.length || buf.readUInt32LE(p) !== 0x04034b50) throw new Error(`corrupt zip: bad local header for ${e.name}`);
@@ -81,24 +87,55 @@ export function readZipEntry(buf: Buffer, e: ZipEntry): Buffer {
   let data: Buffer;
   if (e.method === 0) data = raw;
   else if (e.method === 8) {
-    // Inflate no further than the declared size (+1 to notice more): a small entry that inflates
-    // to gigabytes (a zip bomb, or a corrupt size) must not exhaust memory before the size check.
     if (e.size > MAX_ENTRY) throw new Error(`entry ${e.name} declares ${e.size} bytes, more than the ${MAX_ENTRY} this reader inflates`);
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
+    let ended = false;
+    let tooBig = false;
+    const inflater = new Inflate((chunk, final) => {
+      bytes += chunk.length;
+      if (bytes > e.size) tooBig = true;
+      else parts.push(chunk);
+      if (final) ended = true;
+    });
     try {
-      data = zlib.inflateRawSync(raw, { maxOutputLength: e.size + 1 });
+      for (let q = 0; q < raw.length && !tooBig && !ended; q += SLICE) inflater.push(raw.subarray(q, Math.min(raw.length, q + SLICE)), q + SLICE >= raw.length);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
-      throw new Error(`corrupt zip: entry ${e.name} does not inflate (${(err as Error).message})`);
+      if (!tooBig) throw new Error(`corrupt zip: entry ${e.name} does not inflate (${(err as Error).message})`);
     }
+    if (tooBig) throw new Error(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
+    if (!ended) throw new Error(`corrupt zip: entry ${e.name} does not inflate (the deflate stream is cut off)`);
+    data = Buffer.concat(parts);
   } else throw new Error(`unsupported zip compression method ${e.method} for ${e.name} (only stored and deflate)`);
   if (data.length !== e.size) throw new Error(`corrupt zip: entry ${e.name} has ${data.length} bytes, expected ${e.size}`);
   if (crc32(data) !== e.crc) throw new Error(`corrupt zip: CRC mismatch in entry ${e.name}`);
   return data;
 }
 
-/** All entries of a zip archive by name. */
+export interface ZipArchive {
+  /** Every entry, in central-directory order; nothing is inflated to list them. */
+  readonly entries: ZipEntry[];
+  /** One entry's bytes, inflated now (throws when `name` is not in the archive). */
+  read(name: string): Buffer;
+}
+
+/** A zip archive whose entries are inflated one at a time, on request. */
+export function openZip(buf: Buffer): ZipArchive {
+  const entries = listZip(buf);
+  return {
+    entries,
+    read(name: string): Buffer {
+      const e = entries.find((x) => x.name === name);
+      if (!e) throw new Error(`no entry '${name}' in the zip archive (entries: ${entries.map((x) => x.name).join(', ') || 'none'})`);
+      return readZipEntry(buf, e);
+    },
+  };
+}
+
+/** All entries of a zip archive by name (each inflated in turn through openZip). */
 export function readZip(buf: Buffer): Map<string, Buffer> {
+  const zip = openZip(buf);
   const out = new Map<string, Buffer>();
-  for (const e of listZip(buf)) out.set(e.name, readZipEntry(buf, e));
+  for (const e of zip.entries) out.set(e.name, zip.read(e.name));
   return out;
 }
