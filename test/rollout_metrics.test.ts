@@ -34,8 +34,8 @@ test('openLoopRollout with batch B gives, per sequence, exactly what B single ro
     same(all.predLatents.subarray(b * Hz * D, (b + 1) * Hz * D), one.predLatents);
     same(all.predFrames.subarray(b * Hz * per, (b + 1) * Hz * per), one.predFrames);
     same(all.trueLatents!.subarray(b * Hz * D, (b + 1) * Hz * D), one.trueLatents!);
-    same(all.realFrames!.subarray(b * Hz * per, (b + 1) * Hz * per), one.realFrames);
-    same(all.reconFrames!.subarray(b * Hz * per, (b + 1) * Hz * per), one.reconFrames);
+    same(all.realFrames!.subarray(b * Hz * per, (b + 1) * Hz * per), one.realFrames!);
+    same(all.reconFrames!.subarray(b * Hz * per, (b + 1) * Hz * per), one.reconFrames!);
     same(all.lastContextLatent.subarray(b * D, (b + 1) * D), one.lastContextLatent);
   });
   expect(() => openLoopRollout(predictor, vae, { frames: frames.subarray(1), actions, context: C, horizon: Hz, batch: B })).toThrow(/openLoopRollout: input.frames must hold batch = 4 sequences/);

@@ -47,11 +47,18 @@ class OraclePredictor extends LatentPredictor {
     }
   }
   override rollout(contextZ: Tensor, _a: Tensor | null | undefined, horizon: number): Tensor {
+    // evaluateRollouts rolls windows out in batches: one row per window
     const z = contextZ.toFloat32Array();
-    const last = z.subarray(z.length - D);
-    const future = this.table.get(key(last));
-    if (!future || horizon !== Hz) throw new Error('oracle: unknown window');
-    return new Tensor([1, horizon, D], 'float32', future.slice());
+    const B = contextZ.shape[0];
+    const perRow = z.length / B;
+    const out = new Float32Array(B * horizon * D);
+    for (let b = 0; b < B; ++b) {
+      const last = z.subarray((b + 1) * perRow - D, (b + 1) * perRow);
+      const future = this.table.get(key(last));
+      if (!future || horizon !== Hz) throw new Error('oracle: unknown window');
+      out.set(future, b * horizon * D);
+    }
+    return new Tensor([B, horizon, D], 'float32', out);
   }
 }
 function key(z: Float32Array): string {
@@ -63,8 +70,8 @@ class ConstantPredictor extends LatentPredictor {
   constructor() {
     super({ latentShape: [4, 4, 4], actionSize: 3, hiddenSize: 4, seed: 1 });
   }
-  override rollout(_z: Tensor, _a: Tensor | null | undefined, horizon: number): Tensor {
-    return new Tensor([1, horizon, D], 'float32', new Float32Array(horizon * D));
+  override rollout(z: Tensor, _a: Tensor | null | undefined, horizon: number): Tensor {
+    return new Tensor([z.shape[0], horizon, D], 'float32', new Float32Array(z.shape[0] * horizon * D));
   }
 }
 
