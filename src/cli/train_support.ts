@@ -52,7 +52,23 @@ export const COMMON_TRAIN_FLAGS: FlagSpec[] = [
   { name: 'validation_split', type: 'number', default: 0.1, help: 'fraction of episodes held out for validation' },
   { name: 'patience', type: 'int', help: 'stop after this many epochs without a better validation loss' },
   { name: 'resume', type: 'boolean', default: false, help: 'continue from the latest checkpoint in --out' },
+  { name: 'budget_minutes', type: 'number', metavar: 'min', help: 'wall-clock budget: steps and the LR schedule planned from measured step times to end within it (--epochs, when given, is then a limit)' },
 ];
+
+/** --budget_minutes and --epochs as trainer options: with a budget, --epochs is a limit only when given. */
+export function budgetFlags(args: { flags: FlagValues; given?: string[] }): { epochs?: number; budgetMinutes?: number } {
+  const b = args.flags.budget_minutes as number | undefined;
+  if (b === undefined) return { epochs: args.flags.epochs as number };
+  if (!(b > 0) || !Number.isFinite(b)) throw new UsageError(`--budget_minutes must be a number of minutes > 0, got ${b}`);
+  return { budgetMinutes: b, epochs: (args.given ?? []).includes('epochs') ? (args.flags.epochs as number) : undefined };
+}
+
+/** The line a budgeted run prints at its end. */
+export function budgetLine(r: { budget?: { minutes: number; firstPlannedSteps: number; plannedSteps: number; steps: number; wallMs: number; msPerStep: number } }): string | null {
+  const b = r.budget;
+  if (!b) return null;
+  return `budget ${b.minutes} min: ${b.steps} steps of ${b.plannedSteps} planned (first plan ${b.firstPlannedSteps}; ${b.msPerStep.toFixed(1)} ms a step), ${(b.wallMs / 60000).toFixed(2)} min`;
+}
 
 export function loadData(flags: FlagValues): Episode[] {
   const d = String(flags.data ?? 'sim');

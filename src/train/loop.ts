@@ -82,6 +82,36 @@ export interface CommonTrainOptions {
   signal?: { stop: boolean };
   /** Cap on batches per epoch (default: all). */
   maxBatchesPerEpoch?: number;
+  /**
+   * A wall-clock budget for this call, in minutes. The number of steps (and so the epochs and the
+   * LR schedule: cosine over the planned steps, step decays at thirds of them) is planned from
+   * the measured step time after `budgetWarmupSteps` steps, validation time included once an
+   * epoch has been validated, and re-planned after every step from the time left; training stops
+   * when the planned steps are done (stopReason 'budget'), validated and checkpointed, with the
+   * schedule completed rather than cut. `epochs`, when given, is then an upper limit. A resumed
+   * run plans from its resumed step with a fresh budget. See TrainResult.budget.
+   */
+  budgetMinutes?: number;
+  /** Steps timed before the first plan (default 5; the first step, which warms caches up, is not used in the estimate). */
+  budgetWarmupSteps?: number;
+  /** The clock the budget reads, in milliseconds (default performance.now); tests inject one. */
+  clock?: () => number;
+}
+
+/** What a run with budgetMinutes planned and did. */
+export interface BudgetReport {
+  minutes: number;
+  /** Steps planned by the first plan (after the warm-up steps) and by the last one. */
+  firstPlannedSteps: number;
+  plannedSteps: number;
+  /** Steps taken (the run's step counter at the end). */
+  steps: number;
+  /** Wall time of the run by the budget's clock (ms), and the measured time per step and per validation. */
+  wallMs: number;
+  msPerStep: number;
+  msPerValidation: number;
+  /** Times the plan was made (after the warm-up, after every step). */
+  plans: number;
 }
 
 export interface TrainResult {
@@ -94,6 +124,8 @@ export interface TrainResult {
   bestValLoss: number;
   /** The notes given to callbacks.onNote (a resume applying changed optimizer options, ...). */
   notes: string[];
+  /** With budgetMinutes: the plan and what was done. */
+  budget?: BudgetReport;
 }
 
 export class NonFiniteLossError extends Error {
@@ -202,6 +234,71 @@ function checkOpts(fn: string, o: CommonTrainOptions): void {
   pos('minLrFactor', 0, 1);
   pos('lrGamma');
   pos('validationSplit', 0, 0.9);
+  int('budgetWarmupSteps', 1);
+  const b = o.budgetMinutes;
+  if (b !== undefined && (typeof b !== 'number' || !Number.isFinite(b) || b <= 0)) throw typeError(fn, 'options.budgetMinutes', 'a number of minutes > 0', b);
+  if (o.clock !== undefined && typeof o.clock !== 'function') throw typeError(fn, 'options.clock', 'a function returning milliseconds', o.clock);
+}
+
+/** Most epochs a budgeted run without `epochs` may plan. */
+const BUDGET_MAX_EPOCHS = 1e6;
+
+/**
+ * The budget planner: times the steps and the end-of-epoch work with `clock`, and plans the
+ * total number of steps that fits the time left.
+ */
+class BudgetPlanner {
+  readonly ms: number;
+  private readonly start: number;
+  private stepTimes: number[] = [];
+  private valMs = 0;
+  private valCount = 0;
+  plans = 0;
+  firstTotal = 0;
+  constructor(readonly minutes: number, readonly clock: () => number, readonly warmup: number, readonly bpe: number, readonly cap: number) {
+    this.ms = minutes * 60000;
+    this.start = clock();
+  }
+  now(): number {
+    return this.clock();
+  }
+  elapsed(): number {
+    return this.clock() - this.start;
+  }
+  addStep(ms: number): void {
+    this.stepTimes.push(ms);
+  }
+  addValidation(ms: number): void {
+    this.valMs += ms;
+    this.valCount++;
+  }
+  /** The mean of the last (up to) 20 step times, the first step (which warms caches up) left out. */
+  msPerStep(): number {
+    const t = this.stepTimes;
+    const from = Math.max(t.length > 1 ? 1 : 0, t.length - 20);
+    let s = 0;
+    for (let i = from; i < t.length; ++i) s += t[i];
+    return t.length > from ? s / (t.length - from) : 0;
+  }
+  msPerValidation(): number {
+    return this.valCount ? this.valMs / this.valCount : 0;
+  }
+  /** The total steps to plan at `step` (`batch` steps into the current epoch), or null before the warm-up is over. */
+  plan(step: number, batch: number): number | null {
+    if (this.stepTimes.length < this.warmup) return null;
+    const left = this.ms - this.elapsed();
+    const per = Math.max(1e-6, this.msPerStep());
+    const val = this.msPerValidation();
+    // r more steps cost (r + 1) x per (a step's time is counted from the previous step's end, so
+    // this step's own callbacks are still to come), plus one validation per epoch end they reach
+    // (the final one included)
+    let r = Math.max(0, Math.floor((left - per - val) / (per + val / this.bpe)));
+    while (r > 0 && (r + 1) * per + Math.ceil((batch + r) / this.bpe) * val > left) r--;
+    const total = Math.min(this.cap, step + r);
+    if (!this.plans) this.firstTotal = total;
+    this.plans++;
+    return total;
+  }
 }
 
 /** Optimizer options a resumed run takes from the checkpoint when not given. */
@@ -276,7 +373,8 @@ function nonFinite(fn: string, named: [string, Tensor][], grads: boolean): { nam
 export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   const { fn, opts } = spec;
   checkOpts(fn, opts);
-  const epochs = opts.epochs ?? 10;
+  const budgeted = opts.budgetMinutes !== undefined;
+  const epochs = opts.epochs ?? (budgeted ? BUDGET_MAX_EPOCHS : 10);
   const batchSize = opts.batchSize ?? 32;
   const seed = opts.seed ?? 0;
   if (spec.numExamples < 1) throw new RangeError(`${fn}: no training examples (the dataset is too small for these options)`);
@@ -306,9 +404,27 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   const { eff, changed } = ck ? resumedOptions(fn, opts, ck, epochs) : { eff: opts, changed: [] as string[] };
   let optimizer: Optimizer;
   let scheduler: LRScheduler;
+  // With a budget the schedule follows the plan: its total steps change as the plan does.
+  const planned = { total: epochs * batchesPerEpoch };
+  const budgetSchedule = (): Schedule => {
+    const cache = { total: -1, f: constant() };
+    return (s, base) => {
+      if (cache.total !== planned.total) {
+        const total = Math.max(1, planned.total);
+        cache.total = planned.total;
+        cache.f = (eff.lrSchedule ?? 'constant') === 'step' && eff.lrStepEpochs === undefined
+          ? stepSchedule(Math.max(1, Math.ceil(total / 3)), eff.lrGamma ?? 0.1)
+          : (eff.lrSchedule ?? 'constant') === 'cosine'
+            ? cosine(total, { warmup: eff.warmupSteps ?? 0, minLr: (eff.lr ?? 1e-3) * (eff.minLrFactor ?? 0.05) })
+            : makeSchedule(fn, eff, Math.max(1, Math.ceil(total / batchesPerEpoch)), batchesPerEpoch);
+      }
+      return cache.f(s, base);
+    };
+  };
   try {
     optimizer = makeOptimizer(fn, spec.params, eff);
-    scheduler = new LRScheduler(optimizer, makeSchedule(fn, eff, epochs, batchesPerEpoch), eff.lr ?? 1e-3);
+    if (budgeted) makeSchedule(fn, eff, 1, 1); // checks lrSchedule
+    scheduler = new LRScheduler(optimizer, budgeted ? budgetSchedule() : makeSchedule(fn, eff, epochs, batchesPerEpoch), eff.lr ?? 1e-3);
   } catch (e) {
     ck?.dispose();
     throw e;
@@ -427,17 +543,28 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
     return ` ${p.path} (saved after step ${p.step}) holds the weights that gave it, so latest.json ${lastGood ? `points back to ${path.basename(lastGood.path)}` : 'was removed'}.`;
   };
 
-  const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal, notes });
+  // The budget's clock starts here (after loading, before the first step).
+  const budget = budgeted ? new BudgetPlanner(opts.budgetMinutes!, opts.clock ?? (() => performance.now()), opts.budgetWarmupSteps ?? 5, batchesPerEpoch, epochs * batchesPerEpoch) : null;
+  let budgetDone = false;
+  const budgetReport = (): BudgetReport | undefined =>
+    budget
+      ? { minutes: budget.minutes, firstPlannedSteps: budget.firstTotal, plannedSteps: planned.total, steps: step, wallMs: budget.elapsed(), msPerStep: budget.msPerStep(), msPerValidation: budget.msPerValidation(), plans: budget.plans }
+      : undefined;
+  const result = (stopReason: string): TrainResult => ({ epochs: history.length, step, stopReason, history, checkpoint: lastCheckpoint, bestValLoss: bestVal, notes, ...(budget ? { budget: budgetReport() } : {}) });
   for (const m of notes) log.write({ kind: 'event', step, epoch: startEpoch, event: 'note', message: m });
   let stopReason = 'completed';
   let curEpoch = startEpoch;
+  // A step's time runs from the end of the previous step (its callbacks and logging included), less any validation between them.
+  let lastMark = budget ? budget.now() : 0;
   liveLog = { log, step: () => step, epoch: () => curEpoch };
   if (!(await call(cbs.onTrainBegin, { epochs, batchesPerEpoch, startEpoch, step }))) stopReason = 'callback';
 
   try {
     outer: for (let epoch = startEpoch; epoch < epochs && stopReason === 'completed'; ++epoch) {
       curEpoch = epoch;
-      const info = spec.epochInfo ? spec.epochInfo(epoch, epochs) : {};
+      // A budgeted run's per-epoch decays (pTrue) follow the planned epochs.
+      const infoEpochs = budget ? Math.max(epoch + 1, Math.ceil(planned.total / batchesPerEpoch)) : epochs;
+      const info = spec.epochInfo ? spec.epochInfo(epoch, infoEpochs) : {};
       const order = epochOrder(seed, epoch, spec.numExamples);
       const first = epoch === startEpoch ? startBatch : 0;
       if (first === 0) {
@@ -501,6 +628,20 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
           pending = null;
         }
         step++;
+        if (budget) {
+          // a step's time: from the end of the previous one (its callbacks and logging included)
+          const now = budget.now();
+          budget.addStep(now - lastMark);
+          lastMark = now;
+          const wasPlanned = budget.plans > 0;
+          const total = budget.plan(step, b + 1);
+          if (total !== null) {
+            planned.total = Math.max(step, total);
+            if (!wasPlanned)
+              note(`budget ${budget.minutes} min: ${planned.total} steps planned (${budget.msPerStep().toFixed(1)} ms a step over ${budget.warmup} warm-up steps, about ${(planned.total / batchesPerEpoch).toFixed(1)} epochs of ${batchesPerEpoch} batches); re-planned as it runs`);
+            if (step >= planned.total && planned.total < epochs * batchesPerEpoch) budgetDone = true; // at the epochs limit the loop ends by itself
+          }
+        }
         scheduler.step();
         const ms = performance.now() - t0;
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
@@ -517,7 +658,9 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
             break outer;
           }
         } else if (opts.checkpointEvery && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) save(epoch, b + 1, false);
+        if (budgetDone) break; // the planned steps are done: this epoch ends here (validated, saved)
       }
+      const vt0 = budget ? budget.now() : 0;
       // End of epoch: validation, metrics, early stopping, checkpoint.
       spec.params.eval();
       const val = spec.validate();
@@ -542,6 +685,20 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       count = 0;
       // With a (finite) validation loss the weights being saved were just evaluated: good at once.
       save(epoch + 1, 0, vl !== undefined);
+      if (budget) {
+        const vms = budget.now() - vt0;
+        budget.addValidation(vms);
+        lastMark += vms;
+        if (!budgetDone && budget.plans) {
+          // re-planned with the validation time now known
+          planned.total = Math.max(step, budget.plan(step, 0) ?? planned.total);
+          if (step >= planned.total && planned.total < epochs * batchesPerEpoch) budgetDone = true;
+        }
+        if (budgetDone && stopReason === 'completed') {
+          stopReason = 'budget';
+          break;
+        }
+      }
     }
   } finally {
     log.close();

@@ -5,7 +5,7 @@ import { createPredictor, trainPredictor } from '../../train/train_predictor';
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
-import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors } from '../train_support';
 
 export const command: Command = {
   name: 'train-predictor',
@@ -67,7 +67,7 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     try {
       const r = await trainPredictor(predictor, vae, eps, {
         device,
-        epochs: flags.epochs as number,
+        ...budgetFlags(args),
         batchSize: flags.batch_size as number,
         lr: opt('lr') as number | undefined,
         lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
@@ -85,6 +85,8 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
         callbacks: progress(io, 'predictor'),
         signal: intr.signal,
       });
+      const bl = budgetLine(r);
+      if (bl) io.out(bl);
       io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
       return r.stopReason === 'interrupted' ? 130 : 0;
     } finally {

@@ -4,7 +4,7 @@ import { Command } from '../command';
 import { UsageError } from '../flags';
 import { createVAE, trainVAE } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
-import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, progress, withCheckpointErrors } from '../train_support';
 
 function ints(flag: string, s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
@@ -48,7 +48,7 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
     try {
       const r = await trainVAE(vae, eps, {
         device,
-        epochs: flags.epochs as number,
+        ...budgetFlags(args),
         batchSize: flags.batch_size as number,
         lr: opt('lr') as number | undefined,
         lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
@@ -61,6 +61,8 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
         callbacks: progress(io, 'vae'),
         signal: intr.signal,
       });
+      const bl = budgetLine(r);
+      if (bl) io.out(bl);
       io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
       return r.stopReason === 'interrupted' ? 130 : 0;
     } finally {
