@@ -66,7 +66,8 @@ describe('Moving MNIST', () => {
     const c = movingMnist({ count: 2, seed: 5, split: 'test' });
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(c.data.buffer))).toBe(false);
     const eps = movingMnistEpisodes(a);
-    expect(eps[0].frames.length).toBe(20 * 64 * 64 * 3);
+    expect(eps[0].frames.length).toBe(20 * 64 * 64); // gray, one channel (issue 18)
+    expect(eps[0].channels).toBe(1);
     expect(eps[0].actionDim).toBe(0);
     expect(() => movingMnist({ count: 0 })).toThrow(/movingMnist: count/);
   });

@@ -218,7 +218,7 @@ describe('scheduled sampling burn-in (issue 18)', () => {
 
 describe('VAE collapse detection (issue 18)', () => {
   // Tiny Moving MNIST: 16 sequences of 10 frames (sparse white digits on black).
-  const mnist = movingMnistEpisodes(movingMnist({ count: 16, frames: 10, seed: 1 }));
+  const mnist = movingMnistEpisodes(movingMnist({ count: 16, frames: 10, seed: 1 }), { channels: 3 });
   const mnistVAE = (o: { beta: number; reconLoss: 'mse' | 'bce' }) => createVAE({ encoderChannels: [8, 16, 16, 32], latentShape: [8, 4, 4], seed: 2, ...o });
   const base = { batchSize: 16, lr: 2e-3, seed: 1 };
 

@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
 import { UsageError } from '../flags';
-import { Episode, episodeFrame } from '../../data/episode';
+import { Episode, channelsOf, episodeFrame } from '../../data/episode';
 import { generateEpisodes, episodeCachePath, CURVE_NAMES, LANE_NAMES, SPEED_NAMES } from '../../data/driving_sim';
-import { movingMnist, movingMnistEpisodes } from '../../data/moving_mnist';
+import { movingMnistEpisodes } from '../../data/moving_mnist';
 import { loadNpzDataset, loadPngDataset, LoadResult } from '../../data/loaders';
 import { contactSheet, encodePNG } from '../../io/png';
 
@@ -33,7 +33,7 @@ export function sheetOf(eps: Episode[], rows: number, cols: number, scale: numbe
     const n = Math.min(cols, e.length);
     return Array.from({ length: n }, (_, i) => episodeFrame(e, n === 1 ? 0 : Math.round((i * (e.length - 1)) / (n - 1))));
   });
-  return contactSheet(grid, picked[0].height, picked[0].width, 2, scale);
+  return contactSheet(grid, picked[0].height, picked[0].width, 2, scale, channelsOf(picked[0]));
 }
 
 export const command: Command = {
@@ -81,7 +81,7 @@ Prints a summary (episodes, frames, labels, per-file errors) and writes a contac
       eps = generateEpisodes(o);
       if (!flags.no_cache) io.out(`cache: ${episodeCachePath(o)}`);
     } else if (kind === 'mmnist') {
-      eps = movingMnistEpisodes(movingMnist({ count: int('count'), seed: int('seed', 0), split: flags.split as 'train' | 'test' }));
+      eps = movingMnistEpisodes({ count: int('count'), seed: int('seed', 0), split: flags.split as 'train' | 'test' }); // gray, generated in chunks
     } else if (kind === 'npz' || kind === 'png') {
       const target = positionals[1];
       if (!target) throw new UsageError(`${kind} needs a path: worldkit data ${kind} <file-or-folder>`);
@@ -93,7 +93,7 @@ Prints a summary (episodes, frames, labels, per-file errors) and writes a contac
     } else throw new UsageError(`unknown dataset '${kind}' (expected sim, mmnist, npz or png)`);
     const frames = eps.reduce((a, e) => a + e.length, 0);
     const e0 = eps[0];
-    io.out(`${kind}: ${eps.length} episodes, ${frames} frames${e0 ? ` of ${e0.height}x${e0.width}x3, ${e0.actionDim} action values, ${e0.labelDim} labels` : ''} (${Date.now() - t0} ms)`);
+    io.out(`${kind}: ${eps.length} episodes, ${frames} frames${e0 ? ` of ${e0.height}x${e0.width}x${channelsOf(e0)}, ${e0.actionDim} action values, ${e0.labelDim} labels` : ''} (${Date.now() - t0} ms)`);
     if (kind === 'sim') {
       io.out(`  lane:  ${histogram(eps, 0, LANE_NAMES)}`);
       io.out(`  curve: ${histogram(eps, 1, CURVE_NAMES)}`);
