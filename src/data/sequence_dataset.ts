@@ -12,8 +12,9 @@
  *   Generator(seed).fork(epoch) (the same seed and epoch give the same order); the last batch
  *   may be smaller unless dropLast.
  * - Batch tensors are plain typed arrays, row-major:
- *     frames  uint8  [B,T,3,H,W] (layout 'chw', the default, PyTorch's NCHW per frame) or
- *                    [B,T,H,W,3] (layout 'hwc', as stored: no transpose, the cheapest).
+ *     frames  uint8  [B,T,C,H,W] (layout 'chw', the default, PyTorch's NCHW per frame) or
+ *                    [B,T,H,W,C] (layout 'hwc', as stored: no transpose, the cheapest);
+ *                    C is the episodes' channels (3, or 1 for gray Moving MNIST).
  *                    Models convert with framesToFloat (src/ops/conv.ts; one native pass,
  *                    either layout) to float32 NCHW in [0, 1].
  *     actions float32 [B,T,A]
@@ -99,6 +100,8 @@ export class SequenceDataset {
   readonly val: SequenceSplit;
   readonly height: number;
   readonly width: number;
+  /** Channels per pixel of the episodes' frames (3 RGB, 1 gray). */
+  readonly channels: number;
   readonly actionDim: number;
   readonly labelDim: number;
   readonly latentSize: number;
@@ -118,11 +121,12 @@ export class SequenceDataset {
     const e0 = episodes[0];
     this.height = e0.height;
     this.width = e0.width;
+    this.channels = e0.channels ?? 3;
     this.actionDim = e0.actionDim;
     this.labelDim = episodes.every((e) => e.labels && e.labelDim === e0.labelDim) ? e0.labelDim : 0;
     episodes.forEach((e, i) => {
-      if (e.height !== this.height || e.width !== this.width || e.actionDim !== this.actionDim)
-        throw new RangeError(`${fn}: episode ${i} (${e.source ?? 'unnamed'}) is ${e.height}x${e.width} with ${e.actionDim} actions; episode 0 is ${this.height}x${this.width} with ${this.actionDim}`);
+      if (e.height !== this.height || e.width !== this.width || e.actionDim !== this.actionDim || (e.channels ?? 3) !== this.channels)
+        throw new RangeError(`${fn}: episode ${i} (${e.source ?? 'unnamed'}) is ${e.height}x${e.width}x${e.channels ?? 3} with ${e.actionDim} actions; episode 0 is ${this.height}x${this.width}x${this.channels} with ${this.actionDim}`);
     });
     this.latentSize = 0;
     if (options.latents) {
@@ -151,7 +155,8 @@ export class SequenceDataset {
   /** Builds one batch from windows (any windows of this dataset). */
   assemble(windows: Window[]): SequenceBatch {
     const T = this.options.seqLen, B = windows.length, H = this.height, W = this.width, A = this.actionDim, K = this.labelDim;
-    const hw = H * W, frameBytes = hw * 3;
+    const Ch = this.channels;
+    const hw = H * W, frameBytes = hw * Ch;
     const wantFrames = !this.options.latents || this.options.keepFrames;
     const frames = wantFrames ? new Uint8Array(B * T * frameBytes) : undefined;
     const latents = this.options.latents ? new Float32Array(B * T * this.latentSize) : undefined;
@@ -167,11 +172,8 @@ export class SequenceDataset {
           for (let t = 0; t < T; ++t) {
             const src = (w.start + t) * frameBytes, dst = (base + t) * frameBytes;
             const f = e.frames;
-            for (let i = 0, j = src; i < hw; ++i, j += 3) {
-              frames[dst + i] = f[j];
-              frames[dst + hw + i] = f[j + 1];
-              frames[dst + 2 * hw + i] = f[j + 2];
-            }
+            if (Ch === 1) frames.set(f.subarray(src, src + hw), dst);
+            else for (let i = 0, j = src; i < hw; ++i, j += Ch) for (let c = 0; c < Ch; ++c) frames[dst + c * hw + i] = f[j + c];
           }
         }
       }
@@ -189,7 +191,7 @@ export class SequenceDataset {
       actions: [B, T, this.actionDim],
     };
     if (!this.options.latents || this.options.keepFrames)
-      s.frames = isChw(this.options.layout) ? [B, T, 3, this.height, this.width] : [B, T, this.height, this.width, 3];
+      s.frames = isChw(this.options.layout) ? [B, T, this.channels, this.height, this.width] : [B, T, this.height, this.width, this.channels];
     if (this.options.latents) s.latents = [B, T, ...(this.options.latentShape ?? [this.latentSize])];
     if (this.labelDim > 0) s.labels = [B, T, this.labelDim];
     return s;
