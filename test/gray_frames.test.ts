@@ -13,6 +13,7 @@ import { evaluateRollouts, evaluateVAE } from '../src/diagnostics/evaluate';
 import { decodePNG, contactSheet } from '../src/io/png';
 import { SequenceDataset } from '../src/data/sequence_dataset';
 import type { Episode } from '../src/data/episode';
+import { readEpisodes, writeEpisodes } from '../src/data/episode_cache';
 
 const eps = movingMnistEpisodes({ count: 8, frames: 12, seed: 4 });
 const grayVAE = () => createVAE({ inputShape: [1, 64, 64], encoderChannels: [4, 8, 8, 16], latentShape: [4, 4, 4], reconLoss: 'bce', seed: 2 });
@@ -53,6 +54,12 @@ test('gray Moving MNIST end to end: [1,64,64] VAE, predictor, batched rollout, e
     expect([img.width, img.height]).toEqual([4 * 64 + 5 * 2, 3 * 64 + 4 * 2]);
     // the first frame sits at (2, 2), byte for byte
     for (let y = 0; y < 64; y += 7) for (let x = 0; x < 64; x += 5) expect(img.data[(2 + y) * img.width + 2 + x]).toBe(ro.realFrames![y * 64 + x]);
+    // gray episodes round-trip through the episode file format (its header records the channels)
+    const file = path.join(dir, 'gray.wkep');
+    writeEpisodes(file, eps.slice(0, 2));
+    const back = readEpisodes(file).episodes;
+    expect(back[1].channels).toBe(1);
+    expect(Buffer.from(back[1].frames).equals(Buffer.from(eps[1].frames))).toBe(true);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

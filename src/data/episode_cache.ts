@@ -46,6 +46,8 @@ interface Header {
   width: number;
   actionDim: number;
   labelDim: number;
+  /** Channels per pixel (absent: 3, as files before issue 18). */
+  channels?: number;
   hasRewards: boolean;
   hasDones: boolean;
   episodes: { length: number; source?: string }[];
@@ -63,14 +65,15 @@ export function writeEpisodes(file: string, episodes: Episode[], meta?: unknown)
     width: e0?.width ?? 0,
     actionDim: e0?.actionDim ?? 0,
     labelDim: e0?.labelDim ?? 0,
+    ...((e0?.channels ?? 3) !== 3 ? { channels: e0!.channels } : {}),
     hasRewards: episodes.length > 0 && episodes.every((e) => !!e.rewards),
     hasDones: episodes.length > 0 && episodes.every((e) => !!e.dones),
     episodes: episodes.map((e) => ({ length: e.length, source: e.source })),
     meta,
   };
   episodes.forEach((e, i) => {
-    if (e.height !== header.height || e.width !== header.width || e.actionDim !== header.actionDim || e.labelDim !== header.labelDim)
-      throw new RangeError('writeEpisodes: all episodes must share frame size, action width and label width');
+    if (e.height !== header.height || e.width !== header.width || e.actionDim !== header.actionDim || e.labelDim !== header.labelDim || (e.channels ?? 3) !== (header.channels ?? 3))
+      throw new RangeError('writeEpisodes: all episodes must share frame size, channels, action width and label width');
     // The reader derives every array's size from the header: an array of another size would shift all that follow.
     validateEpisode(e, `writeEpisodes: episodes[${i}]`);
     if (header.labelDim > 0 && !e.labels) throw new RangeError(`writeEpisodes: episodes[${i}] has labelDim ${header.labelDim} but no labels`);
@@ -140,7 +143,9 @@ export function readEpisodes(file: string): { episodes: Episode[]; meta?: unknow
   for (const k of ['height', 'width', 'actionDim', 'labelDim'] as const)
     if (!isCount(header[k], header.episodes.length && (k === 'height' || k === 'width') ? 1 : 0)) throw bad(`header ${k} is ${JSON.stringify(header[k])}, expected a non-negative integer`);
   if (typeof header.hasRewards !== 'boolean' || typeof header.hasDones !== 'boolean') throw bad('header hasRewards/hasDones must be booleans');
-  const frameBytes = header.height * header.width * 3;
+  if (header.channels !== undefined && !isCount(header.channels, 1)) throw bad(`header channels is ${JSON.stringify(header.channels)}, expected a positive integer`);
+  const channels = header.channels ?? 3;
+  const frameBytes = header.height * header.width * channels;
   const perFrame = frameBytes + header.actionDim * 4 + (header.hasRewards ? 4 : 0) + (header.hasDones ? 1 : 0) + header.labelDim * 4;
   let total = 0;
   header.episodes.forEach((h, i) => {
@@ -159,7 +164,7 @@ export function readEpisodes(file: string): { episodes: Episode[]; meta?: unknow
   const copy = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   const episodes: Episode[] = header.episodes.map((h) => {
     const n = h.length;
-    const frames = new Uint8Array(copy(take(n * header.height * header.width * 3)));
+    const frames = new Uint8Array(copy(take(n * frameBytes)));
     const actions = new Float32Array(copy(take(n * header.actionDim * 4)));
     const rewards = header.hasRewards ? new Float32Array(copy(take(n * 4))) : undefined;
     const dones = header.hasDones ? new Uint8Array(copy(take(n))) : undefined;
@@ -168,6 +173,7 @@ export function readEpisodes(file: string): { episodes: Episode[]; meta?: unknow
       length: n,
       height: header.height,
       width: header.width,
+      ...(channels !== 3 ? { channels } : {}),
       frames,
       actionDim: header.actionDim,
       actions,
