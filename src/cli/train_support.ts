@@ -67,7 +67,7 @@ export function budgetFlags(args: { flags: FlagValues; given?: string[] }): { ep
 export function budgetLine(r: { budget?: { minutes: number; firstPlannedSteps: number; plannedSteps: number; steps: number; wallMs: number; msPerStep: number } }): string | null {
   const b = r.budget;
   if (!b) return null;
-  return `budget ${b.minutes} min: ${b.steps} steps of ${b.plannedSteps} planned (first plan ${b.firstPlannedSteps}; ${b.msPerStep.toFixed(1)} ms a step), ${(b.wallMs / 60000).toFixed(2)} min`;
+  return `budget ${+b.minutes.toPrecision(3)} min: ${b.steps} steps of ${b.plannedSteps} planned (first plan ${b.firstPlannedSteps}; ${b.msPerStep.toFixed(1)} ms a step), ${(b.wallMs / 60000).toFixed(2)} min`;
 }
 
 export function loadData(flags: FlagValues): Episode[] {

@@ -638,7 +638,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
           if (total !== null) {
             planned.total = Math.max(step, total);
             if (!wasPlanned)
-              note(`budget ${budget.minutes} min: ${planned.total} steps planned (${budget.msPerStep().toFixed(1)} ms a step over ${budget.warmup} warm-up steps, about ${(planned.total / batchesPerEpoch).toFixed(1)} epochs of ${batchesPerEpoch} batches); re-planned as it runs`);
+              note(`budget ${+budget.minutes.toPrecision(3)} min: ${planned.total} steps planned (${budget.msPerStep().toFixed(1)} ms a step over ${budget.warmup} warm-up steps, about ${(planned.total / batchesPerEpoch).toFixed(1)} epochs of ${batchesPerEpoch} batches); re-planned as it runs`);
             if (step >= planned.total && planned.total < epochs * batchesPerEpoch) budgetDone = true; // at the epochs limit the loop ends by itself
           }
         }
