@@ -90,7 +90,7 @@ export function dataBench(opts: Partial<SuiteOptions> = {}): BenchRow[] {
   rows.push(row('data', 'Moving MNIST sequences', '16 x 20 frames', m, { items: 16 * 20, itemUnit: 'frames' }));
 
   // 5. Loading a compressed World Models episode.
-  // (the repository's fixture: found from dist-bench/ too; an installed package has no test/)
+  // (the repository's fixture: found from dist/bench/ too; an installed package has no test/)
   const file = path.join(packageRoot(), 'test', 'fixtures', 'npz', 'ctallec.npz');
   if (fs.existsSync(file)) {
     const n = measure('npz load', () => {

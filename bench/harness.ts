@@ -237,7 +237,7 @@ export function addPeer(r: BenchRow, peer: string, ms: number): void {
 
 // ---- peers ---------------------------------------------------------------------------------
 
-/** A peer file (bench/peers/<name>) beside this file (dist-bench copies them) or in the package. */
+/** A peer file (bench/peers/<name>) beside this file or in the repository (bench/peers/; the package ships only the compiled TF.js peers: an installed worldkit skips the PyTorch, OpenBLAS and scikit-learn peers, saying so). */
 export function findPeer(name: string): string | null {
   const candidates = [path.join(__dirname, 'peers', name), path.join(packageRoot(), 'bench', 'peers', name)];
   return candidates.find((f) => fs.existsSync(f)) ?? null;
@@ -265,7 +265,7 @@ export function runPythonPeer(script: string, args: string[], threads: number, i
   }
   const file = findPeer(script);
   if (!file) {
-    log(`PyTorch peer ${script} skipped: not found`);
+    log(`PyTorch peer ${script} skipped: bench/peers/${script} not found (the peers live in the worldkit repository, not the package)`);
     return [];
   }
   const r = spawnSync(PYTHON, [file, ...args], { env: torchEnv(threads), input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 16 << 20 });

@@ -365,7 +365,7 @@ export function applyCalibrations(rows: BenchRow[], calibrations: Calibration[],
 /**
  * `env` arguments that turn the current environment into a peer's: NAME=value for what the
  * configuration sets or changes, `-u NAME` for what it removes. For running a peer by hand:
- *   env $(node dist-bench/bench/peer_env.js torch 2) /usr/bin/python3 bench/peers/torch_predictor.py --threads 2
+ *   env $(node dist/bench/peer_env.js torch 2) /usr/bin/python3 bench/peers/torch_predictor.py --threads 2
  */
 export function envArgs(cfg: PeerConfig, base: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
@@ -377,7 +377,7 @@ export function envArgs(cfg: PeerConfig, base: NodeJS.ProcessEnv = process.env):
 if (require.main === module) {
   const [kind = 'torch', threads = '2'] = process.argv.slice(2);
   if (!['torch', 'cblas', 'python'].includes(kind) || !(Number(threads) >= 1)) {
-    console.error('usage: node dist-bench/bench/peer_env.js torch|cblas|python THREADS');
+    console.error('usage: node dist/bench/peer_env.js torch|cblas|python THREADS');
     process.exit(2);
   }
   console.log(envArgs(peerConfig(kind as PeerKind, Number(threads))).join(' '));

@@ -1,10 +1,10 @@
 /**
  * `worldkit bench`: runs the suites under bench/ and prints one table.
  *
- *   node dist-bench/bench/run.js [--filter a,b] [--json out.json] [--device cpu|cuda] [--threads N]
+ *   node dist/bench/run.js [--filter a,b] [--json out.json] [--device cpu|cuda] [--threads N]
  *                                [--quick] [--no-peers] [--list]
  *
- * (`npm run build:bench` compiles src + bench into dist-bench/; `worldkit bench ...` and
+ * (`npm run build:bench` compiles bench into dist/bench/, beside the compiled library; `worldkit bench ...` and
  * `npm run bench` spawn this file.) First the machine probes (peak FMA GFLOP/s with 1 and N
  * threads, copy bandwidth), then each selected suite, then TF.js last. --filter takes suite names
  * (comma separated); a name also selects its sub-suites ('lstm' runs lstm and lstm-kernels,

@@ -12,7 +12,7 @@
  * noted in the row. Iterations: 1000 for the exact row, 250 (the early-exaggeration phase only)
  * for the N=5000 row to keep the suite near a minute; --quick: 50 and no peer.
  *
- *   node dist-bench/bench/run.js --filter tsne
+ *   node dist/bench/run.js --filter tsne
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';

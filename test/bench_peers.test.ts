@@ -70,7 +70,7 @@ describe('peer configuration', () => {
       // An inherited OPENBLAS_NUM_THREADS=1 would cap the OpenMP build: it sizes itself from OpenMP.
       expect('OPENBLAS_NUM_THREADS' in c.env).toBe(false);
       expect(c.env.OMP_NUM_THREADS).toBe('2');
-      // The by-hand form (`env $(node dist-bench/bench/peer_env.js ...) cmd`) removes and sets the same.
+      // The by-hand form (`env $(node dist/bench/peer_env.js ...) cmd`) removes and sets the same.
       const args = envArgs(c, env);
       expect(args).toEqual(expect.arrayContaining(['-u', 'OPENBLAS_NUM_THREADS', `LD_LIBRARY_PATH=${omp}:/opt/other`, 'OMP_NUM_THREADS=2', 'OPENBLAS_CORETYPE=SkylakeX']));
     }
