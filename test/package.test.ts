@@ -19,7 +19,7 @@ import * as path from 'path';
 
 const root = path.join(__dirname, '..');
 const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
-const npmEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+const npmEnv: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 for (const k of Object.keys(npmEnv)) if (/^npm_(lifecycle|package)_/.test(k)) delete npmEnv[k];
 
 function run(cmd: string, args: string[], cwd: string, timeout = 300_000): SpawnSyncReturns<string> {
