@@ -37,6 +37,46 @@ describe('flags', () => {
   });
 });
 
+describe('flags through util.parseArgs (issue 16)', () => {
+  const specs: FlagSpec[] = [
+    { name: 'batch_size', type: 'int', default: 4, help: 'examples per step' },
+    { name: 'hidden_size', type: 'int', default: 256, help: 'LSTM width' },
+    { name: 'use_actions', type: 'boolean', default: false, help: 'feed actions' },
+    { name: 'no_cache', type: 'boolean', help: 'skip the cache' },
+  ];
+  test('spellings, switches with values, numbers as positionals, the -- terminator', () => {
+    expect(parseFlags(['--Batch-Size=16', '--use_actions', 'false', '-3', '--', '--hidden_size', '8'], specs)).toMatchObject({
+      flags: { batch_size: 16, use_actions: false, hidden_size: 256 },
+      positionals: ['-3', '--hidden_size', '8'],
+    });
+    expect(parseFlags(['--no-cache'], specs).flags.no_cache).toBe(true);
+    expect(parseFlags(['-h'], specs).help).toBe(true);
+    expect(parseFlags(['--hidden-size', '64'], specs).given).toEqual(['hidden_size']);
+  });
+  test('"did you mean" for near names and typos; other mistakes keep their messages', () => {
+    expect(() => parseFlags(['--batch_sise', '3'], specs)).toThrow("unknown flag '--batch_sise' (did you mean --batch_size?)");
+    expect(() => parseFlags(['--hidden', '3'], specs)).toThrow("unknown flag '--hidden' (did you mean --hidden_size?)");
+    expect(() => parseFlags(['--zzz'], specs)).toThrow("unknown flag '--zzz'");
+    expect(() => parseFlags(['-x'], specs)).toThrow("unknown option '-x' (flags start with --)");
+    expect(() => parseFlags(['--batch_size', '--hidden_size', '3'], specs)).toThrow('--batch_size needs a value');
+    expect(() => parseFlags(['--no-use-actions=1'], specs)).toThrow('--no_use_actions takes no value');
+  });
+  test('every command is listed statically and the --help layout is kept', async () => {
+    const { loadCommands } = await import('../src/cli/main');
+    expect(loadCommands().map((c) => c.name)).toEqual(['bench', 'data', 'demo', 'eval', 'report', 'rollout', 'train-predictor', 'train-vae']);
+    const all = await run(['--help']);
+    expect(all.out.split('\n').slice(0, 5)).toEqual([
+      'worldkit: latent world models (VAE + LSTM predictor) on the command line',
+      '',
+      'usage: worldkit <command> [flags]    (worldkit <command> --help for its flags)',
+      '',
+      'commands:',
+    ]);
+    const b = await run(['bench', '--help']);
+    expect(b.out).toMatch(/^usage: worldkit bench[\s\S]*\nflags:\n  --filter <string>[\s\S]*\n  --help                    show this help$/);
+  });
+});
+
 describe('worldkit CLI', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-cli-'));
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
