@@ -9,7 +9,9 @@
 // safe). Thread-safe (one mutex); the cache lives for the process.
 //
 // Under the emulation (WK_CUDA_EMULATION, cuda/emulation/simt.h) cudaMalloc is aligned host
-// memory and the copies are memmove, so the same allocator is exercised on CI.
+// memory between guard zones and the copies are memmove, so the same allocator is exercised on
+// CI; deviceAlloc tells the emulation the size asked for, so the class's slack is guard too and a
+// kernel writing one element past a tensor fails its launch (see simt.h, "Guard zones").
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -85,6 +87,9 @@ int deviceAlloc(size_t bytes, void** out) {
     *out = p;
   }
   c.live[*out] = cls;
+#if !defined(__CUDACC__)
+  ::wk_emu::guardSetSize(*out, bytes);  // the emulation's guard zone starts right after the request
+#endif
   c.stats.bytesInUse += cls;
   c.stats.blocksInUse++;
   return 0;
@@ -98,6 +103,9 @@ void deviceRelease(void* p) {
   if (it == c.live.end()) return;  // not ours (or released twice): ignore
   const size_t cls = it->second;
   c.live.erase(it);
+#if !defined(__CUDACC__)
+  ::wk_emu::guardSetSize(p, 0, false);  // checks the zones, then parks the block until reuse
+#endif
   c.freeLists[cls].push_back(p);
   c.stats.bytesInUse -= cls;
   c.stats.blocksInUse--;

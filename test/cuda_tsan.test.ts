@@ -2,7 +2,8 @@
  * ThreadSanitizer build of the emulated CUDA kernels (issue 6: "a scheduling switch ... and a
  * ThreadSanitizer build of the emulated tests find missing barriers").
  *
- * Builds test/cuda/tsan_emu.cc with the unchanged cuda/*.cu sources and test/cuda/broken_barrier.cu
+ * Builds test/cuda/tsan_emu.cc (its kernel runs: test/cuda/emu_cases.h, shared with the
+ * AddressSanitizer build of test/cuda_asan.test.ts) with the unchanged cuda/*.cu sources and test/cuda/broken_barrier.cu
  * through the SIMT emulation with `g++ -fsanitize=thread` (simt.h annotates its fibers, barriers
  * and warp syncs for TSan), cached under build/tsan-emu/<hash of the sources and flags>/ (override
  * the folder with WORLDKIT_TSAN_DIR, the compiler with CXX). Then:
@@ -50,7 +51,7 @@ function probeTsan(): string | null {
 function buildKey(): string {
   const h = crypto.createHash('sha256');
   const files = [...SOURCES];
-  for (const dir of [path.join(root, 'cuda'), path.join(root, 'cuda', 'emulation'), path.join(root, 'cpp')])
+  for (const dir of [path.join(root, 'cuda'), path.join(root, 'cuda', 'emulation'), path.join(root, 'cpp'), path.join(root, 'test', 'cuda')])
     for (const f of fs.readdirSync(dir).sort()) if (/\.(h|cuh)$/.test(f)) files.push(path.join(dir, f));
   for (const f of files) h.update(f).update(fs.readFileSync(f));
   h.update(FLAGS.join(' '));

@@ -4,6 +4,10 @@
 //   setSchedule('forward'|'reverse'|'random', seed), setWorkers(n), lastFailure()
 //   cuda.<op>(...)  the emulated CUDA launchers      cpu.<op>(...)  the cpp/ kernels
 // Every op throws when the launcher reports a CUDA error (message: name + lastFailure()).
+// The CUDA half of every op runs on guarded copies of its JS arrays (wk_emu_reg::Staging,
+// emu_registry.h), so a kernel writing past an array fails with cudaErrorIllegalAddress.
+// Test-only entries: testShiftBroken/Fixed (test/cuda/broken_barrier.cu), testOobWrite/Read/Fixed
+// (test/cuda/out_of_bounds.cu).
 #include <napi.h>
 
 #include <string>
@@ -25,12 +29,20 @@ namespace cuda {
 // test/cuda/broken_barrier.cu
 int testShiftBroken(const float* in, float* out, size_t n, Stream stream);
 int testShiftFixed(const float* in, float* out, size_t n, Stream stream);
+// test/cuda/out_of_bounds.cu
+int testOobWrite(const float* in, float* out, size_t n, Stream stream);
+int testOobRead(const float* in, float* out, size_t n, Stream stream);
+int testOobFixed(const float* in, float* out, size_t n, Stream stream);
 }  // namespace cuda
 }  // namespace wk
 
 namespace {
 
 using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
+using wk_emu_reg::F;  // staged into guarded emulated allocations under a Staging (emu_registry.h)
+using wk_emu_reg::I32;
+using wk_emu_reg::Staging;
+using wk_emu_reg::U8;
 
 void check(const wk::Args& a, int code) {
   if (code != 0)
@@ -69,13 +81,15 @@ Napi::Value LastFailure(const Napi::CallbackInfo& info) {
 template <int Mode, bool Cuda>
 Napi::Value Rng(const Napi::CallbackInfo& info) {
   wk::Args a(info, "rng", Mode == 1 ? 4 : 5);
+  Staging stage("rng", Cuda);
   auto out = a.f32(0, "out");
   uint64_t seed = u64(a, 1, "seed"), offset = u64(a, 2, "offset");
   float p0 = f(a, 3, "p0"), p1 = Mode == 1 ? 0.0f : f(a, 4, "p1");
   if (Cuda) {
-    int rc = Mode == 0   ? wk::cuda::rngUniform(out.data, out.size, seed, offset, p0, p1)
-             : Mode == 1 ? wk::cuda::rngBernoulli(out.data, out.size, seed, offset, p0)
-                         : wk::cuda::rngNormal(out.data, out.size, seed, offset, p0, p1);
+    float* o = wk_emu_reg::staged(out.data, out.size, 0);
+    int rc = Mode == 0   ? wk::cuda::rngUniform(o, out.size, seed, offset, p0, p1)
+             : Mode == 1 ? wk::cuda::rngBernoulli(o, out.size, seed, offset, p0)
+                         : wk::cuda::rngNormal(o, out.size, seed, offset, p0, p1);
     check(a, rc);
   } else {
     if (Mode == 0) wk::rngUniformFill(out.data, out.size, seed, offset, p0, p1);
@@ -89,10 +103,29 @@ Napi::Value Rng(const Napi::CallbackInfo& info) {
 template <bool Broken>
 Napi::Value Shift(const Napi::CallbackInfo& info) {
   wk::Args a(info, "shift", 2);
+  Staging stage("shift");
   auto in = a.f32(0, "in");
   auto out = a.f32(1, "out", in.size);
-  check(a, Broken ? wk::cuda::testShiftBroken(in.data, out.data, in.size, nullptr)
-                  : wk::cuda::testShiftFixed(in.data, out.data, in.size, nullptr));
+  float *i = wk_emu_reg::staged(in.data, in.size, 0), *o = wk_emu_reg::staged(out.data, out.size, 1);
+  check(a, Broken ? wk::cuda::testShiftBroken(i, o, in.size, nullptr) : wk::cuda::testShiftFixed(i, o, in.size, nullptr));
+  return info.Env().Undefined();
+}
+
+// ---- test/cuda/out_of_bounds.cu ----------------------------------------------------------------
+// testOobWrite/testOobRead/testOobFixed(in, out): same sizes; the arrays are staged into guarded
+// emulated allocations like every other CUDA op of this addon.
+template <int Mode>
+Napi::Value Oob(const Napi::CallbackInfo& info) {
+  static const char* const names[] = {"testOobWrite", "testOobRead", "testOobFixed"};
+  wk::Args a(info, names[Mode], 2);
+  Staging stage(names[Mode]);
+  auto in = a.f32(0, "in");
+  auto out = a.f32(1, "out", in.size);
+  a.require(out.size == in.size, std::string(names[Mode]) + ": in and out must have the same length");
+  float *i = wk_emu_reg::staged(in.data, in.size, 0), *o = wk_emu_reg::staged(out.data, out.size, 1);
+  check(a, Mode == 0   ? wk::cuda::testOobWrite(i, o, in.size, nullptr)
+           : Mode == 1 ? wk::cuda::testOobRead(i, o, in.size, nullptr)
+                       : wk::cuda::testOobFixed(i, o, in.size, nullptr));
   return info.Env().Undefined();
 }
 
@@ -106,13 +139,13 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 }
 
 // ---- the other families: positional arguments mirroring the cpp/ signatures -------------------
-float* F(const wk::Args& a, size_t i) { return a.isUndefined(i) ? nullptr : a.f32(i, "array").data; }
 size_t Z(const wk::Args& a, size_t i) { return static_cast<size_t>(a.integer(i, "size")); }
 double D(const wk::Args& a, size_t i) { return a.number(i, "number"); }
 
 #define WK_EMU_PAIR(NAME, NARGS, CUDA_CALL, CPU_CALL)           \
   Napi::Value Cuda_##NAME(const Napi::CallbackInfo& info) {      \
     wk::Args a(info, #NAME, NARGS);                              \
+    Staging stage(#NAME);                                        \
     check(a, CUDA_CALL);                                         \
     return info.Env().Undefined();                               \
   }                                                              \
@@ -172,13 +205,13 @@ WK_EMU_PAIR(klNormalBackward, 10,
                                  F(a, 9)))
 // (logits, labels Int32Array, B, C, loss)
 WK_EMU_PAIR(crossEntropyForward, 5,
-            wk::cuda::crossEntropyForward(F(a, 0), a.i32(1, "labels").data, Z(a, 2), Z(a, 3), F(a, 4)),
-            wk::crossEntropyForward(F(a, 0), a.i32(1, "labels").data, Z(a, 2), Z(a, 3), F(a, 4)))
+            wk::cuda::crossEntropyForward(F(a, 0), I32(a, 1), Z(a, 2), Z(a, 3), F(a, 4)),
+            wk::crossEntropyForward(F(a, 0), I32(a, 1), Z(a, 2), Z(a, 3), F(a, 4)))
 // (logits, labels, B, C, gRow, scale, glogits)
 WK_EMU_PAIR(crossEntropyBackward, 7,
-            wk::cuda::crossEntropyBackward(F(a, 0), a.i32(1, "labels").data, Z(a, 2), Z(a, 3), F(a, 4), D(a, 5),
+            wk::cuda::crossEntropyBackward(F(a, 0), I32(a, 1), Z(a, 2), Z(a, 3), F(a, 4), D(a, 5),
                                            F(a, 6)),
-            wk::crossEntropyBackward(F(a, 0), a.i32(1, "labels").data, Z(a, 2), Z(a, 3), F(a, 4), D(a, 5), F(a, 6)))
+            wk::crossEntropyBackward(F(a, 0), I32(a, 1), Z(a, 2), Z(a, 3), F(a, 4), D(a, 5), F(a, 6)))
 // (p, g, buf|null, n, lr, momentum, dampening, wd, nesterov, first)
 WK_EMU_PAIR(sgdStep, 10,
             wk::cuda::sgdStep(F(a, 0), F(a, 1), F(a, 2), Z(a, 3), D(a, 4), D(a, 5), D(a, 6), D(a, 7), a.boolean(8, "n"),
@@ -193,11 +226,11 @@ WK_EMU_PAIR(adamStep, 13,
                          a.boolean(10, "d"), D(a, 11), D(a, 12)))
 // (src Uint8Array, dst, N, C, H, W, channelsLast)
 WK_EMU_PAIR(framesToFloat, 7,
-            wk::cuda::framesToFloat(a.u8(0, "src").data, F(a, 1), Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")),
-            wk::framesToFloat(a.u8(0, "src").data, F(a, 1), Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")))
+            wk::cuda::framesToFloat(U8(a, 0), F(a, 1), Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")),
+            wk::framesToFloat(U8(a, 0), F(a, 1), Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")))
 WK_EMU_PAIR(floatToFrames, 7,
-            wk::cuda::floatToFrames(F(a, 0), a.u8(1, "dst").data, Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")),
-            wk::floatToFrames(F(a, 0), a.u8(1, "dst").data, Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")))
+            wk::cuda::floatToFrames(F(a, 0), U8(a, 1), Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")),
+            wk::floatToFrames(F(a, 0), U8(a, 1), Z(a, 2), Z(a, 3), Z(a, 4), Z(a, 5), a.boolean(6, "c")))
 // (transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, aOffset, bOffset): offsets (elements)
 // shift A and B off 16-byte alignment to exercise the scalar-load path
 WK_EMU_PAIR(gemm, 15,
@@ -221,6 +254,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   set(env, cpu, "rngNormal", Rng<2, false>);
   set(env, cuda, "testShiftBroken", Shift<true>);
   set(env, cuda, "testShiftFixed", Shift<false>);
+  set(env, cuda, "testOobWrite", Oob<0>);
+  set(env, cuda, "testOobRead", Oob<1>);
+  set(env, cuda, "testOobFixed", Oob<2>);
   set(env, cuda, "probeDevice", Probe);
   set(env, cuda, "unaryForward", Cuda_unaryForward);
   set(env, cpu, "unaryForward", Cpu_unaryForward);

@@ -23,6 +23,7 @@ std::vector<int64_t> shape(const wk::Args& a, const Napi::CallbackInfo& info, si
 template <bool Cuda>
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "binaryBroadcast", 7);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   auto as = shape(a, info, 2), bs = shape(a, info, 4), os = shape(a, info, 6);
   const int nd = (int)os.size();
   if (Cuda) check(a, wk::cuda::binaryBroadcast((int)Z(a, 0), F(a, 1), as.data(), F(a, 3), bs.data(), F(a, 5), os.data(), nd));
@@ -33,12 +34,13 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 template <bool Cuda>
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "binaryBroadcastBackward", 9);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   auto as = shape(a, info, 2), bs = shape(a, info, 4), os = shape(a, info, 6);
   const int nd = (int)os.size();
   if (Cuda) {
     std::vector<float> ws(wk::cuda::binaryBackwardWorkspace(os.data(), nd) + 1, __builtin_nanf(""));
     check(a, wk::cuda::binaryBroadcastBackward((int)Z(a, 0), F(a, 1), as.data(), F(a, 3), bs.data(), F(a, 5),
-                                               os.data(), nd, F(a, 7), F(a, 8), ws.data()));
+                                               os.data(), nd, F(a, 7), F(a, 8), S(ws)));
   } else {
     wk::binaryBackward((wk::BinaryOp)Z(a, 0), F(a, 1), as.data(), F(a, 3), bs.data(), F(a, 5), os.data(), nd, F(a, 7),
                        F(a, 8));

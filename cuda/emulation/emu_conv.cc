@@ -35,11 +35,12 @@ wk::ConvGeom geom(const wk::Args& a) {
 template <bool Cuda, bool Transposed>
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   wk::Args a(info, Transposed ? "convTranspose2dForward" : "conv2dForward", 15);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   const wk::ConvGeom g = geom(a);
   if (Cuda) {
     std::vector<float> ws(wk::cuda::convWorkspace(g) + 1, __builtin_nanf(""));
-    check(a, Transposed ? wk::cuda::convTranspose2dForward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), ws.data())
-                        : wk::cuda::conv2dForward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), ws.data()));
+    check(a, Transposed ? wk::cuda::convTranspose2dForward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), S(ws))
+                        : wk::cuda::conv2dForward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), S(ws)));
   } else if (Transposed) {
     wk::convTranspose2dForward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14));
   } else {
@@ -51,13 +52,14 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 template <bool Cuda, bool Transposed>
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   wk::Args a(info, Transposed ? "convTranspose2dBackward" : "conv2dBackward", 17);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   const wk::ConvGeom g = geom(a);
   if (Cuda) {
     std::vector<float> ws(wk::cuda::convWorkspace(g) + 1, __builtin_nanf(""));
     check(a, Transposed ? wk::cuda::convTranspose2dBackward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), F(a, 15),
-                                                            F(a, 16), ws.data())
+                                                            F(a, 16), S(ws))
                         : wk::cuda::conv2dBackward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), F(a, 15), F(a, 16),
-                                                   ws.data()));
+                                                   S(ws)));
   } else if (Transposed) {
     wk::convTranspose2dBackward(g, F(a, 11), F(a, 12), F(a, 13), F(a, 14), F(a, 15), F(a, 16));
   } else {

@@ -40,6 +40,7 @@ wk::LstmParamGrads grads(const wk::Args& a, size_t i) {
 template <bool Cuda>
 Napi::Value CellForward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "lstmCellForward", 14);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   wk::LstmParams p = params(a, 1, 2, 6, 8);
   const size_t B = Z(a, 0);
   if (Cuda) check(a, wk::cuda::lstmCellForward(B, p, F(a, 3), F(a, 4), F(a, 5), F(a, 10), F(a, 11), F(a, 12), F(a, 13)));
@@ -50,13 +51,14 @@ Napi::Value CellForward(const Napi::CallbackInfo& info) {
 template <bool Cuda>
 Napi::Value CellBackward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "lstmCellBackward", 20);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   wk::LstmParams p = params(a, 1, 2, 6, 0);
   const size_t B = Z(a, 0);
   wk::LstmParamGrads g = grads(a, 15);
   if (Cuda) {
     std::vector<float> ws(wk::cuda::lstmCellBackwardWorkspace(B, p.H) + 1);
     check(a, wk::cuda::lstmCellBackward(B, p, F(a, 3), F(a, 4), F(a, 5), F(a, 8), F(a, 9), F(a, 10), F(a, 11),
-                                        F(a, 12), F(a, 13), F(a, 14), g, F(a, 19), ws.data()));
+                                        F(a, 12), F(a, 13), F(a, 14), g, F(a, 19), S(ws)));
   } else {
     wk::lstmCellBackward(B, p, F(a, 3), F(a, 4), F(a, 5), F(a, 8), F(a, 9), F(a, 10), F(a, 11), F(a, 12), F(a, 13),
                          F(a, 14), g, F(a, 19));
@@ -67,6 +69,7 @@ Napi::Value CellBackward(const Napi::CallbackInfo& info) {
 template <bool Cuda>
 Napi::Value SeqForward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "lstmSequenceForward", 18);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   wk::LstmParams p = params(a, 3, 4, 8, 10);
   const size_t T = Z(a, 0), B = Z(a, 1);
   const bool bf = wk_emu_reg::B(a, 2);
@@ -82,6 +85,7 @@ Napi::Value SeqForward(const Napi::CallbackInfo& info) {
 template <bool Cuda>
 Napi::Value SeqBackward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "lstmSequenceBackward", 23);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   wk::LstmParams p = params(a, 3, 4, 7, 0);
   const size_t T = Z(a, 0), B = Z(a, 1);
   const bool bf = wk_emu_reg::B(a, 2);
@@ -91,7 +95,7 @@ Napi::Value SeqBackward(const Napi::CallbackInfo& info) {
     std::vector<float> ws(wk::cuda::lstmSequenceBackwardWorkspace(T, B, p.H) + 1, __builtin_nanf(""));
     check(a, wk::cuda::lstmSequenceBackward(T, B, bf, p, F(a, 5), F(a, 6), F(a, 9), F(a, 10), F(a, 11), F(a, 12),
                                             F(a, 13), F(a, 14), F(a, 15), F(a, 16), F(a, 17), F(a, 18), g,
-                                            ws.data()));
+                                            S(ws)));
   } else {
     wk::lstmSequenceBackward(T, B, bf, p, F(a, 5), F(a, 6), F(a, 9), F(a, 10), F(a, 11), F(a, 12), F(a, 13), F(a, 14),
                              F(a, 15), F(a, 16), F(a, 17), F(a, 18), g);
@@ -102,6 +106,7 @@ Napi::Value SeqBackward(const Napi::CallbackInfo& info) {
 template <bool Cuda>
 Napi::Value HeadForward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "residualHeadForward", 8);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   if (Cuda) check(a, wk::cuda::residualHeadForward(Z(a, 0), Z(a, 1), Z(a, 2), F(a, 3), F(a, 4), F(a, 5), F(a, 6), F(a, 7)));
   else wk::residualHeadForward(Z(a, 0), Z(a, 1), Z(a, 2), F(a, 3), F(a, 4), F(a, 5), F(a, 6), F(a, 7));
   return info.Env().Undefined();
@@ -110,6 +115,7 @@ Napi::Value HeadForward(const Napi::CallbackInfo& info) {
 template <bool Cuda>
 Napi::Value HeadBackward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "residualHeadBackward", 9);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   if (Cuda) check(a, wk::cuda::residualHeadBackward(Z(a, 0), Z(a, 1), Z(a, 2), F(a, 3), F(a, 4), F(a, 5), F(a, 6), F(a, 7), F(a, 8)));
   else wk::residualHeadBackward(Z(a, 0), Z(a, 1), Z(a, 2), F(a, 3), F(a, 4), F(a, 5), F(a, 6), F(a, 7), F(a, 8));
   return info.Env().Undefined();

@@ -21,6 +21,7 @@ std::vector<int64_t> ints(const wk::Args& a, const Napi::CallbackInfo& info, siz
 template <bool Cuda>
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   wk::Args a(info, "permute", 4);
+  Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
   auto shape = ints(a, info, 1, "shape"), p64 = ints(a, info, 2, "perm");
   const int nd = (int)shape.size();
   a.require(p64.size() == shape.size() && nd <= 6, "permute: perm must list every axis (rank <= 6)");
@@ -30,7 +31,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   auto x = a.f32(0, "x", n);
   auto y = a.f32(3, "y", n);
   if (Cuda) {
-    check(a, wk::cuda::permute(x.data, shape.data(), nd, perm.data(), y.data));
+    check(a, wk::cuda::permute(staged(x.data, n, 0), shape.data(), nd, perm.data(), staged(y.data, n, 3)));
   } else {
     std::vector<size_t> inStride(nd), idx(nd, 0);
     for (int d = nd - 1, k = 1; d >= 0; --d) inStride[d] = k, k *= (int)shape[d];

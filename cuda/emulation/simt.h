@@ -52,6 +52,25 @@
 // other only on the same worker (block end -> next block). A shared-memory read of another
 // thread's write with no barrier between them is then reported as a data race whatever the
 // schedule; test/cuda/tsan_emu.cc runs the kernels this way.
+//
+// Guard zones (out-of-bounds accesses; env WK_EMU_GUARDS=0 turns them off): every emulated
+// allocation (cudaMalloc here, hence every block of cuda/memory.cu's caching allocator, and the JS
+// arrays the emulation addon stages through guardedAlloc) sits between two kGuardBytes zones
+// filled with a 32-bit word that is a signalling NaN (0x7FA00000 | 20 bits that differ per block,
+// so copying one block's guard into another's still shows). The caching allocator rounds requests
+// up to a size class; it calls guardSetSize with the bytes actually asked for, so the slack between
+// the request and the class is guard too and a write one element past a tensor is seen. After
+// every launch (launch() below) the zones of every live block the kernel can reach (pointed into by
+// a pointer argument or by a pointer inside a by-value struct argument) are compared with the
+// pattern; a corrupted zone fails the launch with cudaErrorIllegalAddress (what a GPU reports for a bad
+// address) and lastFailure() names the kernel, the buffer (its label, size, the kernel argument
+// that pointed into it) and the byte offsets written, relative to the buffer's start; the zone is
+// then re-armed so the next launch starts clean. Freeing a block checks it too (a corruption found
+// there is reported by the next launch). A read past the end is not detected as such, but it reads
+// the NaN pattern, which then shows in the result. Host code writing past a buffer between
+// launches is caught at the next launch that uses the buffer, or when it is freed. Cost per
+// launch: a map lookup per argument word and one pass over 2 x kGuardBytes (+ the class slack)
+// per buffer the kernel reaches (not per live buffer: training keeps thousands alive).
 #pragma once
 #if defined(__CUDACC__)
 #error "simt.h is the CPU emulation; nvcc builds use the real CUDA runtime"
@@ -81,6 +100,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -137,6 +157,7 @@ enum cudaError_t {
   cudaErrorMemoryAllocation = 2,
   cudaErrorInvalidConfiguration = 9,
   cudaErrorNoDevice = 100,
+  cudaErrorIllegalAddress = 700,
   cudaErrorLaunchFailure = 719,
 };
 enum cudaMemcpyKind {
@@ -614,6 +635,239 @@ inline bool runBlock(Block& b, char* stack, size_t stackBytes, uint64_t orderSee
   return true;
 }
 
+
+// ---- guard zones around emulated allocations (see the header) ------------------------------------
+constexpr size_t kGuardBytes = 256;  // before and after every block; keeps 256-byte alignment
+
+// A block's guard word: a signalling NaN as float (exponent all ones, quiet bit 22 clear, bit 21
+// set) whose low 20 bits differ from block to block, so a kernel copying one buffer's guard into
+// another's (out[n] = in[n]) still changes it.
+inline uint32_t guardWord(uint64_t seed) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull;
+  z ^= z >> 29;
+  return 0x7FA00000u | static_cast<uint32_t>(z & 0xFFFFFu);
+}
+// The pattern byte at an address (so any aligned float inside a zone reads the word).
+inline unsigned char guardByte(uint32_t w, uintptr_t a) { return static_cast<unsigned char>(w >> (8 * (a & 3))); }
+inline void guardFill(uint32_t w, unsigned char* from, unsigned char* to) {
+  const uint64_t w64 = (uint64_t(w) << 32) | w;
+  while (from < to && (reinterpret_cast<uintptr_t>(from) & 7)) {
+    *from = guardByte(w, reinterpret_cast<uintptr_t>(from));
+    ++from;
+  }
+  for (; from + 8 <= to; from += 8) std::memcpy(from, &w64, 8);
+  for (; from < to; ++from) *from = guardByte(w, reinterpret_cast<uintptr_t>(from));
+}
+// [first, last] corrupted bytes of [from, to), or false when the range holds the pattern.
+inline bool guardScan(uint32_t w, const unsigned char* from, const unsigned char* to, const unsigned char** first,
+                      const unsigned char** last) {
+  const uint64_t w64 = (uint64_t(w) << 32) | w;
+  const unsigned char* p = from;
+  *first = *last = nullptr;
+  auto bad = [&](const unsigned char* q) {
+    if (!*first) *first = q;
+    *last = q;
+  };
+  while (p < to && (reinterpret_cast<uintptr_t>(p) & 7)) {
+    if (*p != guardByte(w, reinterpret_cast<uintptr_t>(p))) bad(p);
+    ++p;
+  }
+  for (; p + 8 <= to; p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    if (v != w64)
+      for (int k = 0; k < 8; ++k)
+        if (p[k] != guardByte(w, reinterpret_cast<uintptr_t>(p + k))) bad(p + k);
+  }
+  for (; p < to; ++p)
+    if (*p != guardByte(w, reinterpret_cast<uintptr_t>(p))) bad(p);
+  return *first != nullptr;
+}
+
+struct GuardedBlock {
+  size_t capacity = 0;  // usable bytes between the zones (the tail zone starts at `bytes`)
+  size_t bytes = 0;     // bytes the owner asked for
+  uint64_t id = 0;      // allocation number
+  uint32_t word = 0;    // guard word (fixed for the block's life)
+  bool live = true;     // false while parked in a cache (not checked at launches)
+  std::string label;    // who owns it ("" -> "device buffer #id")
+};
+struct Guards {
+  std::mutex m;
+  std::map<uintptr_t, GuardedBlock> blocks;  // keyed by the user pointer
+  uint64_t next = 1;
+  std::string pending;  // a corruption found outside a launch (at free), reported by the next one
+  bool enabled = true;
+  Guards() {
+    if (const char* g = std::getenv("WK_EMU_GUARDS")) enabled = std::string(g) != "0";
+  }
+};
+inline Guards& guards() {
+  static Guards* g = new Guards();  // never destroyed: finalizers may free blocks at exit
+  return *g;
+}
+inline bool guardsEnabled() { return guards().enabled; }
+
+inline std::string guardName(const GuardedBlock& b) {
+  return b.label.empty() ? "device buffer #" + std::to_string(b.id) : b.label;
+}
+
+// Checks one block's zones (lock held); appends what it found to `out` and re-arms the zones.
+// A word of a kernel's arguments that may point into a guarded block: a pointer argument, or an
+// 8-byte word inside a by-value struct argument (LstmParams, ...).
+struct ArgWord {
+  uintptr_t value;
+  int arg;      // kernel argument index
+  bool direct;  // the argument itself is the pointer
+};
+
+// Checks one block's zones (lock held); appends what it found to `out` and re-arms the zones.
+// `via`: the argument word that led to the block (nullptr at free).
+inline bool guardCheckLocked(uintptr_t user, GuardedBlock& b, const ArgWord* via, std::string& out) {
+  unsigned char* u = reinterpret_cast<unsigned char*>(user);
+  const unsigned char *f1, *l1, *f2, *l2;
+  const bool front = guardScan(b.word, u - kGuardBytes, u, &f1, &l1);
+  const bool tail = guardScan(b.word, u + b.bytes, u + b.capacity + kGuardBytes, &f2, &l2);
+  if (!front && !tail) return false;
+  const char* first = reinterpret_cast<const char*>(front ? f1 : f2);
+  const char* last = reinterpret_cast<const char*>(tail ? l2 : l1);
+  const long long o1 = first - reinterpret_cast<const char*>(u), o2 = last - reinterpret_cast<const char*>(u);
+  std::string arg;
+  if (via)
+    arg = std::string(via->direct ? ", kernel argument " : ", a pointer in kernel argument ") +
+          std::to_string(via->arg) + " (counting from 0) points into it";
+  if (!out.empty()) out += "; ";
+  out += guardName(b) + " (" + std::to_string(b.bytes) + " bytes" + arg + ") was written at byte offset" +
+         (o1 == o2 ? " " + std::to_string(o1) : "s " + std::to_string(o1) + ".." + std::to_string(o2)) + " (" +
+         (front && tail ? "before its start and past its end"
+          : front      ? "starting " + std::to_string(-o1) + " bytes before its start"
+          : o1 == static_cast<long long>(b.bytes)
+              ? std::string("right past its end")
+              : "starting " + std::to_string(o1 - static_cast<long long>(b.bytes)) + " bytes past its end") +
+         ")";
+  guardFill(b.word, u - kGuardBytes, u);
+  guardFill(b.word, u + b.bytes, u + b.capacity + kGuardBytes);
+  return true;
+}
+
+// After a launch: the live blocks the kernel's argument words point into (or just before or past:
+// a pointer one past its buffer), each once, and any corruption found at a free since the last
+// launch. Returns the report ("" when every zone is intact). Cost: a map lookup per argument word
+// and one scan of 2 x kGuardBytes + the class slack per block reached.
+inline std::string guardCheckReachable(const std::vector<ArgWord>& words) {
+  Guards& g = guards();
+  std::lock_guard<std::mutex> l(g.m);
+  std::string out;
+  if (!g.pending.empty()) {
+    out = g.pending;
+    g.pending.clear();
+  }
+  if (g.blocks.empty()) return out;
+  uintptr_t done[32];
+  size_t nDone = 0;
+  for (const ArgWord& w : words) {
+    if (w.value < kGuardBytes) continue;
+    // the block whose [user - guard, user + capacity + guard) holds the word
+    auto it = g.blocks.upper_bound(w.value + kGuardBytes);
+    if (it == g.blocks.begin()) continue;
+    --it;
+    GuardedBlock& b = it->second;
+    if (!b.live || w.value >= it->first + b.capacity + kGuardBytes) continue;
+    bool seen = false;
+    for (size_t k = 0; k < nDone; ++k) seen = seen || done[k] == it->first;
+    if (seen) continue;
+    if (nDone < 32) done[nDone++] = it->first;
+    guardCheckLocked(it->first, b, &w, out);
+  }
+  return out;
+}
+
+// Every live block (guardCheckReachable is what launches use).
+inline std::string guardCheckAll() {
+  Guards& g = guards();
+  std::lock_guard<std::mutex> l(g.m);
+  std::string out;
+  for (auto& kv : g.blocks)
+    if (kv.second.live) guardCheckLocked(kv.first, kv.second, nullptr, out);
+  return out;
+}
+
+// A block of `bytes` usable bytes between two guard zones (user pointer 256-byte aligned).
+inline void* guardedAlloc(size_t bytes, std::string label = std::string()) {
+  const size_t cap = (bytes + 255) / 256 * 256;
+  unsigned char* raw = static_cast<unsigned char*>(std::aligned_alloc(256, cap + 2 * kGuardBytes));
+  if (!raw) return nullptr;
+  unsigned char* u = raw + kGuardBytes;
+  if (!guardsEnabled()) return u;
+  Guards& g = guards();
+  std::lock_guard<std::mutex> l(g.m);
+  GuardedBlock& b = g.blocks[reinterpret_cast<uintptr_t>(u)];
+  b.capacity = cap;
+  b.bytes = bytes;
+  b.id = g.next++;
+  b.word = guardWord(b.id ^ reinterpret_cast<uintptr_t>(u));
+  guardFill(b.word, raw, u);
+  guardFill(b.word, u + bytes, u + cap + kGuardBytes);
+  b.live = true;
+  b.label = std::move(label);
+  return u;
+}
+// Checks the zones (a corruption is kept for the next launch's report) and frees the block.
+inline void guardedFree(void* p) {
+  if (!p) return;
+  if (guardsEnabled()) {
+    Guards& g = guards();
+    std::lock_guard<std::mutex> l(g.m);
+    auto it = g.blocks.find(reinterpret_cast<uintptr_t>(p));
+    if (it != g.blocks.end()) {
+      std::string found;
+      if (guardCheckLocked(it->first, it->second, nullptr, found))
+        g.pending += (g.pending.empty() ? "" : "; ") + found + " (found when it was freed)";
+      g.blocks.erase(it);
+    }
+  }
+  std::free(static_cast<unsigned char*>(p) - kGuardBytes);
+}
+// The owner of a guarded block now uses `bytes` of it (<= its capacity): the rest is guard.
+// bytes == SIZE_MAX parks the block (a cache holds it; checked again when it is handed out).
+inline void guardSetSize(void* p, size_t bytes, bool live = true) {
+  if (!p || !guardsEnabled()) return;
+  Guards& g = guards();
+  std::lock_guard<std::mutex> l(g.m);
+  auto it = g.blocks.find(reinterpret_cast<uintptr_t>(p));
+  if (it == g.blocks.end()) return;
+  GuardedBlock& b = it->second;
+  unsigned char* u = static_cast<unsigned char*>(p);
+  if (!live) {
+    std::string found;
+    if (b.live && guardCheckLocked(it->first, b, nullptr, found))
+      g.pending += (g.pending.empty() ? "" : "; ") + found + " (found when it was freed)";
+    b.live = false;
+    return;
+  }
+  bytes = std::min(bytes, b.capacity);
+  b.bytes = bytes;
+  b.live = true;
+  b.id = g.next++;
+  guardFill(b.word, u + bytes, u + b.capacity + kGuardBytes);
+}
+
+// The words of kernel argument k that may be device pointers: the argument if it is a pointer,
+// every aligned 8-byte word of a by-value struct argument.
+template <class T>
+inline void collectArgWords(std::vector<ArgWord>& v, const T& x, int k) {
+  if constexpr (std::is_pointer<T>::value) {
+    v.push_back({reinterpret_cast<uintptr_t>(x), k, true});
+  } else if constexpr (std::is_class<T>::value && std::is_trivially_copyable<T>::value &&
+                       sizeof(T) >= sizeof(uintptr_t) && alignof(T) >= alignof(uintptr_t)) {
+    for (size_t off = 0; off + sizeof(uintptr_t) <= sizeof(T); off += sizeof(uintptr_t)) {
+      uintptr_t w;
+      std::memcpy(&w, reinterpret_cast<const char*>(&x) + off, sizeof w);
+      v.push_back({w, k, false});
+    }
+  }
+}
+
 inline bool validLaunch(dim3 g, dim3 b, size_t smem, const char* name) {
   const unsigned long long threads = 1ull * b.x * b.y * b.z;
   char msg[256];
@@ -693,6 +947,17 @@ void launch(const char* name, dim3 g, dim3 b, size_t smem, cudaStream_t, void (*
     std::apply(kernel, mine);
   };
   runGrid(name, g, b, smem, body);
+  if (guardsEnabled()) {
+    std::vector<ArgWord> words;
+    words.reserve(2 * sizeof...(P));
+    int k = 0;
+    std::apply([&](const auto&... x) { (collectArgWords(words, x, k++), ...); }, args);
+    const std::string bad = guardCheckReachable(words);
+    if (!bad.empty()) {
+      fail(std::string(name) + ": out-of-bounds write caught by the emulation's guard zones: " + bad);
+      tLastError = cudaErrorIllegalAddress;  // replaces a launch failure: this is the first cause to fix
+    }
+  }
 }
 
 template <class T>
@@ -879,6 +1144,7 @@ inline const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
   }
   return "unknown error";
@@ -890,12 +1156,13 @@ inline const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
   }
   return "cudaErrorUnknown";
 }
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
-  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+  *p = ::wk_emu::guardedAlloc(bytes);
   return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 template <class T>
@@ -903,7 +1170,7 @@ inline cudaError_t cudaMalloc(T** p, size_t bytes) {
   return cudaMalloc(reinterpret_cast<void**>(p), bytes);
 }
 inline cudaError_t cudaFree(void* p) {
-  std::free(p);
+  ::wk_emu::guardedFree(p);
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) {
