@@ -7,7 +7,7 @@
  * per-frame MSE and MAE (sums over the 64x64 pixels in [0, 1]), SSIM and PSNR (means of per-frame
  * values), against copy-last-frame and the VAE's own reconstruction (the ceiling).
  *
- *   npx tsc -p tsconfig.json --outDir out && node out/examples/moving_mnist.js --budget-minutes 10
+ *   npx tsc -p tsconfig.json --outDir build-examples && node build-examples/examples/moving_mnist.js --budget-minutes 10
  *   (in your project: import * as wk from 'worldkit')
  *
  * The budget covers everything: data, the VAE (budgetMinutes: a share of what is left), encoding,
