@@ -12,6 +12,7 @@ import { openLoopRollout, saveFilmstrip, framesToImages } from '../src/rollout/i
 import { evaluateRollouts, evaluateVAE } from '../src/diagnostics/evaluate';
 import { decodePNG, contactSheet } from '../src/io/png';
 import { SequenceDataset } from '../src/data/sequence_dataset';
+import { trainSemanticProbe } from '../src/diagnostics/semantic_probe';
 import type { Episode } from '../src/data/episode';
 import { readEpisodes, writeEpisodes } from '../src/data/episode_cache';
 
@@ -45,6 +46,11 @@ test('gray Moving MNIST end to end: [1,64,64] VAE, predictor, batched rollout, e
   const rec = evaluateVAE(vae, eps, { maxFrames: 16 });
   expect(rec.frameMse! / 4096).toBeCloseTo(rec.mse, 8);
   expect(rec.perClass?.length).toBe(2); // the digit heads
+  // the semantic probe takes its channels from the data, and reads gray rollouts
+  const probe = (await trainSemanticProbe(eps.slice(0, 6), { heldOut: eps.slice(6), epochs: 1, probe: { channels: [4, 8, 8, 8], hidden: 8 } })).probe;
+  expect(probe.inputShape).toEqual([1, 64, 64]);
+  const sem = evaluateRollouts(p, vae, eps, { context: 5, horizon: 4, maxWindows: 4, probe }).semantic!;
+  expect(sem.overall.retention).toHaveLength(4);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-gray-'));
   try {
     const f = path.join(dir, 'strip.png');

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SemanticProbe, SemanticProbeOptions } from '../models/semantic_probe';
 import type { Episode, LabelHead } from '../data/episode';
-import { labelHeadsOf } from '../data/episode';
+import { channelsOf, labelHeadsOf } from '../data/episode';
 import { Adam } from '../optim/adam';
 import { LRScheduler, cosine } from '../optim/schedules';
 import { tidy } from '../tensor/scope';
@@ -67,9 +67,9 @@ export function requireLabels(fn: string, episodes: Episode[]): LabelHead[] {
   return heads;
 }
 
-/** uint8 HWC frames of (episode, t) pairs -> float NCHW images in [0, 1] (RGB: the probe's C is 3). */
+/** uint8 HWC frames of (episode, t) pairs -> float NCHW images in [0, 1] (C: the episodes' channels, the probe's inputShape[0]). */
 function gatherImages(eps: Episode[], refs: [number, number][], H: number, W: number): Float32Array {
-  return framesToImages(gatherFrames(eps, refs).data() as Uint8Array, refs.length, H, W);
+  return framesToImages(gatherFrames(eps, refs).data() as Uint8Array, refs.length, H, W, channelsOf(eps[0]));
 }
 
 /** Mirrors float NCHW images left-right in place. */
@@ -162,7 +162,7 @@ export async function trainSemanticProbe(episodes: Episode[], opts: TrainProbeOp
   const lr = checkNumber(fn, 'lr', opts.lr ?? 2e-3, 0, 10);
   const seed = checkInt(fn, 'seed', opts.seed ?? 1, 0, 2 ** 53);
   const log = opts.log ?? (() => {});
-  const probe = new SemanticProbe({ ...(opts.probe ?? {}), heads, inputShape: [3, e0.height, e0.width], seed });
+  const probe = new SemanticProbe({ ...(opts.probe ?? {}), heads, inputShape: [channelsOf(e0), e0.height, e0.width], seed });
   const [C, H, W] = probe.inputShape;
   const nh = heads.length;
   const refs = exampleRefs(episodes, probe.pairs);
