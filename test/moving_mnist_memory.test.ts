@@ -33,28 +33,34 @@ test('chunks are the set byte for byte; episodes from options equal episodes fro
   expect(b[1].frames.buffer).toBe(set.pixels.buffer);
   const rgb = movingMnistEpisodes(set, { channels: 3 });
   expect(rgb[2].channels).toBe(3);
-  for (let i = 0; i < 64 * 64 * 12; i += 101) expect([rgb[2].frames[3 * i], rgb[2].frames[3 * i + 1], rgb[2].frames[3 * i + 2]]).toEqual([b[2].frames[i], b[2].frames[i], b[2].frames[i]]);
+  let rgbOk = true;
+  for (let i = 0; i < 64 * 64 * 12; ++i) rgbOk &&= rgb[2].frames[3 * i] === b[2].frames[i] && rgb[2].frames[3 * i + 1] === b[2].frames[i] && rgb[2].frames[3 * i + 2] === b[2].frames[i];
+  expect(rgbOk).toBe(true);
   const d = set.data;
   expect(d.length).toBe(set.pixels.length);
-  for (let i = 0; i < d.length; i += 37) expect(d[i]).toBe(Math.fround(set.pixels[i] / 255));
+  let bad = -1;
+  for (let i = 0; i < d.length && bad < 0; ++i) if (d[i] !== Math.fround(set.pixels[i] / 255)) bad = i;
+  expect(bad).toBe(-1);
   expect(set.data).toBe(d); // made once
   expect(() => movingMnistEpisodes(set, { channels: 2 as 1 })).toThrow(/movingMnistEpisodes: options.channels must be 1 or 3, got 2/);
   expect(() => [...movingMnistChunks(o, 0)]).toThrow(/movingMnistChunks: chunk/);
 });
 
-test('10,000 sequences: streamed in chunks they stay under 128 MB; as gray episodes they hold 20 x 64 x 64 bytes each (819 MB, under 860 MB of typed arrays; was 3.3 GB of floats + 2.5 GB of RGB); the same bytes both ways', () => {
+test('10,000 sequences as gray episodes hold 20 x 64 x 64 bytes each (819 MB, under 860 MB of typed arrays; was 3.3 GB of floats + 2.5 GB of RGB); streamed in chunks of 200, the live memory stays under 128 MB whatever the count; the same bytes both ways', () => {
   gc?.();
-  // streamed: peak typed-array memory while going through all 10,000 a chunk of 200 at a time
+  // streamed: peak typed-array memory while going through 2,000 sequences 200 at a time (the
+  // peak depends on the chunk, not the count; 2,000 keeps the test short: first-touching fresh
+  // pages dominates the generation time on some machines)
   const base2 = process.memoryUsage().arrayBuffers;
   let peak = 0, n = 0;
   let last: Uint8Array | null = null;
-  for (const c of movingMnistChunks({ count: 10000, seed: 1 }, 200)) {
+  for (const c of movingMnistChunks({ count: 2000, seed: 1 }, 200)) {
     n += c.count;
-    if (n === 10000) last = c.pixels.slice((c.count - 1) * 20 * 4096);
+    if (n === 2000) last = c.pixels.slice((c.count - 1) * 20 * 4096);
     peak = Math.max(peak, process.memoryUsage().arrayBuffers - base2);
   }
-  expect(n).toBe(10000);
-  expect(peak).toBeLessThan(128e6);
+  expect(n).toBe(2000);
+  expect(peak).toBeLessThan(128e6); // a chunk is 16 MB; a few may wait for the garbage collector
   gc?.();
   const base = process.memoryUsage();
   const t0 = performance.now();
@@ -65,8 +71,8 @@ test('10,000 sequences: streamed in chunks they stay under 128 MB; as gray episo
   const bytes = 10000 * 20 * 64 * 64;
   expect(held).toBeGreaterThan(0.9 * bytes); // (garbage of earlier work may be collected meanwhile)
   expect(held).toBeLessThan(860e6);
-  // deterministic: the first sequence is that of a fresh small set, the last that of the stream
+  // deterministic: the first sequence is that of a fresh small set, sequence 1999 the stream's last
   expect(same(eps[0].frames, movingMnist({ count: 1, seed: 1 }).pixels)).toBe(true);
-  expect(same(eps[9999].frames, last!)).toBe(true);
+  expect(same(eps[1999].frames, last!)).toBe(true);
   console.log(`moving mnist 10k: ${(ms / 1000).toFixed(1)} s, ${(held / 1e6).toFixed(0)} MB held; streamed peak ${(peak / 1e6).toFixed(0)} MB`);
 });
