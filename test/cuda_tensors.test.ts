@@ -136,7 +136,7 @@ describe("'cuda' tensors under the emulation", () => {
     expect(() => wk.add(a, b)).toThrow("add: a is on 'cpu' but b is on 'cuda'");
     expect(() => wk.matmul(b, a.reshape(3, 2))).toThrow("matmul: a is on 'cuda' but b is on 'cpu'");
     expect(() => wk.mseLoss(b, a)).toThrow("mseLoss: pred is on 'cuda' but target is on 'cpu'");
-    expect(() => b.f32('someCpuOp')).toThrow(/someCpuOp: 'cuda' tensors are not supported yet/);
+    expect(() => b.f32('someCpuOp')).toThrow(/someCpuOp: tensor is on 'cuda', whose elements are not host memory/);
   });
 
   test('elementwise, broadcasting and activations match the CPU (values and gradients)', () => {

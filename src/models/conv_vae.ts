@@ -243,7 +243,7 @@ export class ConvVAE extends Module {
     const [C, H, W] = this.inputShape;
     if (isFrames(x)) {
       const s = x.ndim === 3 ? [1, ...x.shape] : x.shape;
-      const device = this.parameters()[0]?.device === 'cuda' ? 'cuda' : 'cpu';
+      const device = this.parameters()[0]?.device ?? 'cpu';
       if (s.length === 4 && s[1] === C && s[2] === H && s[3] === W) return framesToFloat(x, 'NCHW', { device });
       if (s.length === 4 && s[1] === H && s[2] === W && s[3] === C) return framesToFloat(x, 'NHWC', { device });
       throw rangeError(fn, `frames must be uint8 [N,${H},${W},${C}] or [N,${C},${H},${W}], got ${fmtShape(x.shape)}`);
@@ -294,7 +294,7 @@ export class ConvVAE extends Module {
     } else {
       eps = Tensor.empty(mu.shape.slice());
       (rng ?? getDefaultGenerator()).fillNormal(eps._data as Float32Array);
-      if (mu.device === 'cuda') eps = eps.to('cuda'); // the same numbers as on the CPU, uploaded
+      eps = eps.to(mu.device); // the same numbers on every device (uploaded off the CPU)
     }
     return add(mu, mul(exp(mul(logvar, 0.5)), eps));
   }

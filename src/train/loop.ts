@@ -23,6 +23,7 @@ import { Generator } from '../random/generator';
 import { MetricsLog } from './metrics_log';
 import { LoadedCheckpoint, loadCheckpoint, saveCheckpoint, latestCheckpoint, setLatestCheckpoint, CheckpointError } from './checkpoint';
 import type { Tensor } from '../tensor/tensor';
+import type { Device } from '../tensor/memory';
 import { typeError } from '../errors';
 
 export type Logs = Record<string, number>;
@@ -45,7 +46,7 @@ export interface CommonTrainOptions {
    * (Module.to) and stays there; each batch is uploaded per step; checkpoints are written
    * through the host, so they load on either device.
    */
-  device?: 'cpu' | 'cuda';
+  device?: Device;
   epochs?: number;
   batchSize?: number;
   lr?: number;

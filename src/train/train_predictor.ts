@@ -60,7 +60,7 @@ export function encodeEpisodes(vae: ConvVAE, episodes: Episode[], batchSize = 64
           tidy(() => {
             const x = new Tensor([m, ep.height, ep.width, 3], 'uint8', ep.frames.subarray(t * n, (t + m) * n));
             const mu = vae.encode(x).mu;
-            z.set(mu.device === 'cuda' ? mu.toFloat32Array() : mu.f32(), t * D); // a VAE on 'cuda' too
+            z.set(mu.hostF32('trainPredictor'), t * D); // a VAE on any device
           });
         }
       });
