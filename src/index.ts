@@ -26,6 +26,8 @@ export { matmul, linear } from './ops/matmul';
 export { conv2d, convTranspose2d, framesToFloat, floatToFrames } from './ops/conv';
 export type { Conv2dOptions, ConvTranspose2dOptions, FrameLayout } from './ops/conv';
 export { cudaStatus, cudaAvailable, useCudaEmulation, cudaEmulated, cudaAllocatorStats, cudaEmptyCache } from './backend/cuda';
+export { registerBackend, backendNames } from './backend/registry';
+export type { Backend, BackendStatus, UnrollDims, UnrollWeights, UnrollSaved, UnrollGrads, LstmWeightBuffers, LstmWeightGrads } from './backend/backend';
 export type { CudaStatus, CudaAllocatorStats } from './backend/cuda';
 export { native, nativeFamilies } from './backend/native';
 export * as nn from './nn/index';

@@ -25,9 +25,9 @@ import { noGrad } from '../autograd/grad_mode';
 import { Generator } from '../random/generator';
 import { Module, Parameter } from '../nn/module';
 import { LSTM } from '../nn/lstm';
-import { lstmCell, lstmSequence, residualHead } from '../ops/lstm';
+import { lstmSequence, residualHead } from '../ops/lstm';
 import { mseLoss } from '../losses/index';
-import { PredictorWeights, addNoise as addNoiseOp, lstmRollout, pickRows, scheduledUnroll } from '../ops/predictor_unroll';
+import { PredictorWeights, addNoise as addNoiseOp, lstmRollout, scheduledUnroll } from '../ops/predictor_unroll';
 
 export interface LatentPredictorOptions {
   /** Shape of one latent, e.g. [64,4,4]; or give latentSize for a flat latent. */
@@ -238,48 +238,13 @@ export class LatentPredictor extends Module {
     };
   }
 
-  /** Kept for reference and tests: the scheduled unroll through per-step recorded ops. */
-  forwardScheduledStepwise(z: Tensor, a: Tensor | null | undefined, coins: Float32Array): Tensor {
-    const fn = 'LatentPredictor.forwardScheduledStepwise';
-    const zf = this.flatZ(fn, z, 2);
-    const [B, T, D] = zf.shape;
-    const at = this.actionsFor(fn, a, B, T - 1);
-    const L = this.numLayers;
-    const hs: (Tensor | null)[] = new Array(L).fill(null);
-    const cs: (Tensor | null)[] = new Array(L).fill(null);
-    const preds: Tensor[] = [];
-    let prev: Tensor | null = null;
-    for (let t = 0; t < T - 1; ++t) {
-      const zt = zf.slice([0, t, 0], [B, 1, D]).reshape(B, D);
-      let zIn = prev === null ? zt : pickRows(zt, prev, coins.subarray((t - 1) * B, t * B));
-      zIn = this.noisy(zIn);
-      let x = this.inputOf(zIn, at ? at.slice([0, t, 0], [B, 1, this.actionSize]).reshape(B, this.actionSize) : null);
-      for (let l = 0; l < L; ++l) {
-        const p = this.lstm.layers[l];
-        [hs[l], cs[l]] = lstmCell(x, hs[l], cs[l], p.wih, p.whh, p.bih, p.bhh);
-        x = hs[l]!;
-      }
-      prev = this.head.forward(x, this.residual ? zIn : null);
-      preds.push(prev);
-    }
-    return stack(preds, 1).reshape(this.outShape(B, T - 1, z));
-  }
-
   /**
    * Open-loop rollout without gradients: warms up on contextZ [B,C,...latent] (C >= 1) with
    * actions[:,0..C-1], then feeds its own predictions. actions [B, >= C+horizon-1, A].
    * Returns the predictions of steps C..C+horizon-1: [B,horizon,...latent].
    */
   rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    return this.rolloutImpl('LatentPredictor.rollout', contextZ, actions, horizon, true);
-  }
-
-  /** Kept for reference and tests: the rollout with one recorded op per cell and head step. */
-  rolloutStepwise(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    return this.rolloutImpl('LatentPredictor.rolloutStepwise', contextZ, actions, horizon, false);
-  }
-
-  private rolloutImpl(fn: string, contextZ: Tensor, actions: Tensor | null | undefined, horizon: number, fused: boolean): Tensor {
+    const fn = 'LatentPredictor.rollout';
     checkInt(fn, 'horizon', horizon, 1);
     return noGrad(() => {
       const zf = this.flatZ(fn, contextZ, 1, 'contextZ');
@@ -297,26 +262,11 @@ export class LatentPredictor extends Module {
       }
       const zLast = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
       let pred = this.head.forward(hs[this.numLayers - 1], this.residual ? zLast : null);
-      if (fused && horizon > 1) {
-        // All later steps as one backend kernel (on the CPU one native call, cpp/lstm.cpp
-        // lstmRolloutForward): the same cell and head kernels in the same order as the loop
-        // below, so the same bits.
-        const rest = lstmRollout(this.weights(), this.residual, stack(hs, 0), stack(cs, 0), pred, at, C, horizon - 1);
-        return concat([pred.reshape(B, 1, D), rest], 1).reshape(this.outShape(B, horizon, contextZ));
-      }
-      const preds = [pred];
-      for (let k = 1; k < horizon; ++k) {
-        const t = C - 1 + k;
-        let xi = this.inputOf(pred, at ? at.slice([0, t, 0], [B, 1, A]).reshape(B, A) : null);
-        for (let l = 0; l < this.numLayers; ++l) {
-          const p = this.lstm.layers[l];
-          [hs[l], cs[l]] = lstmCell(xi, hs[l], cs[l], p.wih, p.whh, p.bih, p.bhh);
-          xi = hs[l];
-        }
-        pred = this.head.forward(xi, this.residual ? pred : null);
-        preds.push(pred);
-      }
-      return stack(preds, 1).reshape(this.outShape(B, horizon, contextZ));
+      if (horizon === 1) return pred.reshape(this.outShape(B, 1, contextZ));
+      // The later steps as one backend kernel (on the CPU one native call, cpp/lstm.cpp
+      // lstmRolloutForward); test/helpers/predictor_stepwise.ts is the per-step reference.
+      const rest = lstmRollout(this.weights(), this.residual, stack(hs, 0), stack(cs, 0), pred, at, C, horizon - 1);
+      return concat([pred.reshape(B, 1, D), rest], 1).reshape(this.outShape(B, horizon, contextZ));
     });
   }
 

@@ -1,6 +1,6 @@
 /**
  * trainPredictor(predictor, vae, dataset, options): fits a LatentPredictor on the latents of a
- * frozen VAE, with the seed review's settings as options:
+ * frozen VAE, with the settings used in the field as options:
  *
  *   const predictor = createPredictor(vae, { hiddenSize: 256, actionSize: 3, residualPrediction: true });
  *   const noActions = createPredictor(vae, { data: movingMnistEpisodes });  // useActions false, actionSize 0
