@@ -347,7 +347,6 @@ const matmulCases: OpCase[] = [
       [{ shape: [67, 129] }, { shape: [129, 7] }],
       [{ shape: [4, 7] }, { shape: [7, 67] }],
     ],
-    slowConfigs: [[{ shape: [7, 13] }, { shape: [13, 5] }], [{ shape: [1, 1] }, { shape: [1, 1] }]],
     forward: (x) => wk.matmul(x[0], x[1]),
     reference: (x) => refMatmul(x[0], x[1]),
     gradInputs: [0, 1],
@@ -355,7 +354,6 @@ const matmulCases: OpCase[] = [
   {
     name: 'matmul batched',
     configs: [[{ shape: [3, 5, 7] }, { shape: [3, 7, 4] }], [{ shape: [2, 3, 1, 9] }, { shape: [2, 3, 9, 5] }]],
-    slowConfigs: [[{ shape: [3, 5, 7] }, { shape: [3, 7, 4] }]],
     forward: (x) => wk.matmul(x[0], x[1]),
     reference: (x) => refMatmul(x[0], x[1]),
     gradInputs: [0, 1],
@@ -367,7 +365,6 @@ const matmulCases: OpCase[] = [
       [{ shape: [5, 7] }, { shape: [3, 7, 4] }],
       [{ shape: [2, 3, 5, 7] }, { shape: [7, 67] }],
     ],
-    slowConfigs: [[{ shape: [3, 5, 7] }, { shape: [7, 4] }], [{ shape: [5, 7] }, { shape: [3, 7, 4] }]],
     forward: (x) => wk.matmul(x[0], x[1]),
     reference: (x) => refMatmul(x[0], x[1]),
     gradInputs: [0, 1],
@@ -381,7 +378,6 @@ const matmulCases: OpCase[] = [
       [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }], // leading batch dims
       [{ shape: [5] }, { shape: [4, 5] }, { shape: [4] }], // 1-D input
     ],
-    slowConfigs: [[{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }], [{ shape: [5] }, { shape: [4, 5] }, { shape: [4] }]],
     forward: (x) => wk.linear(x[0], x[1], x[2]),
     reference: (x) => refLinear(x[0], x[1], x[2]),
     gradInputs: [0, 1, 2],
@@ -389,7 +385,6 @@ const matmulCases: OpCase[] = [
   {
     name: 'linear without bias',
     configs: [[{ shape: [7, 129] }, { shape: [33, 129] }], [{ shape: [2, 3, 4] }, { shape: [3, 4] }]],
-    slowConfigs: [[{ shape: [2, 3, 4] }, { shape: [3, 4] }]],
     forward: (x) => wk.linear(x[0], x[1]),
     reference: (x) => refLinear(x[0], x[1], null),
     gradInputs: [0, 1],
@@ -461,15 +456,14 @@ export function convTRef(g: ConvGeometry, x: ArrayLike<number>, w: ArrayLike<num
 
 const geo = (g: ConvGeometry) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} k${g.kh}x${g.kw} s${g.s} p${g.p}${g.op ? ` op${g.op}` : ''}`;
 
-function convCase(g: ConvGeometry, opts: { transposed?: boolean; bias?: boolean; relu?: boolean; slow?: boolean }): OpCase {
-  const { transposed = false, bias = true, relu = false, slow = true } = opts;
+function convCase(g: ConvGeometry, opts: { transposed?: boolean; bias?: boolean; relu?: boolean }): OpCase {
+  const { transposed = false, bias = true, relu = false } = opts;
   const specs: InputSpec[] = [{ shape: [g.N, g.C, g.H, g.W] }, { shape: transposed ? [g.C, g.K, g.kh, g.kw] : [g.K, g.C, g.kh, g.kw] }];
   if (bias) specs.push({ shape: [g.K] });
   const o = { stride: g.s, padding: g.p, outputPadding: g.op };
   return {
     name: `${transposed ? 'convTranspose2d' : 'conv2d'}${relu ? ' relu' : ''}${bias ? '' : ' no bias'} ${geo(g)}`,
     configs: [specs],
-    slowConfigs: slow ? [specs] : [],
     forward: (x) =>
       transposed ? wk.convTranspose2d(x[0], x[1], x[2] ?? null, o) : wk.conv2d(x[0], x[1], x[2] ?? null, { stride: g.s, padding: g.p, relu }),
     reference: (x) => {
@@ -642,12 +636,12 @@ function lstmSequenceCase(dims: [number, number, number, number][], batchFirst: 
 }
 
 const lstmCases: OpCase[] = [
-  lstmCellCase([[3, 7, 5], [1, 1, 1], [2, 67, 13], [3, 4, 67]], true, true, [[3, 5, 7], [1, 1, 1]]),
+  lstmCellCase([[3, 7, 5], [1, 1, 1], [2, 67, 13], [3, 4, 67]], true, true, [[3, 7, 5], [1, 1, 1], [3, 4, 67]]),
   lstmCellCase([[3, 5, 7], [1, 1, 1]], false, true, [[2, 3, 5]]),
   lstmCellCase([[2, 4, 3]], true, false, [[2, 4, 3]]),
   lstmCellCase([[2, 3, 4], [1, 1, 1]], false, false, [[1, 1, 1]]),
-  lstmSequenceCase([[2, 5, 3, 4], [1, 4, 6, 3], [1, 3, 1, 1], [2, 3, 5, 67]], true, true, [[2, 3, 3, 4]]),
-  lstmSequenceCase([[3, 1, 1, 2], [3, 4, 7, 7]], false, true, [[3, 2, 2, 3]]),
+  lstmSequenceCase([[2, 5, 3, 4], [1, 4, 6, 3], [1, 3, 1, 1], [2, 3, 5, 67]], true, true, [[2, 3, 3, 4], [1, 3, 1, 1], [2, 3, 5, 67]]),
+  lstmSequenceCase([[3, 1, 1, 2], [3, 4, 7, 7]], false, true, [[3, 1, 1, 2], [3, 4, 7, 7]]),
   lstmSequenceCase([[3, 4, 5, 7]], true, false, [[2, 3, 2, 3]]),
   lstmSequenceCase([[2, 3, 4, 5]], false, false, [[1, 2, 3, 2]]),
   {
@@ -658,7 +652,6 @@ const lstmCases: OpCase[] = [
       [{ shape: [2, 3, 67] }, { shape: [13, 67] }, { shape: [13] }, { shape: [2, 3, 13] }],
       [{ shape: [1, 1] }, { shape: [1, 1] }, { shape: [1] }, { shape: [1, 1] }],
     ],
-    slowConfigs: [[{ shape: [5, 3] }, { shape: [7, 3] }, { shape: [7] }, { shape: [5, 7] }]],
     forward: (x) => wk.residualHead(x[3], x[0], x[1], x[2]),
     reference: (x) => refLinear(x[0], x[1], x[2], x[3]),
     gradInputs: [0, 1, 2, 3],
@@ -666,7 +659,6 @@ const lstmCases: OpCase[] = [
   {
     name: 'residualHead without z',
     configs: [[{ shape: [5, 3] }, { shape: [7, 3] }, { shape: [7] }], [{ shape: [9, 33] }, { shape: [5, 33] }, { shape: [5] }]],
-    slowConfigs: [[{ shape: [5, 3] }, { shape: [7, 3] }, { shape: [7] }]],
     forward: (x) => wk.residualHead(null, x[0], x[1], x[2]),
     reference: (x) => refLinear(x[0], x[1], x[2]),
     gradInputs: [0, 1, 2],
@@ -960,7 +952,6 @@ const predictorCases: OpCase[] = [
   {
     name: 'pickRows',
     configs: [[{ shape: [5, 3, 4] }, { shape: [5, 3, 4] }], [{ shape: [7, 67] }, { shape: [7, 67] }], [{ shape: [1, 1] }, { shape: [1, 1] }]],
-    slowConfigs: [[{ shape: [5, 3, 4] }, { shape: [5, 3, 4] }], [{ shape: [1, 1] }, { shape: [1, 1] }]],
     forward: (x) => pickRows(x[0], x[1], fixedCoins(x[0].shape[0], 2)),
     reference: (x) => {
       const B = x[0].shape[0];
@@ -1037,7 +1028,6 @@ function optimizerCase(label: string, o: OptConfig, steps: number): OpCase {
   return {
     name: `${o.kind} ${label}: ${steps} step${steps > 1 ? 's' : ''}`,
     configs: [specs([67]), specs([3, 5]), specs([1])],
-    slowConfigs: [specs([67]), specs([1])],
     forward: (x) => {
       const p = wk.clone(x[0]);
       const opt =
