@@ -252,9 +252,9 @@ function resumedOptions(fn: string, opts: CommonTrainOptions, ck: LoadedCheckpoi
   return { eff, changed };
 }
 
-/** The first NaN/Inf value of a tensor as "NaN at [i]" (copied to the host for 'cuda'), or null. */
+/** The first NaN/Inf value of a tensor as "NaN at [i]" (copied to the host off the CPU), or null. */
 function firstBadValue(t: Tensor): string | null {
-  const d = t.device === 'cpu' ? t.f32() : t.toFloat32Array();
+  const d = t.hostF32('firstBadValue');
   for (let i = 0; i < d.length; ++i) if (!Number.isFinite(d[i])) return `${d[i]} at flat index ${i}`;
   return null;
 }

@@ -160,7 +160,7 @@ export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: Cre
   const dv = resolveDevice('createPredictor', 'device', o.device, vae instanceof ConvVAE ? moduleDevice(vae) : 'cpu');
   const p = new LatentPredictor(opts);
   rememberConfig(p, { ...opts });
-  if (dv !== 'cpu') p.to(dv);
+  p.to(dv);
   return p;
 }
 
@@ -235,7 +235,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   vae.eval();
   if (!options.latents && moduleDevice(vae) !== device) vae.to(device); // the frames are encoded on the device
   if (moduleDevice(predictor) !== device) predictor.to(device);
-  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device));
+  const onDevice = (t: Tensor): Tensor => t.to(device); // itself when already there
   const t0 = performance.now();
   if (options.latents !== undefined) checkLatents(fn, options.latents, eps, shapeSize(vae.latentShape));
   const lat = options.latents ?? encodeEpisodes(vae, eps);
