@@ -5,29 +5,12 @@
  */
 import type { AnyTypedArray, Backend, BackendStatus, Buffer, DType, LstmWeightBuffers, LstmWeightGrads } from './backend';
 import { native, requireNative } from './native';
+import { allocTyped, allocUninit } from './host_arrays';
 import { cpuLstmRollout, cpuScheduledUnrollBackward, cpuScheduledUnrollForward } from './cpu_unroll';
 
 type F32 = Float32Array;
 const f = (b: Buffer): F32 => b as F32;
 const fOpt = (b: Buffer | null): F32 | null => (b === null ? null : (b as F32));
-
-/** A float32 array left uninitialized (Buffer.allocUnsafeSlow: malloc without the memset). */
-function allocUninit(n: number): F32 {
-  if (n === 0) return new Float32Array(0);
-  const b = globalThis.Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
-
-function allocTyped(dtype: DType, n: number): AnyTypedArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'uint8':
-      return new Uint8Array(n);
-  }
-}
 
 function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length).fill(1);

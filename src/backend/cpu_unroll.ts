@@ -6,15 +6,9 @@
  */
 import type { UnrollDims, UnrollGrads, UnrollSaved, UnrollWeights } from './backend';
 import { requireNative } from './native';
+import { allocUninit as uninit } from './host_arrays';
 
 type F32 = Float32Array;
-
-/** A float32 array left uninitialized (every element is written before it is read). */
-function uninit(n: number): F32 {
-  if (n === 0) return new Float32Array(0);
-  const b = globalThis.Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
 
 export function cpuScheduledUnrollForward(d: UnrollDims, zb: unknown, ab: unknown, coins: F32, noise: F32 | null, w: UnrollWeights, saved: UnrollSaved, outb: unknown): void {
   const cellF = requireNative('lstmCellForward');

@@ -7,6 +7,7 @@
  */
 import type { AnyTypedArray, Backend, Buffer, DType } from '../backend/backend';
 import { CudaAllocatorStats, cudaAllocatorStats } from '../backend/cuda';
+import { allocTyped, allocUninit } from '../backend/host_arrays';
 
 /** A device name: a key of the backend registry ('cpu', 'cuda', or a registered one). */
 export type Device = 'cpu' | 'cuda' | (string & Record<never, never>);
@@ -125,19 +126,7 @@ export function bytesPerElement(dtype: DType): number {
  * training step allocates megabytes of them (the W_ih gradient alone is 4 MB), and zeroing them
  * was a visible part of a small-batch step.
  */
-export function allocateUninit(n: number): Float32Array {
-  if (n === 0) return new Float32Array(0);
-  const b = globalThis.Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
+export const allocateUninit: (n: number) => Float32Array = allocUninit;
 
-export function allocate(dtype: DType, n: number): AnyTypedArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'uint8':
-      return new Uint8Array(n);
-  }
-}
+/** A zero-filled host array of dtype. */
+export const allocate: (dtype: DType, n: number) => AnyTypedArray = allocTyped;
