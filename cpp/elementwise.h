@@ -7,27 +7,32 @@ namespace wk {
 
 constexpr int kMaxDims = 6;
 
-enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3 };
+// Op codes, declared once: the enums below and the addon's `opCodes` export (the codes the
+// TypeScript ops pass) are generated from these lists. X(Enumerator, jsName, value).
+#define WK_BINARY_OPS(X) X(Add, add, 0) X(Sub, sub, 1) X(Mul, mul, 2) X(Div, div, 3)
 
 // Unary ops; p0/p1 are op parameters (noted per op).
-enum class UnaryOp : int {
-  Neg = 0,
-  Square = 1,
-  Sqrt = 2,
-  Relu = 3,
-  LeakyRelu = 4,  // p0 = negative slope
-  Sigmoid = 5,
-  Tanh = 6,
-  Exp = 7,
-  Log = 8,
-  Softplus = 9,
-  Abs = 10,
-  Affine = 11,    // y = p0 * x + p1
-  RDiv = 12,      // y = p0 / x
-  Pow = 13,       // y = x ^ p0
-  Clamp = 14,     // y = min(max(x, p0), p1)
-  kCount = 15,
-};
+#define WK_UNARY_OPS(X)                                                           \
+  X(Neg, neg, 0)                                                                  \
+  X(Square, square, 1)                                                            \
+  X(Sqrt, sqrt, 2)                                                                \
+  X(Relu, relu, 3)                                                                \
+  X(LeakyRelu, leakyRelu, 4) /* p0 = negative slope */                            \
+  X(Sigmoid, sigmoid, 5)                                                          \
+  X(Tanh, tanh, 6)                                                                \
+  X(Exp, exp, 7)                                                                  \
+  X(Log, log, 8)                                                                  \
+  X(Softplus, softplus, 9)                                                        \
+  X(Abs, abs, 10)                                                                 \
+  X(Affine, affine, 11) /* y = p0 * x + p1 */                                     \
+  X(RDiv, rdiv, 12)     /* y = p0 / x */                                          \
+  X(Pow, pow, 13)       /* y = x ^ p0 */                                          \
+  X(Clamp, clamp, 14)   /* y = min(max(x, p0), p1) */
+
+#define WK_OP_ENUMERATOR(name, js, value) name = value,
+enum class BinaryOp : int { WK_BINARY_OPS(WK_OP_ENUMERATOR) };
+enum class UnaryOp : int { WK_UNARY_OPS(WK_OP_ENUMERATOR) kCount = 15 };
+
 
 // Broadcasting (numpy rules): all shapes are given with the same rank nd <= kMaxDims (padded with
 // leading 1s); a dim of a or b is either 1 or equal to outShape's. out has prod(outShape) elements.

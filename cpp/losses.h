@@ -9,7 +9,10 @@ namespace wk {
 //   Mse: (a - t)^2;  BceLogits: max(a,0) - a*t + log1p(exp(-|a|))  (a are logits, stable).
 // Reductions map onto (B, D, scale): mean = (1, n, 1/n), sum = (1, n, 1), per sample mean =
 // (B, n/B, B/n), none = (n, 1, 1). Sums are in double in a fixed order.
-enum class RowLoss : int { Mse = 0, BceLogits = 1 };
+// Row losses, declared once (exported to TypeScript as opCodes.rowLoss). X(Enumerator, jsName, value).
+#define WK_ROW_LOSSES(X) X(Mse, mse, 0) X(BceLogits, bce, 1)
+#define WK_ROW_LOSS_ENUMERATOR(name, js, value) name = value,
+enum class RowLoss : int { WK_ROW_LOSSES(WK_ROW_LOSS_ENUMERATOR) };
 void rowLossForward(RowLoss kind, const float* a, const float* t, size_t B, size_t D, double scale, float* out);
 // ga[b,d] = coef_b * dterm/da, gt likewise (either may be null), coef_b = scale * gRow[b].
 void rowLossBackward(RowLoss kind, const float* a, const float* t, size_t B, size_t D, const float* gRow,

@@ -605,7 +605,9 @@ inline Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 // lstmCellBackward(x, h|null, c|null, wih, whh, gates, tanhC, dhNew|null, dcNew|null, B, I, H,
-//                  dx|null, dh|null, dc|null, gwih|null, gwhh|null, gbih|null, gbhh|null)
+//                  dx|null, dh|null, dc|null, gwih|null, gwhh|null, gbih|null, gbhh|null[, dGates|null])
+// dGates [B,4H], when given, receives the pre-activation gate gradients (for callers that form
+// the weight gradients of many steps as one GEMM).
 inline Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   DArgs a(info, "lstmCellBackward", 19);
   size_t B = Z(a, 9, "B"), I = Z(a, 10, "I"), H = Z(a, 11, "H");
@@ -630,7 +632,8 @@ inline Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   float* dh = Popt(a, 13, "dh", B * H);
   float* dc = Popt(a, 14, "dc", B * H);
   Scratch ws(a, wk::cuda::lstmCellBackwardWorkspace(B, H) * sizeof(float));
-  check(a, wk::cuda::lstmCellBackward(B, p, x, h, c, gates, tanhC, dhNew, dcNew, dx, dh, dc, g, nullptr, ws.f()));
+  float* dGates = info.Length() > 19 ? Popt(a, 19, "dGates", B * 4 * H) : nullptr;
+  check(a, wk::cuda::lstmCellBackward(B, p, x, h, c, gates, tanhC, dhNew, dcNew, dx, dh, dc, g, dGates, ws.f()));
   return info.Env().Undefined();
 }
 

@@ -5,6 +5,8 @@
 // Launch shapes:
 //   forwards (row sums) and cross-entropy backward: one 256-thread block per row (grid-stride over
 //     rows), threads stride over the row (coalesced), blockSum/blockMax with warp shuffles.
+//   forwards of short rows (D <= kShortRow, e.g. reduction 'none', D = 1): one thread per row
+//     (grid-stride over rows), so a launch is not B blocks of mostly idle threads.
 //   MSE/BCE/KL backward: 1-D grid-stride over B*D elements, the row coefficient recomputed per
 //     element from gRow (cached, broadcast loads).
 //
@@ -41,6 +43,20 @@ __global__ void __launch_bounds__(256) rowLossKernel(const float* __restrict__ a
     for (unsigned long long d = threadIdx.x; d < D; d += blockDim.x) s += term<Kind>(a[b * D + d], t[b * D + d]);
     s = blockSum(s, scratch);
     if (threadIdx.x == 0) out[b] = static_cast<float>(s * scale);
+  }
+}
+
+constexpr unsigned long long kShortRow = 32;
+
+template <int Kind>
+__global__ void __launch_bounds__(256) rowLossShortKernel(const float* __restrict__ a, const float* __restrict__ t,
+                                                          unsigned long long B, unsigned long long D, double scale,
+                                                          float* __restrict__ out) {
+  for (unsigned long long b = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; b < B;
+       b += (unsigned long long)gridDim.x * blockDim.x) {
+    double s = 0.0;
+    for (unsigned long long d = 0; d < D; ++d) s += term<Kind>(a[b * D + d], t[b * D + d]);
+    out[b] = static_cast<float>(s * scale);
   }
 }
 
@@ -112,12 +128,16 @@ unsigned rowGrid(size_t B) { return static_cast<unsigned>(B < 65535 * 8 ? B : 65
 int rowLossForward(int kind, const float* a, const float* t, size_t B, size_t D, double scale, float* out,
                    Stream stream) {
   if (B == 0) return 0;
-  if (kind == 0)
-    WK_LAUNCH(rowLossKernel<0>, rowGrid(B), 256, 0, asStream(stream), a, t, (unsigned long long)B,
-              (unsigned long long)D, scale, out);
+  const unsigned long long b = B, d = D;
+  if (D <= kShortRow) {
+    if (kind == 0)
+      WK_LAUNCH(rowLossShortKernel<0>, gridFor(B, 256), 256, 0, asStream(stream), a, t, b, d, scale, out);
+    else
+      WK_LAUNCH(rowLossShortKernel<1>, gridFor(B, 256), 256, 0, asStream(stream), a, t, b, d, scale, out);
+  } else if (kind == 0)
+    WK_LAUNCH(rowLossKernel<0>, rowGrid(B), 256, 0, asStream(stream), a, t, b, d, scale, out);
   else
-    WK_LAUNCH(rowLossKernel<1>, rowGrid(B), 256, 0, asStream(stream), a, t, (unsigned long long)B,
-              (unsigned long long)D, scale, out);
+    WK_LAUNCH(rowLossKernel<1>, rowGrid(B), 256, 0, asStream(stream), a, t, b, d, scale, out);
   return lastError();
 }
 
@@ -135,8 +155,12 @@ int rowLossBackward(int kind, const float* a, const float* t, size_t B, size_t D
 
 int klNormalForward(const float* mu, const float* logvar, size_t B, size_t D, float* kl, Stream stream) {
   if (B == 0) return 0;
-  WK_LAUNCH(rowLossKernel<2>, rowGrid(B), 256, 0, asStream(stream), mu, logvar, (unsigned long long)B,
-            (unsigned long long)D, -0.5, kl);
+  if (D <= kShortRow)
+    WK_LAUNCH(rowLossShortKernel<2>, gridFor(B, 256), 256, 0, asStream(stream), mu, logvar, (unsigned long long)B,
+              (unsigned long long)D, -0.5, kl);
+  else
+    WK_LAUNCH(rowLossKernel<2>, rowGrid(B), 256, 0, asStream(stream), mu, logvar, (unsigned long long)B,
+              (unsigned long long)D, -0.5, kl);
   return lastError();
 }
 

@@ -4,27 +4,13 @@
  * forward and seeded random thread order; guard values show unwritten elements.
  */
 import { expectBitIdentical, loadEmu, randomArray } from './cuda/emu';
+import { refPermute } from './op_table';
 
 const emu = loadEmu();
 
+/** The op table's reference (float32 -> float64 -> float32 is exact: a permutation moves values). */
 function reference(x: Float32Array, shape: number[], perm: number[]): Float32Array {
-  const nd = shape.length;
-  const stride = new Array<number>(nd);
-  for (let d = nd - 1, k = 1; d >= 0; --d) {
-    stride[d] = k;
-    k *= shape[d];
-  }
-  const out = new Float32Array(x.length);
-  const os = perm.map((p) => shape[p]);
-  for (let i = 0; i < x.length; ++i) {
-    let r = i, src = 0;
-    for (let d = nd - 1; d >= 0; --d) {
-      src += (r % os[d]) * stride[perm[d]];
-      r = Math.floor(r / os[d]);
-    }
-    out[i] = x[src];
-  }
-  return out;
+  return Float32Array.from(refPermute({ data: Float64Array.from(x), shape }, perm).data);
 }
 
 const CASES: Array<[number[], number[]]> = [

@@ -1,7 +1,8 @@
 /**
- * GEMM family: the native fast GEMM against gemmReference on every ISA path and thread count,
- * then matmul / linear / nn.Linear forward against plain JS and backward against central finite
- * differences in float64.
+ * GEMM family: the native fast GEMM against gemmReference on every ISA path and thread count
+ * (strides, transposes, alpha/beta, guard values, bit-identical threads), argument errors of
+ * matmul / linear, and nn.Linear. matmul / linear values and gradients: the op table
+ * (test/op_table.ts).
  */
 import * as wk from '../src/index';
 import { native } from '../src/backend/native';
@@ -130,90 +131,9 @@ describe('gemm kernel', () => {
 });
 
 // ---- matmul / linear -------------------------------------------------------------------------
-function refMatmul(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float64Array {
-  const out = new Float64Array(M * N);
-  for (let i = 0; i < M; ++i) for (let j = 0; j < N; ++j) {
-    let s = 0;
-    for (let k = 0; k < K; ++k) s += a[i * K + k] * b[k * N + j];
-    out[i * N + j] = s;
-  }
-  return out;
-}
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel = 1e-2, abs = 1e-3): void {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < got.length; ++i) {
-    const tol = abs + rel * Math.abs(want[i]);
-    if (!(Math.abs(got[i] - want[i]) <= tol)) throw new Error(`element ${i}: got ${got[i]}, want ${want[i]}`);
-  }
-}
-
-/**
- * Checks the gradients of loss = sum(w * f(inputs)) for a fixed random w: backward seeded with w
- * against central differences of the loss computed in float64 from forward outputs.
- */
-function gradCheck(inputs: wk.Tensor[], f: (...xs: wk.Tensor[]) => wk.Tensor, eps = 1e-3): void {
-  for (const t of inputs) t.requiresGrad = true;
-  const y = f(...inputs);
-  const w = rand(y.size);
-  y.backward(wk.tensor(w, y.shape));
-  const loss = (): number => {
-    const out = wk.noGrad(() => f(...inputs));
-    const d = out.toFloat32Array();
-    out.dispose();
-    let s = 0;
-    for (let i = 0; i < d.length; ++i) s += w[i] * d[i];
-    return s;
-  };
-  for (const t of inputs) {
-    const data = t.data() as Float32Array;
-    const num = new Float64Array(t.size);
-    for (let i = 0; i < t.size; ++i) {
-      const v = data[i];
-      data[i] = v + eps;
-      const lp = loss();
-      data[i] = v - eps;
-      const lm = loss();
-      data[i] = v;
-      num[i] = (lp - lm) / (2 * eps);
-    }
-    expect(t.grad).not.toBeNull();
-    expectClose(t.grad!.toFloat32Array(), num, 1e-2, 2e-3);
-  }
-}
-
+// Their values and gradients (2-D, batched, broadcast, with and without bias, leading batch dims)
+// against float64 references on every backend: the op table (test/op_table.ts). Here: the errors.
 describe('matmul', () => {
-  for (const [M, K, N] of [[1, 1, 1], [7, 67, 1], [4, 7, 67], [67, 129, 7], [129, 7, 33]]) {
-    test(`2-D forward ${M}x${K} . ${K}x${N}`, () => {
-      const a = rand(M * K), b = rand(K * N);
-      const y = wk.matmul(wk.tensor(a, [M, K]), wk.tensor(b, [K, N]));
-      expect(y.shape).toEqual([M, N]);
-      expectClose(y.toFloat32Array(), refMatmul(a, b, M, K, N), 1e-5, 1e-5);
-      expectClose(wk.tensor(a, [M, K]).matmul(wk.tensor(b, [K, N])).toFloat32Array(), refMatmul(a, b, M, K, N), 1e-5, 1e-5);
-    });
-  }
-
-  test('batched forward, with either operand broadcast', () => {
-    const [B, M, K, N] = [3, 5, 7, 4];
-    const a = rand(B * M * K), b = rand(B * K * N), b2 = rand(K * N), a2 = rand(M * K);
-    const y = wk.matmul(wk.tensor(a, [B, M, K]), wk.tensor(b, [B, K, N])).toFloat32Array();
-    const y2 = wk.matmul(wk.tensor(a, [B, M, K]), wk.tensor(b2, [K, N])).toFloat32Array();
-    const y3 = wk.matmul(wk.tensor(a2, [M, K]), wk.tensor(b, [B, K, N])).toFloat32Array();
-    for (let i = 0; i < B; ++i) {
-      const ai = a.subarray(i * M * K, (i + 1) * M * K), bi = b.subarray(i * K * N, (i + 1) * K * N);
-      expectClose(y.subarray(i * M * N, (i + 1) * M * N), refMatmul(ai, bi, M, K, N), 1e-5, 1e-5);
-      expectClose(y2.subarray(i * M * N, (i + 1) * M * N), refMatmul(ai, b2, M, K, N), 1e-5, 1e-5);
-      expectClose(y3.subarray(i * M * N, (i + 1) * M * N), refMatmul(a2, bi, M, K, N), 1e-5, 1e-5);
-    }
-  });
-
-  test('backward (2-D, batched, broadcast) matches finite differences', () => {
-    gradCheck([wk.tensor(rand(7 * 5), [7, 5]), wk.tensor(rand(5 * 3), [5, 3])], (a, b) => wk.matmul(a, b));
-    gradCheck([wk.tensor(rand(2 * 3 * 4), [2, 3, 4]), wk.tensor(rand(2 * 4 * 5), [2, 4, 5])], (a, b) => wk.matmul(a, b));
-    gradCheck([wk.tensor(rand(2 * 3 * 4), [2, 3, 4]), wk.tensor(rand(4 * 5), [4, 5])], (a, b) => wk.matmul(a, b));
-    gradCheck([wk.tensor(rand(3 * 4), [3, 4]), wk.tensor(rand(2 * 4 * 5), [2, 4, 5])], (a, b) => wk.matmul(a, b));
-  });
-
   test('bad input errors', () => {
     expect(() => wk.matmul(wk.zeros([4, 3]), wk.zeros([5, 2]))).toThrow('matmul: a is [4,3] and b is [5,2]; inner sizes 3 and 5 differ');
     expect(() => wk.matmul(wk.zeros([3]), wk.zeros([3, 2]))).toThrow(/matmul: a must have at least 2 dimensions/);
@@ -226,41 +146,6 @@ describe('matmul', () => {
 });
 
 describe('linear', () => {
-  function refLinear(x: Float32Array, w: Float32Array, b: Float32Array | null, R: number, I: number, O: number): Float64Array {
-    const out = new Float64Array(R * O);
-    for (let r = 0; r < R; ++r) for (let o = 0; o < O; ++o) {
-      let s = b ? b[o] : 0;
-      for (let i = 0; i < I; ++i) s += x[r * I + i] * w[o * I + i];
-      out[r * O + o] = s;
-    }
-    return out;
-  }
-
-  for (const [R, I, O] of [[1, 1, 1], [4, 67, 7], [7, 129, 33], [33, 7, 67]]) {
-    test(`forward ${R}x${I} -> ${O}, with and without bias`, () => {
-      const x = rand(R * I), w = rand(O * I), b = rand(O);
-      const y = wk.linear(wk.tensor(x, [R, I]), wk.tensor(w, [O, I]), wk.tensor(b, [O]));
-      expect(y.shape).toEqual([R, O]);
-      expectClose(y.toFloat32Array(), refLinear(x, w, b, R, I, O), 1e-5, 1e-5);
-      expectClose(wk.linear(wk.tensor(x, [R, I]), wk.tensor(w, [O, I])).toFloat32Array(), refLinear(x, w, null, R, I, O), 1e-5, 1e-5);
-    });
-  }
-
-  test('leading batch dims and 1-D input', () => {
-    const x = rand(2 * 3 * 5), w = rand(4 * 5), b = rand(4);
-    const y = wk.linear(wk.tensor(x, [2, 3, 5]), wk.tensor(w, [4, 5]), wk.tensor(b, [4]));
-    expect(y.shape).toEqual([2, 3, 4]);
-    expectClose(y.toFloat32Array(), refLinear(x, w, b, 6, 5, 4), 1e-5, 1e-5);
-    const y1 = wk.linear(wk.tensor(x.subarray(0, 5), [5]), wk.tensor(w, [4, 5]));
-    expect(y1.shape).toEqual([4]);
-    expectClose(y1.toFloat32Array(), refLinear(x, w, null, 1, 5, 4), 1e-5, 1e-5);
-  });
-
-  test('backward for x, weight and bias matches finite differences', () => {
-    gradCheck([wk.tensor(rand(7 * 6), [7, 6]), wk.tensor(rand(5 * 6), [5, 6]), wk.tensor(rand(5), [5])], (x, w, b) => wk.linear(x, w, b));
-    gradCheck([wk.tensor(rand(2 * 3 * 4), [2, 3, 4]), wk.tensor(rand(3 * 4), [3, 4])], (x, w) => wk.linear(x, w));
-  });
-
   test('bad input errors', () => {
     expect(() => wk.linear(wk.zeros([4, 3]), wk.zeros([5, 2]))).toThrow('linear: x is [4,3] and weight is [5,2]; in features 3 and 2 differ');
     expect(() => wk.linear(wk.zeros([4, 3]), wk.zeros([3]))).toThrow(/linear: weight must be 2-D/);

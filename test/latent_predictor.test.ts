@@ -1,6 +1,7 @@
 import * as wk from '../src';
 import { LatentPredictor } from '../src/models/latent_predictor';
 import { Adam } from '../src/optim';
+import { rolloutStepwise, scheduledStepwise } from './helpers/predictor_stepwise';
 
 const arr = (t: wk.Tensor) => Array.from(t.toFloat32Array());
 
@@ -141,7 +142,7 @@ describe('LatentPredictor', () => {
     const gz1 = z.grad!.toFloat32Array();
     m.zeroGrad();
     z.zeroGrad();
-    const step = m.forwardScheduledStepwise(z, a, coins);
+    const step = scheduledStepwise(m, z, a, coins);
     expect(Math.max(...arr(fused).map((v, i) => Math.abs(v - arr(step)[i])))).toBeLessThan(1e-5);
     step.backward(seed);
     m.parameters().forEach((p, k) => {
@@ -166,7 +167,7 @@ describe('LatentPredictor', () => {
     // Actions longer than needed: the fused path reads them in place with the row stride.
     const a = wk.randn([B, C + horizon + 2, 3], { seed: 32 + C });
     const fused = m.rollout(z, a, horizon);
-    const step = m.rolloutStepwise(z, a, horizon);
+    const step = rolloutStepwise(m, z, a, horizon);
     expect(fused.shape).toEqual([B, horizon, 2, 3]);
     expect(arr(fused)).toEqual(arr(step));
     expect(arr(fused).some((v) => v !== 0)).toBe(true);

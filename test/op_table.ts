@@ -1,12 +1,18 @@
 /**
- * The op table: one entry per op case, run by test/op_table.test.ts on every backend present.
+ * The op table: one entry per op case, run by test/op_table.test.ts on every backend column
+ * present (test-backend-ops style): the CPU with all threads and with one, the CPU capped to each
+ * SIMD path below its best (native.setIsaCap), and 'cuda' (the CPU emulation of the CUDA kernels,
+ * or a real GPU where there is one).
  *
  * A case names its input configurations (shapes and value domains), the forward in worldkit, a
- * plain float64 JS reference, and which inputs get a finite-difference gradient check. Other
- * op families add their cases by appending to `opCases` (or exporting their own table and
- * running it with `runOpTable` from op_table.test.ts).
+ * plain float64 JS reference, and which inputs get a finite-difference gradient check. An op with
+ * several outputs returns them flattened and concatenated (the reference likewise). Slow columns
+ * (the emulated device) run `slowConfigs` where a case gives them. The float64 references here are
+ * the only copies: other suites import them.
  */
 import * as wk from '../src';
+import { native } from '../src/backend/native';
+import { addNoise, pickRows, scheduledUnroll } from '../src/ops/predictor_unroll';
 
 export interface Arr {
   data: Float64Array;
@@ -20,14 +26,18 @@ export interface InputSpec {
   classes?: number;
   /** Maps each N(0,1) draw into the op's domain (e.g. positive for log). */
   map?: (v: number) => number;
+  /** Stays on the CPU in every column (an input the op moves itself, e.g. to()). */
+  host?: boolean;
 }
 
 export interface OpCase {
   name: string;
   configs: InputSpec[][];
+  /** The configurations slow columns (the emulated device) run instead of `configs`. */
+  slowConfigs?: InputSpec[][];
   forward: (xs: wk.Tensor[]) => wk.Tensor;
   reference: (xs: Arr[]) => Arr;
-  /** Indices of inputs whose gradient is checked against central finite differences. */
+  /** Indices of inputs whose gradient is checked against central finite differences ([]: forward only). */
   gradInputs: number[];
   /** Relative tolerances (default fwd 2e-5, grad 1e-2) and finite-difference step (default 1e-3). */
   tol?: { fwd?: number; grad?: number; eps?: number };
@@ -211,6 +221,7 @@ const lossCases: OpCase[] = [
   ...(['mean', 'sum', 'none', 'perSample'] as const).map((reduction) => ({
     name: `mseLoss ${reduction}`,
     configs: LOSS_CONFIGS,
+    slowConfigs: LOSS_CONFIGS.slice(0, 2),
     forward: (x: wk.Tensor[]) => wk.losses.mseLoss(x[0], x[1], { reduction }),
     reference: (x: Arr[]) => refRowLoss(x[0], x[1], mseTerm, reduction),
     gradInputs: [0, 1],
@@ -218,6 +229,7 @@ const lossCases: OpCase[] = [
   ...(['mean', 'sum', 'none'] as const).map((reduction) => ({
     name: `bceWithLogits ${reduction}`,
     configs: LOSS_CONFIGS.map(([a, t]) => [{ ...a, map: (v: number) => 3 * v }, { ...t, map: unit }]),
+    slowConfigs: LOSS_CONFIGS.slice(0, 2).map(([a, t]) => [{ ...a, map: (v: number) => 3 * v }, { ...t, map: unit }]),
     forward: (x: wk.Tensor[]) => wk.losses.bceWithLogits(x[0], x[1], { reduction }),
     reference: (x: Arr[]) => refRowLoss(x[0], x[1], bceTerm, reduction),
     gradInputs: [0, 1],
@@ -277,6 +289,10 @@ const lossCases: OpCase[] = [
   })),
 ];
 
+// The CUDA loss kernels run a block per row (reduction 'none' is a row per element), which the
+// emulation runs slowly: slow columns take the smaller configurations.
+for (const c of lossCases) if (/^(klDivergenceNormal|crossEntropy)/.test(c.name)) c.slowConfigs = c.configs.slice(0, 2);
+
 const compositeCases: OpCase[] = [
   {
     name: 'composite: mean(sigmoid(a * b + c))',
@@ -287,23 +303,852 @@ const compositeCases: OpCase[] = [
   },
 ];
 
-export const opCases: OpCase[] = [...binaryCases, ...scalarCases, ...unaryCases, ...reduceCases, ...lossCases, ...compositeCases];
+// ---- matmul / linear -------------------------------------------------------------------------
+/** a [..., M, K] . b [..., K, N]: batch dims equal, or one operand 2-D (broadcast over the other's batch). */
+export function refMatmul(a: Arr, b: Arr): Arr {
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.shape.length - 1];
+  const aB = a.shape.slice(0, -2), bB = b.shape.slice(0, -2);
+  const batch = aB.length ? aB : bB;
+  const nb = size(batch);
+  const out = new Float64Array(nb * M * N);
+  for (let q = 0; q < nb; ++q) {
+    const ao = aB.length ? q * M * K : 0, bo = bB.length ? q * K * N : 0;
+    for (let i = 0; i < M; ++i)
+      for (let j = 0; j < N; ++j) {
+        let s = 0;
+        for (let k = 0; k < K; ++k) s += a.data[ao + i * K + k] * b.data[bo + k * N + j];
+        out[(q * M + i) * N + j] = s;
+      }
+  }
+  return { data: out, shape: [...batch, M, N] };
+}
 
-/** A backend column: today the CPU (all threads, and one thread); a CUDA-emulation column can be added. */
+/** x [..., I] . w [O, I]^T (+ bias [O]) (+ z [..., O]): linear, and the residual head with z. */
+export function refLinear(x: Arr, w: Arr, bias: Arr | null, z: Arr | null = null): Arr {
+  const [O, I] = w.shape;
+  const R = x.data.length / I;
+  const out = new Float64Array(R * O);
+  for (let r = 0; r < R; ++r)
+    for (let o = 0; o < O; ++o) {
+      let s = (bias ? bias.data[o] : 0) + (z ? z.data[r * O + o] : 0);
+      for (let i = 0; i < I; ++i) s += x.data[r * I + i] * w.data[o * I + i];
+      out[r * O + o] = s;
+    }
+  return { data: out, shape: [...x.shape.slice(0, -1), O] };
+}
+
+const matmulCases: OpCase[] = [
+  {
+    name: 'matmul 2-D',
+    configs: [
+      [{ shape: [1, 1] }, { shape: [1, 1] }],
+      [{ shape: [7, 67] }, { shape: [67, 5] }],
+      [{ shape: [67, 129] }, { shape: [129, 7] }],
+      [{ shape: [4, 7] }, { shape: [7, 67] }],
+    ],
+    forward: (x) => wk.matmul(x[0], x[1]),
+    reference: (x) => refMatmul(x[0], x[1]),
+    gradInputs: [0, 1],
+  },
+  {
+    name: 'matmul batched',
+    configs: [[{ shape: [3, 5, 7] }, { shape: [3, 7, 4] }], [{ shape: [2, 3, 1, 9] }, { shape: [2, 3, 9, 5] }]],
+    forward: (x) => wk.matmul(x[0], x[1]),
+    reference: (x) => refMatmul(x[0], x[1]),
+    gradInputs: [0, 1],
+  },
+  {
+    name: 'matmul one operand broadcast',
+    configs: [
+      [{ shape: [3, 5, 7] }, { shape: [7, 4] }],
+      [{ shape: [5, 7] }, { shape: [3, 7, 4] }],
+      [{ shape: [2, 3, 5, 7] }, { shape: [7, 67] }],
+    ],
+    forward: (x) => wk.matmul(x[0], x[1]),
+    reference: (x) => refMatmul(x[0], x[1]),
+    gradInputs: [0, 1],
+  },
+  {
+    name: 'linear with bias',
+    configs: [
+      [{ shape: [1, 1] }, { shape: [1, 1] }, { shape: [1] }],
+      [{ shape: [4, 67] }, { shape: [7, 67] }, { shape: [7] }],
+      [{ shape: [33, 7] }, { shape: [67, 7] }, { shape: [67] }],
+      [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }], // leading batch dims
+      [{ shape: [5] }, { shape: [4, 5] }, { shape: [4] }], // 1-D input
+    ],
+    forward: (x) => wk.linear(x[0], x[1], x[2]),
+    reference: (x) => refLinear(x[0], x[1], x[2]),
+    gradInputs: [0, 1, 2],
+  },
+  {
+    name: 'linear without bias',
+    configs: [[{ shape: [7, 129] }, { shape: [33, 129] }], [{ shape: [2, 3, 4] }, { shape: [3, 4] }]],
+    forward: (x) => wk.linear(x[0], x[1]),
+    reference: (x) => refLinear(x[0], x[1], null),
+    gradInputs: [0, 1],
+  },
+];
+
+// ---- conv2d / convTranspose2d -----------------------------------------------------------------
+/** A convolution's geometry: x [N,C,H,W]; K output channels; kernel kh x kw; stride s, padding p, output padding op. */
+export interface ConvGeometry {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  K: number;
+  kh: number;
+  kw: number;
+  s: [number, number];
+  p: [number, number];
+  op?: [number, number];
+}
+
+/** conv2d (cross-correlation, PyTorch semantics), w [K,C,kh,kw]; relu(...) when `relu`. */
+export function convRef(g: ConvGeometry, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, relu = false): { y: Float64Array; Ho: number; Wo: number } {
+  const Ho = Math.floor((g.H + 2 * g.p[0] - g.kh) / g.s[0]) + 1;
+  const Wo = Math.floor((g.W + 2 * g.p[1] - g.kw) / g.s[1]) + 1;
+  const y = new Float64Array(g.N * g.K * Ho * Wo);
+  for (let n = 0; n < g.N; ++n)
+    for (let k = 0; k < g.K; ++k)
+      for (let oh = 0; oh < Ho; ++oh)
+        for (let ow = 0; ow < Wo; ++ow) {
+          let acc = b ? b[k] : 0;
+          for (let c = 0; c < g.C; ++c)
+            for (let i = 0; i < g.kh; ++i)
+              for (let j = 0; j < g.kw; ++j) {
+                const ih = oh * g.s[0] - g.p[0] + i;
+                const iw = ow * g.s[1] - g.p[1] + j;
+                if (ih < 0 || iw < 0 || ih >= g.H || iw >= g.W) continue;
+                acc += x[((n * g.C + c) * g.H + ih) * g.W + iw] * w[((k * g.C + c) * g.kh + i) * g.kw + j];
+              }
+          y[((n * g.K + k) * Ho + oh) * Wo + ow] = relu ? Math.max(acc, 0) : acc;
+        }
+  return { y, Ho, Wo };
+}
+
+/** convTranspose2d: x [N,C(in),H,W], w [C,K(out),kh,kw] -> y [N,K,Ho,Wo]. */
+export function convTRef(g: ConvGeometry, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null): { y: Float64Array; Ho: number; Wo: number } {
+  const op = g.op ?? [0, 0];
+  const Ho = (g.H - 1) * g.s[0] - 2 * g.p[0] + g.kh + op[0];
+  const Wo = (g.W - 1) * g.s[1] - 2 * g.p[1] + g.kw + op[1];
+  const y = new Float64Array(g.N * g.K * Ho * Wo);
+  for (let n = 0; n < g.N; ++n) {
+    for (let k = 0; k < g.K; ++k) for (let q = 0; q < Ho * Wo; ++q) y[(n * g.K + k) * Ho * Wo + q] = b ? b[k] : 0;
+    for (let c = 0; c < g.C; ++c)
+      for (let ih = 0; ih < g.H; ++ih)
+        for (let iw = 0; iw < g.W; ++iw) {
+          const xv = x[((n * g.C + c) * g.H + ih) * g.W + iw];
+          for (let k = 0; k < g.K; ++k)
+            for (let i = 0; i < g.kh; ++i)
+              for (let j = 0; j < g.kw; ++j) {
+                const oh = ih * g.s[0] - g.p[0] + i;
+                const ow = iw * g.s[1] - g.p[1] + j;
+                if (oh < 0 || ow < 0 || oh >= Ho || ow >= Wo) continue;
+                y[((n * g.K + k) * Ho + oh) * Wo + ow] += xv * w[((c * g.K + k) * g.kh + i) * g.kw + j];
+              }
+        }
+  }
+  return { y, Ho, Wo };
+}
+
+const geo = (g: ConvGeometry) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} k${g.kh}x${g.kw} s${g.s} p${g.p}${g.op ? ` op${g.op}` : ''}`;
+
+function convCase(g: ConvGeometry, opts: { transposed?: boolean; bias?: boolean; relu?: boolean }): OpCase {
+  const { transposed = false, bias = true, relu = false } = opts;
+  const specs: InputSpec[] = [{ shape: [g.N, g.C, g.H, g.W] }, { shape: transposed ? [g.C, g.K, g.kh, g.kw] : [g.K, g.C, g.kh, g.kw] }];
+  if (bias) specs.push({ shape: [g.K] });
+  const o = { stride: g.s, padding: g.p, outputPadding: g.op };
+  return {
+    name: `${transposed ? 'convTranspose2d' : 'conv2d'}${relu ? ' relu' : ''}${bias ? '' : ' no bias'} ${geo(g)}`,
+    configs: [specs],
+    forward: (x) =>
+      transposed ? wk.convTranspose2d(x[0], x[1], x[2] ?? null, o) : wk.conv2d(x[0], x[1], x[2] ?? null, { stride: g.s, padding: g.p, relu }),
+    reference: (x) => {
+      const r = transposed ? convTRef(g, x[0].data, x[1].data, x[2]?.data ?? null) : convRef(g, x[0].data, x[1].data, x[2]?.data ?? null, relu);
+      return { data: r.y, shape: [g.N, g.K, r.Ho, r.Wo] };
+    },
+    gradInputs: bias ? [0, 1, 2] : [0, 1],
+    tol: { fwd: 1e-5 },
+  };
+}
+
+export const CONV_GEOMETRIES: ConvGeometry[] = [
+  { N: 2, C: 3, H: 7, W: 7, K: 4, kh: 3, kw: 3, s: [1, 1], p: [0, 0] },
+  { N: 1, C: 1, H: 1, W: 1, K: 1, kh: 1, kw: 1, s: [1, 1], p: [0, 0] },
+  { N: 3, C: 2, H: 9, W: 7, K: 5, kh: 4, kw: 4, s: [2, 2], p: [1, 1] },
+  { N: 2, C: 3, H: 8, W: 11, K: 3, kh: 5, kw: 3, s: [2, 1], p: [2, 1] },
+  { N: 1, C: 4, H: 5, W: 6, K: 2, kh: 3, kw: 2, s: [1, 2], p: [2, 0] },
+  { N: 2, C: 2, H: 6, W: 6, K: 3, kh: 1, kw: 1, s: [2, 2], p: [0, 0] },
+  { N: 1, C: 1, H: 3, W: 3, K: 2, kh: 5, kw: 5, s: [1, 1], p: [1, 1] },
+];
+export const CONV_TRANSPOSE_GEOMETRIES: ConvGeometry[] = [
+  { N: 2, C: 3, H: 3, W: 3, K: 2, kh: 3, kw: 3, s: [1, 1], p: [0, 0] },
+  { N: 2, C: 3, H: 4, W: 5, K: 2, kh: 4, kw: 4, s: [2, 2], p: [1, 1] },
+  { N: 1, C: 2, H: 3, W: 2, K: 3, kh: 5, kw: 6, s: [2, 2], p: [0, 0], op: [1, 1] },
+  { N: 3, C: 2, H: 3, W: 4, K: 2, kh: 3, kw: 2, s: [2, 1], p: [2, 0], op: [1, 0] },
+  { N: 1, C: 1, H: 1, W: 1, K: 1, kh: 1, kw: 1, s: [1, 1], p: [0, 0] },
+  { N: 2, C: 2, H: 5, W: 3, K: 3, kh: 3, kw: 3, s: [3, 2], p: [1, 2], op: [2, 1] },
+];
+
+const convCases: OpCase[] = [
+  ...CONV_GEOMETRIES.map((g) => convCase(g, {})),
+  convCase({ N: 1, C: 2, H: 9, W: 9, K: 5, kh: 4, kw: 4, s: [2, 2], p: [0, 0] }, { bias: false }),
+  // The fused ReLU: a direct-kernel shape (reduction 8*3*3) and a row-variant shape (33 wide).
+  convCase({ N: 2, C: 8, H: 5, W: 6, K: 3, kh: 3, kw: 3, s: [1, 1], p: [1, 1] }, { relu: true }),
+  convCase({ N: 1, C: 2, H: 5, W: 33, K: 3, kh: 3, kw: 3, s: [2, 2], p: [1, 1] }, { relu: true }),
+  convCase({ N: 2, C: 3, H: 6, W: 5, K: 4, kh: 3, kw: 3, s: [2, 2], p: [1, 1] }, { relu: true }),
+  ...CONV_TRANSPOSE_GEOMETRIES.map((g) => convCase(g, { transposed: true })),
+  convCase({ N: 1, C: 2, H: 3, W: 3, K: 3, kh: 3, kw: 3, s: [2, 2], p: [0, 0], op: [1, 1] }, { transposed: true, bias: false }),
+];
+
+// ---- LSTM ------------------------------------------------------------------------------------
+const sig = (v: number) => 1 / (1 + Math.exp(-v));
+type F = Float64Array;
+
+/** LSTM weights in PyTorch layout (gate order i, f, g, o), float64. */
+export interface LstmRefWeights {
+  wih: ArrayLike<number>;
+  whh: ArrayLike<number>;
+  bih: ArrayLike<number> | null;
+  bhh: ArrayLike<number> | null;
+  I: number;
+  H: number;
+}
+
+/** One LSTM step: x [B,I], h/c [B,H] (null: zeros) -> h', c'. */
+export function lstmCellRef(x: ArrayLike<number>, h: ArrayLike<number> | null, c: ArrayLike<number> | null, w: LstmRefWeights, B: number): { h: F; c: F } {
+  const { I, H } = w;
+  const ho = new Float64Array(B * H);
+  const co = new Float64Array(B * H);
+  const gates = new Float64Array(4 * H);
+  for (let b = 0; b < B; ++b) {
+    for (let g = 0; g < 4 * H; ++g) {
+      let s = (w.bih ? w.bih[g] : 0) + (w.bhh ? w.bhh[g] : 0);
+      for (let k = 0; k < I; ++k) s += x[b * I + k] * w.wih[g * I + k];
+      if (h) for (let k = 0; k < H; ++k) s += h[b * H + k] * w.whh[g * H + k];
+      gates[g] = s;
+    }
+    for (let j = 0; j < H; ++j) {
+      const i = sig(gates[j]), f = sig(gates[H + j]), gg = Math.tanh(gates[2 * H + j]), o = sig(gates[3 * H + j]);
+      const cv = f * (c ? c[b * H + j] : 0) + i * gg;
+      co[b * H + j] = cv;
+      ho[b * H + j] = o * Math.tanh(cv);
+    }
+  }
+  return { h: ho, c: co };
+}
+
+/** A batch-first sequence: x [B,T,I] -> y [B,T,H], hN, cN (h0/c0 null: zeros). */
+export function lstmSequenceRef(x: ArrayLike<number>, h0: ArrayLike<number> | null, c0: ArrayLike<number> | null, w: LstmRefWeights, B: number, T: number): { y: F; h: F; c: F } {
+  const { I, H } = w;
+  const y = new Float64Array(B * T * H);
+  let h: ArrayLike<number> | null = h0, c: ArrayLike<number> | null = c0;
+  for (let t = 0; t < T; ++t) {
+    const xt = new Float64Array(B * I);
+    for (let b = 0; b < B; ++b) for (let k = 0; k < I; ++k) xt[b * I + k] = x[(b * T + t) * I + k];
+    const r = lstmCellRef(xt, h, c, w, B);
+    h = r.h;
+    c = r.c;
+    for (let b = 0; b < B; ++b) for (let j = 0; j < H; ++j) y[(b * T + t) * H + j] = r.h[b * H + j];
+  }
+  return { y, h: h ? Float64Array.from(h) : new Float64Array(B * H), c: c ? Float64Array.from(c) : new Float64Array(B * H) };
+}
+
+/** [A, B, ...] -> [B, A, ...]: swaps the two leading axes of an n-element array. */
+export function swapLeading(v: ArrayLike<number>, A: number, B: number): Float64Array {
+  const n = v.length / (A * B);
+  const o = new Float64Array(v.length);
+  for (let a = 0; a < A; ++a) for (let b = 0; b < B; ++b) for (let k = 0; k < n; ++k) o[(b * A + a) * n + k] = v[(a * B + b) * n + k];
+  return o;
+}
+
+const flat = (ts: wk.Tensor[]) => wk.concat(ts.map((t) => t.reshape(-1)), 0);
+const flatArr = (parts: ArrayLike<number>[]): Arr => {
+  const data = Float64Array.from(parts.flatMap((p) => Array.from(p)));
+  return { data, shape: [data.length] };
+};
+const wScale = (s: number) => (v: number) => s * v;
+
+/** lstmCell inputs: x, W_ih, W_hh, then h, c (state), then b_ih, b_hh (bias). */
+function lstmCellCase(dims: [number, number, number][], state: boolean, bias: boolean, slowDims: [number, number, number][]): OpCase {
+  const specs = ([B, I, H]: [number, number, number]): InputSpec[] => [
+    { shape: [B, I] },
+    { shape: [4 * H, I], map: wScale(0.5) },
+    { shape: [4 * H, H], map: wScale(0.5) },
+    ...(state ? [{ shape: [B, H], map: wScale(0.5) }, { shape: [B, H], map: wScale(0.5) }] : []),
+    ...(bias ? [{ shape: [4 * H], map: wScale(0.3) }, { shape: [4 * H], map: wScale(0.3) }] : []),
+  ];
+  const n = 3 + (state ? 2 : 0) + (bias ? 2 : 0);
+  const parts = (x: unknown[]) => {
+    const [xx, wih, whh] = x;
+    const h = state ? x[3] : null, c = state ? x[4] : null;
+    const bih = bias ? x[n - 2] : null, bhh = bias ? x[n - 1] : null;
+    return { xx, wih, whh, h, c, bih, bhh };
+  };
+  return {
+    name: `lstmCell${state ? '' : ' no h/c'}${bias ? '' : ' no biases'}`,
+    configs: dims.map(specs),
+    slowConfigs: slowDims.map(specs),
+    forward: (x) => {
+      const p = parts(x) as Record<string, wk.Tensor | null>;
+      return flat(wk.lstmCell(p.xx!, p.h, p.c, p.wih!, p.whh!, p.bih, p.bhh));
+    },
+    reference: (x) => {
+      const p = parts(x) as Record<string, Arr | null>;
+      const [B, I] = p.xx!.shape;
+      const H = p.whh!.shape[1];
+      const r = lstmCellRef(p.xx!.data, p.h?.data ?? null, p.c?.data ?? null, { wih: p.wih!.data, whh: p.whh!.data, bih: p.bih?.data ?? null, bhh: p.bhh?.data ?? null, I, H }, B);
+      return flatArr([r.h, r.c]);
+    },
+    gradInputs: Array.from({ length: n }, (_, i) => i),
+  };
+}
+
+/** lstmSequence inputs: x, W_ih, W_hh, then h0, c0 (state), then b_ih, b_hh. */
+function lstmSequenceCase(dims: [number, number, number, number][], batchFirst: boolean, state: boolean, slowDims: [number, number, number, number][]): OpCase {
+  const specs = ([B, T, I, H]: [number, number, number, number]): InputSpec[] => [
+    { shape: batchFirst ? [B, T, I] : [T, B, I], map: wScale(1.5) },
+    { shape: [4 * H, I], map: wScale(0.6) },
+    { shape: [4 * H, H], map: wScale(0.6 / Math.sqrt(H)) },
+    ...(state ? [{ shape: [B, H], map: wScale(0.8) }, { shape: [B, H], map: wScale(0.8) }] : []),
+    { shape: [4 * H], map: wScale(0.5) },
+    { shape: [4 * H], map: wScale(0.5) },
+  ];
+  const n = state ? 7 : 5;
+  return {
+    name: `lstmSequence batchFirst=${batchFirst}${state ? ' h0/c0' : ''}`,
+    configs: dims.map(specs),
+    slowConfigs: slowDims.map(specs),
+    forward: (x) => flat(wk.lstmSequence(x[0], state ? x[3] : null, state ? x[4] : null, x[1], x[2], x[n - 2], x[n - 1], batchFirst)),
+    reference: (x) => {
+      const [d0, d1, I] = x[0].shape;
+      const [B, T] = batchFirst ? [d0, d1] : [d1, d0];
+      const H = x[2].shape[1];
+      const xb = batchFirst ? x[0].data : swapLeading(x[0].data, T, B);
+      const r = lstmSequenceRef(xb, state ? x[3].data : null, state ? x[4].data : null, { wih: x[1].data, whh: x[2].data, bih: x[n - 2].data, bhh: x[n - 1].data, I, H }, B, T);
+      return flatArr([batchFirst ? r.y : swapLeading(r.y, B, T), r.h, r.c]);
+    },
+    gradInputs: Array.from({ length: n }, (_, i) => i),
+  };
+}
+
+const lstmCases: OpCase[] = [
+  lstmCellCase([[3, 7, 5], [1, 1, 1], [2, 67, 13], [3, 4, 67]], true, true, [[3, 7, 5], [1, 1, 1], [3, 4, 67]]),
+  lstmCellCase([[3, 5, 7], [1, 1, 1]], false, true, [[2, 3, 5]]),
+  lstmCellCase([[2, 4, 3]], true, false, [[2, 4, 3]]),
+  lstmCellCase([[2, 3, 4], [1, 1, 1]], false, false, [[1, 1, 1]]),
+  lstmSequenceCase([[2, 5, 3, 4], [1, 4, 6, 3], [1, 3, 1, 1], [2, 3, 5, 67]], true, true, [[2, 3, 3, 4], [1, 3, 1, 1], [2, 3, 5, 67]]),
+  lstmSequenceCase([[3, 1, 1, 2], [3, 4, 7, 7]], false, true, [[3, 1, 1, 2], [3, 4, 7, 7]]),
+  lstmSequenceCase([[3, 4, 5, 7]], true, false, [[2, 3, 2, 3]]),
+  lstmSequenceCase([[2, 3, 4, 5]], false, false, [[1, 2, 3, 2]]),
+  {
+    name: 'residualHead with z',
+    // inputs: h [...,K], W [D,K], b [D], z [...,D]
+    configs: [
+      [{ shape: [5, 3] }, { shape: [7, 3] }, { shape: [7] }, { shape: [5, 7] }],
+      [{ shape: [2, 3, 67] }, { shape: [13, 67] }, { shape: [13] }, { shape: [2, 3, 13] }],
+      [{ shape: [1, 1] }, { shape: [1, 1] }, { shape: [1] }, { shape: [1, 1] }],
+    ],
+    forward: (x) => wk.residualHead(x[3], x[0], x[1], x[2]),
+    reference: (x) => refLinear(x[0], x[1], x[2], x[3]),
+    gradInputs: [0, 1, 2, 3],
+  },
+  {
+    name: 'residualHead without z',
+    configs: [[{ shape: [5, 3] }, { shape: [7, 3] }, { shape: [7] }], [{ shape: [9, 33] }, { shape: [5, 33] }, { shape: [5] }]],
+    forward: (x) => wk.residualHead(null, x[0], x[1], x[2]),
+    reference: (x) => refLinear(x[0], x[1], x[2]),
+    gradInputs: [0, 1, 2],
+  },
+];
+
+// ---- shape ops -------------------------------------------------------------------------------
+/** out axis i is x's axis perm[i]. */
+export function refPermute(x: Arr, perm: number[]): Arr {
+  const shape = perm.map((p) => x.shape[p]);
+  const st = stridesOf(x.shape);
+  const ost = stridesOf(shape);
+  const out = new Float64Array(x.data.length);
+  for (let i = 0; i < out.length; ++i) {
+    let src = 0;
+    for (let d = 0; d < shape.length; ++d) src += (Math.floor(i / ost[d]) % shape[d]) * st[perm[d]];
+    out[i] = x.data[src];
+  }
+  return { data: out, shape };
+}
+
+/** The box of `sz` at `begin`. */
+export function refSlice(x: Arr, begin: number[], sz: number[]): Arr {
+  const st = stridesOf(x.shape);
+  const ost = stridesOf(sz);
+  const out = new Float64Array(size(sz));
+  for (let i = 0; i < out.length; ++i) {
+    let src = 0;
+    for (let d = 0; d < sz.length; ++d) src += (begin[d] + (Math.floor(i / ost[d]) % sz[d])) * st[d];
+    out[i] = x.data[src];
+  }
+  return { data: out, shape: sz.slice() };
+}
+
+export function refConcat(xs: Arr[], axis: number): Arr {
+  const shape = xs[0].shape.slice();
+  shape[axis] = xs.reduce((s, x) => s + x.shape[axis], 0);
+  const outer = size(shape.slice(0, axis));
+  const out: number[] = [];
+  for (let o = 0; o < outer; ++o)
+    for (const x of xs) {
+      const run = size(x.shape.slice(axis));
+      for (let k = 0; k < run; ++k) out.push(x.data[o * run + k]);
+    }
+  return { data: Float64Array.from(out), shape };
+}
+
+const transposePerm = (nd: number, a: number, b: number) => {
+  const p = Array.from({ length: nd }, (_, i) => i);
+  const [x, y] = [a < 0 ? a + nd : a, b < 0 ? b + nd : b];
+  [p[x], p[y]] = [p[y], p[x]];
+  return p;
+};
+
+const shapeCases: OpCase[] = [
+  {
+    name: 'reshape (then an op reading it)',
+    configs: [[{ shape: [6, 35] }], [{ shape: [1] }]],
+    forward: (x) => x[0].reshape(-1, x[0].shape[0] === 6 ? 7 : 1).mul(x[0].reshape(-1, x[0].shape[0] === 6 ? 7 : 1)),
+    reference: (x) => {
+      const c = x[0].shape[0] === 6 ? 7 : 1;
+      return { data: x[0].data.map((v) => v * v), shape: [x[0].data.length / c, c] };
+    },
+    gradInputs: [0],
+  },
+  ...(
+    [
+      [[3, 5, 4], [1, 1, 0], [2, 3, 4]],
+      [[3, 5, 4], [0, 1, 1], [3, 3, 2]],
+      [[7, 67], [2, 5], [4, 61]],
+      [[2, 3, 4, 5, 3], [1, 0, 2, 1, 0], [1, 3, 1, 3, 2]],
+      [[9], [8], [1]],
+    ] as [number[], number[], number[]][]
+  ).map(([shape, begin, sz]): OpCase => ({
+    name: `slice [${shape}] at [${begin}] size [${sz}]`,
+    configs: [[{ shape }]],
+    forward: (x) => wk.slice(x[0], begin, sz),
+    reference: (x) => refSlice(x[0], begin, sz),
+    gradInputs: [0],
+  })),
+  {
+    name: 'index (a row view, then an op reading it)',
+    configs: [[{ shape: [5, 3, 7] }], [{ shape: [1, 67] }]],
+    forward: (x) => wk.index(x[0], -1).square(),
+    reference: (x) => {
+      const n = x[0].data.length / x[0].shape[0];
+      return { data: x[0].data.slice(x[0].data.length - n).map((v) => v * v), shape: x[0].shape.slice(1) };
+    },
+    gradInputs: [0],
+  },
+  ...(
+    [
+      [[7, 5], [1, 0]],
+      [[2, 3, 5, 4], [0, 2, 3, 1]],
+      [[2, 1, 3, 4, 2], [4, 2, 0, 3, 1]],
+      [[3, 67], [0, 1]],
+      [[2, 3, 1, 5, 2, 3], [5, 0, 3, 1, 4, 2]],
+    ] as [number[], number[]][]
+  ).map(([shape, perm]): OpCase => ({
+    name: `permute [${shape}] by [${perm}]`,
+    configs: [[{ shape }]],
+    forward: (x) => wk.permute(x[0], perm),
+    reference: (x) => refPermute(x[0], perm),
+    gradInputs: [0],
+  })),
+  ...(
+    [
+      [[7, 5], 0, 1],
+      [[3, 4, 6], -1, -2],
+      [[2, 3, 5], 0, 2],
+    ] as [number[], number, number][]
+  ).map(([shape, a, b]): OpCase => ({
+    name: `transpose [${shape}] (${a}, ${b})`,
+    configs: [[{ shape }]],
+    forward: (x) => wk.transpose(x[0], a, b),
+    reference: (x) => refPermute(x[0], transposePerm(shape.length, a, b)),
+    gradInputs: [0],
+  })),
+  ...(
+    [
+      [[[2, 3, 4], [2, 3, 2]], 2],
+      [[[2, 3, 4], [2, 1, 4], [2, 5, 4]], 1],
+      [[[3, 7], [1, 7]], 0],
+      [[[5], [67], [1]], -1],
+    ] as [number[][], number][]
+  ).map(([shapes, axis]): OpCase => ({
+    name: `concat ${shapes.map((s) => `[${s}]`).join(' ')} axis ${axis}`,
+    configs: [shapes.map((shape) => ({ shape }))],
+    forward: (x) => wk.concat(x, axis),
+    reference: (x) => refConcat(x, axis < 0 ? axis + x[0].shape.length : axis),
+    gradInputs: shapes.map((_, i) => i),
+  })),
+  ...(
+    [
+      [[3, 5], 3, 0],
+      [[3, 5], 2, 1],
+      [[2, 3, 4], 3, 3],
+      [[7], 1, -1],
+    ] as [number[], number, number][]
+  ).map(([shape, n, axis]): OpCase => ({
+    name: `stack ${n} x [${shape}] axis ${axis}`,
+    configs: [Array.from({ length: n }, () => ({ shape }))],
+    forward: (x) => wk.stack(x, axis),
+    reference: (x) => {
+      const nd = shape.length + 1;
+      const ax = axis < 0 ? axis + nd : axis;
+      const un = x.map((a) => ({ data: a.data, shape: [...shape.slice(0, ax), 1, ...shape.slice(ax)] }));
+      return refConcat(un, ax);
+    },
+    gradInputs: Array.from({ length: n }, (_, i) => i),
+  })),
+  {
+    name: 'clone',
+    configs: [[{ shape: [7, 67] }], [{ shape: [1] }]],
+    forward: (x) => wk.clone(x[0]),
+    reference: (x) => ({ data: x[0].data.slice(), shape: x[0].shape.slice() }),
+    gradInputs: [0],
+  },
+];
+
+// ---- the predictor's ops: pickRows, addNoise, scheduledUnroll ----------------------------------
+/** Deterministic coins in {0, 1} (both present for n >= 3). */
+export function fixedCoins(n: number, salt = 0): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => (((i + salt) * 5 + 1) % 3 === 0 ? 1 : 0));
+}
+/** Deterministic noise values (a fixed function of the index). */
+export function fixedNoise(n: number, scale = 0.1): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => scale * Math.sin(1.7 * i + 0.3));
+}
+
+/** The shapes of a scheduledUnroll case (noise: input noise on every latent input). */
+interface UnrollLayout {
+  B: number;
+  T: number;
+  D: number;
+  A: number;
+  H: number;
+  L: number;
+  residual: boolean;
+  noise: boolean;
+}
+
+function unrollSpecs(u: UnrollLayout): InputSpec[] {
+  const specs: InputSpec[] = [{ shape: [u.B, u.T, u.D] }];
+  if (u.A) specs.push({ shape: [u.B, u.T - 1, u.A] });
+  for (let l = 0; l < u.L; ++l) {
+    const I = l === 0 ? u.D + u.A : u.H;
+    specs.push({ shape: [4 * u.H, I], map: wScale(0.5) }, { shape: [4 * u.H, u.H], map: wScale(0.5) }, { shape: [4 * u.H], map: wScale(0.3) }, { shape: [4 * u.H], map: wScale(0.3) });
+  }
+  specs.push({ shape: [u.D, u.H], map: wScale(0.5) }, { shape: [u.D], map: wScale(0.3) });
+  return specs;
+}
+
+/** The scheduled-sampling unroll written with plain float64 loops (the op's definition). */
+export function scheduledUnrollRef(
+  z: ArrayLike<number>,
+  a: ArrayLike<number> | null,
+  coins: ArrayLike<number>,
+  noise: ArrayLike<number> | null,
+  layers: LstmRefWeights[],
+  headW: ArrayLike<number>,
+  headB: ArrayLike<number>,
+  d: { B: number; T: number; D: number; A: number; H: number; residual: boolean },
+): Float64Array {
+  const { B, T, D, A, H, residual } = d;
+  const S = T - 1;
+  const out = new Float64Array(B * S * D);
+  const hs: (Float64Array | null)[] = layers.map(() => null);
+  const cs: (Float64Array | null)[] = layers.map(() => null);
+  let prev: Float64Array | null = null; // [B, D]
+  for (let t = 0; t < S; ++t) {
+    const zin = new Float64Array(B * D);
+    const x0 = new Float64Array(B * (D + A));
+    for (let b = 0; b < B; ++b) {
+      const useTrue = t === 0 || coins[(t - 1) * B + b] === 1;
+      for (let j = 0; j < D; ++j) {
+        const v = (useTrue ? z[(b * T + t) * D + j] : prev![b * D + j]) + (noise ? noise[(t * B + b) * D + j] : 0);
+        zin[b * D + j] = v;
+        x0[b * (D + A) + j] = v;
+      }
+      for (let k = 0; k < A; ++k) x0[b * (D + A) + D + k] = a![(b * S + t) * A + k];
+    }
+    let x: Float64Array = x0;
+    layers.forEach((w, l) => {
+      const r = lstmCellRef(x, hs[l], cs[l], w, B);
+      hs[l] = r.h;
+      cs[l] = r.c;
+      x = r.h;
+    });
+    const pred = new Float64Array(B * D);
+    for (let b = 0; b < B; ++b)
+      for (let j = 0; j < D; ++j) {
+        let s = headB[j] + (residual ? zin[b * D + j] : 0);
+        for (let k = 0; k < H; ++k) s += x[b * H + k] * headW[j * H + k];
+        pred[b * D + j] = s;
+        out[(b * S + t) * D + j] = s;
+      }
+    prev = pred;
+  }
+  return out;
+}
+
+function unrollCase(u: UnrollLayout, slowU: UnrollLayout | null): OpCase {
+  const coinsFor = (B: number, T: number) => fixedCoins(B * Math.max(T - 2, 0), T);
+  // Both layouts must agree on what the flat input list holds.
+  if (slowU && (slowU.L !== u.L || !slowU.A !== !u.A || slowU.residual !== u.residual || slowU.noise !== u.noise))
+    throw new Error('unrollCase: the slow layout differs in kind');
+  /** The flat input list: z, a (when A > 0), W_ih, W_hh, b_ih, b_hh per layer, head W and b. */
+  const splitX = <X>(x: X[]) => {
+    let k = 1;
+    const aIn = u.A ? x[k++] : null;
+    const layers: X[][] = [];
+    for (let l = 0; l < u.L; ++l) layers.push(x.slice(k + 4 * l, k + 4 * l + 4));
+    k += 4 * u.L;
+    return { z: x[0], a: aIn, layers, headW: x[k], headB: x[k + 1] };
+  };
+  const configs = [unrollSpecs(u)];
+  const slowConfigs = slowU ? [unrollSpecs(slowU)] : [];
+  const n = 1 + (u.A ? 1 : 0) + 4 * u.L + 2;
+  return {
+    name: `scheduledUnroll L=${u.L} A=${u.A} residual=${u.residual}${u.noise ? ' noise' : ''}`,
+    configs,
+    slowConfigs,
+    forward: (x) => {
+      const p = splitX(x);
+      const [B, T, D] = p.z.shape;
+      return scheduledUnroll(
+        p.z,
+        p.a,
+        coinsFor(B, T),
+        u.noise ? fixedNoise((T - 1) * B * D) : null,
+        { layers: p.layers.map(([wih, whh, bih, bhh]) => ({ wih, whh, bih, bhh })), headW: p.headW, headB: p.headB },
+        u.residual,
+      );
+    },
+    reference: (x) => {
+      const p = splitX(x);
+      const [B, T, D] = p.z.shape;
+      const H = p.headW.shape[1];
+      const A = p.a ? p.a.shape[2] : 0;
+      const layers = p.layers.map(([wih, whh, bih, bhh], l) => ({ wih: wih.data, whh: whh.data, bih: bih.data, bhh: bhh.data, I: l === 0 ? D + A : H, H }));
+      const data = scheduledUnrollRef(p.z.data, p.a?.data ?? null, coinsFor(B, T), u.noise ? fixedNoise((T - 1) * B * D) : null, layers, p.headW.data, p.headB.data, { B, T, D, A, H, residual: u.residual });
+      return { data, shape: [B, T - 1, D] };
+    },
+    // Every input but the actions (the op gives them no gradient).
+    gradInputs: Array.from({ length: n }, (_, i) => i).filter((i) => !(u.A && i === 1)),
+  };
+}
+
+const predictorCases: OpCase[] = [
+  {
+    name: 'pickRows',
+    configs: [[{ shape: [5, 3, 4] }, { shape: [5, 3, 4] }], [{ shape: [7, 67] }, { shape: [7, 67] }], [{ shape: [1, 1] }, { shape: [1, 1] }]],
+    forward: (x) => pickRows(x[0], x[1], fixedCoins(x[0].shape[0], 2)),
+    reference: (x) => {
+      const B = x[0].shape[0];
+      const n = x[0].data.length / B;
+      const coins = fixedCoins(B, 2);
+      const out = new Float64Array(x[0].data.length);
+      for (let r = 0; r < B; ++r) out.set((coins[r] ? x[0] : x[1]).data.subarray(r * n, (r + 1) * n), r * n);
+      return { data: out, shape: x[0].shape.slice() };
+    },
+    gradInputs: [0, 1],
+  },
+  {
+    name: 'addNoise',
+    configs: [[{ shape: [5, 7] }], [{ shape: [129] }], [{ shape: [1] }]],
+    forward: (x) => addNoise(x[0], fixedNoise(x[0].size, 0.5)),
+    reference: (x) => {
+      const nz = fixedNoise(x[0].data.length, 0.5);
+      return { data: x[0].data.map((v, i) => v + nz[i]), shape: x[0].shape.slice() };
+    },
+    gradInputs: [0],
+  },
+  unrollCase({ B: 3, T: 5, D: 4, A: 2, H: 5, L: 2, residual: true, noise: false }, { B: 2, T: 4, D: 3, A: 2, H: 3, L: 2, residual: true, noise: false }),
+  unrollCase({ B: 2, T: 6, D: 3, A: 0, H: 7, L: 1, residual: false, noise: true }, { B: 2, T: 4, D: 2, A: 0, H: 3, L: 1, residual: false, noise: true }),
+  unrollCase({ B: 1, T: 2, D: 1, A: 1, H: 1, L: 1, residual: true, noise: true }, { B: 1, T: 2, D: 1, A: 1, H: 1, L: 1, residual: true, noise: true }),
+];
+
+// ---- optimizer steps (forward only) -----------------------------------------------------------
+interface OptConfig {
+  kind: 'SGD' | 'Adam' | 'AdamW';
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  betas?: [number, number];
+  eps?: number;
+}
+
+/** The parameter after one step per gradient, as PyTorch defines SGD / Adam / AdamW, in float64. */
+export function optimizerRef(o: OptConfig, p0: ArrayLike<number>, grads: ArrayLike<number>[]): Float64Array {
+  const p = Float64Array.from(p0);
+  const n = p.length;
+  const wd = o.weightDecay ?? (o.kind === 'AdamW' ? 0.01 : 0);
+  const buf = new Float64Array(n), m = new Float64Array(n), v = new Float64Array(n);
+  const [b1, b2] = o.betas ?? [0.9, 0.999];
+  const eps = o.eps ?? 1e-8;
+  grads.forEach((g, s) => {
+    const t = s + 1;
+    for (let i = 0; i < n; ++i) {
+      let gi = g[i];
+      if (o.kind === 'SGD') {
+        const mu = o.momentum ?? 0;
+        gi += wd * p[i];
+        if (mu) {
+          buf[i] = s === 0 ? gi : mu * buf[i] + (1 - (o.dampening ?? 0)) * gi;
+          gi = o.nesterov ? gi + mu * buf[i] : buf[i];
+        }
+        p[i] -= o.lr * gi;
+      } else {
+        if (o.kind === 'AdamW') p[i] *= 1 - o.lr * wd;
+        else gi += wd * p[i];
+        m[i] = b1 * m[i] + (1 - b1) * gi;
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        const denom = Math.sqrt(v[i]) / Math.sqrt(1 - b2 ** t) + eps;
+        p[i] -= (o.lr / (1 - b1 ** t)) * (m[i] / denom);
+      }
+    }
+  });
+  return p;
+}
+
+function optimizerCase(label: string, o: OptConfig, steps: number): OpCase {
+  const specs = (shape: number[]): InputSpec[] => Array.from({ length: steps + 1 }, () => ({ shape }));
+  return {
+    name: `${o.kind} ${label}: ${steps} step${steps > 1 ? 's' : ''}`,
+    configs: [specs([67]), specs([3, 5]), specs([1])],
+    forward: (x) => {
+      const p = wk.clone(x[0]);
+      const opt =
+        o.kind === 'SGD'
+          ? new wk.optim.SGD([p], { lr: o.lr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov, weightDecay: o.weightDecay })
+          : new (o.kind === 'Adam' ? wk.optim.Adam : wk.optim.AdamW)([p], { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
+      for (let s = 0; s < steps; ++s) {
+        p.grad = x[1 + s];
+        opt.step();
+      }
+      p.grad = null;
+      // The state tensors are kept out of tidy scopes: free them with the optimizer.
+      for (const st of (opt as unknown as { state: (Record<string, unknown> | null)[] }).state)
+        for (const v of Object.values(st ?? {})) if (wk.isTensor(v)) v.dispose();
+      return p;
+    },
+    reference: (x) => ({ data: optimizerRef(o, x[0].data, x.slice(1).map((g) => g.data)), shape: x[0].shape.slice() }),
+    gradInputs: [],
+    tol: { fwd: 1e-5 },
+  };
+}
+
+const optimizerCases: OpCase[] = [
+  optimizerCase('plain', { kind: 'SGD', lr: 0.1 }, 2),
+  optimizerCase('momentum, dampening, weight decay', { kind: 'SGD', lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 }, 3),
+  optimizerCase('nesterov, weight decay', { kind: 'SGD', lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 1e-3 }, 3),
+  optimizerCase('weight decay', { kind: 'Adam', lr: 0.01, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.05 }, 3),
+  optimizerCase('default', { kind: 'Adam', lr: 1e-3 }, 1),
+  optimizerCase('decoupled weight decay', { kind: 'AdamW', lr: 0.01, betas: [0.8, 0.95], eps: 1e-6, weightDecay: 0.05 }, 3),
+];
+
+// ---- transfer ---------------------------------------------------------------------------------
+let columnDevice = 'cpu';
+/** The device of the column running now ('cpu' or 'cuda'). */
+export function currentDevice(): string {
+  return columnDevice;
+}
+
+const transferCases: OpCase[] = [
+  {
+    name: "to('cpu') and back",
+    configs: [[{ shape: [7, 67] }], [{ shape: [1] }]],
+    forward: (x) => x[0].to('cpu').mul(3).to(currentDevice()),
+    reference: (x) => refUnary(x[0], (v) => 3 * v),
+    gradInputs: [0],
+  },
+  {
+    name: 'to(the column device) from a host tensor',
+    configs: [[{ shape: [5, 3], host: true }], [{ shape: [129], host: true }]],
+    forward: (x) => x[0].to(currentDevice()).square(),
+    reference: (x) => refUnary(x[0], (v) => v * v),
+    gradInputs: [0],
+  },
+];
+
+export const opCases: OpCase[] = [
+  ...binaryCases,
+  ...scalarCases,
+  ...unaryCases,
+  ...reduceCases,
+  ...lossCases,
+  ...compositeCases,
+  ...matmulCases,
+  ...convCases,
+  ...lstmCases,
+  ...shapeCases,
+  ...predictorCases,
+  ...optimizerCases,
+  ...transferCases,
+];
+
+// ---- backend columns ----------------------------------------------------------------------------
+/** A backend column of the table. */
 export interface Backend {
   name: string;
   available(): boolean;
   setup(): void;
   teardown(): void;
-  /** Moves a freshly made input to this backend's device (default: stays on the CPU). */
-  toDevice?(t: wk.Tensor): wk.Tensor;
+  /** The device its inputs live on ('cpu' unless said). */
+  device?: string;
+  /** Runs `slowConfigs` and fewer finite-difference samples (the emulated device). */
+  slow?: boolean;
 }
 
 export function setThreads(n: number): void {
   wk.setNumThreads(n);
 }
 
+/** The SIMD path the CPU kernels take uncapped (read once, before any column caps it). */
+const bestIsa = wk.cpuIsa();
+const ISAS = ['portable', 'avx2', 'avx512'];
+const defaultCap = process.env.WORLDKIT_ISA && ISAS.includes(process.env.WORLDKIT_ISA) ? process.env.WORLDKIT_ISA : 'avx512';
+
+function isaColumn(isa: string): Backend {
+  return {
+    name: `cpu (${isa})`,
+    // Every path below the best one the CPU has.
+    available: () => ISAS.indexOf(isa) < ISAS.indexOf(bestIsa),
+    setup: () => {
+      native.setIsaCap(isa);
+      if (wk.cpuIsa() !== isa) throw new Error(`cpu (${isa}): setIsaCap('${isa}') left the kernels on ${wk.cpuIsa()}`);
+    },
+    teardown: () => native.setIsaCap(defaultCap),
+  };
+}
+
+/** Whether the CUDA emulation can run here (the test addon is built). */
+function emulationAvailable(): boolean {
+  const was = wk.cudaEmulated();
+  try {
+    wk.useCudaEmulation(true);
+    return wk.cudaStatus().available;
+  } catch {
+    return false;
+  } finally {
+    wk.useCudaEmulation(was);
+  }
+}
+
 let savedThreads = 0;
+let savedEmulation = false;
 export const backends: Backend[] = [
   { name: 'cpu', available: () => true, setup: () => {}, teardown: () => {} },
   {
@@ -314,5 +1159,33 @@ export const backends: Backend[] = [
       setThreads(1);
     },
     teardown: () => setThreads(savedThreads),
+  },
+  isaColumn('avx2'),
+  isaColumn('portable'),
+  {
+    name: 'cuda (emulated)',
+    device: 'cuda',
+    slow: true,
+    available: emulationAvailable,
+    setup: () => {
+      savedEmulation = wk.cudaEmulated();
+      wk.useCudaEmulation(true);
+      columnDevice = 'cuda';
+    },
+    teardown: () => {
+      columnDevice = 'cpu';
+      wk.useCudaEmulation(savedEmulation);
+    },
+  },
+  {
+    name: 'cuda (GPU)',
+    device: 'cuda',
+    available: () => !wk.cudaEmulated() && wk.cudaStatus().available,
+    setup: () => {
+      columnDevice = 'cuda';
+    },
+    teardown: () => {
+      columnDevice = 'cpu';
+    },
   },
 ];

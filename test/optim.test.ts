@@ -1,4 +1,4 @@
-/** Optimizers against float64 JS references, frozen/null-grad skipping, clipping, schedules, state round trips. */
+/** Optimizers: frozen/null-grad skipping, state round trips, clipping, schedules (update rules: test/op_table.ts). */
 import * as wk from '../src';
 import './op_table';
 
@@ -17,60 +17,8 @@ function setGrad(p: wk.Tensor, seed: number): Float32Array {
   return p.grad.toFloat32Array();
 }
 
-test('SGD with momentum, nesterov and weight decay follows PyTorch semantics', () => {
-  for (const [momentum, nesterov, wd, damp] of [
-    [0, false, 0, 0],
-    [0.9, false, 0.01, 0.1],
-    [0.8, true, 0.001, 0],
-  ] as const) {
-    const p = param(67, 1);
-    const ref = Float64Array.from(p.toFloat32Array());
-    const buf = new Float64Array(67);
-    const opt = new SGD([p], { lr: 0.1, momentum, nesterov, weightDecay: wd, dampening: damp });
-    for (let t = 0; t < 4; ++t) {
-      const g = setGrad(p, 10 + t);
-      opt.step();
-      for (let i = 0; i < 67; ++i) {
-        let gi = g[i] + wd * ref[i];
-        if (momentum) {
-          buf[i] = t === 0 ? gi : momentum * buf[i] + (1 - damp) * gi;
-          gi = nesterov ? gi + momentum * buf[i] : buf[i];
-        }
-        ref[i] -= 0.1 * gi;
-      }
-    }
-    const got = p.toFloat32Array();
-    for (let i = 0; i < 67; ++i) expect(Math.abs(got[i] - ref[i])).toBeLessThan(1e-5);
-    p.dispose();
-  }
-});
-
-test('Adam and AdamW with bias correction match a float64 reference', () => {
-  for (const W of [Adam, AdamW]) {
-    const p = param(129, 2);
-    const ref = Float64Array.from(p.toFloat32Array());
-    const m = new Float64Array(129);
-    const v = new Float64Array(129);
-    const [lr, b1, b2, eps, wd] = [0.01, 0.9, 0.99, 1e-8, 0.05];
-    const opt = new W([p], { lr, betas: [b1, b2], eps, weightDecay: wd });
-    for (let t = 1; t <= 5; ++t) {
-      const g = setGrad(p, 20 + t);
-      opt.step();
-      for (let i = 0; i < 129; ++i) {
-        let gi = g[i];
-        if (W === AdamW) ref[i] *= 1 - lr * wd;
-        else gi += wd * ref[i];
-        m[i] = b1 * m[i] + (1 - b1) * gi;
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        const denom = Math.sqrt(v[i]) / Math.sqrt(1 - b2 ** t) + eps;
-        ref[i] -= (lr / (1 - b1 ** t)) * (m[i] / denom);
-      }
-    }
-    const got = p.toFloat32Array();
-    for (let i = 0; i < 129; ++i) expect(Math.abs(got[i] - ref[i])).toBeLessThan(2e-5);
-    p.dispose();
-  }
-});
+// SGD (momentum, dampening, Nesterov, weight decay), Adam and AdamW steps against float64
+// references of PyTorch's update rules on every backend: the op table (test/op_table.ts).
 
 test('step skips frozen parameters and parameters without a gradient', () => {
   const a = param(7, 3);

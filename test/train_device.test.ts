@@ -93,7 +93,7 @@ describe("device option without a usable 'cuda' device", () => {
       const r = await cli(c, '--device', 'cuda', '--out', path.join(dir, 'x'), ...extra);
       expect({ c, code: r.code }).toEqual({ c, code: 2 });
       expect(r.err).toHaveLength(1);
-      expect(r.err[0]).toContain(`worldkit ${c}: --device cuda: CUDA is not available: `);
+      expect(r.err[0]).toContain(`worldkit ${c}: --device cuda: device 'cuda' is not available: `);
       expect(r.err[0]).toContain(reason.split(/\s+/)[0]);
       expect(r.err[0]).not.toMatch(/\n/);
       expect(fs.readdirSync(dir)).toEqual([]); // nothing was written before the check

@@ -10,11 +10,9 @@
  * disposes a gradient once no pending entry refers to it.
  */
 import { fmtShape } from '../errors';
-import type { Tensor } from '../tensor/tensor';
+import { Tensor } from '../tensor/tensor';
 import { noGrad } from './grad_mode';
 import { keep } from '../tensor/scope';
-import { native } from '../backend/native';
-import { addInto as cudaAddInto, ones as cudaOnes } from '../ops/cuda_ops';
 
 /**
  * Non-leaf tensors whose graph a backward() consumed. Their _gradFn is gone, so a second
@@ -52,11 +50,15 @@ function topoOrder(root: Tensor): Tensor[] {
 }
 
 function addInto(target: Tensor, g: Tensor): void {
-  if (target._dev !== null || g._dev !== null) {
-    if (target.device !== g.device) throw new Error(`backward: a gradient is on '${g.device}' but the tensor's gradient so far is on '${target.device}'`);
-    return cudaAddInto(target, g);
-  }
-  native.axpy(target.f32('backward'), g.f32('backward'), 1);
+  if (target._backend !== g._backend) throw new Error(`backward: a gradient is on '${g.device}' but the tensor's gradient so far is on '${target.device}'`);
+  target._backend.axpy(target.buf('backward', 'gradient'), g.buf('backward', 'gradient'), target.size, 1);
+}
+
+/** A copy of g on its backend (not recorded: the engine runs without the tape). */
+function copyOf(g: Tensor): Tensor {
+  const out = Tensor.on(g._backend, g.shape.slice(), g.dtype, false, 'backward');
+  g._backend.copy(out._buf, g.buf('backward', 'gradient'), g.size, g.dtype, 'backward');
+  return out;
 }
 
 export function runBackward(root: Tensor, seed?: Tensor): void {
@@ -70,9 +72,6 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
   if (freed.has(root)) throw freedError(root, root);
 
   noGrad(() => {
-    // Required lazily: tensor.ts imports this module.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Tensor: TensorClass } = require('../tensor/tensor') as typeof import('../tensor/tensor');
     const order = topoOrder(root);
     const pending = new Map<Tensor, Tensor>(); // tensor -> its gradient so far
     const uses = new Map<Tensor, number>(); // gradient -> how many pending entries hold it
@@ -83,11 +82,8 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
 
     let rootGrad: Tensor;
     if (seed === undefined) {
-      if (root._dev !== null) rootGrad = cudaOnes(root.shape.slice());
-      else {
-        rootGrad = TensorClass.empty(root.shape.slice());
-        (rootGrad._data as Float32Array).fill(1);
-      }
+      rootGrad = Tensor.on(root._backend, root.shape.slice(), 'float32', false, 'backward');
+      root._backend.fill(rootGrad._buf, rootGrad.size, 1, 'backward');
     } else {
       rootGrad = seed;
     }
@@ -123,7 +119,7 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
         } else if (owned.has(prev) && (uses.get(prev) ?? 0) === 1) {
           addInto(prev, gi);
         } else {
-          const sum = prev.clone();
+          const sum = copyOf(prev);
           addInto(sum, gi);
           owned.add(sum);
           unhold(prev);
@@ -143,9 +139,22 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
         if (disposable(g)) g.dispose();
       } else {
         // .grad is added into in place later, so it must not alias anything else.
-        t.grad = keep(exclusive ? g : g.clone());
+        t.grad = keep(exclusive ? g : copyOf(g));
         if (!exclusive && disposable(g)) g.dispose();
       }
     }
   });
 }
+
+declare module '../tensor/tensor' {
+  interface Tensor {
+    /**
+     * Back-propagates from this tensor. A scalar needs no seed gradient; any other shape needs
+     * `gradient` of the same shape. Gradients accumulate into `.grad` of leaves that require them.
+     */
+    backward(gradient?: Tensor): void;
+  }
+}
+Tensor.prototype.backward = function backward(this: Tensor, gradient?: Tensor): void {
+  runBackward(this, gradient);
+};

@@ -13,26 +13,28 @@ import { loadNpzDataset, loadPngDataset } from '../data/loaders';
 import type { TrainCallbacks } from '../train/loop';
 import { CheckpointError } from '../train/checkpoint';
 import { loadPredictor, loadVAE } from '../train/load';
-import { cudaUnavailableReason } from '../train/device';
+import { backendNames, findBackend } from '../backend/registry';
 import type { Device } from '../tensor/memory';
 
 export const DEVICE_FLAG: FlagSpec = {
   name: 'device',
   type: 'string',
   default: 'cpu',
-  choices: ['cpu', 'cuda'],
+  choices: backendNames(),
   help: "where the models run: 'cuda' needs a GPU (worldkit.cudaStatus()) or WORLDKIT_CUDA_EMULATE=1 (the CPU emulation, slow)",
 };
 
 /** The --device flag's value; 'cuda' without a usable device is a UsageError (exit 2) naming the reason. */
 export function deviceFlag(flags: FlagValues): Device {
   const d = flags.device ?? 'cpu';
-  if (d !== 'cpu' && d !== 'cuda') throw new UsageError(`--device must be one of cpu, cuda, got '${String(d)}'`);
-  if (d === 'cuda') {
-    const why = cudaUnavailableReason();
-    if (why !== null) throw new UsageError(`--device cuda: CUDA is not available: ${why} (use --device cpu, or WORLDKIT_CUDA_EMULATE=1 for the CPU emulation)`);
+  const backend = typeof d === 'string' ? findBackend(d) : undefined;
+  if (!backend) throw new UsageError(`--device must be one of ${backendNames().join(', ')}, got '${String(d)}'`);
+  const s = backend.status();
+  if (!s.available) {
+    const why = (s.reason || 'not available').replace(/\s+/g, ' ').trim();
+    throw new UsageError(`--device ${backend.name}: device '${backend.name}' is not available: ${why} (use --device cpu${backend.unavailableHint ? `, or ${backend.unavailableHint}` : ''})`);
   }
-  return d;
+  return backend.name;
 }
 
 export const DATA_FLAGS: FlagSpec[] = [

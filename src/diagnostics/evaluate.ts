@@ -1,5 +1,5 @@
 /**
- * Evaluation of a world model (the seed review's diagnostics 1 and 3):
+ * Evaluation of a world model (the project's first review's diagnostics 1 and 3):
  *
  *   evaluateVAE(vae, episodes)            reconstruction MSE / MAE / PSNR / SSIM of held-out frames
  *   evaluateRollouts(predictor, vae, eps) per step of an open-loop horizon, averaged over windows

@@ -67,7 +67,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   for (const name of names) {
     if (name === '__metadata__') throw new RangeError(`${fn}: '__metadata__' is reserved and cannot name a tensor`);
     const t = checkTensor(fn, `tensors['${name}']`, tensors[name]);
-    const d = t.device === 'cuda' ? t.toFloat32Array() : t.data(fn); // a 'cuda' tensor is copied to the host
+    const d = t.hostData(fn); // a device tensor is copied to the host
     const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     header[name] = { dtype: DTYPE_OF[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     table.push([name, DTYPE_OF[t.dtype], t.shape.slice(), offset, offset + bytes.length]);

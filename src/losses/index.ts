@@ -10,10 +10,11 @@
  *   crossEntropy(logits [B,C], labels int32 [B]) softmax cross-entropy, mean over B
  */
 import { fmtShape, rangeError, typeError } from '../errors';
-import { Tensor, checkTensor, isTensor, record, shapeSize } from '../tensor/tensor';
-import { native } from '../backend/native';
-import { deviceOf } from '../tensor/device';
-import * as cudaOps from '../ops/cuda_ops';
+import { Tensor, checkTensor, isTensor, shapeSize } from '../tensor/tensor';
+import { record } from '../autograd/tape';
+import { backendOf } from '../tensor/placement';
+import { opCodes } from '../backend/op_codes';
+import { checkFloat32 } from '../ops/elementwise';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -39,7 +40,6 @@ function sameShape(fn: string, aName: string, a: Tensor, bName: string, b: Tenso
     throw rangeError(fn, `${aName} is ${fmtShape(a.shape)} and ${bName} is ${fmtShape(b.shape)}; shapes must match`);
 }
 
-const ROW = { mse: 0, bce: 1 } as const;
 
 function rowLoss(
   fn: string,
@@ -50,9 +50,9 @@ function rowLoss(
   t: Tensor,
   reduction: 'mean' | 'sum' | 'none' | 'perSample',
 ): Tensor {
-  const onCuda = (a.device !== 'cpu' || t.device !== 'cpu') && deviceOf(fn, [[aName, a], [bName, t]]) === 'cuda';
-  const ad = onCuda ? new Float32Array(0) : a.f32(fn, aName);
-  const td = onCuda ? new Float32Array(0) : t.f32(fn, bName);
+  const be = backendOf(fn, [[aName, a], [bName, t]]);
+  checkFloat32(fn, aName, a);
+  checkFloat32(fn, bName, t);
   sameShape(fn, aName, a, bName, t);
   const n = a.size;
   let B: number, D: number, scale: number, outShape: number[];
@@ -73,25 +73,15 @@ function rowLoss(
       scale = D > 0 ? 1 / D : NaN;
       outShape = [B];
   }
-  if (onCuda) return cudaOps.rowLoss(fn, kind, aName, a, bName, t, B, D, scale, outShape);
-  const out = Tensor.empty(outShape);
-  if (Number.isNaN(scale)) (out._data as Float32Array).fill(NaN);
-  else native.rowLossForward(kind, ad, td, B, D, scale, out._data);
+  const out = Tensor.on(be, outShape, 'float32', true, fn);
+  if (Number.isNaN(scale)) be.fill(out._buf, out.size, NaN, fn);
+  else be.rowLossForward(kind, a.buf(fn, aName), t.buf(fn, bName), B, D, scale, out._buf);
   return record(out, fn, [a, t], (g) => {
-    const ga = a.requiresGrad ? Tensor.empty(a.shape.slice()) : null;
-    const gt = t.requiresGrad ? Tensor.empty(t.shape.slice()) : null;
+    const bf = `${fn} backward`;
+    const ga = a.requiresGrad ? Tensor.on(be, a.shape.slice(), 'float32', true, bf) : null;
+    const gt = t.requiresGrad ? Tensor.on(be, t.shape.slice(), 'float32', true, bf) : null;
     if (!Number.isNaN(scale))
-      native.rowLossBackward(
-        kind,
-        a.f32(`${fn} backward`, aName),
-        t.f32(`${fn} backward`, bName),
-        B,
-        D,
-        g.f32(`${fn} backward`, 'gradient'),
-        scale,
-        ga ? ga._data : null,
-        gt ? gt._data : null,
-      );
+      be.rowLossBackward(kind, a.buf(bf, aName), t.buf(bf, bName), B, D, g.buf(bf, 'gradient'), scale, ga ? ga._buf : null, gt ? gt._buf : null);
     return [ga, gt];
   });
 }
@@ -106,7 +96,7 @@ export function mseLoss(
   checkTensor('mseLoss', 'pred', pred);
   checkTensor('mseLoss', 'target', target);
   const r = checkReduction('mseLoss', opts?.reduction, ['mean', 'sum', 'none', 'perSample'] as const);
-  return rowLoss('mseLoss', ROW.mse, 'pred', pred, 'target', target, r);
+  return rowLoss('mseLoss', opCodes().rowLoss.mse, 'pred', pred, 'target', target, r);
 }
 
 /** Binary cross-entropy on logits (targets in [0, 1]); numerically stable for any logit. */
@@ -115,7 +105,7 @@ export function bceWithLogits(logits: Tensor, target: Tensor, options: LossOptio
   checkTensor('bceWithLogits', 'logits', logits);
   checkTensor('bceWithLogits', 'target', target);
   const r = checkReduction('bceWithLogits', opts?.reduction, ['mean', 'sum', 'none'] as const);
-  return rowLoss('bceWithLogits', ROW.bce, 'logits', logits, 'target', target, r);
+  return rowLoss('bceWithLogits', opCodes().rowLoss.bce, 'logits', logits, 'target', target, r);
 }
 
 export interface KlOptions {
@@ -135,9 +125,9 @@ export function klDivergenceNormal(mu: Tensor, logvar: Tensor, options: KlOption
   const fn = 'klDivergenceNormal';
   checkTensor(fn, 'mu', mu);
   checkTensor(fn, 'logvar', logvar);
-  const onCuda = (mu.device !== 'cpu' || logvar.device !== 'cpu') && deviceOf(fn, [['mu', mu], ['logvar', logvar]]) === 'cuda';
-  const md = onCuda ? new Float32Array(0) : mu.f32(fn, 'mu');
-  const ld = onCuda ? new Float32Array(0) : logvar.f32(fn, 'logvar');
+  const be = backendOf(fn, [['mu', mu], ['logvar', logvar]]);
+  checkFloat32(fn, 'mu', mu);
+  checkFloat32(fn, 'logvar', logvar);
   sameShape(fn, 'mu', mu, 'logvar', logvar);
   const r = checkReduction(fn, opts?.reduction, ['mean', 'sum', 'none'] as const);
   const freeBits = opts?.freeBits ?? 0;
@@ -145,37 +135,29 @@ export function klDivergenceNormal(mu: Tensor, logvar: Tensor, options: KlOption
     throw typeError(fn, 'freeBits', 'a finite number >= 0', freeBits);
   const B = mu.ndim >= 2 ? mu.shape[0] : 1;
   const D = B > 0 ? mu.size / B : 0;
-  if (onCuda) return cudaOps.klNormal(mu, logvar, B, D, freeBits, r);
-  const kl = new Float32Array(B);
-  native.klNormalForward(md, ld, B, D, kl);
-  const out = Tensor.empty(r === 'none' ? [B] : []);
-  const o = out._data as Float32Array;
-  if (r === 'none') for (let b = 0; b < B; ++b) o[b] = Math.max(kl[b], freeBits);
-  else {
-    let s = 0;
-    for (let b = 0; b < B; ++b) s += Math.max(kl[b], freeBits);
-    o[0] = r === 'mean' ? (B > 0 ? s / B : NaN) : s;
-  }
+  const klBuf = be.alloc('float32', B, true, fn); // the per-row KL, kept for backward
+  be.klNormalForward(mu.buf(fn, 'mu'), logvar.buf(fn, 'logvar'), B, D, klBuf);
+  const out = Tensor.on(be, r === 'none' ? [B] : [], 'float32', true, fn);
+  out._storage.attach(klBuf, B * 4);
+  be.reduceRows(klBuf, B, freeBits, r, out._buf);
   return record(out, fn, [mu, logvar], (g) => {
-    const gmu = mu.requiresGrad ? Tensor.empty(mu.shape.slice()) : null;
-    const glv = logvar.requiresGrad ? Tensor.empty(logvar.shape.slice()) : null;
-    const gd = g.f32(`${fn} backward`, 'gradient');
-    const gRow = r === 'none' ? gd : new Float32Array(B).fill(gd[0]);
+    const bf = `${fn} backward`;
+    const gmu = mu.requiresGrad ? Tensor.on(be, mu.shape.slice(), 'float32', true, bf) : null;
+    const glv = logvar.requiresGrad ? Tensor.on(be, logvar.shape.slice(), 'float32', true, bf) : null;
+    const gRow = rowGradient(be, g, B, r, bf);
     const scale = r === 'mean' ? 1 / Math.max(B, 1) : 1;
-    native.klNormalBackward(
-      mu.f32(`${fn} backward`, 'mu'),
-      logvar.f32(`${fn} backward`, 'logvar'),
-      B,
-      D,
-      kl,
-      freeBits,
-      gRow,
-      scale,
-      gmu ? gmu._data : null,
-      glv ? glv._data : null,
-    );
+    be.klNormalBackward(mu.buf(bf, 'mu'), logvar.buf(bf, 'logvar'), B, D, klBuf, freeBits, gRow.buf(bf, 'gradient'), scale, gmu ? gmu._buf : null, glv ? glv._buf : null);
+    if (gRow !== g) gRow.dispose();
     return [gmu, glv];
   });
+}
+
+/** The per-row gradient [B] of a reduced loss: g itself for 'none', else g broadcast to [B]. */
+function rowGradient(be: ReturnType<typeof backendOf>, g: Tensor, B: number, r: Reduction, fn: string): Tensor {
+  if (r === 'none') return g;
+  const t = Tensor.on(be, [B], 'float32', true, fn);
+  if (B) be.broadcastTo(g.buf(fn, 'gradient'), [1], t._buf, [B], 1);
+  return t;
 }
 
 /** Softmax cross-entropy of logits [B, C] against int32 class labels [B] (a tensor, Int32Array or number[]). */
@@ -183,8 +165,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | numbe
   const opts = optsOf<LossOptions>(options);
   const fn = 'crossEntropy';
   checkTensor(fn, 'logits', logits);
-  const onCuda = logits.device === 'cuda';
-  const xd = onCuda ? new Float32Array(0) : logits.f32(fn, 'logits');
+  const be = backendOf(fn, [['logits', logits]]);
+  checkFloat32(fn, 'logits', logits);
   if (logits.ndim !== 2) throw rangeError(fn, `logits must be [B, C], got ${fmtShape(logits.shape)}`);
   const [B, C] = logits.shape;
   if (C < 1) throw rangeError(fn, `logits must have at least one class, got ${fmtShape(logits.shape)}`);
@@ -204,22 +186,17 @@ export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | numbe
   const labelsCopy = ld.slice();
   for (let b = 0; b < B; ++b)
     if (!(labelsCopy[b] >= 0 && labelsCopy[b] < C)) throw rangeError(fn, `labels[${b}] must be a class in [0, ${C - 1}], got ${labelsCopy[b]}`);
-  if (onCuda) return cudaOps.crossEntropy(logits, labelsCopy, B, C, r);
-  const rows = new Float32Array(B);
-  native.crossEntropyForward(xd, labelsCopy, B, C, rows);
-  const out = Tensor.empty(r === 'none' ? [B] : []);
-  const o = out._data as Float32Array;
-  if (r === 'none') o.set(rows);
-  else {
-    let s = 0;
-    for (let b = 0; b < B; ++b) s += rows[b];
-    o[0] = r === 'mean' ? (B > 0 ? s / B : NaN) : s;
-  }
+  const rows = Tensor.on(be, [B], 'float32', true, fn);
+  be.crossEntropyForward(logits.buf(fn, 'logits'), labelsCopy, B, C, rows._buf);
+  const out = Tensor.on(be, r === 'none' ? [B] : [], 'float32', true, fn);
+  be.reduceRows(rows._buf, B, -Infinity, r, out._buf);
+  rows.dispose();
   return record(out, fn, [logits], (g) => {
-    const gx = Tensor.empty([B, C]);
-    const gd = g.f32(`${fn} backward`, 'gradient');
-    const gRow = r === 'none' ? gd : new Float32Array(B).fill(gd[0]);
-    native.crossEntropyBackward(logits.f32(`${fn} backward`, 'logits'), labelsCopy, B, C, gRow, r === 'mean' ? 1 / Math.max(B, 1) : 1, gx._data);
+    const bf = `${fn} backward`;
+    const gx = Tensor.on(be, [B, C], 'float32', true, bf);
+    const gRow = rowGradient(be, g, B, r, bf);
+    be.crossEntropyBackward(logits.buf(bf, 'logits'), labelsCopy, B, C, gRow.buf(bf, 'gradient'), r === 'mean' ? 1 / Math.max(B, 1) : 1, gx._buf);
+    if (gRow !== g) gRow.dispose();
     return [gx];
   });
 }

@@ -24,6 +24,7 @@ import { checkInt, checkNumber, fmtShape, rangeError, typeError } from '../error
 import { Tensor, checkTensor, isTensor, shapeSize } from '../tensor/tensor';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { Module } from '../nn/module';
+import { Layer } from '../nn/layer';
 import { Conv2d, ConvTranspose2d, InitOptions, initGenerator } from '../nn/conv';
 import { Sequential, ReLU } from '../nn/layers';
 import { Linear } from '../nn/linear';
@@ -69,7 +70,7 @@ export interface ConvVAEOptions extends InitOptions {
 }
 
 /** x + conv1x1(relu(conv3x3(relu(x)))): a pre-activation residual block keeping the shape. */
-export class ResidualBlock extends Module {
+export class ResidualBlock extends Layer {
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
   constructor(channels: number, opts: InitOptions = {}) {
@@ -116,9 +117,9 @@ export class ConvVAE extends Module {
   readonly freeBits: number;
   readonly reconLoss: 'mse' | 'bce';
   readonly encoder: Sequential;
-  readonly muHead: Module;
-  readonly logvarHead: Module;
-  readonly decoderIn: Module;
+  readonly muHead: Layer;
+  readonly logvarHead: Layer;
+  readonly decoderIn: Layer;
   readonly decoder: Sequential;
   /** Shape of the encoder's output feature map [C,h,w]. */
   readonly featureShape: [number, number, number];
@@ -147,7 +148,7 @@ export class ConvVAE extends Module {
     const init = { generator: gen };
 
     // ---- encoder ------------------------------------------------------------------------------
-    const enc: Module[] = [];
+    const enc: Layer[] = [];
     let [c, h, w] = this.inputShape;
     encCh.forEach((oc, i) => {
       const conv = new Conv2d(c, oc, ek, { stride: 2, padding: ep, ...init });
@@ -206,7 +207,7 @@ export class ConvVAE extends Module {
       conv.label = 'decoder_in';
       this.decoderIn = this.registerModule('decoder_in', conv);
     }
-    const dec: Module[] = [];
+    const dec: Layer[] = [];
     for (let i = 0; i < nRes; ++i) dec.push(new ResidualBlock(start[0], init));
     let [dc, dh, dw] = start;
     const outCh = [...dopt.channels, this.inputShape[0]];
@@ -243,7 +244,7 @@ export class ConvVAE extends Module {
     const [C, H, W] = this.inputShape;
     if (isFrames(x)) {
       const s = x.ndim === 3 ? [1, ...x.shape] : x.shape;
-      const device = this.parameters()[0]?.device === 'cuda' ? 'cuda' : 'cpu';
+      const device = this.parameters()[0]?.device ?? 'cpu';
       if (s.length === 4 && s[1] === C && s[2] === H && s[3] === W) return framesToFloat(x, 'NCHW', { device });
       if (s.length === 4 && s[1] === H && s[2] === W && s[3] === C) return framesToFloat(x, 'NHWC', { device });
       throw rangeError(fn, `frames must be uint8 [N,${H},${W},${C}] or [N,${C},${H},${W}], got ${fmtShape(x.shape)}`);
@@ -254,29 +255,14 @@ export class ConvVAE extends Module {
     return x;
   }
 
-  /** The encoder's forward, each Conv2d + ReLU pair run as one fused op (same values). */
-  private encodeFeatures(img: Tensor): Tensor {
-    let h = img;
-    const n = this.encoder.length;
-    for (let i = 0; i < n; ++i) {
-      const m = this.encoder.at(i);
-      if (m instanceof Conv2d && i + 1 < n && this.encoder.at(i + 1) instanceof ReLU) {
-        h = m.forwardRelu(h);
-        ++i;
-      } else {
-        h = (m as unknown as { forward(t: Tensor): Tensor }).forward(h);
-      }
-    }
-    return h;
-  }
 
   /** Encoder features and the posterior parameters. */
   encode(x: Tensor): { mu: Tensor; logvar: Tensor } {
     const img = this.toImages(x, 'ConvVAE.encode');
-    let f = this.encodeFeatures(img);
+    let f = this.encoder.forward(img); // each Conv2d + ReLU pair as one fused op
     if (this.latentShape.length === 1) f = f.flatten(1);
-    const mu = (this.muHead as unknown as { forward(t: Tensor): Tensor }).forward(f);
-    const logvar = (this.logvarHead as unknown as { forward(t: Tensor): Tensor }).forward(f);
+    const mu = this.muHead.forward(f);
+    const logvar = this.logvarHead.forward(f);
     return { mu, logvar };
   }
 
@@ -294,7 +280,7 @@ export class ConvVAE extends Module {
     } else {
       eps = Tensor.empty(mu.shape.slice());
       (rng ?? getDefaultGenerator()).fillNormal(eps._data as Float32Array);
-      if (mu.device === 'cuda') eps = eps.to('cuda'); // the same numbers as on the CPU, uploaded
+      eps = eps.to(mu.device); // the same numbers on every device (uploaded off the CPU)
     }
     return add(mu, mul(exp(mul(logvar, 0.5)), eps));
   }
@@ -307,9 +293,8 @@ export class ConvVAE extends Module {
     if (z.ndim !== ls.length + 1 || ls.some((d, i) => z.shape[i + 1] !== d))
       throw rangeError(fn, `z must be [N,${ls.join(',')}], got ${fmtShape(z.shape)}`);
     let h: Tensor;
-    if (ls.length === 1) h = (this.decoderIn as Linear).forward(z).reshape([z.shape[0], ...this.startShape]);
-    else if (this.decoderIn instanceof Conv2d) h = this.decoderIn.forwardRelu(z);
-    else h = relu((this.decoderIn as unknown as { forward(t: Tensor): Tensor }).forward(z));
+    if (ls.length === 1) h = this.decoderIn.forward(z).reshape([z.shape[0], ...this.startShape]);
+    else h = this.decoderIn.forwardRelu(z);
     return this.decoder.forward(h);
   }
 

@@ -19,17 +19,15 @@
  * targetJitterScale to the targets of loss(); both are drawn from the model's seeded Generator.
  */
 import { checkInt, checkNumber, fmtShape, rangeError, typeError } from '../errors';
-import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
-import { concat, slice, stack } from '../tensor/shape_ops';
+import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
+import { concat, slice, stack } from '../ops/shape';
 import { noGrad } from '../autograd/grad_mode';
 import { Generator } from '../random/generator';
 import { Module, Parameter } from '../nn/module';
 import { LSTM } from '../nn/lstm';
-import { lstmCell, lstmSequence, residualHead } from '../ops/lstm';
-import { allocateUninit } from '../tensor/memory';
+import { lstmSequence, residualHead } from '../ops/lstm';
 import { mseLoss } from '../losses/index';
-import { requireNative } from '../backend/native';
-import * as cudaOps from '../ops/cuda_ops';
+import { PredictorWeights, addNoise as addNoiseOp, lstmRollout, scheduledUnroll } from '../ops/predictor_unroll';
 
 export interface LatentPredictorOptions {
   /** Shape of one latent, e.g. [64,4,4]; or give latentSize for a flat latent. */
@@ -83,40 +81,11 @@ class Head extends Module {
   }
 }
 
-/** out[b] = coin[b] ? a[b] : b[b] over rows of the leading axis; the gradient follows the pick. */
-function pickRows(a: Tensor, b: Tensor, coins: Float32Array): Tensor {
-  if (a.device === 'cuda' && b.device === 'cuda') return cudaOps.pickRows(a, b, coins);
-  const B = a.shape[0];
-  const n = a.size / B;
-  const out = Tensor.empty(a.shape.slice());
-  const o = out._data as Float32Array;
-  const ad = a.f32('pickRows'), bd = b.f32('pickRows');
-  for (let r = 0; r < B; ++r) o.set((coins[r] ? ad : bd).subarray(r * n, (r + 1) * n), r * n);
-  return record(out, 'pickRows', [a, b], (g) => {
-    const gd = g.f32('pickRows backward');
-    const ga = a.requiresGrad ? Tensor.empty(a.shape.slice()) : null;
-    const gb = b.requiresGrad ? Tensor.empty(b.shape.slice()) : null;
-    for (let r = 0; r < B; ++r) {
-      const dst = coins[r] ? ga : gb;
-      if (dst) (dst._data as Float32Array).set(gd.subarray(r * n, (r + 1) * n), r * n);
-    }
-    return [ga, gb];
-  });
-}
-
-/** x + noise (noise drawn here, no gradient of its own). */
+/** x + noise (noise drawn here from gen on the host, no gradient of its own). */
 function addNoise(x: Tensor, std: number, gen: Generator): Tensor {
-  if (x.device === 'cuda') {
-    const noise = new Float32Array(x.size);
-    gen.fillNormal(noise, 0, std);
-    return cudaOps.addNoise(x, noise);
-  }
-  const out = Tensor.empty(x.shape.slice());
-  const o = out._data as Float32Array;
-  gen.fillNormal(o, 0, std);
-  const xd = x.f32('addNoise');
-  for (let i = 0; i < o.length; ++i) o[i] += xd[i];
-  return record(out, 'addNoise', [x], (g) => [g]);
+  const noise = new Float32Array(x.size);
+  gen.fillNormal(noise, 0, std);
+  return addNoiseOp(x, noise);
 }
 
 export class LatentPredictor extends Module {
@@ -249,168 +218,24 @@ export class LatentPredictor extends Module {
     if (coins.length) gen.fillBernoulli(coins, pTrue);
     coins.fill(1, 0, Math.min(Math.max(burnIn - 1, 0), T - 2) * B); // coins[(t-1)*B + b] decides input t
     if (pTrue === 1 || burnIn >= T - 1) return this.forwardTeacherForced(z, a);
-    // On 'cuda': the same unroll through per-step recorded ops (lstmCell, the head, row picks).
-    if (zf.device === 'cuda') return this.forwardScheduledStepwise(z, a, coins);
-    const out = this.scheduledUnroll(zf, at, coins);
+    // The input noise of every step, drawn step by step as the stepwise unroll draws it.
+    const noiseStd = this.training ? this.inputNoiseStd : 0;
+    let noise: Float32Array | null = null;
+    if (noiseStd > 0) {
+      noise = new Float32Array((T - 1) * B * D);
+      for (let t = 0; t < T - 1; ++t) this.generator.fillNormal(noise.subarray(t * B * D, (t + 1) * B * D), 0, noiseStd);
+    }
+    const out = scheduledUnroll(zf, at, coins, noise, this.weights(), this.residual);
     return out.reshape(this.outShape(B, T - 1, z));
   }
 
-  /**
-   * The scheduled-sampling unroll as ONE recorded op over native calls: per step L cell
-   * forwards and one head call; backward runs through time with per-step native calls that
-   * only produce dx/dh/dc and the gate gradients, then every weight gradient is one GEMM over
-   * all steps (residualHeadBackward computes doutᵀ·h and the column sums).
-   * zf [B,T,D], at [B,T-1,A] | null, coins [(T-2)*B] (1: true input). Returns [B,T-1,D].
-   */
-  private scheduledUnroll(zf: Tensor, at: Tensor | null, coins: Float32Array): Tensor {
-    const cellF = requireNative('lstmCellForward');
-    const cellB = requireNative('lstmCellBackward');
-    const headF = requireNative('residualHeadForward');
-    const headB = requireNative('residualHeadBackward');
-    const [B, T, D] = zf.shape;
-    const S = T - 1;
-    const R = S * B;
-    const A = at ? this.actionSize : 0;
-    const I0 = D + A;
-    const H = this.hiddenSize;
-    const G = 4 * H;
-    const L = this.numLayers;
-    const layers = this.lstm.layers;
-    const W = this.head.weight.f32('forwardScheduled');
-    const hb = this.head.bias.f32('forwardScheduled');
-    const zd = zf.f32('forwardScheduled', 'z');
-    const ad = at ? at.f32('forwardScheduled', 'a') : null;
-    const noiseStd = this.training ? this.inputNoiseStd : 0;
-    // Time-major saved state: row t*B + b. Every row is written below (no zero fill needed).
-    const X0 = allocateUninit(R * I0);
-    const gates = layers.map(() => allocateUninit(R * G));
-    const cs = layers.map(() => allocateUninit(R * H));
-    const tcs = layers.map(() => allocateUninit(R * H));
-    const hs = layers.map(() => allocateUninit(R * H));
-    const preds = allocateUninit(R * D);
-    const noise = noiseStd > 0 ? new Float32Array(D * B) : null;
-    for (let t = 0; t < S; ++t) {
-      const xt = X0.subarray(t * B * I0, (t + 1) * B * I0);
-      for (let b = 0; b < B; ++b) {
-        const useTrue = t === 0 || coins[(t - 1) * B + b] === 1;
-        const src = useTrue ? zd.subarray((b * T + t) * D, (b * T + t + 1) * D) : preds.subarray(((t - 1) * B + b) * D, ((t - 1) * B + b + 1) * D);
-        xt.set(src, b * I0);
-        if (ad) xt.set(ad.subarray((b * S + t) * A, (b * S + t + 1) * A), b * I0 + D);
-      }
-      if (noise) {
-        this.generator.fillNormal(noise, 0, noiseStd);
-        for (let b = 0; b < B; ++b) for (let j = 0; j < D; ++j) xt[b * I0 + j] += noise[b * D + j];
-      }
-      let x: Float32Array = xt;
-      let I = I0;
-      for (let l = 0; l < L; ++l) {
-        const p = layers[l];
-        const rows = (a: Float32Array, n: number, k: number) => a.subarray(k * B * n, (k + 1) * B * n);
-        cellF(x, t ? rows(hs[l], H, t - 1) : null, t ? rows(cs[l], H, t - 1) : null, p.wih.f32(), p.whh.f32(), p.bih ? p.bih.f32() : null,
-          p.bhh ? p.bhh.f32() : null, B, I, H, rows(gates[l], G, t), rows(cs[l], H, t), rows(hs[l], H, t), rows(tcs[l], H, t));
-        x = rows(hs[l], H, t);
-        I = H;
-      }
-      // The residual base is the (noisy) latent input: its first D columns of each row of xt.
-      const base = this.residual ? new Float32Array(B * D) : null;
-      if (base) for (let b = 0; b < B; ++b) base.set(xt.subarray(b * I0, b * I0 + D), b * D);
-      headF(base, x, W, hb, B, D, H, preds.subarray(t * B * D, (t + 1) * B * D));
-    }
-    const out = Tensor.empty([B, S, D]);
-    const od = out._data as Float32Array;
-    for (let t = 0; t < S; ++t) for (let b = 0; b < B; ++b) od.set(preds.subarray((t * B + b) * D, (t * B + b + 1) * D), (b * S + t) * D);
-    const params: Tensor[] = [];
-    for (const p of layers) params.push(p.wih, p.whh, ...(p.bih ? [p.bih] : []), ...(p.bhh ? [p.bhh] : []));
-    params.push(this.head.weight, this.head.bias);
-    return record(out, 'forwardScheduled', [zf, ...params], (g) => {
-      const gd = g.f32('forwardScheduled backward');
-      const dOut = allocateUninit(R * D); // time-major gradient of each prediction (every row set below)
-      for (let t = 0; t < S; ++t) for (let b = 0; b < B; ++b) dOut.set(gd.subarray((b * S + t) * D, (b * S + t + 1) * D), (t * B + b) * D);
-      const dZ = zf.requiresGrad ? Tensor.empty([B, T, D]) : null;
-      const dZd = dZ ? (dZ._data as Float32Array) : null;
-      const dG = layers.map(() => allocateUninit(R * G)); // written step by step by lstmCellBackward
-      const dhC = layers.map(() => new Float32Array(B * H)); // recurrent carries
-      const dcC = layers.map(() => new Float32Array(B * H));
-      const dhTop = new Float32Array(B * H);
-      const dx0 = new Float32Array(B * I0);
-      const dxs = layers.map((_, l) => new Float32Array(B * (l === 0 ? I0 : H)));
-      const dhNew = new Float32Array(B * H);
-      const dhOut = new Float32Array(B * H);
-      const dcOut = new Float32Array(B * H);
-      const rows = (a: Float32Array, n: number, k: number) => a.subarray(k * B * n, (k + 1) * B * n);
-      for (let t = S - 1; t >= 0; --t) {
-        const dOt = rows(dOut, D, t);
-        headB(rows(hs[L - 1], H, t), W, dOt, B, D, H, dhTop, null, null);
-        let dAbove: Float32Array = dhTop;
-        for (let l = L - 1; l >= 0; --l) {
-          const p = layers[l];
-          const I = l === 0 ? I0 : H;
-          const xIn = l === 0 ? rows(X0, I0, t) : rows(hs[l - 1], H, t);
-          for (let i = 0; i < B * H; ++i) dhNew[i] = dAbove[i] + dhC[l][i];
-          const dx = l === 0 ? dx0 : dxs[l];
-          cellB(xIn, t ? rows(hs[l], H, t - 1) : null, t ? rows(cs[l], H, t - 1) : null, p.wih.f32(), p.whh.f32(), rows(gates[l], G, t),
-            rows(tcs[l], H, t), dhNew, dcC[l], B, I, H, dx, dhOut, dcOut, null, null, null, null, rows(dG[l], G, t));
-          dhC[l].set(dhOut);
-          dcC[l].set(dcOut);
-          dAbove = dx;
-        }
-        // Gradient of the (noisy) latent input of step t: residual path + LSTM input path.
-        for (let b = 0; b < B; ++b) {
-          const useTrue = t === 0 || coins[(t - 1) * B + b] === 1;
-          const dst = useTrue ? (dZd ? dZd.subarray((b * T + t) * D, (b * T + t + 1) * D) : null) : dOut.subarray(((t - 1) * B + b) * D, ((t - 1) * B + b + 1) * D);
-          if (!dst) continue;
-          for (let j = 0; j < D; ++j) dst[j] += dx0[b * I0 + j] + (this.residual ? dOt[b * D + j] : 0);
-        }
-      }
-      const grads: (Tensor | null)[] = [dZ];
-      for (let l = 0; l < L; ++l) {
-        const p = layers[l];
-        const I = l === 0 ? I0 : H;
-        const xAll = l === 0 ? X0 : hs[l - 1];
-        // Written completely by residualHeadBackward (GEMM with beta 0, column sums).
-        const dWih = Tensor.uninit([G, I]);
-        const dWhh = Tensor.uninit([G, H]);
-        const db = Tensor.uninit([G]);
-        headB(xAll, p.wih.f32(), dG[l], R, G, I, null, dWih._data, db._data);
-        // h_{t-1} of rows t >= 1 is hs rows t-1; rows of t = 0 have h = 0 and contribute nothing.
-        headB(hs[l].subarray(0, (R - B) * H), p.whh.f32(), dG[l].subarray(B * G), R - B, G, H, null, dWhh._data, null);
-        grads.push(dWih, dWhh);
-        if (p.bih) grads.push(db);
-        if (p.bhh) grads.push(p.bih ? db.clone() : db);
-      }
-      const dW = Tensor.uninit([D, H]);
-      const dbh = Tensor.uninit([D]);
-      headB(hs[L - 1], W, dOut, R, D, H, null, dW._data, dbh._data);
-      grads.push(dW, dbh);
-      return grads;
-    });
-  }
-
-  /** Kept for reference and tests: the scheduled unroll through per-step recorded ops. */
-  forwardScheduledStepwise(z: Tensor, a: Tensor | null | undefined, coins: Float32Array): Tensor {
-    const fn = 'LatentPredictor.forwardScheduledStepwise';
-    const zf = this.flatZ(fn, z, 2);
-    const [B, T, D] = zf.shape;
-    const at = this.actionsFor(fn, a, B, T - 1);
-    const L = this.numLayers;
-    const hs: (Tensor | null)[] = new Array(L).fill(null);
-    const cs: (Tensor | null)[] = new Array(L).fill(null);
-    const preds: Tensor[] = [];
-    let prev: Tensor | null = null;
-    for (let t = 0; t < T - 1; ++t) {
-      const zt = zf.slice([0, t, 0], [B, 1, D]).reshape(B, D);
-      let zIn = prev === null ? zt : pickRows(zt, prev, coins.subarray((t - 1) * B, t * B));
-      zIn = this.noisy(zIn);
-      let x = this.inputOf(zIn, at ? at.slice([0, t, 0], [B, 1, this.actionSize]).reshape(B, this.actionSize) : null);
-      for (let l = 0; l < L; ++l) {
-        const p = this.lstm.layers[l];
-        [hs[l], cs[l]] = lstmCell(x, hs[l], cs[l], p.wih, p.whh, p.bih, p.bhh);
-        x = hs[l]!;
-      }
-      prev = this.head.forward(x, this.residual ? zIn : null);
-      preds.push(prev);
-    }
-    return stack(preds, 1).reshape(this.outShape(B, T - 1, z));
+  /** The LSTM layers' and the head's weights, for the unroll ops. */
+  private weights(): PredictorWeights {
+    return {
+      layers: this.lstm.layers.map((p) => ({ wih: p.wih, whh: p.whh, bih: p.bih, bhh: p.bhh })),
+      headW: this.head.weight,
+      headB: this.head.bias,
+    };
   }
 
   /**
@@ -419,15 +244,7 @@ export class LatentPredictor extends Module {
    * Returns the predictions of steps C..C+horizon-1: [B,horizon,...latent].
    */
   rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    return this.rolloutImpl('LatentPredictor.rollout', contextZ, actions, horizon, true);
-  }
-
-  /** Kept for reference and tests: the rollout with one recorded op per cell and head step. */
-  rolloutStepwise(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    return this.rolloutImpl('LatentPredictor.rolloutStepwise', contextZ, actions, horizon, false);
-  }
-
-  private rolloutImpl(fn: string, contextZ: Tensor, actions: Tensor | null | undefined, horizon: number, fused: boolean): Tensor {
+    const fn = 'LatentPredictor.rollout';
     checkInt(fn, 'horizon', horizon, 1);
     return noGrad(() => {
       const zf = this.flatZ(fn, contextZ, 1, 'contextZ');
@@ -445,46 +262,11 @@ export class LatentPredictor extends Module {
       }
       const zLast = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
       let pred = this.head.forward(hs[this.numLayers - 1], this.residual ? zLast : null);
-      if (fused && horizon > 1 && pred.device === 'cpu') {
-        // All later steps in one native call (cpp/lstm.cpp lstmRolloutForward): the same cell and
-        // head kernels in the same order as the loop below, so the same bits.
-        const L = this.numLayers;
-        const H = this.hiddenSize;
-        const S = horizon - 1;
-        const h = new Float32Array(L * B * H);
-        const c = new Float32Array(L * B * H);
-        for (let l = 0; l < L; ++l) {
-          h.set(hs[l].f32(fn), l * B * H);
-          c.set(cs[l].f32(fn), l * B * H);
-        }
-        const out = Tensor.empty([B, horizon, D]);
-        const od = out._data as Float32Array;
-        const pd = pred.f32(fn);
-        const rest = new Float32Array(B * S * D);
-        const layers = this.lstm.layers.map((p) => [p.wih.f32(fn), p.whh.f32(fn), p.bih ? p.bih.f32(fn) : null, p.bhh ? p.bhh.f32(fn) : null]);
-        const Ta = at ? at.shape[1] : 0;
-        const ad = at ? at.f32(fn, 'actions').subarray(C * A) : null;
-        requireNative('lstmRolloutForward')(layers, this.head.weight.f32(fn), this.head.bias.f32(fn), h, c, pd, ad,
-          B, D, at ? A : 0, H, S, this.residual, Ta * A, rest);
-        for (let b = 0; b < B; ++b) {
-          od.set(pd.subarray(b * D, (b + 1) * D), b * horizon * D);
-          od.set(rest.subarray(b * S * D, (b + 1) * S * D), (b * horizon + 1) * D);
-        }
-        return out.reshape(this.outShape(B, horizon, contextZ));
-      }
-      const preds = [pred];
-      for (let k = 1; k < horizon; ++k) {
-        const t = C - 1 + k;
-        let xi = this.inputOf(pred, at ? at.slice([0, t, 0], [B, 1, A]).reshape(B, A) : null);
-        for (let l = 0; l < this.numLayers; ++l) {
-          const p = this.lstm.layers[l];
-          [hs[l], cs[l]] = lstmCell(xi, hs[l], cs[l], p.wih, p.whh, p.bih, p.bhh);
-          xi = hs[l];
-        }
-        pred = this.head.forward(xi, this.residual ? pred : null);
-        preds.push(pred);
-      }
-      return stack(preds, 1).reshape(this.outShape(B, horizon, contextZ));
+      if (horizon === 1) return pred.reshape(this.outShape(B, 1, contextZ));
+      // The later steps as one backend kernel (on the CPU one native call, cpp/lstm.cpp
+      // lstmRolloutForward); test/helpers/predictor_stepwise.ts is the per-step reference.
+      const rest = lstmRollout(this.weights(), this.residual, stack(hs, 0), stack(cs, 0), pred, at, C, horizon - 1);
+      return concat([pred.reshape(B, 1, D), rest], 1).reshape(this.outShape(B, horizon, contextZ));
     });
   }
 
@@ -499,15 +281,9 @@ export class LatentPredictor extends Module {
     const zf = z.reshape(z.shape[0], z.shape[1], this.latentSize);
     const [B, T, D] = zf.shape;
     let target = noGrad(() => slice(zf, [0, 1, 0], [B, T - 1, D]));
-    if (this.training && this.targetJitterScale > 0 && target.device === 'cuda') {
-      // the same draws as on the CPU, added on the device (a 'cuda' tensor has no host _data to add into)
+    if (this.training && this.targetJitterScale > 0) {
       const t0 = target;
       target = noGrad(() => addNoise(t0, this.targetJitterScale, this.generator));
-    } else if (this.training && this.targetJitterScale > 0) {
-      const n = new Float32Array(target.size);
-      this.generator.fillNormal(n, 0, this.targetJitterScale);
-      const td = target._data as Float32Array;
-      for (let i = 0; i < n.length; ++i) td[i] += n[i];
     }
     return mseLoss(pred.reshape(B, T - 1, D), target);
   }

@@ -8,7 +8,8 @@
 import { checkInt, checkNumel, rangeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { Generator, getDefaultGenerator } from '../random/generator';
-import { Module, Parameter } from './module';
+import { Parameter } from './module';
+import { Layer } from './layer';
 import { Pair, conv2d, convTranspose2d, toPair } from '../ops/conv';
 
 export interface InitOptions {
@@ -41,7 +42,7 @@ export function uniformInit(shape: number[], bound: number, gen: Generator): Ten
   return t;
 }
 
-abstract class ConvBase extends Module {
+abstract class ConvBase extends Layer {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];
@@ -94,7 +95,7 @@ export class Conv2d extends ConvBase {
   }
 
   /** relu(forward(x)) as one fused op (see conv2d's `relu` option): what a Conv2d + ReLU pair runs. */
-  forwardRelu(x: Tensor): Tensor {
+  override forwardRelu(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, name: this.errName('Conv2d'), relu: true });
   }
 }

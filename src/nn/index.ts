@@ -1,5 +1,6 @@
 /** Neural-network modules (PyTorch-compatible names and layouts). */
 export { Module, Parameter } from './module';
+export { Layer } from './layer';
 export { Linear } from './linear';
 export type { LinearOptions } from './linear';
 export { Conv2d, ConvTranspose2d } from './conv';

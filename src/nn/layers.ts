@@ -1,34 +1,44 @@
 /** Containers, reshaping layers and activation modules (PyTorch names and defaults). */
 import { checkInt, fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
-import { Module } from './module';
+import { Layer } from './layer';
 
-/** Runs its children in order; they are registered as '0', '1', ... as in torch.nn.Sequential. */
-export class Sequential extends Module {
-  private readonly layers: Module[];
-  constructor(...layers: Module[]) {
+/**
+ * Runs its children in order; they are registered as '0', '1', ... as in torch.nn.Sequential. A
+ * layer followed by a ReLU runs as its forwardRelu (one fused op where the layer has one).
+ */
+export class Sequential extends Layer {
+  private readonly layers: Layer[];
+  constructor(...layers: Layer[]) {
     super();
-    this.layers = layers.flat() as Module[];
+    this.layers = layers.flat() as Layer[];
     this.layers.forEach((m, i) => {
-      if (!(m instanceof Module)) throw typeError('Sequential', `layers[${i}]`, 'a Module', m);
+      if (!(m instanceof Layer)) throw typeError('Sequential', `layers[${i}]`, 'a Layer (a Module mapping one tensor to one tensor)', m);
       this.registerModule(String(i), m);
     });
   }
   get length(): number {
     return this.layers.length;
   }
-  at(i: number): Module {
+  at(i: number): Layer {
     return this.layers[i];
   }
   forward(x: Tensor): Tensor {
     let h = x;
-    for (const m of this.layers) h = (m as unknown as { forward(t: Tensor): Tensor }).forward(h);
+    const n = this.layers.length;
+    for (let i = 0; i < n; ++i) {
+      const m = this.layers[i];
+      if (i + 1 < n && this.layers[i + 1].activation === 'relu') {
+        h = m.forwardRelu(h);
+        ++i;
+      } else h = m.forward(h);
+    }
     return h;
   }
 }
 
 /** Flattens dims startDim..endDim (default 1..-1, keeping the batch). */
-export class Flatten extends Module {
+export class Flatten extends Layer {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
   }
@@ -39,7 +49,7 @@ export class Flatten extends Module {
 }
 
 /** Splits dim `dim` into `sizes` (torch.nn.Unflatten). */
-export class Unflatten extends Module {
+export class Unflatten extends Layer {
   readonly sizes: number[];
   constructor(readonly dim: number, sizes: number[]) {
     super();
@@ -56,13 +66,14 @@ export class Unflatten extends Module {
   }
 }
 
-export class ReLU extends Module {
+export class ReLU extends Layer {
+  override readonly activation = 'relu' as const;
   forward(x: Tensor): Tensor {
     return x.relu();
   }
 }
 
-export class LeakyReLU extends Module {
+export class LeakyReLU extends Layer {
   constructor(readonly negativeSlope = 0.01) {
     super();
   }
@@ -71,20 +82,20 @@ export class LeakyReLU extends Module {
   }
 }
 
-export class Sigmoid extends Module {
+export class Sigmoid extends Layer {
   forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
 }
 
-export class Tanh extends Module {
+export class Tanh extends Layer {
   forward(x: Tensor): Tensor {
     return x.tanh();
   }
 }
 
 /** Passes its input through (a placeholder layer). */
-export class Identity extends Module {
+export class Identity extends Layer {
   forward(x: Tensor): Tensor {
     return x;
   }

@@ -8,7 +8,8 @@ import { checkInt, checkNumel } from '../errors';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { Tensor } from '../tensor/tensor';
 import { linear } from '../ops/matmul';
-import { Module, Parameter } from './module';
+import { Parameter } from './module';
+import { Layer } from './layer';
 
 export interface LinearOptions {
   /** Add a learned bias (default true). */
@@ -18,7 +19,7 @@ export interface LinearOptions {
   seed?: number;
 }
 
-export class Linear extends Module {
+export class Linear extends Layer {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly weight: Parameter;

@@ -8,7 +8,7 @@
  */
 import { checkInt, checkNumel, fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor } from '../tensor/tensor';
-import { stack } from '../tensor/shape_ops';
+import { stack } from '../ops/shape';
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { Module, Parameter } from './module';
 import { lstmCell, lstmSequence } from '../ops/lstm';

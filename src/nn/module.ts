@@ -7,7 +7,8 @@ import { fmtShape } from '../errors';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
-import { dev, handle } from '../tensor/device';
+import type { Device } from '../tensor/memory';
+import '../ops';
 
 /** A tensor registered as a module's trainable weight (requires grad, never tidied away). */
 export class Parameter extends Tensor {
@@ -123,7 +124,7 @@ export abstract class Module {
    * Moves every parameter and buffer (and their gradients) to `device` in place, as PyTorch's
    * module.to(device): optimizers built over the parameters keep working. Returns this.
    */
-  to(device: 'cpu' | 'cuda'): this {
+  to(device: Device): this {
     for (const p of this.parameters()) p._moveTo(device, 'Module.to');
     for (const [, b] of this.namedBuffers()) if (b.dtype === 'float32') b._moveTo(device, 'Module.to');
     return this;
@@ -161,12 +162,9 @@ export abstract class Module {
       for (const [k, t] of Object.entries(own)) {
         const src = dict[k];
         if (src === undefined) continue;
-        const data = isTensor(src) ? (src.device === 'cuda' ? src.toFloat32Array() : src.f32('loadStateDict', k)) : src.data;
-        if (t.device === 'cuda') {
-          // a parameter on 'cuda': the values are uploaded into its device buffer
-          if (data.length !== t.size) throw new RangeError(`loadStateDict: key '${k}' has ${data.length} values, expected ${t.size}`);
-          if (data.length) dev('loadStateDict').upload(handle(t, 'loadStateDict', k), data);
-        } else (t.data('loadStateDict') as Float32Array).set(data);
+        const data = isTensor(src) ? src.hostF32('loadStateDict', k) : src.data;
+        if (data.length !== t.size) throw new RangeError(`loadStateDict: key '${k}' has ${data.length} values, expected ${t.size}`);
+        t._backend.upload(t.buf('loadStateDict', k), data, 'loadStateDict');
       }
     });
   }

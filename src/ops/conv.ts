@@ -9,11 +9,11 @@
  *     Ho = (H - 1)*strideH - 2*padH + kh + outputPaddingH
  */
 import { fmtShape, rangeError, typeError } from '../errors';
-import { Tensor, checkTensor, record } from '../tensor/tensor';
-import { requireNative } from '../backend/native';
-import { deviceOf } from '../tensor/device';
-import * as cudaOps from './cuda_ops';
-import { UNARY } from './elementwise';
+import { Tensor, checkTensor } from '../tensor/tensor';
+import { record } from '../autograd/tape';
+import { backendOf, backendFor } from '../tensor/placement';
+import { opCodes } from '../backend/op_codes';
+import { checkFloat32 } from './elementwise';
 
 export type Pair = number | [number, number];
 
@@ -46,7 +46,7 @@ export function toPair(fn: string, arg: string, v: unknown, min: number): [numbe
 
 function check4d(fn: string, arg: string, t: Tensor): void {
   if (t.ndim !== 4) throw rangeError(fn, `${arg} must be [N,C,H,W], got ${fmtShape(t.shape)}`);
-  if (t.device !== 'cuda') t.f32(fn, arg);
+  checkFloat32(fn, arg, t);
 }
 
 /** conv2d: cross-correlation as in torch.nn.functional.conv2d. */
@@ -73,36 +73,30 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     );
   const Ho = Math.floor((H + 2 * ph - kh) / sh) + 1;
   const Wo = Math.floor((W + 2 * pw - kw) / sw) + 1;
-  if ((x.device !== 'cpu' || weight.device !== 'cpu' || (bias && bias.device !== 'cpu')) && deviceOf(fn, [['input', x], ['weight', weight], ['bias', bias]]) === 'cuda')
-    return cudaOps.conv2d(fn, x, weight, bias ?? null, [N, C, H, W, K, kh, kw, sh, sw, ph, pw], [N, K, Ho, Wo], (opts as { relu?: unknown }).relu === true);
-  // Every forward path (direct, row, im2col + GEMM with beta 0, empty reduction) writes every
-  // output element (cpp/conv.cpp conv2dForward): no zero fill needed.
-  const out = Tensor.uninit([N, K, Ho, Wo]);
+  const be = backendOf(fn, [['input', x], ['weight', weight], ['bias', bias]]);
+  // Every forward path writes every output element (cpp/conv.cpp conv2dForward): no zero fill needed.
+  const out = Tensor.on(be, [N, K, Ho, Wo], 'float32', false, fn);
   const dims = [N, C, H, W, K, kh, kw, sh, sw, ph, pw];
   const relu = opts.relu === true;
   if (opts.relu !== undefined && typeof opts.relu !== 'boolean') throw typeError(fn, 'relu', 'a boolean', opts.relu);
-  requireNative('conv2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims, relu);
+  be.conv2dForward(x.buf(fn, 'input'), weight.buf(fn, 'weight'), bias ? bias.buf(fn, 'bias') : null, out._buf, dims, relu);
   const inputs = bias ? [x, weight, bias] : [x, weight];
+  const y = out._buf;
   return record(out, relu ? 'conv2dRelu' : 'conv2d', inputs, (g) => {
-    const gx = x.requiresGrad ? Tensor.empty(x.shape.slice()) : null;
-    const gw = weight.requiresGrad ? Tensor.empty(weight.shape.slice()) : null;
-    const gb = bias && bias.requiresGrad ? Tensor.empty(bias.shape.slice()) : null;
-    let gy = g.f32(fn, 'gradOutput');
+    const bf = `${fn} backward`;
+    const gx = x.requiresGrad ? Tensor.on(be, x.shape.slice(), 'float32', true, bf) : null;
+    const gw = weight.requiresGrad ? Tensor.on(be, weight.shape.slice(), 'float32', true, bf) : null;
+    const gb = bias && bias.requiresGrad ? Tensor.on(be, bias.shape.slice(), 'float32', true, bf) : null;
+    let gy = g.buf(bf, 'gradOutput');
+    let masked: Tensor | null = null;
     if (relu) {
       // d relu: the gradient where the output is positive (relu(z) > 0 exactly where z > 0).
-      const masked = new Float32Array(gy.length);
-      requireNative('unaryBackward')(UNARY.relu, out._data, null, gy, masked, 0, 0);
-      gy = masked;
+      masked = Tensor.on(be, g.shape.slice(), 'float32', true, bf);
+      be.unaryBackward(opCodes().unary.relu, y, null, gy, masked._buf, masked.size, 0, 0);
+      gy = masked._buf;
     }
-    requireNative('conv2dBackward')(
-      x.f32(fn, 'input'),
-      weight.f32(fn, 'weight'),
-      gy,
-      gx ? gx._data : null,
-      gw ? gw._data : null,
-      gb ? gb._data : null,
-      ...dims,
-    );
+    be.conv2dBackward(x.buf(bf, 'input'), weight.buf(bf, 'weight'), gy, gx ? gx._buf : null, gw ? gw._buf : null, gb ? gb._buf : null, dims);
+    masked?.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }
@@ -136,25 +130,17 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const Wo = convTransposeOutSize(W, kw, sw, pw, opw);
   if (Ho < 1 || Wo < 1)
     throw rangeError(fn, `output size ${Ho}x${Wo} is not positive for input ${fmtShape(x.shape)} (padding [${ph},${pw}] too large)`);
-  if ((x.device !== 'cpu' || weight.device !== 'cpu' || (bias && bias.device !== 'cpu')) && deviceOf(fn, [['input', x], ['weight', weight], ['bias', bias]]) === 'cuda')
-    return cudaOps.convTranspose2d(fn, x, weight, bias ?? null, [N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, oph, opw], [N, Cout, Ho, Wo]);
-  const out = Tensor.empty([N, Cout, Ho, Wo]);
+  const be = backendOf(fn, [['input', x], ['weight', weight], ['bias', bias]]);
+  const out = Tensor.on(be, [N, Cout, Ho, Wo], 'float32', true, fn);
   const dims = [N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, oph, opw];
-  requireNative('convTranspose2dForward')(x.f32(fn, 'input'), weight.f32(fn, 'weight'), bias ? bias.f32(fn, 'bias') : null, out._data, ...dims);
+  be.convTranspose2dForward(x.buf(fn, 'input'), weight.buf(fn, 'weight'), bias ? bias.buf(fn, 'bias') : null, out._buf, dims);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, 'convTranspose2d', inputs, (g) => {
-    const gx = x.requiresGrad ? Tensor.empty(x.shape.slice()) : null;
-    const gw = weight.requiresGrad ? Tensor.empty(weight.shape.slice()) : null;
-    const gb = bias && bias.requiresGrad ? Tensor.empty(bias.shape.slice()) : null;
-    requireNative('convTranspose2dBackward')(
-      x.f32(fn, 'input'),
-      weight.f32(fn, 'weight'),
-      g.f32(fn, 'gradOutput'),
-      gx ? gx._data : null,
-      gw ? gw._data : null,
-      gb ? gb._data : null,
-      ...dims,
-    );
+    const bf = `${fn} backward`;
+    const gx = x.requiresGrad ? Tensor.on(be, x.shape.slice(), 'float32', true, bf) : null;
+    const gw = weight.requiresGrad ? Tensor.on(be, weight.shape.slice(), 'float32', true, bf) : null;
+    const gb = bias && bias.requiresGrad ? Tensor.on(be, bias.shape.slice(), 'float32', true, bf) : null;
+    be.convTranspose2dBackward(x.buf(bf, 'input'), weight.buf(bf, 'weight'), g.buf(bf, 'gradOutput'), gx ? gx._buf : null, gw ? gw._buf : null, gb ? gb._buf : null, dims);
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }
@@ -166,7 +152,7 @@ export type FrameLayout = 'NHWC' | 'NCHW';
  * A 3-D input is one frame ([H,W,C] or [C,H,W]). With `{ device: 'cuda' }` the result is a
  * 'cuda' tensor: the bytes (uint8 tensors stay on the CPU) are uploaded and converted on the device.
  */
-export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC', opts: { device?: 'cpu' | 'cuda' } = {}): Tensor {
+export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC', opts: { device?: string } = {}): Tensor {
   const fn = 'framesToFloat';
   checkTensor(fn, 'frames', frames);
   if (frames.dtype !== 'uint8') throw new TypeError(`${fn}: frames must be uint8, got ${frames.dtype}`);
@@ -174,11 +160,9 @@ export function framesToFloat(frames: Tensor, layout: FrameLayout = 'NHWC', opts
   const shape = frames.ndim === 3 ? [1, ...frames.shape] : frames.shape;
   if (shape.length !== 4) throw rangeError(fn, `frames must be [N,H,W,C] or [N,C,H,W], got ${fmtShape(frames.shape)}`);
   const [N, C, H, W] = layout === 'NHWC' ? [shape[0], shape[3], shape[1], shape[2]] : shape;
-  const device = opts?.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'cuda') throw typeError(fn, 'device', "'cpu' or 'cuda'", device);
-  if (device === 'cuda') return cudaOps.framesToFloat(frames.data(fn) as Uint8Array, N, C, H, W, layout === 'NHWC');
-  const out = Tensor.empty([N, C, H, W]);
-  requireNative('framesToFloat')(frames.data(fn), out._data, N, C, H, W, layout === 'NHWC');
+  const be = backendFor(fn, opts?.device ?? 'cpu');
+  const out = Tensor.on(be, [N, C, H, W], 'float32', true, fn);
+  be.framesToFloat(frames.data(fn) as Uint8Array, N, C, H, W, layout === 'NHWC', out._buf);
   return out;
 }
 
@@ -192,8 +176,7 @@ export function floatToFrames(images: Tensor, layout: FrameLayout = 'NHWC'): Ten
   check4d(fn, 'images', images);
   if (layout !== 'NHWC' && layout !== 'NCHW') throw typeError(fn, 'layout', "'NHWC' or 'NCHW'", layout);
   const [N, C, H, W] = images.shape;
-  if (images.device === 'cuda') return cudaOps.floatToFrames(images, layout === 'NHWC');
   const out = Tensor.empty(layout === 'NHWC' ? [N, H, W, C] : [N, C, H, W], 'uint8');
-  requireNative('floatToFrames')(images.f32(fn, 'images'), out._data, N, C, H, W, layout === 'NHWC');
+  images._backend.floatToFrames(images.buf(fn, 'images'), N, C, H, W, layout === 'NHWC', out._data as Uint8Array);
   return out;
 }

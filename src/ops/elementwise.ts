@@ -7,33 +7,16 @@
  * equal or one of them 1 (at most 6 dimensions). A number operand is a scalar.
  */
 import { describeValue, fmtShape, rangeError, typeError } from '../errors';
-import { Tensor, checkTensor, record } from '../tensor/tensor';
-import { native } from '../backend/native';
-import { deviceOf } from '../tensor/device';
-import * as cudaOps from './cuda_ops';
+import { Tensor, checkTensor } from '../tensor/tensor';
+import { record } from '../autograd/tape';
+import { backendOf } from '../tensor/placement';
+import { opCodes } from '../backend/op_codes';
 
-/** Native op codes (cpp/elementwise.h). */
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
-export const UNARY = {
-  neg: 0,
-  square: 1,
-  sqrt: 2,
-  relu: 3,
-  leakyRelu: 4,
-  sigmoid: 5,
-  tanh: 6,
-  exp: 7,
-  log: 8,
-  softplus: 9,
-  abs: 10,
-  affine: 11,
-  rdiv: 12,
-  pow: 13,
-  clamp: 14,
-} as const;
+type UnaryName = keyof ReturnType<typeof opCodes>['unary'];
+type BinaryName = keyof ReturnType<typeof opCodes>['binary'];
 /** Ops whose backward reads the output y; the rest read the input x (neg/affine read neither). */
-const USES_Y = new Set<number>([UNARY.sqrt, UNARY.sigmoid, UNARY.tanh, UNARY.exp]);
-const USES_NONE = new Set<number>([UNARY.neg, UNARY.affine]);
+const USES_Y = new Set<UnaryName>(['sqrt', 'sigmoid', 'tanh', 'exp']);
+const USES_NONE = new Set<UnaryName>(['neg', 'affine']);
 
 const MAX_DIMS = 6;
 
@@ -52,68 +35,57 @@ export function broadcastShapes(fn: string, a: readonly number[], b: readonly nu
   return out;
 }
 
+/** A TypeError naming fn and arg unless t is float32. */
+export function checkFloat32(fn: string, arg: string, t: Tensor): void {
+  if (t.dtype !== 'float32') throw new TypeError(`${fn}: ${arg} must be float32, got ${t.dtype}`);
+}
+
 function scalarArg(fn: string, v: unknown): number {
   if (typeof v !== 'number') throw typeError(fn, 'b', 'a Tensor or a number', v);
   if (Number.isNaN(v)) throw typeError(fn, 'b', 'a number, not NaN', v);
   return v;
 }
 
-function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor | number): Tensor {
+function binary(name: BinaryName, a: Tensor, b: Tensor | number): Tensor {
   checkTensor(name, 'a', a);
-  const op = BINARY[name];
-  if (a.device !== 'cpu' || ((b as Tensor)?._isTensor && (b as Tensor).device !== 'cpu')) {
-    const isT = (b as Tensor)?._isTensor === true;
-    if (isT) checkTensor(name, 'b', b);
-    if (deviceOf(name, [['a', a], ['b', isT ? (b as Tensor) : null]]) === 'cuda') {
-      if (!isT) return cudaOps.binary(name, op, a, scalarArg(name, b), a.shape, []);
-      const bt = b as Tensor;
-      if (a.dtype !== 'float32' || bt.dtype !== 'float32') throw new TypeError(`${name}: a and b must be float32, got ${a.dtype} and ${bt.dtype}`);
-      return cudaOps.binary(name, op, a, bt, broadcastShapes(name, a.shape, bt.shape), bt.shape);
-    }
-  }
-  const ad = a.f32(name, 'a');
-  let bt: Tensor | null = null;
-  let bd: Float32Array;
-  let bShape: number[];
+  const op = opCodes().binary[name];
   if (typeof b === 'number' || !(b as Tensor)?._isTensor) {
-    bd = Float32Array.of(scalarArg(name, b));
-    bShape = [];
-  } else {
-    bt = checkTensor(name, 'b', b);
-    bd = bt.f32(name, 'b');
-    bShape = bt.shape;
+    const s = scalarArg(name, b);
+    const be = backendOf(name, [['a', a]]);
+    const ad = a.buf(name, 'a');
+    checkFloat32(name, 'a', a);
+    const aShape = broadcastShapes(name, a.shape, []); // a's shape, checked
+    const out = Tensor.on(be, aShape.slice(), 'float32', false, name);
+    be.binaryScalarForward(op, ad, aShape, s, out._buf);
+    return record(out, name, [a], (g) => {
+      if (name === 'add' || name === 'sub') return [g];
+      const bf = `${name} backward`;
+      const ga = Tensor.on(be, aShape.slice(), 'float32', true, bf);
+      be.binaryScalarBackward(op, a.buf(bf, 'a'), aShape, s, g.buf(bf, 'gradient'), ga._buf);
+      return [ga];
+    });
   }
-  const outShape = broadcastShapes(name, a.shape, bShape);
-  const out = Tensor.empty(outShape);
-  native.binaryForward(op, ad, a.shape, bd, bShape, out._data, outShape);
-  const inputs = bt ? [a, bt] : [a];
-  const aShape = a.shape.slice();
-  return record(out, name, inputs, (g) => {
+  const bt = checkTensor(name, 'b', b);
+  const be = backendOf(name, [['a', a], ['b', bt]]);
+  checkFloat32(name, 'a', a);
+  checkFloat32(name, 'b', bt);
+  const aShape = a.shape.slice(), bShape = bt.shape.slice();
+  const outShape = broadcastShapes(name, aShape, bShape);
+  const out = Tensor.on(be, outShape.slice(), 'float32', false, name);
+  be.binaryForward(op, a.buf(name, 'a'), aShape, bt.buf(name, 'b'), bShape, out._buf, outShape);
+  return record(out, name, [a, bt], (g) => {
+    const bf = `${name} backward`;
     const wantA = a.requiresGrad;
-    const wantB = bt !== null && bt.requiresGrad;
+    const wantB = bt.requiresGrad;
     const same = (s: number[]) => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
     // add/sub pass the gradient through unchanged where no broadcast happened.
-    const passA = wantA && (op === BINARY.add || op === BINARY.sub) && same(aShape);
-    const passB = wantB && op === BINARY.add && same(bShape);
-    const ga = wantA && !passA ? Tensor.empty(aShape.slice()) : null;
-    const gb = wantB && !passB ? Tensor.empty(bShape.slice()) : null;
-    if (ga || gb) {
-      const needA = op === BINARY.mul || op === BINARY.div;
-      native.binaryBackward(
-        op,
-        needA ? a.f32(`${name} backward`, 'a') : ad,
-        aShape,
-        needA && bt ? bt.f32(`${name} backward`, 'b') : bd,
-        bShape,
-        g.f32(`${name} backward`, 'gradient'),
-        outShape,
-        ga ? ga._data : null,
-        gb ? gb._data : null,
-      );
-    }
-    const gradA = passA ? g : ga;
-    const gradB = passB ? g : gb;
-    return bt ? [gradA, gradB] : [gradA];
+    const passA = wantA && (name === 'add' || name === 'sub') && same(aShape);
+    const passB = wantB && name === 'add' && same(bShape);
+    const ga = wantA && !passA ? Tensor.on(be, aShape.slice(), 'float32', true, bf) : null;
+    const gb = wantB && !passB ? Tensor.on(be, bShape.slice(), 'float32', true, bf) : null;
+    if (ga || gb)
+      be.binaryBackward(op, a.buf(bf, 'a'), aShape, bt.buf(bf, 'b'), bShape, g.buf(bf, 'gradient'), outShape, ga ? ga._buf : null, gb ? gb._buf : null);
+    return [passA ? g : ga, passB ? g : gb];
   });
 }
 
@@ -130,25 +102,20 @@ export function div(a: Tensor, b: Tensor | number): Tensor {
   return binary('div', a, b);
 }
 
-function unary(name: string, op: number, x: Tensor, p0 = 0, p1 = 0): Tensor {
+function unary(name: string, opName: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   checkTensor(name, 'x', x);
-  if (x.device !== 'cpu') return cudaOps.unary(name, op, x, p0, p1, !USES_Y.has(op) && !USES_NONE.has(op), USES_Y.has(op));
-  const xd = x.f32(name, 'x');
-  const out = Tensor.empty(x.shape.slice());
-  const yd = out._data as Float32Array;
-  native.unaryForward(op, xd, yd, p0, p1);
+  const be = backendOf(name, [['x', x]]);
+  checkFloat32(name, 'x', x);
+  const op = opCodes().unary[opName];
+  const n = x.size;
+  const out = Tensor.on(be, x.shape.slice(), 'float32', false, name);
+  be.unaryForward(op, x.buf(name, 'x'), out._buf, n, p0, p1);
+  const y = out._buf;
   return record(out, name, [x], (g) => {
-    const gx = Tensor.empty(x.shape.slice());
-    const needX = !USES_Y.has(op) && !USES_NONE.has(op);
-    native.unaryBackward(
-      op,
-      needX ? x.f32(`${name} backward`, 'x') : null,
-      USES_Y.has(op) ? yd : null,
-      g.f32(`${name} backward`, 'gradient'),
-      gx._data,
-      p0,
-      p1,
-    );
+    const bf = `${name} backward`;
+    const gx = Tensor.on(be, x.shape.slice(), 'float32', false, bf);
+    const needX = !USES_Y.has(opName) && !USES_NONE.has(opName);
+    be.unaryBackward(op, needX ? x.buf(bf, 'x') : null, USES_Y.has(opName) ? y : null, g.buf(bf, 'gradient'), gx._buf, n, p0, p1);
     return [gx];
   });
 }
@@ -159,51 +126,51 @@ function finite(fn: string, arg: string, v: unknown): number {
 }
 
 export function neg(x: Tensor): Tensor {
-  return unary('neg', UNARY.neg, x);
+  return unary('neg', 'neg', x);
 }
 export function square(x: Tensor): Tensor {
-  return unary('square', UNARY.square, x);
+  return unary('square', 'square', x);
 }
 export function sqrt(x: Tensor): Tensor {
-  return unary('sqrt', UNARY.sqrt, x);
+  return unary('sqrt', 'sqrt', x);
 }
 export function relu(x: Tensor): Tensor {
-  return unary('relu', UNARY.relu, x);
+  return unary('relu', 'relu', x);
 }
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
-  return unary('leakyRelu', UNARY.leakyRelu, x, finite('leakyRelu', 'slope', slope));
+  return unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'slope', slope));
 }
 export function sigmoid(x: Tensor): Tensor {
-  return unary('sigmoid', UNARY.sigmoid, x);
+  return unary('sigmoid', 'sigmoid', x);
 }
 export function tanh(x: Tensor): Tensor {
-  return unary('tanh', UNARY.tanh, x);
+  return unary('tanh', 'tanh', x);
 }
 export function exp(x: Tensor): Tensor {
-  return unary('exp', UNARY.exp, x);
+  return unary('exp', 'exp', x);
 }
 export function log(x: Tensor): Tensor {
-  return unary('log', UNARY.log, x);
+  return unary('log', 'log', x);
 }
 /** log(1 + exp(x)), computed stably as max(x, 0) + log1p(exp(-|x|)). */
 export function softplus(x: Tensor): Tensor {
-  return unary('softplus', UNARY.softplus, x);
+  return unary('softplus', 'softplus', x);
 }
 /** |x| (gradient 0 at 0). */
 export function abs(x: Tensor): Tensor {
-  return unary('abs', UNARY.abs, x);
+  return unary('abs', 'abs', x);
 }
 /** alpha * x + beta in one pass. */
 export function scale(x: Tensor, alpha: number, beta = 0): Tensor {
-  return unary('scale', UNARY.affine, x, finite('scale', 'alpha', alpha), finite('scale', 'beta', beta));
+  return unary('scale', 'affine', x, finite('scale', 'alpha', alpha), finite('scale', 'beta', beta));
 }
 /** c / x elementwise. */
 export function reciprocal(x: Tensor, c = 1): Tensor {
-  return unary('reciprocal', UNARY.rdiv, x, finite('reciprocal', 'c', c));
+  return unary('reciprocal', 'rdiv', x, finite('reciprocal', 'c', c));
 }
 /** x ^ p for a number p. */
 export function pow(x: Tensor, p: number): Tensor {
-  return unary('pow', UNARY.pow, x, finite('pow', 'p', p));
+  return unary('pow', 'pow', x, finite('pow', 'p', p));
 }
 /** min(max(x, lo), hi); the gradient passes where lo <= x <= hi. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
@@ -213,7 +180,7 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   if (Number.isNaN(h)) throw typeError('clamp', 'hi', 'a number', hi);
   if (l > h) throw rangeError('clamp', `lo must be <= hi, got lo=${lo} and hi=${hi}`);
   const f = (v: number) => Math.max(Math.min(v, 3.4e38), -3.4e38);
-  return unary('clamp', UNARY.clamp, x, f(l), f(h));
+  return unary('clamp', 'clamp', x, f(l), f(h));
 }
 
 export { describeValue };

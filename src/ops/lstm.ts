@@ -14,22 +14,16 @@
  * Ops with several outputs record one packed tensor and hand out views of it (each view's
  * backward places its gradient in the packed gradient), so the engine sums the gradients of
  * the outputs that are used and the fused backward runs once. What backward needs (activated
- * gates, tanh(c), cell states) is kept in plain Float32Arrays owned by the tape closure.
+ * gates, tanh(c), cell states) is kept in buffers of the backend tied to the packed output's
+ * storage, so they are freed with it.
  */
 import { fmtShape, rangeError } from '../errors';
-import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
+import type { Backend, Buffer, LstmWeightBuffers, LstmWeightGrads } from '../backend/backend';
+import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
 import { isGradEnabled } from '../autograd/grad_mode';
-import { requireNative } from '../backend/native';
-import { deviceOf } from '../tensor/device';
-import { allocateUninit } from '../tensor/memory';
-import * as cudaOps from './cuda_ops';
-
-const cellForward = () => requireNative('lstmCellForward');
-const cellBackward = () => requireNative('lstmCellBackward');
-const seqForward = () => requireNative('lstmSequenceForward');
-const seqBackward = () => requireNative('lstmSequenceBackward');
-const headForward = () => requireNative('residualHeadForward');
-const headBackward = () => requireNative('residualHeadBackward');
+import { record } from '../autograd/tape';
+import { backendOf } from '../tensor/placement';
+import { checkFloat32 } from './elementwise';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -40,17 +34,24 @@ function expectShape(fn: string, arg: string, t: Tensor, shape: number[]): void 
 }
 
 /** Views of a packed output, each recorded so its gradient lands at its offset. */
-function unpack(packed: Tensor, parts: { shape: number[]; offset: number }[]): Tensor[] {
-  const data = packed.f32('unpack');
+function unpack(be: Backend, packed: Tensor, parts: { shape: number[]; offset: number }[]): Tensor[] {
   return parts.map(({ shape, offset }) => {
     const n = shapeSize(shape);
-    const v = packed._view(shape, data.subarray(offset, offset + n));
+    const v = packed._viewAt(shape, offset, 'unpack');
     return record(v, 'unpack', [packed], (g) => {
-      const gp = Tensor.empty(packed.shape.slice());
-      (gp._data as Float32Array).set(g.f32('unpack backward'), offset);
+      const bf = 'unpack backward';
+      const gp = Tensor.on(be, packed.shape.slice(), 'float32', true, bf);
+      be.copy(be.view(gp._buf, 'float32', offset, n, bf), g.buf(bf, 'gradient'), n, 'float32', bf);
       return [gp];
     });
   });
+}
+
+/** A buffer saved for backward, tied to `owner`'s storage (freed with it). */
+function saved(be: Backend, owner: Tensor, n: number, fn: string): Buffer {
+  const b = be.alloc('float32', n, false, fn);
+  owner._storage.attach(b, n * 4);
+  return b;
 }
 
 interface LstmWeights {
@@ -72,18 +73,31 @@ function checkWeights(fn: string, I: number, w: LstmWeights): number {
   return H;
 }
 
-/** The weights' gradient buffers wanted by backward (null where an input needs none). */
-function weightGrads(w: LstmWeights, H: number, I: number) {
+/** The weights' gradient tensors wanted by backward (null where an input needs none). */
+function weightGrads(be: Backend, w: LstmWeights, H: number, I: number, fn: string) {
+  const t = (shape: number[]) => Tensor.on(be, shape, 'float32', false, fn);
   return {
-    wih: w.wih.requiresGrad ? Tensor.uninit([4 * H, I]) : null,
-    whh: w.whh.requiresGrad ? Tensor.uninit([4 * H, H]) : null,
-    bih: w.bih && w.bih.requiresGrad ? Tensor.uninit([4 * H]) : null,
-    bhh: w.bhh && w.bhh.requiresGrad ? Tensor.uninit([4 * H]) : null,
+    wih: w.wih.requiresGrad ? t([4 * H, I]) : null,
+    whh: w.whh.requiresGrad ? t([4 * H, H]) : null,
+    bih: w.bih && w.bih.requiresGrad ? t([4 * H]) : null,
+    bhh: w.bhh && w.bhh.requiresGrad ? t([4 * H]) : null,
   };
 }
 
-const dataOf = (t: Tensor | null | undefined, fn: string, arg: string) => (t ? t.f32(fn, arg) : null);
+function gradBuffers(gw: ReturnType<typeof weightGrads>): LstmWeightGrads {
+  return { wih: gw.wih?._buf ?? null, whh: gw.whh?._buf ?? null, bih: gw.bih?._buf ?? null, bhh: gw.bhh?._buf ?? null };
+}
 
+function weightBuffers(w: LstmWeights, fn: string): LstmWeightBuffers {
+  return {
+    wih: w.wih.buf(fn, 'weight_ih'),
+    whh: w.whh.buf(fn, 'weight_hh'),
+    bih: w.bih ? w.bih.buf(fn, 'bias_ih') : null,
+    bhh: w.bhh ? w.bhh.buf(fn, 'bias_hh') : null,
+  };
+}
+
+const bufOf = (t: Tensor | null | undefined, fn: string, arg: string): Buffer | null => (t ? t.buf(fn, arg) : null);
 
 /**
  * One LSTM step: x [B,I], h/c [B,H] (null: zeros) -> [h', c'], each [B,H].
@@ -105,41 +119,42 @@ export function lstmCell(
   const H = checkWeights(fn, I, w);
   if (h) expectShape(fn, 'h', checkTensor(fn, 'h', h), [B, H]);
   if (c) expectShape(fn, 'c', checkTensor(fn, 'c', c), [B, H]);
-  const d = deviceOf(fn, [['x', x], ['h', h], ['c', c], ['weight_ih', wih], ['weight_hh', whh], ['bias_ih', bih], ['bias_hh', bhh]]);
-  if (d === 'cuda') return cudaOps.lstmCell(x, h, c, w, B, I, H);
-  const xd = x.f32(fn, 'x');
-  const hd = dataOf(h, fn, 'h');
-  const cd = dataOf(c, fn, 'c');
-  const gates = allocateUninit(B * 4 * H);
-  const tanhC = allocateUninit(B * H);
-  const packed = Tensor.uninit([2 * B * H]);
-  const pd = packed._data as Float32Array;
-  const hNew = pd.subarray(0, B * H);
-  const cNew = pd.subarray(B * H);
-  cellForward()(xd, hd, cd, wih.f32(fn, 'weight_ih'), whh.f32(fn, 'weight_hh'), dataOf(bih, fn, 'bias_ih'), dataOf(bhh, fn, 'bias_hh'),
-    B, I, H, gates, cNew, hNew, tanhC);
-  const inputs: Tensor[] = [x, wih, whh];
-  if (h) inputs.push(h);
-  if (c) inputs.push(c);
-  if (bih) inputs.push(bih);
-  if (bhh) inputs.push(bhh);
-  record(packed, fn, inputs, (g) => {
-    const gd = g.f32('lstmCell backward');
-    const dx = x.requiresGrad ? Tensor.uninit([B, I]) : null;
-    const dh = h && h.requiresGrad ? Tensor.uninit([B, H]) : null;
-    const dc = c && c.requiresGrad ? Tensor.uninit([B, H]) : null;
-    const gw = weightGrads(w, H, I);
-    cellBackward()(xd, hd, cd, wih.f32(fn), whh.f32(fn), gates, tanhC, gd.subarray(0, B * H), gd.subarray(B * H), B, I, H,
-      dx?._data ?? null, dh?._data ?? null, dc?._data ?? null, gw.wih?._data ?? null, gw.whh?._data ?? null,
-      gw.bih?._data ?? null, gw.bhh?._data ?? null);
-    const out: (Tensor | null)[] = [dx, gw.wih, gw.whh];
-    if (h) out.push(dh);
-    if (c) out.push(dc);
-    if (bih) out.push(gw.bih);
-    if (bhh) out.push(gw.bhh);
-    return out;
-  });
-  const [ho, co] = unpack(packed, [
+  checkFloat32(fn, 'x', x);
+  const be = backendOf(fn, [['x', x], ['h', h], ['c', c], ['weight_ih', wih], ['weight_hh', whh], ['bias_ih', bih], ['bias_hh', bhh]]);
+  const xd = x.buf(fn, 'x');
+  const hd = bufOf(h, fn, 'h');
+  const cd = bufOf(c, fn, 'c');
+  const wb = weightBuffers(w, fn);
+  const packed = Tensor.on(be, [2 * B * H], 'float32', false, fn);
+  const gates = saved(be, packed, B * 4 * H, fn);
+  const tanhC = saved(be, packed, B * H, fn);
+  const hNew = be.view(packed._buf, 'float32', 0, B * H, fn);
+  const cNew = be.view(packed._buf, 'float32', B * H, B * H, fn);
+  be.lstmCellForward(xd, hd, cd, wb, B, I, H, gates, cNew, hNew, tanhC);
+  if (isGradEnabled()) {
+    const inputs: Tensor[] = [x, wih, whh];
+    if (h) inputs.push(h);
+    if (c) inputs.push(c);
+    if (bih) inputs.push(bih);
+    if (bhh) inputs.push(bhh);
+    record(packed, fn, inputs, (g) => {
+      const bf = 'lstmCell backward';
+      const gd = g.buf(bf, 'gradient');
+      const dx = x.requiresGrad ? Tensor.on(be, [B, I], 'float32', false, bf) : null;
+      const dh = h && h.requiresGrad ? Tensor.on(be, [B, H], 'float32', false, bf) : null;
+      const dc = c && c.requiresGrad ? Tensor.on(be, [B, H], 'float32', false, bf) : null;
+      const gw = weightGrads(be, w, H, I, bf);
+      be.lstmCellBackward(xd, hd, cd, weightBuffers(w, bf), gates, tanhC, be.view(gd, 'float32', 0, B * H, bf), be.view(gd, 'float32', B * H, B * H, bf), B, I, H,
+        dx?._buf ?? null, dh?._buf ?? null, dc?._buf ?? null, gradBuffers(gw));
+      const out: (Tensor | null)[] = [dx, gw.wih, gw.whh];
+      if (h) out.push(dh);
+      if (c) out.push(dc);
+      if (bih) out.push(gw.bih);
+      if (bhh) out.push(gw.bhh);
+      return out;
+    });
+  }
+  const [ho, co] = unpack(be, packed, [
     { shape: [B, H], offset: 0 },
     { shape: [B, H], offset: B * H },
   ]);
@@ -170,24 +185,21 @@ export function lstmSequence(
   const H = checkWeights(fn, I, w);
   if (h0) expectShape(fn, 'h0', checkTensor(fn, 'h0', h0), [B, H]);
   if (c0) expectShape(fn, 'c0', checkTensor(fn, 'c0', c0), [B, H]);
-  if (x.device !== 'cpu' || wih.device !== 'cpu') {
-    const d = deviceOf(fn, [['x', x], ['h0', h0], ['c0', c0], ['weight_ih', wih], ['weight_hh', whh], ['bias_ih', bih], ['bias_hh', bhh]]);
-    if (d === 'cuda') return cudaOps.lstmSequence(x, h0, c0, w, T, B, I, H, batchFirst);
-  }
-  const xd = x.f32(fn, 'x');
-  const h0d = dataOf(h0, fn, 'h0');
-  const c0d = dataOf(c0, fn, 'c0');
+  checkFloat32(fn, 'x', x);
+  const be = backendOf(fn, [['x', x], ['h0', h0], ['c0', c0], ['weight_ih', wih], ['weight_hh', whh], ['bias_ih', bih], ['bias_hh', bhh]]);
+  const xd = x.buf(fn, 'x');
+  const h0d = bufOf(h0, fn, 'h0');
+  const c0d = bufOf(c0, fn, 'c0');
   const rows = T * B;
-  const gates = allocateUninit(rows * 4 * H);
-  const tanhC = allocateUninit(rows * H);
-  const cs = allocateUninit((T + 1) * B * H);
-  const packed = Tensor.uninit([rows * H + 2 * B * H]);
-  const pd = packed._data as Float32Array;
-  const y = pd.subarray(0, rows * H);
-  const hN = pd.subarray(rows * H, rows * H + B * H);
-  const cN = pd.subarray(rows * H + B * H);
-  seqForward()(xd, h0d, c0d, wih.f32(fn, 'weight_ih'), whh.f32(fn, 'weight_hh'), dataOf(bih, fn, 'bias_ih'), dataOf(bhh, fn, 'bias_hh'),
-    T, B, I, H, batchFirst, y, gates, tanhC, cs, hN, cN);
+  const packed = Tensor.on(be, [rows * H + 2 * B * H], 'float32', false, fn);
+  const gates = saved(be, packed, rows * 4 * H, fn);
+  const tanhC = saved(be, packed, rows * H, fn);
+  const cs = saved(be, packed, (T + 1) * B * H, fn);
+  const pd = packed._buf;
+  const y = be.view(pd, 'float32', 0, rows * H, fn);
+  const hN = be.view(pd, 'float32', rows * H, B * H, fn);
+  const cN = be.view(pd, 'float32', rows * H + B * H, B * H, fn);
+  be.lstmSequenceForward(xd, h0d, c0d, weightBuffers(w, fn), T, B, I, H, batchFirst, y, gates, tanhC, cs, hN, cN);
   if (isGradEnabled()) {
     const inputs: Tensor[] = [x, wih, whh];
     if (h0) inputs.push(h0);
@@ -195,15 +207,15 @@ export function lstmSequence(
     if (bih) inputs.push(bih);
     if (bhh) inputs.push(bhh);
     record(packed, fn, inputs, (g) => {
-      const gd = g.f32('lstmSequence backward');
-      const dx = x.requiresGrad ? Tensor.uninit(x.shape.slice()) : null;
-      const dh0 = h0 && h0.requiresGrad ? Tensor.uninit([B, H]) : null;
-      const dc0 = c0 && c0.requiresGrad ? Tensor.uninit([B, H]) : null;
-      const gw = weightGrads(w, H, I);
-      seqBackward()(xd, h0d, y, gates, tanhC, cs, wih.f32(fn), whh.f32(fn), gd.subarray(0, rows * H),
-        gd.subarray(rows * H, rows * H + B * H), gd.subarray(rows * H + B * H), T, B, I, H, batchFirst,
-        dx?._data ?? null, dh0?._data ?? null, dc0?._data ?? null, gw.wih?._data ?? null, gw.whh?._data ?? null,
-        gw.bih?._data ?? null, gw.bhh?._data ?? null);
+      const bf = 'lstmSequence backward';
+      const gd = g.buf(bf, 'gradient');
+      const dx = x.requiresGrad ? Tensor.on(be, x.shape.slice(), 'float32', false, bf) : null;
+      const dh0 = h0 && h0.requiresGrad ? Tensor.on(be, [B, H], 'float32', false, bf) : null;
+      const dc0 = c0 && c0.requiresGrad ? Tensor.on(be, [B, H], 'float32', false, bf) : null;
+      const gw = weightGrads(be, w, H, I, bf);
+      be.lstmSequenceBackward(xd, h0d, y, gates, tanhC, cs, weightBuffers(w, bf), be.view(gd, 'float32', 0, rows * H, bf),
+        be.view(gd, 'float32', rows * H, B * H, bf), be.view(gd, 'float32', rows * H + B * H, B * H, bf), T, B, I, H, batchFirst,
+        dx?._buf ?? null, dh0?._buf ?? null, dc0?._buf ?? null, gradBuffers(gw));
       const out: (Tensor | null)[] = [dx, gw.wih, gw.whh];
       if (h0) out.push(dh0);
       if (c0) out.push(dc0);
@@ -212,7 +224,7 @@ export function lstmSequence(
       return out;
     });
   }
-  const [yo, ho, co] = unpack(packed, [
+  const [yo, ho, co] = unpack(be, packed, [
     { shape: batchFirst ? [B, T, H] : [T, B, H], offset: 0 },
     { shape: [B, H], offset: rows * H },
     { shape: [B, H], offset: rows * H + B * H },
@@ -237,21 +249,20 @@ export function residualHead(z: Tensor | null, h: Tensor, weight: Tensor, bias: 
   if (z) expectShape(fn, 'z', checkTensor(fn, 'z', z), outShape);
   if (bias) expectShape(fn, 'bias', checkTensor(fn, 'bias', bias), [D]);
   const R = shapeSize(h.shape.slice(0, -1));
-  if (h.device !== 'cpu' || weight.device !== 'cpu') {
-    const d = deviceOf(fn, [['h', h], ['weight', weight], ['bias', bias], ['z', z]]);
-    if (d === 'cuda') return cudaOps.residualHead(z, h, weight, bias, R, D, K, outShape);
-  }
-  const out = Tensor.uninit(outShape);
-  const hd = h.f32(fn, 'h');
-  headForward()(dataOf(z, fn, 'z'), hd, weight.f32(fn, 'weight'), dataOf(bias, fn, 'bias'), R, D, K, out._data);
+  checkFloat32(fn, 'h', h);
+  const be = backendOf(fn, [['h', h], ['weight', weight], ['bias', bias], ['z', z]]);
+  const out = Tensor.on(be, outShape, 'float32', false, fn);
+  const hd = h.buf(fn, 'h');
+  be.residualHeadForward(bufOf(z, fn, 'z'), hd, weight.buf(fn, 'weight'), bufOf(bias, fn, 'bias'), R, D, K, out._buf);
   const inputs: Tensor[] = [h, weight];
   if (bias) inputs.push(bias);
   if (z) inputs.push(z);
   return record(out, fn, inputs, (g) => {
-    const dh = h.requiresGrad ? Tensor.uninit(h.shape.slice()) : null;
-    const dW = weight.requiresGrad ? Tensor.uninit([D, K]) : null;
-    const db = bias && bias.requiresGrad ? Tensor.uninit([D]) : null;
-    headBackward()(hd, weight.f32(fn), g.f32('residualHead backward'), R, D, K, dh?._data ?? null, dW?._data ?? null, db?._data ?? null);
+    const bf = 'residualHead backward';
+    const dh = h.requiresGrad ? Tensor.on(be, h.shape.slice(), 'float32', false, bf) : null;
+    const dW = weight.requiresGrad ? Tensor.on(be, [D, K], 'float32', false, bf) : null;
+    const db = bias && bias.requiresGrad ? Tensor.on(be, [D], 'float32', false, bf) : null;
+    be.residualHeadBackward(hd, weight.buf(bf, 'weight'), g.buf(bf, 'gradient'), R, D, K, dh?._buf ?? null, dW?._buf ?? null, db?._buf ?? null);
     const res: (Tensor | null)[] = [dh, dW];
     if (bias) res.push(db);
     if (z) res.push(z.requiresGrad ? g : null);

@@ -4,9 +4,10 @@
  * order, so results do not depend on the thread count. The gradient is a broadcast.
  */
 import { fmtShape, rangeError, typeError } from '../errors';
-import { Tensor, checkTensor, record, shapeSize } from '../tensor/tensor';
-import { native } from '../backend/native';
-import * as cudaOps from './cuda_ops';
+import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
+import { record } from '../autograd/tape';
+import { backendOf } from '../tensor/placement';
+import { checkFloat32 } from './elementwise';
 
 /** Normalized, sorted, distinct axes (all axes when `axis` is undefined). */
 export function normAxes(fn: string, axis: number | number[] | undefined, ndim: number): number[] {
@@ -25,21 +26,22 @@ export function normAxes(fn: string, axis: number | number[] | undefined, ndim: 
 
 function reduceOp(fn: 'sum' | 'mean', x: Tensor, axis: number | number[] | undefined, keepDims: boolean): Tensor {
   checkTensor(fn, 'x', x);
-  const xd = x.device === 'cpu' ? x.f32(fn, 'x') : null;
+  const be = backendOf(fn, [['x', x]]);
+  checkFloat32(fn, 'x', x);
   if (typeof keepDims !== 'boolean') throw typeError(fn, 'keepDims', 'a boolean', keepDims);
   const axes = normAxes(fn, axis, x.ndim);
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i));
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
   const scale = fn === 'mean' ? (count > 0 ? 1 / count : NaN) : 1;
-  if (xd === null) return cudaOps.reduce(fn, x, kept, outShape, scale);
-  const out = Tensor.empty(outShape);
-  if (Number.isNaN(scale)) (out._data as Float32Array).fill(NaN);
-  else native.reduceSum(xd, x.shape, axes, out._data, scale);
+  const out = Tensor.on(be, outShape, 'float32', true, fn);
+  if (Number.isNaN(scale)) be.fill(out._buf, out.size, NaN, fn);
+  else be.sumTo(x.buf(fn, 'x'), x.shape.slice(), axes, kept, out._buf, scale);
   const xShape = x.shape.slice();
   return record(out, fn, [x], (g) => {
-    const gx = Tensor.empty(xShape.slice());
-    if (!Number.isNaN(scale)) native.broadcastTo(g.f32(`${fn} backward`, 'gradient'), kept, gx._data, xShape, scale);
+    const bf = `${fn} backward`;
+    const gx = Tensor.on(be, xShape.slice(), 'float32', true, bf);
+    if (!Number.isNaN(scale)) be.broadcastTo(g.buf(bf, 'gradient'), kept, gx._buf, xShape, scale);
     return [gx];
   });
 }

@@ -4,10 +4,8 @@
  * are not advanced), as PyTorch does.
  */
 import { typeError } from '../errors';
-import { native } from '../backend/native';
-import { Optimizer, OptimizerStateDict, ParamState, ParamsLike } from './optimizer';
-import { Tensor, keep } from '../tensor/tensor';
-import { cudaEmpty, cudaFrom, dev, download, handle } from '../tensor/device';
+import { Optimizer, ParamState, ParamsLike, SavedParamState } from './optimizer';
+import type { Tensor } from '../tensor/tensor';
 import { num } from './util';
 
 export interface AdamOptions {
@@ -33,62 +31,18 @@ export class Adam extends Optimizer {
     this.weightDecay = num(name, 'weightDecay', opts.weightDecay ?? defaultWeightDecay, 0);
   }
 
-  protected initState(n: number): ParamState {
+  protected initState(n: number): SavedParamState {
     return { step: 0, expAvg: new Float32Array(n), expAvgSq: new Float32Array(n) };
   }
 
-  protected update(p: Float32Array, g: Float32Array, s: ParamState): void {
+  protected update(p: Tensor, g: Tensor, s: ParamState): void {
     const t = (s.step as number) + 1;
     s.step = t;
     const [b1, b2] = this.betas;
     const bc1 = 1 - Math.pow(b1, t);
     const bc2 = 1 - Math.pow(b2, t);
-    native.adamStep(p, g, s.expAvg, s.expAvgSq, this.lr, b1, b2, this.eps, this.weightDecay, this.decoupled, bc1, bc2);
-  }
-
-  /** Moments of 'cuda' parameters, on the device (one fused kernel per parameter and step). */
-  private readonly deviceMoments = new Map<number, { step: number; m: Tensor; v: Tensor }>();
-
-  protected override updateDevice(i: number, p: Tensor, g: Tensor, fn: string): void {
-    let s = this.deviceMoments.get(i);
-    if (!s) {
-      s = { step: 0, m: keep(cudaEmpty(p.shape.slice(), fn)), v: keep(cudaEmpty(p.shape.slice(), fn)) };
-      this.deviceMoments.set(i, s);
-    }
-    s.step += 1;
-    const [b1, b2] = this.betas;
-    const bc1 = 1 - Math.pow(b1, s.step);
-    const bc2 = 1 - Math.pow(b2, s.step);
-    cudaDeviceAdam(fn, p, g, s.m, s.v, this.lr, b1, b2, this.eps, this.weightDecay, this.decoupled, bc1, bc2);
-  }
-
-  /** As for CPU parameters; the moments of 'cuda' parameters are copied to the host. */
-  override stateDict(): OptimizerStateDict {
-    const sd = super.stateDict();
-    const fn = `${this.typeName}.stateDict`;
-    for (const [i, s] of this.deviceMoments) sd.state[i] = { step: s.step, expAvg: download(s.m, fn), expAvgSq: download(s.v, fn) };
-    return sd;
-  }
-
-  /** As for CPU parameters; the moments of parameters on 'cuda' go to the device. */
-  override loadStateDict(sd: OptimizerStateDict): void {
-    super.loadStateDict(sd);
-    const fn = `${this.typeName}.loadStateDict`;
-    for (const s of this.deviceMoments.values()) {
-      s.m.dispose();
-      s.v.dispose();
-    }
-    this.deviceMoments.clear();
-    this.params.forEach((p, i) => {
-      const s = this.state[i];
-      if (p.device !== 'cuda' || !s) return;
-      this.deviceMoments.set(i, {
-        step: s.step as number,
-        m: keep(cudaFrom(p.shape.slice(), s.expAvg as Float32Array, fn)),
-        v: keep(cudaFrom(p.shape.slice(), s.expAvgSq as Float32Array, fn)),
-      });
-      this.state[i] = null;
-    });
+    const m = s.expAvg as Tensor, v = s.expAvgSq as Tensor;
+    p._backend.adamStep(p._buf, g._buf, m._buf, v._buf, p.size, this.lr, b1, b2, this.eps, this.weightDecay, this.decoupled, bc1, bc2);
   }
 
   protected options() {
@@ -103,8 +57,4 @@ export class AdamW extends Adam {
   constructor(params: ParamsLike, opts: AdamOptions = {}) {
     super(params, opts, 'AdamW', 0.01);
   }
-}
-
-function cudaDeviceAdam(fn: string, p: Tensor, g: Tensor, m: Tensor, v: Tensor, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean, bc1: number, bc2: number): void {
-  dev(fn).adamStep(handle(p, fn, 'param'), handle(g, fn, 'grad'), handle(m, fn, 'exp_avg'), handle(v, fn, 'exp_avg_sq'), p.size, lr, b1, b2, eps, wd, decoupled, bc1, bc2);
 }

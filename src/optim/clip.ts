@@ -1,9 +1,8 @@
 /** Gradient clipping by global L2 norm (fixed-order double accumulation over all gradients). */
 import { typeError } from '../errors';
 import { Tensor, isTensor } from '../tensor/tensor';
-import { native } from '../backend/native';
+import type { Backend, Buffer } from '../backend/backend';
 import { ParamsLike } from './optimizer';
-import { scaleInPlace as cudaScaleInPlace, sumSquares as cudaSumSquares } from '../ops/cuda_ops';
 
 function paramList(fn: string, params: ParamsLike): Tensor[] {
   let list: unknown[];
@@ -22,24 +21,28 @@ export function gradNorm(params: ParamsLike): number {
 }
 
 /**
- * Sum of the squares of the tensors' own values (double accumulation): one native pass over the
- * CPU ones, one device reduction per 'cuda' one. Finite exactly when every value is finite (a
- * float32 square is at most ~1.2e77, so the double sum cannot overflow), which makes it the
+ * The sum of squares of the tensors' elements, accumulated in double: one backend pass over the
+ * tensors of each backend, in order of first appearance. Finite exactly when every value is finite
+ * (a float32 square is at most ~1.2e77, so the double sum cannot overflow), which makes it the
  * training loop's cheap NaN/Inf check over weights and gradients.
  */
 export function sumOfSquares(fn: string, tensors: Tensor[]): number {
-  const cpu = tensors.filter((t) => t.device === 'cpu').map((t, i) => t.f32(fn, `tensors[${i}]`));
-  let s = cpu.length ? native.sumSquares(cpu) : 0;
-  for (const t of tensors) if (t.device === 'cuda') s += cudaSumSquares(fn, t);
+  const groups = new Map<Backend, { bufs: Buffer[]; ns: number[] }>();
+  tensors.forEach((t, i) => {
+    if (t.dtype !== 'float32') throw new TypeError(`${fn}: tensors[${i}] must be float32, got ${t.dtype}`);
+    let g = groups.get(t._backend);
+    if (!g) groups.set(t._backend, (g = { bufs: [], ns: [] }));
+    g.bufs.push(t.buf(fn, `tensors[${i}]`));
+    g.ns.push(t.size);
+  });
+  let s = 0;
+  for (const [be, g] of groups) s += be.sumSquares(g.bufs, g.ns, fn);
   return s;
 }
 
-/** Sum of the squared gradients: one native pass over the CPU ones, one device reduction per 'cuda' one. */
+/** Sum of the squared gradients (as sumOfSquares). */
 function sumSquares(fn: string, ps: Tensor[]): number {
-  const cpu = ps.filter((p) => p.grad!.device === 'cpu').map((p, i) => p.grad!.f32(fn, `params[${i}].grad`));
-  let s = cpu.length ? native.sumSquares(cpu) : 0;
-  for (const p of ps) if (p.grad!.device === 'cuda') s += cudaSumSquares(fn, p.grad!);
-  return s;
+  return sumOfSquares(fn, ps.map((p) => p.grad!));
 }
 
 /**
@@ -55,9 +58,6 @@ export function clipGradNorm(params: ParamsLike, maxNorm: number): number {
   if (!Number.isFinite(norm)) return norm;
   const scale = maxNorm / (norm + 1e-6);
   if (scale < 1)
-    for (const p of ps) {
-      if (p.grad!.device === 'cuda') cudaScaleInPlace('clipGradNorm', p.grad!, scale);
-      else native.scaleInPlace(p.grad!.f32('clipGradNorm'), scale);
-    }
+    for (const p of ps) p.grad!._backend.scaleInPlace(p.grad!.buf('clipGradNorm', 'grad'), p.grad!.size, scale);
   return norm;
 }

@@ -1,6 +1,6 @@
 /** Optimizers, gradient clipping and learning-rate schedules (wk.optim). */
 export { Optimizer } from './optimizer';
-export type { OptimizerStateDict, ParamState, ParamsLike } from './optimizer';
+export type { OptimizerStateDict, ParamState, ParamsLike, SavedParamState } from './optimizer';
 export { SGD } from './sgd';
 export type { SGDOptions } from './sgd';
 export { Adam, AdamW } from './adam';

@@ -1,21 +1,25 @@
 /**
- * Optimizer base: a list of parameters, per-parameter state (typed arrays and numbers), fused
- * native updates (cpp/optim.cpp). step() skips frozen parameters (Parameter.frozen) and those
- * whose grad is null. stateDict() is plain JSON plus Float32Arrays (copies), so a checkpoint
- * stores it exactly and loadStateDict() continues bit-identically.
+ * Optimizer base: a list of parameters, per-parameter state (numbers, and tensors on the
+ * parameter's backend), fused updates by the backend's kernels (cpp/optim.cpp, cuda/optim.cu).
+ * step() skips frozen parameters (Parameter.frozen) and those whose grad is null. stateDict() is
+ * plain JSON plus Float32Arrays (copies on the host), so a checkpoint stores it exactly and
+ * loadStateDict() continues bit-identically on any device.
  */
 import { fmtShape, typeError } from '../errors';
-import { Tensor, isTensor } from '../tensor/tensor';
+import { Tensor, isTensor, keep } from '../tensor/tensor';
+import { moveInPlace } from '../tensor/placement';
 
-/** One parameter's state: numbers (step counts) and Float32Arrays (moments, buffers). */
-export type ParamState = Record<string, number | Float32Array>;
+/** One parameter's state: numbers (step counts) and tensors on the parameter's device (moments, buffers). */
+export type ParamState = Record<string, number | Tensor>;
+/** A parameter's state as a state dict holds it: numbers and host Float32Arrays. */
+export type SavedParamState = Record<string, number | Float32Array>;
 
 export interface OptimizerStateDict {
   type: string;
   lr: number;
   options: Record<string, number | boolean | number[]>;
   /** One entry per parameter, in the order given to the constructor (null: no state yet). */
-  state: (ParamState | null)[];
+  state: (SavedParamState | null)[];
 }
 
 /** Anything with parameters() (a Module) or an iterable of tensors. */
@@ -71,27 +75,37 @@ export abstract class Optimizer {
       if ((p as { frozen?: boolean }).frozen) continue;
       const g = p.grad;
       if (!g) continue;
-      if (p.device !== 'cpu' || g.device !== 'cpu') {
-        if (p.device !== g.device) throw new Error(`${fn}: params[${i}] is on '${p.device}' but its grad is on '${g.device}'`);
-        this.updateDevice(i, p, g, fn);
-        continue;
-      }
-      const pd = p.f32(fn, `params[${i}]`);
-      const gd = g.f32(fn, `params[${i}].grad`);
-      if (gd.length !== pd.length)
+      if (p._backend !== g._backend) throw new Error(`${fn}: params[${i}] is on '${p.device}' but its grad is on '${g.device}'`);
+      if (g.size !== p.size)
         throw new RangeError(`${fn}: params[${i}] is ${fmtShape(p.shape)} but its grad is ${fmtShape(g.shape)}`);
-      if (!this.state[i]) this.state[i] = this.initState(pd.length);
-      this.update(pd, gd, this.state[i]!);
+      p.buf(fn, `params[${i}]`);
+      g.buf(fn, `params[${i}].grad`);
+      let s = this.state[i];
+      if (!s) s = this.state[i] = this.stateOn(p, this.initState(p.size));
+      else for (const v of Object.values(s)) if (isTensor(v) && v._backend !== p._backend) moveInPlace(v, p.device, fn); // the parameter moved (Module.to)
+      this.update(p, g, s);
     }
   }
 
-  /** The update of a parameter on 'cuda' (optimizers with a device kernel override this). */
-  protected updateDevice(i: number, p: Tensor, _g: Tensor, fn: string): void {
-    throw new Error(`${fn}: 'cuda' tensors are not supported yet (params[${i}] is on '${p.device}')`);
+  /** A saved state's arrays as tensors on p's device (kept out of tidy scopes). */
+  private stateOn(p: Tensor, saved: SavedParamState): ParamState {
+    const out: ParamState = {};
+    for (const [k, v] of Object.entries(saved)) {
+      if (!(v instanceof Float32Array)) {
+        out[k] = v;
+        continue;
+      }
+      const t = keep(new Tensor(p.shape.slice(), 'float32', v));
+      if (p._backend !== t._backend) moveInPlace(t, p.device, `${this.typeName}.state`);
+      out[k] = t;
+    }
+    return out;
   }
 
-  protected abstract initState(n: number): ParamState;
-  protected abstract update(p: Float32Array, g: Float32Array, s: ParamState): void;
+  /** The initial state of a parameter of n elements (zero Float32Arrays and numbers). */
+  protected abstract initState(n: number): SavedParamState;
+  /** One update of p from g, on their backend, advancing s. */
+  protected abstract update(p: Tensor, g: Tensor, s: ParamState): void;
   protected abstract options(): Record<string, number | boolean | number[]>;
 
   /** A snapshot (copies) of the optimizer's state: JSON values plus Float32Arrays. */
@@ -102,9 +116,9 @@ export abstract class Optimizer {
       options: this.options(),
       state: this.state.map((s) => {
         if (!s) return null;
-        const c: ParamState = {};
-        for (const [k, v] of Object.entries(s)) c[k] = v instanceof Float32Array ? v.slice() : v;
-        return c;
+        const c2: SavedParamState = {};
+        for (const [k, v] of Object.entries(s)) c2[k] = isTensor(v) ? v.toFloat32Array() : v;
+        return c2;
       }),
     };
   }
@@ -116,12 +130,12 @@ export abstract class Optimizer {
     if (sd.type !== this.typeName) throw new TypeError(`${fn}: the state dict is for ${String(sd.type)}, not ${this.typeName}`);
     if (sd.state.length !== this.params.length)
       throw new RangeError(`${fn}: the state dict has ${sd.state.length} parameters, this optimizer has ${this.params.length}`);
-    const fresh: (ParamState | null)[] = sd.state.map((s, i) => {
+    const fresh: (SavedParamState | null)[] = sd.state.map((s, i) => {
       if (s === null || s === undefined) return null;
       const want = this.initState(this.params[i].size);
-      const c: ParamState = {};
+      const c: SavedParamState = {};
       for (const [k, v] of Object.entries(want)) {
-        const src = (s as ParamState)[k];
+        const src = (s as SavedParamState)[k];
         if (v instanceof Float32Array) {
           if (!(src instanceof Float32Array) || src.length !== v.length)
             throw new RangeError(`${fn}: state[${i}].${k} must be a Float32Array of ${v.length} elements, got ${describe(src)}`);
@@ -135,7 +149,12 @@ export abstract class Optimizer {
     });
     this.lr = sd.lr;
     this.loadOptions(sd.options ?? {});
-    for (let i = 0; i < fresh.length; ++i) this.state[i] = fresh[i];
+    for (let i = 0; i < fresh.length; ++i) {
+      const old = this.state[i];
+      if (old) for (const v of Object.values(old)) if (isTensor(v)) v.dispose();
+      const f = fresh[i];
+      this.state[i] = f ? this.stateOn(this.params[i], f) : null;
+    }
   }
 
   protected loadOptions(_o: Record<string, unknown>): void {}

@@ -26,17 +26,19 @@ import { DrivingSim, SIM_FRAME_BYTES } from '../data/driving_sim';
 import { contactSheet, encodePNG } from '../io/png';
 import { writeFileAtomic } from '../io/atomic_file';
 import { checkInt, rangeError, typeError } from '../errors';
+import type { Device } from '../tensor/memory';
+import { moduleDevice } from '../train/device';
 
 // Models on 'cuda' work here too: inputs built from host arrays go to the model's device, and
 // outputs are read back to the host (a copy for 'cuda' tensors).
-function deviceOfModel(m: { parameters(): Tensor[] }): 'cpu' | 'cuda' {
-  return m.parameters()[0]?.device === 'cuda' ? 'cuda' : 'cpu';
+function deviceOfModel(m: { parameters(): Tensor[] }): Device {
+  return moduleDevice(m);
 }
-function onDevice(t: Tensor, device: 'cpu' | 'cuda'): Tensor {
-  return device === 'cuda' ? t.to('cuda') : t;
+function onDevice(t: Tensor, device: Device): Tensor {
+  return t.to(device);
 }
 function host(t: Tensor): Float32Array {
-  return t.device === 'cuda' ? t.toFloat32Array() : t.f32();
+  return t.hostF32('rollout');
 }
 
 /** z [N, D] (mu) of uint8 HWC frames [N,H,W,C] (C, H, W: the VAE's inputShape). */

@@ -3,6 +3,7 @@ import { checkInt, checkNumber, checkNumel, checkShape, describeValue, fmtShape,
 import { Generator, getDefaultGenerator } from '../random/generator';
 import { AnyTypedArray, DType, Device, allocate } from './memory';
 import { Tensor, shapeSize } from './tensor';
+import { backendFor, moveInPlace } from './placement';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -24,35 +25,23 @@ export function getDefaultDevice(): Device {
 }
 
 export function setDefaultDevice(device: Device): void {
-  checkDevice('setDefaultDevice', device);
+  backendFor('setDefaultDevice', device);
   defaultDevice = device;
 }
 
-function checkDevice(fn: string, device: unknown): Device {
-  if (device === 'cpu') return 'cpu';
-  if (device === 'cuda') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { cudaStatus } = require('../backend/cuda') as typeof import('../backend/cuda');
-    const s = cudaStatus();
-    if (!s.available) throw new Error(`${fn}: device 'cuda' is not available: ${s.reason}`);
-    return 'cuda';
-  }
-  throw typeError(fn, 'device', "'cpu' or 'cuda'", device);
-}
-
 function finish(t: Tensor, fn: string, opts?: CreateOptions): Tensor {
-  let device: Device = 'cpu';
-  if (opts?.device !== undefined) device = checkDevice(fn, opts.device);
-  else if (defaultDevice !== 'cpu') device = checkDevice(fn, defaultDevice);
-  if (device === 'cuda') {
-    // Made on the CPU (same values, same random draws), then moved: 'cuda' holds float32 only.
-    // int32/uint8 tensors stay on the CPU under a 'cuda' default device (labels, frames).
-    if (t.dtype !== 'float32') {
-      if (opts?.device === 'cuda') {
+  const named = opts?.device !== undefined;
+  const backend = backendFor(fn, named ? opts!.device : defaultDevice);
+  if (backend !== t._backend) {
+    // Made on the CPU (same values, same random draws), then moved. A backend that cannot hold the
+    // dtype (int32 labels, uint8 frames on 'cuda') leaves the tensor on the CPU under a default
+    // device, and refuses it when the device was named.
+    if (!backend.dtypes.includes(t.dtype)) {
+      if (named) {
         t.dispose();
-        throw new TypeError(`${fn}: only float32 tensors can be on 'cuda' yet, got ${t.dtype}`);
+        throw new TypeError(`${fn}: only ${backend.dtypes.join('/')} tensors can be on '${backend.name}' yet, got ${t.dtype}`);
       }
-    } else t._moveTo('cuda', fn);
+    } else moveInPlace(t, backend.name, fn);
   }
   if (opts?.requiresGrad) t.requiresGrad = true;
   return t;

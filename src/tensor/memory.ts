@@ -1,59 +1,74 @@
 /**
- * Ownership of tensor memory. A Storage is one buffer (a typed array on the CPU) shared by a
- * tensor and its views (reshape, row views); it is released when its last tensor is disposed.
- * `memory()` reports live tensors and storage bytes per device, so a leak in a training loop
- * shows up as a count that grows.
+ * Ownership of tensor memory. A Storage is one backend buffer shared by a tensor and its views
+ * (reshape, row views), plus the buffers an op saved for its backward (tied to its output so they
+ * are freed with it); it is released when its last tensor is disposed. `memory()` reports live
+ * tensors and storage bytes per device, so a leak in a training loop shows up as a count that
+ * grows.
  */
-import { CudaAllocatorStats, DeviceHandle, cudaAllocatorStats, loadedCudaDevice } from '../backend/cuda';
+import type { AnyTypedArray, Backend, Buffer, DType } from '../backend/backend';
+import { CudaAllocatorStats, cudaAllocatorStats } from '../backend/cuda';
+import { allocTyped, allocUninit } from '../backend/host_arrays';
 
-export type Device = 'cpu' | 'cuda';
-export type DType = 'float32' | 'int32' | 'uint8';
+/** A device name: a key of the backend registry ('cpu', 'cuda', or a registered one). */
+export type Device = 'cpu' | 'cuda' | (string & Record<never, never>);
+export type { AnyTypedArray, DType };
 export type TypedArrayOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint8Array;
-export type AnyTypedArray = Float32Array | Int32Array | Uint8Array;
 
 export interface DeviceMemory {
   tensors: number;
   bytes: number;
 }
 
-const counters: Record<Device, DeviceMemory> = {
-  cpu: { tensors: 0, bytes: 0 },
-  cuda: { tensors: 0, bytes: 0 },
-};
+const counters = new Map<string, DeviceMemory>([
+  ['cpu', { tensors: 0, bytes: 0 }],
+  ['cuda', { tensors: 0, bytes: 0 }],
+]);
 
-/** Safety net for device buffers only: a 'cuda' Storage collected without release() frees its blocks. */
-const deviceFinalizer = new FinalizationRegistry<{ handles: DeviceHandle[]; bytes: number }>((held) => {
-  counters.cuda.bytes -= held.bytes;
-  const api = loadedCudaDevice();
-  if (api) for (const h of held.handles) api.free(h);
+function counter(device: string): DeviceMemory {
+  let c = counters.get(device);
+  if (!c) counters.set(device, (c = { tensors: 0, bytes: 0 }));
+  return c;
+}
+
+interface Held {
+  backend: Backend;
+  buffers: Buffer[];
+  bytes: number;
+}
+
+/** Safety net for buffers that must be freed: a Storage collected without release() frees them. */
+const finalizer = new FinalizationRegistry<Held>((held) => {
+  counter(held.backend.name).bytes -= held.bytes;
+  for (const b of held.buffers) held.backend.free(b);
 });
+
+const EMPTY = new Float32Array(0);
 
 export class Storage {
   refs = 0;
   released = false;
-  /** 'cuda' storages: the device buffer (data is then an empty placeholder). */
-  handle: DeviceHandle | null = null;
-  /** Device buffers released with this storage (saved activations of fused ops). */
-  private held: { handles: DeviceHandle[]; bytes: number } | null = null;
+  /** The buffer of the storage's elements (views of it are made per tensor). */
+  buffer: Buffer;
+  private held: Held;
   constructor(
-    public data: AnyTypedArray,
-    public readonly device: Device,
-    handle?: DeviceHandle | null,
-    bytes = 0,
+    readonly backend: Backend,
+    buffer: Buffer,
+    bytes: number,
   ) {
-    if (handle) {
-      this.handle = handle;
-      this.held = { handles: [handle], bytes };
-      counters[device].bytes += bytes;
-      deviceFinalizer.register(this, this.held, this);
-    } else counters[device].bytes += data.byteLength;
+    this.buffer = buffer;
+    this.held = { backend, buffers: [buffer], bytes };
+    counter(backend.name).bytes += bytes;
+    if (backend.needsFree) finalizer.register(this, this.held, this);
   }
-  /** Ties another device buffer (`bytes` long) to this 'cuda' storage: freed when it is released. */
-  attach(handle: DeviceHandle, bytes: number): void {
-    if (!this.held || this.released) throw new Error('Storage.attach: not a live device storage');
-    this.held.handles.push(handle);
+  get device(): string {
+    return this.backend.name;
+  }
+  /** Ties another buffer of this backend (`bytes` long) to this storage: freed when it is released. */
+  attach(buffer: Buffer, bytes: number): void {
+    if (this.released) throw new Error('Storage.attach: the storage was released');
+    this.held.buffers.push(buffer);
     this.held.bytes += bytes;
-    counters.cuda.bytes += bytes;
+    counter(this.backend.name).bytes += bytes;
   }
   retain(): void {
     this.refs++;
@@ -61,25 +76,19 @@ export class Storage {
   release(): void {
     if (--this.refs > 0 || this.released) return;
     this.released = true;
-    if (this.held) {
-      counters.cuda.bytes -= this.held.bytes;
-      deviceFinalizer.unregister(this);
-      const api = loadedCudaDevice();
-      if (api) for (const h of this.held.handles) api.free(h);
-      this.held = null;
-      this.handle = null;
-      return;
+    counter(this.backend.name).bytes -= this.held.bytes;
+    if (this.backend.needsFree) {
+      finalizer.unregister(this);
+      for (const b of this.held.buffers) this.backend.free(b);
     }
-    counters[this.device].bytes -= this.data.byteLength;
-    // Drop the reference so the buffer can be collected even if a stale tensor object lives on.
-    this.data = EMPTY;
+    // Drop the references so host buffers can be collected even if a stale tensor object lives on.
+    this.held = { backend: this.backend, buffers: [], bytes: 0 };
+    this.buffer = EMPTY;
   }
 }
 
-const EMPTY = new Float32Array(0);
-
-export function countTensor(device: Device, delta: number): void {
-  counters[device].tensors += delta;
+export function countTensor(device: string, delta: number): void {
+  counter(device).tensors += delta;
 }
 
 export interface MemoryInfo {
@@ -89,19 +98,22 @@ export interface MemoryInfo {
   numBytes: number;
   cpu: DeviceMemory;
   cuda: DeviceMemory;
+  /** Every device that has held memory, by name. */
+  devices: Record<string, DeviceMemory>;
   /** The 'cuda' caching allocator (blocks in use and cached), or null before any 'cuda' tensor. */
   cudaAllocator: CudaAllocatorStats | null;
 }
 
 /** Live tensors and bytes per device. */
 export function memory(): MemoryInfo {
-  return {
-    numTensors: counters.cpu.tensors + counters.cuda.tensors,
-    numBytes: counters.cpu.bytes + counters.cuda.bytes,
-    cpu: { ...counters.cpu },
-    cuda: { ...counters.cuda },
-    cudaAllocator: cudaAllocatorStats(),
-  };
+  const devices: Record<string, DeviceMemory> = {};
+  let numTensors = 0, numBytes = 0;
+  for (const [name, c] of counters) {
+    devices[name] = { ...c };
+    numTensors += c.tensors;
+    numBytes += c.bytes;
+  }
+  return { numTensors, numBytes, cpu: { ...counter('cpu') }, cuda: { ...counter('cuda') }, devices, cudaAllocator: cudaAllocatorStats() };
 }
 
 export function bytesPerElement(dtype: DType): number {
@@ -114,19 +126,7 @@ export function bytesPerElement(dtype: DType): number {
  * training step allocates megabytes of them (the W_ih gradient alone is 4 MB), and zeroing them
  * was a visible part of a small-batch step.
  */
-export function allocateUninit(n: number): Float32Array {
-  if (n === 0) return new Float32Array(0);
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
+export const allocateUninit: (n: number) => Float32Array = allocUninit;
 
-export function allocate(dtype: DType, n: number): AnyTypedArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'uint8':
-      return new Uint8Array(n);
-  }
-}
+/** A zero-filled host array of dtype. */
+export const allocate: (dtype: DType, n: number) => AnyTypedArray = allocTyped;

@@ -1,21 +1,18 @@
 /**
- * Tensor: a shaped, typed view of a Storage, plus the autograd fields.
+ * Tensor: a shaped, typed view of a Storage on a backend, plus the autograd fields.
  *
  * Row-major, contiguous always (views share storage only where the layout allows: reshape,
  * leading-axis rows). float32 is the working type; int32 holds labels and uint8 holds frames.
- * Math is in src/ops/*; the methods here are the fluent spellings of those functions.
+ * A tensor's elements are a buffer of its backend (`_buf`); on a host-addressable backend ('cpu')
+ * that buffer is also `_data`, the typed array data()/f32() hand out. Math lives in src/ops, which
+ * also attaches the fluent methods (x.add(y), x.reshape(...)); backward() is attached by
+ * src/autograd. This layer imports neither: backend <- tensor <- autograd <- ops.
  */
 import { fmtShape, typeError } from '../errors';
-import { isGradEnabled } from '../autograd/grad_mode';
-import { AnyTypedArray, Device, DType, Storage, allocate, allocateUninit, countTensor } from './memory';
+import type { Backend, Buffer } from '../backend/backend';
+import { cpuBackend } from '../backend/cpu_backend';
+import { AnyTypedArray, Device, DType, Storage, allocate, allocateUninit, bytesPerElement, countTensor } from './memory';
 import { keep, trackTensor } from './scope';
-import * as elementwise from '../ops/elementwise';
-import * as reduce from '../ops/reduce';
-import * as matmulOps from '../ops/matmul';
-import * as shapeOps from './shape_ops';
-import { runBackward } from '../autograd/engine';
-import type { DeviceHandle } from '../backend/cuda';
-import * as deviceOps from './device';
 
 /** A node of the autograd tape: how to turn the output's gradient into the inputs' gradients. */
 export interface GradFn {
@@ -26,6 +23,7 @@ export interface GradFn {
 }
 
 let nextId = 1;
+const EMPTY = new Float32Array(0);
 
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
@@ -38,10 +36,13 @@ export class Tensor {
   readonly id = nextId++;
   readonly shape: number[];
   readonly dtype: DType;
-  readonly device: Device;
+  /** The backend holding the elements (Module.to / _moveTo may change it). */
+  _backend: Backend;
   /** The storage this tensor holds a reference to (shared by views). */
   _storage: Storage;
-  /** The elements this tensor covers: the whole storage, or a subarray of it for row views. */
+  /** This tensor's elements as a buffer of its backend (the whole storage or a view of it). */
+  _buf: Buffer;
+  /** The same elements as a host typed array on a host-addressable backend; empty elsewhere. */
   _data: AnyTypedArray;
   _gradFn: GradFn | null = null;
   _disposed = false;
@@ -49,34 +50,44 @@ export class Tensor {
   grad: Tensor | null = null;
   /** Optional name used in error messages and state dicts. */
   name?: string;
-  /** 'cuda' tensors: the device buffer of this tensor's elements (a view of the storage's). */
-  _dev: DeviceHandle | null = null;
 
-  /** Internal: use wk.tensor / wk.zeros / ... to create tensors. */
-  constructor(shape: number[], dtype: DType, data: AnyTypedArray, storage?: Storage, device: Device = 'cpu', dev?: DeviceHandle) {
-    if (dev) this._dev = dev;
+  /**
+   * Internal: use wk.tensor / wk.zeros / ... to create tensors. `buf` is a buffer of `backend`
+   * (a typed array for 'cpu'); `storage` is the storage it views (a new one owning buf if absent).
+   */
+  constructor(shape: number[], dtype: DType, buf: Buffer, storage?: Storage, backend: Backend = cpuBackend) {
     this.shape = shape;
     this.dtype = dtype;
-    this.device = device;
-    this._storage = storage ?? new Storage(data, device);
+    this._backend = backend;
+    this._buf = buf;
+    this._data = backend.hostAddressable ? (buf as AnyTypedArray) : EMPTY;
+    this._storage = storage ?? new Storage(backend, buf, shapeSize(shape) * bytesPerElement(dtype));
     this._storage.retain();
-    this._data = data;
-    countTensor(device, 1);
+    countTensor(backend.name, 1);
     trackTensor(this);
   }
 
-  /** Allocates an uninitialized-by-contract (zero-filled) tensor. */
+  /** A zero-filled host ('cpu') tensor. */
   static empty(shape: number[], dtype: DType = 'float32'): Tensor {
     return new Tensor(shape, dtype, allocate(dtype, shapeSize(shape)));
   }
 
-  /** A float32 tensor with undefined contents, for a kernel that writes every element. */
+  /** A float32 host tensor with undefined contents, for a kernel that writes every element. */
   static uninit(shape: number[]): Tensor {
     return new Tensor(shape, 'float32', allocateUninit(shapeSize(shape)));
   }
 
+  /** A tensor on `backend`: zero-filled when `zero`, else for a kernel that writes every element. */
+  static on(backend: Backend, shape: number[], dtype: DType = 'float32', zero = false, fn = 'tensor'): Tensor {
+    return new Tensor(shape, dtype, backend.alloc(dtype, shapeSize(shape), zero, fn), undefined, backend);
+  }
+
+  /** The device name of the backend holding the elements ('cpu', 'cuda', ...). */
+  get device(): Device {
+    return this._backend.name;
+  }
   get size(): number {
-    return this._dev === null ? this._data.length : shapeSize(this.shape);
+    return shapeSize(this.shape);
   }
   get ndim(): number {
     return this.shape.length;
@@ -100,19 +111,37 @@ export class Tensor {
     return this;
   }
 
-  /** The raw elements (no copy). Throws if disposed. `fn` names the caller in the error. */
+  /** This live tensor's buffer, for a kernel; `fn` and `arg` name the caller in the errors. */
+  buf(fn = 'tensor', arg = 'tensor'): Buffer {
+    if (this._disposed) throw new Error(`${fn}: ${arg} ${this.describe()} was disposed`);
+    return this._buf;
+  }
+
+  /** The raw host elements (no copy). Throws if disposed or not in host memory. */
   data(fn = 'tensor'): AnyTypedArray {
     if (this._disposed) throw new Error(`${fn}: tensor ${this.describe()} was disposed`);
-    if (this._dev !== null) throw deviceOps.unsupported(fn, 'tensor');
+    if (!this._backend.hostAddressable) throw notOnHost(fn, 'tensor', this.device);
     return this._data;
   }
 
-  /** The raw float32 elements (no copy), checking dtype and liveness. */
+  /** The raw float32 host elements (no copy), checking dtype and liveness. */
   f32(fn = 'tensor', arg = 'tensor'): Float32Array {
     if (this._disposed) throw new Error(`${fn}: ${arg} ${this.describe()} was disposed`);
     if (this.dtype !== 'float32') throw new TypeError(`${fn}: ${arg} must be float32, got ${this.dtype}`);
-    if (this._dev !== null) throw deviceOps.unsupported(fn, arg);
+    if (!this._backend.hostAddressable) throw notOnHost(fn, arg, this.device);
     return this._data as Float32Array;
+  }
+
+  /** The elements on the host: the tensor's own array where it is host memory, else a copy. */
+  hostData(fn = 'tensor'): AnyTypedArray {
+    return this._backend.hostAddressable ? this.data(fn) : this.dataSync();
+  }
+
+  /** The float32 elements on the host: the tensor's own array where it is host memory, else a copy. */
+  hostF32(fn = 'tensor', arg = 'tensor'): Float32Array {
+    if (this._backend.hostAddressable) return this.f32(fn, arg);
+    if (this.dtype !== 'float32') throw new TypeError(`${fn}: ${arg} must be float32, got ${this.dtype}`);
+    return this.toFloat32Array();
   }
 
   describe(): string {
@@ -123,22 +152,23 @@ export class Tensor {
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this._disposed ? ', disposed' : ''})`;
   }
 
-  /** A copy of the elements as a Float32Array. */
-  toFloat32Array(): Float32Array {
-    if (this._dev !== null) return deviceOps.download(this, 'toFloat32Array');
-    const d = this.data('toFloat32Array');
-    return d instanceof Float32Array ? d.slice() : Float32Array.from(d);
+  /** A copy of the elements in the tensor's own typed array type, on the host. */
+  dataSync(): AnyTypedArray {
+    const fn = 'dataSync';
+    const out = allocate(this.dtype, this.size);
+    this._backend.download(this.buf(fn), out, fn);
+    return out;
   }
 
-  /** A copy of the elements in the tensor's own typed array type. */
-  dataSync(): AnyTypedArray {
-    if (this._dev !== null) return deviceOps.download(this, 'dataSync');
-    return this.data('dataSync').slice();
+  /** A copy of the elements as a Float32Array. */
+  toFloat32Array(): Float32Array {
+    const d = this.dataSync();
+    return d instanceof Float32Array ? d : Float32Array.from(d);
   }
 
   /** Nested JS arrays in the tensor's shape (a number for a scalar). */
   toArray(): unknown {
-    const d = this._dev !== null ? deviceOps.download(this, 'toArray') : this.data('toArray');
+    const d = this.dataSync();
     const build = (dim: number, off: number): unknown => {
       if (dim === this.shape.length) return d[off];
       const stride = shapeSize(this.shape.slice(dim + 1));
@@ -151,10 +181,8 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this._dev !== null && this.size !== 1) throw new RangeError(`item: tensor must have exactly one element, got shape ${fmtShape(this.shape)}`);
-    const d = this._dev !== null ? deviceOps.download(this, 'item') : this.data('item');
-    if (d.length !== 1) throw new RangeError(`item: tensor must have exactly one element, got shape ${fmtShape(this.shape)}`);
-    return d[0];
+    if (this.size !== 1) throw new RangeError(`item: tensor must have exactly one element, got shape ${fmtShape(this.shape)}`);
+    return this.dataSync()[0];
   }
 
   /** Releases this tensor's reference to its storage. Idempotent. */
@@ -170,35 +198,15 @@ export class Tensor {
     }
   }
 
+  /** Internal: a tensor of `shape` over elements [offset, offset + size) of this one's storage (not recorded). */
+  _viewAt(shape: number[], offset: number, fn = 'view'): Tensor {
+    const v = this._backend.view(this.buf(fn), this.dtype, offset, shapeSize(shape), fn);
+    return new Tensor(shape, this.dtype, v, this._storage, this._backend);
+  }
+
   /** A tensor sharing this one's storage, cut from the tape. */
   detach(): Tensor {
-    if (this._dev !== null) return deviceOps.devView(this, this.shape.slice(), 0, 'detach');
-    const t = new Tensor(this.shape.slice(), this.dtype, this.data('detach'), this._storage, this.device);
-    return t;
-  }
-
-  /** A deep copy (recorded on the tape). */
-  clone(): Tensor {
-    return shapeOps.clone(this);
-  }
-
-  /** Internal: a new tensor viewing `data` (a subarray of this storage) with `shape`. */
-  _view(shape: number[], data: AnyTypedArray): Tensor {
-    return new Tensor(shape, this.dtype, data, this._storage, this.device);
-  }
-
-  /**
-   * This tensor on `device`: itself when it is already there, else a copy (recorded on the tape:
-   * the gradient flows back to this device). 'cuda' needs cudaStatus().available (or the
-   * emulation, WORLDKIT_CUDA_EMULATE=1).
-   */
-  to(device: Device): Tensor {
-    return deviceOps.toDevice(this, device);
-  }
-
-  /** Internal: moves this tensor's elements (and its grad) to `device` in place (Module.to). */
-  _moveTo(device: Device, fn = 'to'): void {
-    deviceOps.moveInPlace(this, device, fn);
+    return this._viewAt(this.shape.slice(), 0, 'detach');
   }
 
   /** Clears the gradient. */
@@ -208,94 +216,10 @@ export class Tensor {
       this.grad = null;
     }
   }
+}
 
-  /**
-   * Back-propagates from this tensor. A scalar needs no seed gradient; any other shape needs
-   * `gradient` of the same shape. Gradients accumulate into `.grad` of leaves that require them.
-   */
-  backward(gradient?: Tensor): void {
-    runBackward(this, gradient);
-  }
-
-  // ---- shape ------------------------------------------------------------------------------
-  reshape(...shape: (number | number[])[]): Tensor {
-    return shapeOps.reshape(this, shape.flat());
-  }
-  flatten(startDim = 0, endDim = -1): Tensor {
-    return shapeOps.flatten(this, startDim, endDim);
-  }
-  slice(begin: number[], size?: number[]): Tensor {
-    return shapeOps.slice(this, begin, size);
-  }
-  /** Element i along axis 0 (a view sharing storage; recorded on the tape). */
-  index(i: number): Tensor {
-    return shapeOps.index(this, i);
-  }
-  permute(...dims: (number | number[])[]): Tensor {
-    return shapeOps.permute(this, dims.flat());
-  }
-  transpose(dim0 = 0, dim1 = 1): Tensor {
-    return shapeOps.transpose(this, dim0, dim1);
-  }
-  squeeze(axis?: number): Tensor {
-    return shapeOps.squeeze(this, axis);
-  }
-  unsqueeze(axis: number): Tensor {
-    return shapeOps.unsqueeze(this, axis);
-  }
-
-  // ---- math (src/ops) -----------------------------------------------------------------------
-  add(b: Tensor | number): Tensor {
-    return elementwise.add(this, b);
-  }
-  sub(b: Tensor | number): Tensor {
-    return elementwise.sub(this, b);
-  }
-  mul(b: Tensor | number): Tensor {
-    return elementwise.mul(this, b);
-  }
-  div(b: Tensor | number): Tensor {
-    return elementwise.div(this, b);
-  }
-  neg(): Tensor {
-    return elementwise.neg(this);
-  }
-  square(): Tensor {
-    return elementwise.square(this);
-  }
-  sqrt(): Tensor {
-    return elementwise.sqrt(this);
-  }
-  relu(): Tensor {
-    return elementwise.relu(this);
-  }
-  leakyRelu(slope = 0.01): Tensor {
-    return elementwise.leakyRelu(this, slope);
-  }
-  sigmoid(): Tensor {
-    return elementwise.sigmoid(this);
-  }
-  tanh(): Tensor {
-    return elementwise.tanh(this);
-  }
-  exp(): Tensor {
-    return elementwise.exp(this);
-  }
-  log(): Tensor {
-    return elementwise.log(this);
-  }
-  softplus(): Tensor {
-    return elementwise.softplus(this);
-  }
-  sum(axis?: number | number[], keepDims = false): Tensor {
-    return reduce.sum(this, axis, keepDims);
-  }
-  mean(axis?: number | number[], keepDims = false): Tensor {
-    return reduce.mean(this, axis, keepDims);
-  }
-  matmul(b: Tensor): Tensor {
-    return matmulOps.matmul(this, b);
-  }
+function notOnHost(fn: string, arg: string, device: string): Error {
+  return new Error(`${fn}: ${arg} is on '${device}', whose elements are not host memory; this needs a 'cpu' tensor (move it with .to('cpu'))`);
 }
 
 export function isTensor(v: unknown): v is Tensor {
@@ -307,15 +231,6 @@ export function checkTensor(fn: string, arg: string, v: unknown): Tensor {
   if (!isTensor(v)) throw typeError(fn, arg, 'a Tensor', v);
   if (v._disposed) throw new Error(`${fn}: ${arg} ${v.describe()} was disposed`);
   return v;
-}
-
-/** Records `out` on the tape when grad mode is on and any input requires grad. Returns out. */
-export function record(out: Tensor, name: string, inputs: Tensor[], backward: GradFn['backward']): Tensor {
-  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
-    out.requiresGrad = true;
-    out._gradFn = { name, inputs, backward };
-  }
-  return out;
 }
 
 export { keep };

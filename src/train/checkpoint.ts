@@ -31,7 +31,7 @@ import * as path from 'path';
 import { createHash } from 'crypto';
 import { Tensor } from '../tensor/tensor';
 import { Module } from '../nn/module';
-import { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
+import { Optimizer, OptimizerStateDict, SavedParamState } from '../optim/optimizer';
 import { encodeSafetensors, decodeSafetensors } from '../io/safetensors';
 import { renameAtomic, syncDir, writeFileAtomic } from '../io/atomic_file';
 import { native } from '../backend/native';
@@ -314,7 +314,7 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
       options: o.options,
       state: o.state.map((st, i) => {
         if (!st) return null;
-        const c: ParamState = {};
+        const c: SavedParamState = {};
         for (const [k, v] of Object.entries(st)) {
           if (typeof v === 'string' && v.startsWith('@')) {
             const t = Object.prototype.hasOwnProperty.call(ot, v.slice(1)) ? ot[v.slice(1)] : undefined;

@@ -42,7 +42,7 @@ export interface CollapseStats {
   kl: number;
 }
 
-const host = (t: Tensor): Float32Array => (t.device === 'cuda' ? t.toFloat32Array() : t.f32());
+const host = (t: Tensor): Float32Array => t.hostF32('collapseCheck');
 
 /**
  * The statistics of one batch: `frames` uint8 NHWC [N,H,W,C], `recon` the decoded images

@@ -5,6 +5,7 @@
  * check throws one line naming the option and cudaStatus()'s reason, before anything is built.
  */
 import { cudaStatus } from '../backend/cuda';
+import { backendNames, findBackend } from '../backend/registry';
 import type { Device } from '../tensor/memory';
 import { typeError } from '../errors';
 
@@ -23,15 +24,17 @@ export function cudaUnavailableReason(): string | null {
  */
 export function resolveDevice(fn: string, arg: string, value: unknown, fallback: Device = 'cpu'): Device {
   const d = value === undefined ? fallback : value;
-  if (d !== 'cpu' && d !== 'cuda') throw typeError(fn, arg, "'cpu' or 'cuda'", value);
-  if (d === 'cuda') {
-    const why = cudaUnavailableReason();
-    if (why !== null) throw new Error(`${fn}: ${arg} is 'cuda' but device 'cuda' is not available: ${why} (WORLDKIT_CUDA_EMULATE=1 runs the CUDA kernels on the CPU emulation)`);
+  const backend = typeof d === 'string' ? findBackend(d) : undefined;
+  if (!backend) throw typeError(fn, arg, backendNames().map((n) => `'${n}'`).join(' or '), value);
+  const s = backend.status();
+  if (!s.available) {
+    const why = (s.reason || 'not available').replace(/\s+/g, ' ').trim();
+    throw new Error(`${fn}: ${arg} is '${backend.name}' but device '${backend.name}' is not available: ${why}${backend.unavailableHint ? ` (${backend.unavailableHint})` : ''}`);
   }
-  return d;
+  return backend.name;
 }
 
 /** The device a module's parameters are on ('cpu' for a module without parameters). */
 export function moduleDevice(m: { parameters(): { device: Device }[] }): Device {
-  return m.parameters()[0]?.device === 'cuda' ? 'cuda' : 'cpu';
+  return m.parameters()[0]?.device ?? 'cpu';
 }

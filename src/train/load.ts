@@ -35,7 +35,7 @@ export function loadVAE(p: string, opts: LoadModelOptions = {}): ConvVAE {
     }
     restoreModule(ck, 'vae', vae);
     vae.eval();
-    if (device !== 'cpu') vae.to(device);
+    vae.to(device);
     return vae;
   } finally {
     ck.dispose();
@@ -58,7 +58,7 @@ export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentPre
     rememberConfig(pr, { ...cfg, actionSize: pr.actionSize });
     restoreModule(ck, 'predictor', pr);
     pr.eval();
-    if (device !== 'cpu') pr.to(device);
+    pr.to(device);
     return pr;
   } finally {
     ck.dispose();

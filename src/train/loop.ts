@@ -23,6 +23,7 @@ import { Generator } from '../random/generator';
 import { MetricsLog } from './metrics_log';
 import { LoadedCheckpoint, loadCheckpoint, saveCheckpoint, latestCheckpoint, setLatestCheckpoint, CheckpointError } from './checkpoint';
 import type { Tensor } from '../tensor/tensor';
+import type { Device } from '../tensor/memory';
 import { typeError } from '../errors';
 
 export type Logs = Record<string, number>;
@@ -45,7 +46,7 @@ export interface CommonTrainOptions {
    * (Module.to) and stays there; each batch is uploaded per step; checkpoints are written
    * through the host, so they load on either device.
    */
-  device?: 'cpu' | 'cuda';
+  device?: Device;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -348,9 +349,9 @@ function resumedOptions(fn: string, opts: CommonTrainOptions, ck: LoadedCheckpoi
   return { eff, changed };
 }
 
-/** The first NaN/Inf value of a tensor as "NaN at [i]" (copied to the host for 'cuda'), or null. */
+/** The first NaN/Inf value of a tensor as "NaN at [i]" (copied to the host off the CPU), or null. */
 function firstBadValue(t: Tensor): string | null {
-  const d = t.device === 'cpu' ? t.f32() : t.toFloat32Array();
+  const d = t.hostF32('firstBadValue');
   for (let i = 0; i < d.length; ++i) if (!Number.isFinite(d[i])) return `${d[i]} at flat index ${i}`;
   return null;
 }

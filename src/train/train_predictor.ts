@@ -1,6 +1,6 @@
 /**
  * trainPredictor(predictor, vae, dataset, options): fits a LatentPredictor on the latents of a
- * frozen VAE, with the seed review's settings as options:
+ * frozen VAE, with the settings used in the field as options:
  *
  *   const predictor = createPredictor(vae, { hiddenSize: 256, actionSize: 3, residualPrediction: true });
  *   const noActions = createPredictor(vae, { data: movingMnistEpisodes });  // useActions false, actionSize 0
@@ -60,7 +60,7 @@ export function encodeEpisodes(vae: ConvVAE, episodes: Episode[], batchSize = 64
           tidy(() => {
             const x = new Tensor([m, ep.height, ep.width, channelsOf(ep)], 'uint8', ep.frames.subarray(t * n, (t + m) * n));
             const mu = vae.encode(x).mu;
-            z.set(mu.device === 'cuda' ? mu.toFloat32Array() : mu.f32(), t * D); // a VAE on 'cuda' too
+            z.set(mu.hostF32('trainPredictor'), t * D); // a VAE on any device
           });
         }
       });
@@ -160,7 +160,7 @@ export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: Cre
   const dv = resolveDevice('createPredictor', 'device', o.device, vae instanceof ConvVAE ? moduleDevice(vae) : 'cpu');
   const p = new LatentPredictor(opts);
   rememberConfig(p, { ...opts });
-  if (dv !== 'cpu') p.to(dv);
+  p.to(dv);
   return p;
 }
 
@@ -241,7 +241,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   vae.eval();
   if (!options.latents && moduleDevice(vae) !== device) vae.to(device); // the frames are encoded on the device
   if (moduleDevice(predictor) !== device) predictor.to(device);
-  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device));
+  const onDevice = (t: Tensor): Tensor => t.to(device); // itself when already there
   const t0 = performance.now();
   if (options.latents !== undefined) checkLatents(fn, options.latents, eps, shapeSize(vae.latentShape));
   const lat = options.latents ?? encodeEpisodes(vae, eps);

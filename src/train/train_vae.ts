@@ -34,7 +34,7 @@ export function createVAE(opts: ConvVAEOptions & { device?: Device } = {}): Conv
   checkSizes(vaeOpts);
   const vae = new ConvVAE(vaeOpts);
   CONFIGS.set(vae, JSON.parse(JSON.stringify({ ...vaeOpts, generator: undefined })));
-  if (dv !== 'cpu') vae.to(dv);
+  vae.to(dv);
   return vae;
 }
 

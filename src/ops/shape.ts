@@ -3,10 +3,9 @@
  * permute, concat and stack copy into a new contiguous tensor. All are recorded on the tape.
  */
 import { checkInt, fmtShape, rangeError, typeError } from '../errors';
-import { Tensor, checkTensor, record, shapeSize } from './tensor';
-import { AnyTypedArray, allocate } from './memory';
-import { devView } from './device';
-import * as cudaOps from '../ops/cuda_ops';
+import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
+import { record } from '../autograd/tape';
+import { backendOf } from '../tensor/placement';
 
 function normAxis(fn: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim)
@@ -35,7 +34,7 @@ export function reshape(x: Tensor, shapeIn: number[]): Tensor {
   }
   if (shapeSize(shape) !== x.size)
     throw rangeError('reshape', `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
-  const out = x._dev !== null ? devView(x, shape, 0, 'reshape') : x._view(shape, x.data('reshape'));
+  const out = x._viewAt(shape, 0, 'reshape');
   return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
 
@@ -74,58 +73,14 @@ export function index(x: Tensor, i: number): Tensor {
   const k = i < 0 ? i + n : i;
   const rowShape = x.shape.slice(1);
   const rowSize = shapeSize(rowShape);
-  if (x._dev !== null) return cudaOps.indexRow(x, k, rowShape);
-  const out = x._view(rowShape, x.data('index').subarray(k * rowSize, (k + 1) * rowSize));
+  const be = x._backend;
+  const out = x._viewAt(rowShape, k * rowSize, 'index');
   return record(out, 'index', [x], (g) => {
-    const gx = Tensor.empty(x.shape.slice());
-    (gx._data as Float32Array).set(g.f32('index backward'), k * rowSize);
+    const bf = 'index backward';
+    const gx = Tensor.on(be, x.shape.slice(), 'float32', true, bf);
+    be.copy(be.view(gx._buf, 'float32', k * rowSize, rowSize, bf), g.buf(bf, 'gradient'), rowSize, 'float32', bf);
     return [gx];
   });
-}
-
-function strides(shape: readonly number[]): number[] {
-  const s = new Array(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-/**
- * Copies the box [begin, begin+size) of src (shape srcShape) into dst (shape dstShape) at
- * dstBegin. The innermost dimension is copied as one contiguous run.
- */
-function copyBox(
-  src: AnyTypedArray,
-  srcShape: readonly number[],
-  begin: readonly number[],
-  size: readonly number[],
-  dst: AnyTypedArray,
-  dstShape: readonly number[],
-  dstBegin: readonly number[],
-): void {
-  const nd = size.length;
-  if (shapeSize(size) === 0) return;
-  if (nd === 0) {
-    dst[0] = src[0];
-    return;
-  }
-  const ss = strides(srcShape);
-  const ds = strides(dstShape);
-  const run = size[nd - 1];
-  const idx = new Array(nd - 1).fill(0);
-  const outer = shapeSize(size.slice(0, nd - 1));
-  for (let o = 0; o < outer; ++o) {
-    let so = begin[nd - 1];
-    let dof = dstBegin[nd - 1];
-    for (let d = 0; d < nd - 1; ++d) {
-      so += (begin[d] + idx[d]) * ss[d];
-      dof += (dstBegin[d] + idx[d]) * ds[d];
-    }
-    (dst as Float32Array).set((src as Float32Array).subarray(so, so + run), dof);
-    for (let d = nd - 2; d >= 0; --d) {
-      if (++idx[d] < size[d]) break;
-      idx[d] = 0;
-    }
-  }
 }
 
 /** A copy of the box starting at `begin` with extent `size` (-1: to the end). */
@@ -140,43 +95,16 @@ export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
     if (sz[d] === -1) sz[d] = x.shape[d] - begin[d];
     checkInt('slice', `size[${d}]`, sz[d], 0, x.shape[d] - begin[d]);
   }
-  if (x._dev !== null) return cudaOps.slice(x, begin, sz);
-  const out = Tensor.empty(sz, x.dtype);
-  copyBox(x.data('slice'), x.shape, begin, sz, out._data, sz, new Array(x.ndim).fill(0));
+  const be = x._backend;
+  const zero = new Array<number>(x.ndim).fill(0);
+  const out = Tensor.on(be, sz, x.dtype, true, 'slice');
+  be.copyBox(x.buf('slice', 'x'), x.shape, begin, sz, out._buf, sz, zero, x.dtype, 'slice');
   return record(out, 'slice', [x], (g) => {
-    const gx = Tensor.empty(x.shape.slice());
-    copyBox(g.f32(), sz, new Array(x.ndim).fill(0), sz, gx._data, x.shape, begin);
+    const bf = 'slice backward';
+    const gx = Tensor.on(be, x.shape.slice(), 'float32', true, bf);
+    be.copyBox(g.buf(bf, 'gradient'), sz, zero, sz, gx._buf, x.shape, begin, 'float32', bf);
     return [gx];
   });
-}
-
-function permuteData(src: AnyTypedArray, shape: readonly number[], perm: readonly number[], dst: AnyTypedArray): void {
-  const nd = shape.length;
-  const outShape = perm.map((p) => shape[p]);
-  const inStrides = strides(shape);
-  // Stride in the source for each output dimension.
-  const st = perm.map((p) => inStrides[p]);
-  const total = shapeSize(outShape);
-  if (total === 0) return;
-  // Trailing dims that stay in place and contiguous are copied as one run.
-  let runDims = 0;
-  while (runDims < nd && perm[nd - 1 - runDims] === nd - 1 - runDims) runDims++;
-  const run = shapeSize(outShape.slice(nd - runDims));
-  const od = nd - runDims;
-  const idx = new Array(od).fill(0);
-  const outer = total / run;
-  let dof = 0;
-  for (let o = 0; o < outer; ++o) {
-    let so = 0;
-    for (let d = 0; d < od; ++d) so += idx[d] * st[d];
-    if (run === 1) dst[dof] = src[so];
-    else (dst as Float32Array).set((src as Float32Array).subarray(so, so + run), dof);
-    dof += run;
-    for (let d = od - 1; d >= 0; --d) {
-      if (++idx[d] < outShape[d]) break;
-      idx[d] = 0;
-    }
-  }
 }
 
 export function permute(x: Tensor, dims: number[]): Tensor {
@@ -185,9 +113,9 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   const perm = dims.map((d) => normAxis('permute', d, x.ndim));
   if (new Set(perm).size !== perm.length) throw rangeError('permute', `dims must be a permutation, got [${dims}]`);
   const outShape = perm.map((p) => x.shape[p]);
-  if (x._dev !== null) return cudaOps.permute(x, perm, outShape);
-  const out = Tensor.empty(outShape, x.dtype);
-  permuteData(x.data('permute'), x.shape, perm, out._data);
+  const be = x._backend;
+  const out = Tensor.on(be, outShape, x.dtype, true, 'permute');
+  be.permute(x.buf('permute', 'x'), x.shape, perm, out._buf, x.dtype, 'permute');
   return record(out, 'permute', [x], (g) => {
     const inv = new Array(perm.length);
     perm.forEach((p, i) => (inv[p] = i));
@@ -207,9 +135,9 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 
 export function clone(x: Tensor): Tensor {
   checkTensor('clone', 'x', x);
-  if (x._dev !== null) return cudaOps.clone(x);
-  const d = x.data('clone');
-  const out = new Tensor(x.shape.slice(), x.dtype, d.slice());
+  const be = x._backend;
+  const out = Tensor.on(be, x.shape.slice(), x.dtype, false, 'clone');
+  be.copy(out._buf, x.buf('clone', 'x'), x.size, x.dtype, 'clone');
   return record(out, 'clone', [x], (g) => [g]);
 }
 
@@ -227,8 +155,8 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   }
   const outShape = first.shape.slice();
   outShape[ax] = tensors.reduce((s, t) => s + t.shape[ax], 0);
-  if (first.device !== 'cpu' || tensors.some((t) => t.device !== 'cpu')) return cudaOps.concat(tensors, ax, outShape);
-  const out = Tensor.empty(outShape, first.dtype);
+  const be = backendOf('concat', tensors.map((t, i): [string, Tensor] => [`tensors[${i}]`, t]));
+  const out = Tensor.on(be, outShape, first.dtype, true, 'concat');
   const zero = new Array(first.ndim).fill(0);
   let at = 0;
   const offsets: number[] = [];
@@ -236,7 +164,7 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
     const dstBegin = zero.slice();
     dstBegin[ax] = at;
     offsets.push(at);
-    copyBox(t.data('concat'), t.shape, zero, t.shape, out._data, outShape, dstBegin);
+    be.copyBox(t.buf('concat', 'tensors'), t.shape, zero, t.shape, out._buf, outShape, dstBegin, first.dtype, 'concat');
     at += t.shape[ax];
   }
   return record(out, 'concat', tensors, (g) =>
@@ -244,8 +172,9 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
       if (!t.requiresGrad) return null;
       const begin = zero.slice();
       begin[ax] = offsets[i];
-      const gi = Tensor.empty(t.shape.slice());
-      copyBox(g.f32(), outShape, begin, t.shape, gi._data, t.shape, zero);
+      const bf = 'concat backward';
+      const gi = Tensor.on(be, t.shape.slice(), 'float32', true, bf);
+      be.copyBox(g.buf(bf, 'gradient'), outShape, begin, t.shape, gi._buf, t.shape, zero, 'float32', bf);
       return gi;
     }),
   );
@@ -267,4 +196,3 @@ export function stack(tensors: Tensor[], axis = 0): Tensor {
   );
 }
 
-export { allocate };
