@@ -39,9 +39,11 @@ function buildEmulation({ quiet = false } = {}) {
   if (/^(0|off|false|no)$/i.test(process.env.WORLDKIT_EMULATION ?? '')) return 0;
   if (upToDate()) return 0;
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
-  const args = [cmakeJs, 'compile', '--out', 'build', '--CDWORLDKIT_EMULATION=ON'];
+  // `cmake-js compile` would not reconfigure a configured build/ (npm install configured it with
+  // the emulation off): configure with the option on, then build, under one lock.
+  const script = `"${process.execPath}" "${cmakeJs}" configure --out build --CDWORLDKIT_EMULATION=ON && "${process.execPath}" "${cmakeJs}" build --out build`;
   const haveFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
-  const [cmd, argv] = haveFlock ? ['flock', ['/tmp/wk-native.lock', process.execPath, ...args]] : [process.execPath, args];
+  const [cmd, argv] = haveFlock ? ['flock', ['/tmp/wk-native.lock', 'sh', '-c', script]] : ['sh', ['-c', script]];
   const started = Date.now();
   if (!quiet) console.log('worldkit: building the test-only emulation addon build/Release/worldkit_emu.node ...');
   const r = spawnSync(cmd, argv, { cwd: root, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8', env: process.env });
@@ -49,6 +51,10 @@ function buildEmulation({ quiet = false } = {}) {
     if (quiet) process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
     console.error(`worldkit: building worldkit_emu.node failed (exit ${r.status})`);
     return r.status ?? 1;
+  }
+  if (!fs.existsSync(emu)) {
+    console.error(`worldkit: the build finished but ${emu} was not produced (is WORLDKIT_EMULATION set to 0 in build/CMakeCache.txt?)`);
+    return 1;
   }
   if (!quiet) console.log(`worldkit: worldkit_emu.node built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return 0;
