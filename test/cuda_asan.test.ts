@@ -17,94 +17,25 @@
  *     NaN: test/cuda_emulation_guards.test.ts).
  * Skipped, with a note, only where the compiler or the machine cannot run ASan programs.
  */
-import { execFile, spawnSync } from 'child_process';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { SanitizedBuild, buildSanitized, probeSanitizer, root, runSanitized } from './helpers/sanitized_emu_build';
 
-const root = path.resolve(__dirname, '..');
-const cxx = process.env.CXX || 'g++';
-const KERNELS = ['gemm', 'reduce', 'losses', 'lstm', 'conv', 'broadcast', 'elementwise', 'optim', 'frames', 'rng', 'permute'];
-const SOURCES = [
-  ...KERNELS.map((k) => path.join(root, 'cuda', `${k}.cu`)),
-  path.join(root, 'test', 'cuda', 'broken_barrier.cu'),
-  path.join(root, 'test', 'cuda', 'out_of_bounds.cu'),
-  path.join(root, 'test', 'cuda', 'asan_emu.cc'),
-];
-const FLAGS = ['-std=c++17', '-O1', '-g', '-fsanitize=address', '-fno-omit-frame-pointer', '-ffp-contract=off', '-Wall',
-  '-Wno-unused-parameter', '-Wno-unknown-pragmas', `-I${path.join(root, 'cuda')}`, `-I${path.join(root, 'cpp')}`];
-// No leak check: the emulation keeps its fiber-stack pool for the process on purpose.
-const ASAN_OPTIONS = 'detect_leaks=0:abort_on_error=0:print_summary=1';
+const ASAN: SanitizedBuild = {
+  sanitizer: 'address',
+  program: 'asan_emu',
+  extraSources: [
+    path.join(root, 'test', 'cuda', 'broken_barrier.cu'),
+    path.join(root, 'test', 'cuda', 'out_of_bounds.cu'),
+    path.join(root, 'test', 'cuda', 'asan_emu.cc'),
+  ],
+  extraFlags: ['-fno-omit-frame-pointer'],
+  dirEnv: 'WORLDKIT_ASAN_DIR',
+  probeSource: '#include <ucontext.h>\n#include <thread>\nint main(){ucontext_t c;getcontext(&c);std::thread t([]{});t.join();int*p=new int[2];p[1]=1;int r=p[1]-1;delete[]p;return r;}\n',
+  // No leak check: the emulation keeps its fiber-stack pool for the process on purpose.
+  env: { ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0:print_summary=1' },
+};
 
-/** Whether `cxx -fsanitize=address` builds a program that runs here (why not, otherwise). */
-function probeAsan(): string | null {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-asan-probe-'));
-  try {
-    const src = path.join(dir, 'p.cc'), exe = path.join(dir, 'p');
-    fs.writeFileSync(src, '#include <ucontext.h>\n#include <thread>\nint main(){ucontext_t c;getcontext(&c);std::thread t([]{});t.join();int*p=new int[2];p[1]=1;int r=p[1]-1;delete[]p;return r;}\n');
-    const c = spawnSync(cxx, ['-fsanitize=address', src, '-o', exe, '-lpthread'], { encoding: 'utf8' });
-    if (c.error) return `${cxx} was not found (${c.error.message})`;
-    if (c.status !== 0) return `${cxx} -fsanitize=address failed: ${(c.stderr || '').trim().split('\n').slice(-3).join(' / ')}`;
-    const r = spawnSync(exe, [], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS } });
-    if (r.status !== 0) return `a -fsanitize=address program does not run on this machine: ${(r.stderr || '').trim().split('\n').slice(-2).join(' / ')}`;
-    return null;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Hash of everything the build reads: the sources, the headers they include, flags, compiler. */
-function buildKey(): string {
-  const h = crypto.createHash('sha256');
-  const files = [...SOURCES];
-  for (const dir of [path.join(root, 'cuda'), path.join(root, 'cuda', 'emulation'), path.join(root, 'cpp'), path.join(root, 'test', 'cuda')])
-    for (const f of fs.readdirSync(dir).sort()) if (/\.(h|cuh)$/.test(f)) files.push(path.join(dir, f));
-  for (const f of files) h.update(f).update(fs.readFileSync(f));
-  h.update(FLAGS.join(' '));
-  h.update(spawnSync(cxx, ['--version'], { encoding: 'utf8' }).stdout || '');
-  return h.digest('hex').slice(0, 16);
-}
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 64 << 20 }, (err, _out, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}\n${stderr}`));
-      else resolve();
-    });
-  });
-}
-
-/** Compiles (two at a time) and links asan_emu into its cache folder; returns the executable. */
-async function build(): Promise<string> {
-  const base = process.env.WORLDKIT_ASAN_DIR ? path.resolve(process.env.WORLDKIT_ASAN_DIR) : path.join(root, 'build', 'asan-emu');
-  const dir = path.join(base, buildKey());
-  const exe = path.join(dir, 'asan_emu');
-  if (fs.existsSync(exe)) return exe;
-  fs.mkdirSync(dir, { recursive: true });
-  const tag = `${process.pid}-${Date.now()}`;
-  const objs = SOURCES.map((s) => path.join(dir, `${path.basename(s)}.${tag}.o`));
-  const queue = SOURCES.map((s, i) => () => run(cxx, [...FLAGS, '-x', 'c++', '-c', s, '-o', objs[i]]));
-  const worker = async (): Promise<void> => {
-    for (let job = queue.shift(); job; job = queue.shift()) await job();
-  };
-  try {
-    await Promise.all([worker(), worker()]);
-    const tmp = `${exe}.${tag}`;
-    await run(cxx, ['-fsanitize=address', ...objs, '-o', tmp, '-lpthread']);
-    fs.renameSync(tmp, exe); // atomic: a concurrent run sees the old state or a whole program
-    // builds of older sources: drop those untouched for an hour
-    for (const d of fs.readdirSync(base)) {
-      const p = path.join(base, d);
-      if (p !== dir && Date.now() - fs.statSync(p).mtimeMs > 3600e3) fs.rmSync(p, { recursive: true, force: true });
-    }
-  } finally {
-    for (const o of objs) fs.rmSync(o, { force: true });
-  }
-  return exe;
-}
-
-const why = probeAsan();
+const why = probeSanitizer(ASAN);
 const maybe = why === null ? describe : describe.skip;
 if (why !== null) {
   // eslint-disable-next-line no-console
@@ -114,13 +45,10 @@ if (why !== null) {
 maybe('AddressSanitizer build of the emulated kernels (test/cuda/asan_emu.cc)', () => {
   let exe = '';
   beforeAll(async () => {
-    exe = await build();
+    exe = await buildSanitized(ASAN);
   }, 300000);
 
-  const exec = (mode: string) => {
-    const r = spawnSync(exe, [mode], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS }, timeout: 240000 });
-    return { status: r.status, out: r.stdout || '', err: r.stderr || '' };
-  };
+  const exec = (mode: string) => runSanitized(ASAN, exe, mode);
 
   test('the good kernels run with no ASan report in forward and random order and match the spot checks', () => {
     const r = exec('good');
