@@ -266,6 +266,27 @@ export class ConvVAE extends Module {
     return { mu, logvar };
   }
 
+  /**
+   * The encoder's activations after each conv + ReLU pair, in order ([N, c_i, h_i, w_i] each),
+   * differentiable w.r.t. the images: the feature network of a perceptual loss (issue 12) when
+   * the VAE's own encoder is the judge. Layers between pairs (residual blocks) run but are not
+   * returned on their own; their effect shows in the next pair's activations.
+   */
+  encoderFeatures(images: Tensor): Tensor[] {
+    let h = this.toImages(images, 'ConvVAE.encoderFeatures');
+    const feats: Tensor[] = [];
+    const n = this.encoder.length;
+    for (let i = 0; i < n; ++i) {
+      const layer = this.encoder.at(i);
+      if (i + 1 < n && this.encoder.at(i + 1).activation === 'relu') {
+        h = layer.forwardRelu(h); // the same fused op encode() runs
+        ++i;
+        if (layer instanceof Conv2d) feats.push(h);
+      } else h = layer.forward(h);
+    }
+    return feats;
+  }
+
   /** z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) from `rng` (or the given noise tensor). */
   reparameterize(mu: Tensor, logvar: Tensor, rng?: Generator | Tensor): Tensor {
     const fn = 'ConvVAE.reparameterize';

@@ -15,11 +15,11 @@
 import { Module } from '../nn/module';
 import { Conv2d } from '../nn/conv';
 import { Linear } from '../nn/linear';
-import { Tensor, shapeSize } from '../tensor/tensor';
+import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
 import { Generator } from '../random/generator';
-import { checkInt, rangeError, typeError } from '../errors';
+import { checkInt, fmtShape, rangeError, typeError } from '../errors';
 import type { LabelHead } from '../data/episode';
 
 export interface SemanticProbeOptions {
@@ -95,6 +95,23 @@ export class SemanticProbe extends Module {
     for (const c of this.convs) h = c.forwardRelu(h);
     h = this.fc.forward(h.reshape([h.shape[0], -1])).relu();
     return this.headLayers.map((l) => l.forward(h));
+  }
+
+  /**
+   * The trunk's activations after each conv + ReLU ([N, channels[i], H/2^(i+1), W/2^(i+1)]), of
+   * a probe input x as forward() takes it, differentiable w.r.t. x: the feature network of a
+   * perceptual loss (issue 12), a judge trained on real frames' meaning.
+   */
+  features(x: Tensor): Tensor[] {
+    const fn = 'SemanticProbe.features';
+    checkTensor(fn, 'x', x);
+    const [, H, W] = this.inputShape;
+    if (x.ndim !== 4 || x.shape[1] !== this.inputChannels || x.shape[2] !== H || x.shape[3] !== W)
+      throw rangeError(fn, `x must be [N,${this.inputChannels},${H},${W}] (see SemanticProbe.input), got ${fmtShape(x.shape)}`);
+    const out: Tensor[] = [];
+    let h = x;
+    for (const c of this.convs) out.push((h = c.forwardRelu(h)));
+    return out;
   }
 
   /** Channels the probe reads per frame: C, or 2C with pairs. */
