@@ -8,6 +8,8 @@
  *     weights.safetensors           every module's parameters, prefixed by its name
  *                                   (`predictor.lstm.weight_ih_l0`, `vae.encoder.0.weight`), PyTorch names
  *     optimizer.safetensors         optimizer tensors (`state.<param index>.<key>`, e.g. state.3.expAvg)
+ *     optimizer.<name>.safetensors  the same for each extra optimizer (a discriminator's, the VAE's in
+ *                                   end-to-end training); their scalars are under state.json's optimizers.<name>
  *     state.json                    format, version, kind, config, epoch, step, optimizer scalars,
  *                                   schedule state, RNG states (Generator.state()), metrics so far,
  *                                   trainer state, the list of files with their sizes, and
@@ -40,6 +42,9 @@ import type { GeneratorState } from '../random/generator';
 export const CHECKPOINT_FORMAT = 'worldkit-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
+/** Names of extra optimizers (they name files): letters, digits, '_' and '-'. */
+const EXTRA_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
 export class CheckpointError extends Error {
   constructor(message: string) {
     super(message);
@@ -55,6 +60,11 @@ export interface CheckpointData {
   config: Record<string, unknown>;
   modules: Record<string, Module>;
   optimizer?: Optimizer | null;
+  /**
+   * Optimizers beside the main one, by name (a discriminator's, the VAE's in end-to-end
+   * training): each saved as optimizer.<name>.safetensors plus state.json's optimizers.<name>.
+   */
+  extraOptimizers?: Record<string, Optimizer>;
   /** Epoch to continue from and the batch index within it (0: the epoch starts afresh). */
   epoch: number;
   batch?: number;
@@ -83,6 +93,8 @@ export interface LoadedCheckpoint {
   /** Weights by full name (`predictor.head.weight`). Call dispose() when done. */
   weights: Record<string, Tensor>;
   optimizer: OptimizerStateDict | null;
+  /** The extra optimizers' states by name (empty when the run had none). */
+  extraOptimizers: Record<string, OptimizerStateDict>;
   /** The weights of one module, names without its prefix. */
   moduleWeights(prefix: string): Record<string, Tensor>;
   dispose(): void;
@@ -160,6 +172,14 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?:
     for (const t of Object.values(parts.tensors)) t.dispose();
     optJson = parts.json;
   }
+  const extraJson: Record<string, unknown> = {};
+  for (const [name, opt] of Object.entries(data.extraOptimizers ?? {})) {
+    if (!EXTRA_NAME.test(name)) throw new TypeError(`saveCheckpoint: extraOptimizers key '${name}' must match ${EXTRA_NAME} (it names a file)`);
+    const parts = optimizerParts(opt.stateDict());
+    files[`optimizer.${name}.safetensors`] = writeSynced(path.join(tmp, `optimizer.${name}.safetensors`), encodeSafetensors(parts.tensors));
+    for (const t of Object.values(parts.tensors)) t.dispose();
+    extraJson[name] = parts.json;
+  }
   const state = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -172,6 +192,7 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?:
     schedule: data.schedule ?? null,
     rng: data.rng ?? {},
     optimizer: optJson,
+    ...(Object.keys(extraJson).length ? { optimizers: extraJson } : {}),
     metrics: data.metrics ?? [],
     trainer: data.trainer ?? {},
     files,
@@ -267,7 +288,8 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
   need(isObj(s.files), stateFile, 'files (the list of files with their sizes) is missing');
   const files = s.files as Record<string, number>;
   for (const [f, size] of Object.entries(files)) {
-    need(f === 'weights.safetensors' || f === 'optimizer.safetensors', stateFile, `lists an unknown file '${f}'`);
+    const extra = /^optimizer\.(.+)\.safetensors$/.exec(f);
+    need(f === 'weights.safetensors' || f === 'optimizer.safetensors' || (extra && EXTRA_NAME.test(extra[1])), stateFile, `lists an unknown file '${f}'`);
     need(Number.isSafeInteger(size) && size >= 0, stateFile, `files['${f}'] must be a byte count, got ${JSON.stringify(size)}`);
     const fp = path.join(folder, f);
     need(fs.existsSync(fp), fp, 'missing (listed in state.json)');
@@ -299,36 +321,52 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
       }
     }
   }
-  let optimizer: OptimizerStateDict | null = null;
-  if (s.optimizer) {
-    const o = s.optimizer as { type: string; lr: number; options: OptimizerStateDict['options']; state: (Record<string, number | string> | null)[] };
-    need(isObj(o) && typeof o.type === 'string' && Array.isArray(o.state), stateFile, 'optimizer entry is malformed');
-    need(typeof o.lr === 'number' && Number.isFinite(o.lr) && o.lr >= 0, stateFile, `optimizer.lr must be a finite number >= 0, got ${JSON.stringify(o.lr)}`);
-    need(o.options === undefined || isObj(o.options), stateFile, 'optimizer.options must be an object');
-    o.state.forEach((st, i) => need(st === null || isObj(st), stateFile, `optimizer.state[${i}] must be an object or null`));
-    need('optimizer.safetensors' in files, stateFile, 'has optimizer state but lists no optimizer.safetensors');
-    const ot = readST('optimizer.safetensors');
-    optimizer = {
-      type: o.type,
-      lr: o.lr,
-      options: o.options,
-      state: o.state.map((st, i) => {
-        if (!st) return null;
-        const c: SavedParamState = {};
-        for (const [k, v] of Object.entries(st)) {
-          if (typeof v === 'string' && v.startsWith('@')) {
-            const t = Object.prototype.hasOwnProperty.call(ot, v.slice(1)) ? ot[v.slice(1)] : undefined;
-            need(t, path.join(folder, 'optimizer.safetensors'), `tensor '${v.slice(1)}' (state[${i}].${k}) is missing`);
-            c[k] = t.f32().slice();
-          } else {
-            need(typeof v === 'number', stateFile, `optimizer.state[${i}].${k} must be a number or a tensor reference, got ${JSON.stringify(v)}`);
-            c[k] = v;
+  /** An optimizer entry of state.json (`where` names it) with its tensors file. */
+  const readOptimizer = (raw: unknown, where: string, file: string): OptimizerStateDict => {
+    const o = raw as { type: string; lr: number; options: OptimizerStateDict['options']; state: (Record<string, number | string> | null)[] };
+    need(isObj(o) && typeof o.type === 'string' && Array.isArray(o.state), stateFile, `${where} entry is malformed`);
+    need(typeof o.lr === 'number' && Number.isFinite(o.lr) && o.lr >= 0, stateFile, `${where}.lr must be a finite number >= 0, got ${JSON.stringify(o.lr)}`);
+    need(o.options === undefined || isObj(o.options), stateFile, `${where}.options must be an object`);
+    o.state.forEach((st, i) => need(st === null || isObj(st), stateFile, `${where}.state[${i}] must be an object or null`));
+    need(file in files, stateFile, `has ${where} state but lists no ${file}`);
+    const ot = readST(file);
+    try {
+      return {
+        type: o.type,
+        lr: o.lr,
+        options: o.options,
+        state: o.state.map((st, i) => {
+          if (!st) return null;
+          const c: SavedParamState = {};
+          for (const [k, v] of Object.entries(st)) {
+            if (typeof v === 'string' && v.startsWith('@')) {
+              const t = Object.prototype.hasOwnProperty.call(ot, v.slice(1)) ? ot[v.slice(1)] : undefined;
+              need(t, path.join(folder, file), `tensor '${v.slice(1)}' (state[${i}].${k}) is missing`);
+              c[k] = t.f32().slice();
+            } else {
+              need(typeof v === 'number', stateFile, `${where}.state[${i}].${k} must be a number or a tensor reference, got ${JSON.stringify(v)}`);
+              c[k] = v;
+            }
           }
-        }
-        return c;
-      }),
-    };
-    for (const t of Object.values(ot)) t.dispose();
+          return c;
+        }),
+      };
+    } finally {
+      for (const t of Object.values(ot)) t.dispose();
+    }
+  };
+  let optimizer: OptimizerStateDict | null = null;
+  const extraOptimizers: Record<string, OptimizerStateDict> = {};
+  try {
+    if (s.optimizer) optimizer = readOptimizer(s.optimizer, 'optimizer', 'optimizer.safetensors');
+    need(s.optimizers === undefined || isObj(s.optimizers), stateFile, `optimizers must be an object of named optimizer states, got ${JSON.stringify(s.optimizers)}`);
+    for (const [name, raw] of Object.entries((s.optimizers ?? {}) as Record<string, unknown>)) {
+      need(EXTRA_NAME.test(name), stateFile, `optimizers has a bad name '${name}'`);
+      extraOptimizers[name] = readOptimizer(raw, `optimizers.${name}`, `optimizer.${name}.safetensors`);
+    }
+  } catch (e) {
+    for (const t of Object.values(weights)) t.dispose();
+    throw e;
   }
   const ck: LoadedCheckpoint = {
     path: folder,
@@ -344,6 +382,7 @@ export function loadCheckpoint(p: string): LoadedCheckpoint {
     trainer: (s.trainer ?? {}) as Record<string, unknown>,
     weights,
     optimizer,
+    extraOptimizers,
     moduleWeights(prefix: string) {
       const out: Record<string, Tensor> = {};
       const pre = `${prefix}.`;

@@ -166,17 +166,32 @@ export interface LoopSpec {
   describeBatch?(idx: number[]): string;
   /** Restores module weights from a checkpoint. */
   restore(ck: LoadedCheckpoint): void;
+  /**
+   * Optimizers beside the main one, by name; each is saved in every checkpoint and restored on
+   * resume (a checkpoint without one cannot resume this run exactly, and is refused).
+   *   'follow': the loop clears its gradients with the main optimizer's and steps it right after
+   *             the main one, on the same backward pass, at its own base lr scaled by the main
+   *             schedule's factor (end-to-end training: the VAE's parameters at --vae_lr). Its
+   *             parameters must be in `params` (so clipping and the finiteness checks see them);
+   *             the main optimizer leaves them to it.
+   *   'own':    the trainer steps it itself inside trainStep at a constant lr (a discriminator,
+   *             updated on its own loss before the main one).
+   * The modules they update belong in `modules`, so their weights are checkpointed.
+   */
+  extraOptimizers?: Record<string, { optimizer: Optimizer; mode: 'follow' | 'own' }>;
 }
 
-export function makeOptimizer(fn: string, params: Module, o: CommonTrainOptions): Optimizer {
+/** The run's main optimizer over `params`' trainable parameters, less `exclude` (those another optimizer updates). */
+export function makeOptimizer(fn: string, params: Module, o: CommonTrainOptions, exclude: ReadonlySet<Tensor> = new Set()): Optimizer {
   const lr = o.lr ?? 1e-3;
+  const list = params.trainableParameters().filter((p) => !exclude.has(p));
   switch (o.optimizer ?? 'adam') {
     case 'adam':
-      return new Adam(params.trainableParameters(), { lr, weightDecay: o.weightDecay ?? 0 });
+      return new Adam(list, { lr, weightDecay: o.weightDecay ?? 0 });
     case 'adamw':
-      return new AdamW(params.trainableParameters(), { lr, weightDecay: o.weightDecay ?? 0.01 });
+      return new AdamW(list, { lr, weightDecay: o.weightDecay ?? 0.01 });
     case 'sgd':
-      return new SGD(params.trainableParameters(), { lr, momentum: 0.9, weightDecay: o.weightDecay ?? 0 });
+      return new SGD(list, { lr, momentum: 0.9, weightDecay: o.weightDecay ?? 0 });
     default:
       throw typeError(fn, 'optimizer', "'adam', 'adamw' or 'sgd'", o.optimizer);
   }
@@ -423,13 +438,20 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
     };
   };
   try {
-    optimizer = makeOptimizer(fn, spec.params, eff);
+    // Parameters a 'follow' optimizer updates are not the main optimizer's.
+    const followed = new Set(Object.values(spec.extraOptimizers ?? {}).filter((e) => e.mode === 'follow').flatMap((e) => e.optimizer.params));
+    optimizer = makeOptimizer(fn, spec.params, eff, followed);
     if (budgeted) makeSchedule(fn, eff, 1, 1); // checks lrSchedule
     scheduler = new LRScheduler(optimizer, budgeted ? budgetSchedule() : makeSchedule(fn, eff, epochs, batchesPerEpoch), eff.lr ?? 1e-3);
   } catch (e) {
     ck?.dispose();
     throw e;
   }
+  const following = Object.values(spec.extraOptimizers ?? {})
+    .filter((e) => e.mode === 'follow')
+    .map((e) => ({ optimizer: e.optimizer, baseLr: e.optimizer.lr }));
+  for (const [name, e] of Object.entries(spec.extraOptimizers ?? {}))
+    if (e.mode !== 'follow' && e.mode !== 'own') throw typeError(fn, `extraOptimizers.${name}.mode`, "'follow' or 'own'", e.mode);
   const metricsFile = opts.metricsFile === undefined ? (dir ? path.join(dir, 'metrics.jsonl') : null) : opts.metricsFile;
 
   let startEpoch = 0;
@@ -461,6 +483,14 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       if (!ck.schedule) throw new CheckpointError(`${stateFile}: schedule is ${JSON.stringify(ck.schedule)}: this checkpoint cannot resume training exactly`);
       if (changed.includes('optimizer')) note(`resume: optimizer ${describeOpt(ck, 'optimizer')} -> ${eff.optimizer}: its state starts afresh (the checkpoint's state is for the other optimizer)`);
       else named('optimizer', () => optimizer.loadStateDict(ck!.optimizer!));
+      for (const [name, { optimizer: extra }] of Object.entries(spec.extraOptimizers ?? {})) {
+        const sd = ck.extraOptimizers[name];
+        if (!sd) throw new CheckpointError(`${stateFile}: has no state for the '${name}' optimizer (optimizer.${name}.safetensors): this checkpoint cannot resume this run exactly (it was made without it)`);
+        const lr = extra.lr; // this run's: a changed --disc_lr / --vae_lr applies from here on
+        named(`optimizers.${name}`, () => extra.loadStateDict(sd));
+        if (sd.lr !== lr && !(spec.extraOptimizers![name].mode === 'follow')) note(`resume: ${name} lr ${sd.lr} -> ${lr}: applied`);
+        extra.lr = lr;
+      }
       const sch = ck.schedule as { step: number; baseLr: number };
       named('schedule', () => scheduler.loadStateDict(changed.includes('lr') ? { step: sch.step, baseLr: eff.lr as number } : sch));
       for (const k of changed)
@@ -516,6 +546,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         config: { ...spec.config, training: { ...eff, callbacks: undefined, signal: undefined } },
         modules: spec.modules,
         optimizer,
+        extraOptimizers: Object.fromEntries(Object.entries(spec.extraOptimizers ?? {}).map(([k, v]) => [k, v.optimizer])),
         epoch,
         batch,
         step,
@@ -584,6 +615,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
         let badTensor: { what: string; name: string; value: string; applied: boolean } | null = null;
         const logs = tidy(() => {
           optimizer.zeroGrad();
+          for (const e of following) e.optimizer.zeroGrad();
           const { loss, logs } = spec.trainStep(idx, info, { step: step + 1, epoch, note });
           const value = loss.item();
           if (!Number.isFinite(value)) return { loss: value, ...logs };
@@ -600,6 +632,14 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
             }
           }
           optimizer.step();
+          if (following.length) {
+            // The main schedule's factor, applied to each following optimizer's own base lr.
+            const factor = scheduler.baseLr > 0 ? optimizer.lr / scheduler.baseLr : 1;
+            for (const e of following) {
+              e.optimizer.lr = e.baseLr * factor;
+              e.optimizer.step();
+            }
+          }
           // One pass per step, over the weights after the update: a non-finite gradient always
           // leaves a non-finite weight (Adam, AdamW and SGD propagate NaN/Inf, even at lr 0), so
           // this one check sees both; the gradients are then searched only to name the cause.
@@ -611,6 +651,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
           return { loss: value, ...logs, ...extra() };
         });
         optimizer.zeroGrad();
+        for (const e of following) e.optimizer.zeroGrad();
         const bt = badTensor as { what: string; name: string; value: string; applied: boolean } | null;
         const bad = bt ? null : Object.entries(logs).find(([, v]) => !Number.isFinite(v));
         if (bad || bt) {
