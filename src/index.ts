@@ -40,6 +40,11 @@ export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, encodeSa
 export type { SafetensorsFile } from './io/safetensors';
 export { LatentPredictor } from './models/latent_predictor';
 export type { LatentPredictorOptions, PredictorLossOptions } from './models/latent_predictor';
+export { perceptualLoss, discriminatorLoss, generatorLoss, multiHeadCrossEntropy, discriminatorAccuracy } from './losses/remedies';
+export { LatentDiscriminator, PatchDiscriminator } from './models/discriminators';
+export type { LatentDiscriminatorOptions, PatchDiscriminatorOptions } from './models/discriminators';
+export { LatentClassifier, fitLatentClassifier } from './models/latent_classifier';
+export type { LatentClassifierOptions, FitLatentClassifierOptions, FitLatentClassifierResult } from './models/latent_classifier';
 
 import { native } from './backend/native';
 /** Threads the CPU kernels use (default: all cores, or $WORLDKIT_NUM_THREADS). */

@@ -8,3 +8,5 @@ export type { Conv2dModuleOptions, ConvTranspose2dModuleOptions, InitOptions } f
 export { Sequential, Flatten, Unflatten, ReLU, LeakyReLU, Sigmoid, Tanh, Identity } from './layers';
 export { LSTMCell, LSTM } from './lstm';
 export type { LSTMOptions, LSTMInitOptions } from './lstm';
+export { SpectralNormConv2d, SpectralNormLinear, spectralNormalize } from './spectral_norm';
+export type { SpectralNormOptions, SpectralNormConv2dOptions, SpectralNormLinearOptions } from './spectral_norm';
