@@ -15,6 +15,9 @@ import { CheckpointError } from '../train/checkpoint';
 import { loadPredictor, loadVAE } from '../train/load';
 import { backendNames, findBackend } from '../backend/registry';
 import type { Device } from '../tensor/memory';
+import * as path from 'path';
+import { ensureSemanticProbe, loadSemanticProbe } from '../diagnostics/semantic_probe';
+import type { SemanticProbe } from '../models/semantic_probe';
 
 export const DEVICE_FLAG: FlagSpec = {
   name: 'device',
@@ -173,4 +176,51 @@ export function interruptible(io: CliIO): { signal: { stop: boolean }; release()
   };
   process.on('SIGINT', handler);
   return { signal, release: () => process.off('SIGINT', handler) };
+}
+
+/** The remedies' flags of train-predictor (issue 12; docs/remedies.md). */
+export const REMEDY_FLAGS: FlagSpec[] = [
+  { name: 'perceptual_weight', type: 'number', default: 0, metavar: 'λ', help: 'perceptual loss on decoded predictions (features of a frozen network on the decoded prediction vs the real next frame)' },
+  { name: 'perceptual_network', type: 'string', default: 'probe', choices: ['probe', 'encoder'], help: "feature network of the perceptual loss: the semantic probe's conv trunk, or the VAE encoder's" },
+  { name: 'perceptual_frames', type: 'int', default: 8, help: 'predicted frames decoded per batch for the perceptual (and pixel-classification) terms' },
+  { name: 'adversarial_weight', type: 'number', default: 0, metavar: 'λ', help: 'adversarial latent loss: a discriminator on (z_t, a_t, z_t+1) separates real from predicted latents' },
+  { name: 'disc_lr', type: 'number', default: 2e-4, help: "the discriminator's learning rate" },
+  { name: 'disc_steps', type: 'int', default: 1, help: 'discriminator updates per training step' },
+  { name: 'classification_weight', type: 'number', default: 0, metavar: 'λ', help: "classification auxiliary loss: recover the target frame's labels from each prediction" },
+  { name: 'classification_on', type: 'string', default: 'latent', choices: ['latent', 'pixels'], help: 'classify predicted latents (a classifier fitted on real latents) or decoded predictions (the semantic probe)' },
+  { name: 'probe', type: 'string', metavar: 'dir', help: 'a trained semantic probe folder (worldkit eval/demo write one); without it, one is trained on the training data when a remedy needs it and kept in <out>/probe' },
+];
+
+/** The remedies' options from REMEDY_FLAGS (probe: undefined until resolveProbe). */
+export function remedyFlags(flags: FlagValues) {
+  return {
+    perceptualWeight: flags.perceptual_weight as number,
+    perceptualNetwork: flags.perceptual_network as 'probe' | 'encoder',
+    perceptualFrames: flags.perceptual_frames as number,
+    adversarialWeight: flags.adversarial_weight as number,
+    discLr: flags.disc_lr as number,
+    discSteps: flags.disc_steps as number,
+    classificationWeight: flags.classification_weight as number,
+    classificationOn: flags.classification_on as 'latent' | 'pixels',
+  };
+}
+
+/**
+ * The semantic probe a remedy reads: --probe <dir> when given, else one trained on `episodes`
+ * (their labels; never test data) and kept in <out>/probe, reused when the data and options match.
+ */
+export async function resolveProbe(flags: FlagValues, episodes: Episode[], out: string, io: CliIO): Promise<SemanticProbe> {
+  const dir = flags.probe as string | undefined;
+  if (dir) {
+    if (!fs.existsSync(dir)) throw new UsageError(`--probe ${dir}: no such folder`);
+    try {
+      return loadSemanticProbe(dir).probe;
+    } catch (e) {
+      throw new UsageError(`--probe ${dir}: ${(e as Error).message}`);
+    }
+  }
+  const where = path.join(out, 'probe');
+  io.out(`semantic probe: none given (--probe), training one on the training data in ${where}`);
+  const t = await ensureSemanticProbe(where, episodes, { cacheDir: false });
+  return t.probe;
 }

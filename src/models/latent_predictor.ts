@@ -275,6 +275,11 @@ export class LatentPredictor extends Module {
    * scheduled sampling. In training mode the targets get targetJitterScale noise.
    */
   loss(z: Tensor, a?: Tensor | null, opts: PredictorLossOptions = {}): Tensor {
+    return this.lossAndPredictions(z, a, opts).loss;
+  }
+
+  /** loss() and the predictions it was computed from ([B,T-1,D], carrying the gradient), for extra loss terms on them. */
+  lossAndPredictions(z: Tensor, a?: Tensor | null, opts: PredictorLossOptions = {}): { loss: Tensor; pred: Tensor } {
     const pTrue = opts.pTrue ?? 1;
     const burnIn = checkInt('LatentPredictor.loss', 'opts.burnIn', opts.burnIn ?? 0, 0);
     const pred = pTrue === 1 ? this.forwardTeacherForced(z, a) : this.forwardScheduled(z, a, pTrue, opts.rng, burnIn);
@@ -285,6 +290,7 @@ export class LatentPredictor extends Module {
       const t0 = target;
       target = noGrad(() => addNoise(t0, this.targetJitterScale, this.generator));
     }
-    return mseLoss(pred.reshape(B, T - 1, D), target);
+    const flat = pred.reshape(B, T - 1, D);
+    return { loss: mseLoss(flat, target), pred: flat };
   }
 }

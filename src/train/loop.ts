@@ -179,6 +179,8 @@ export interface LoopSpec {
    * The modules they update belong in `modules`, so their weights are checkpointed.
    */
   extraOptimizers?: Record<string, { optimizer: Optimizer; mode: 'follow' | 'own' }>;
+  /** After each epoch's logs are complete (means, validation), before callbacks.onEpochEnd: e.g. health notes. */
+  epochEnd?(epoch: number, logs: Logs, note: (message: string) => void): void;
 }
 
 /** The run's main optimizer over `params`' trainable parameters, less `exclude` (those another optimizer updates). */
@@ -711,6 +713,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
       for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / Math.max(1, count);
       Object.assign(epochLogs, info, val, { lr: optimizer.lr });
       history.push(epochLogs);
+      spec.epochEnd?.(epoch, epochLogs, note);
       log.write({ kind: 'epoch', ...epochLogs, step, epoch });
       const vl = val.valLoss;
       if (vl !== undefined) {

@@ -35,6 +35,7 @@ import { restoreModule } from './checkpoint';
 import { SamplingSchedule, pTrueAt } from './sampling_schedule';
 import { modelConfigOf, rememberConfig } from './train_vae';
 import { Device, moduleDevice, resolveDevice } from './device';
+import { RemedyOptions, RemedyTerms, checkRemedyOptions, remediesActive, remedyConfig } from './remedy_terms';
 
 /** The latents of one episode: z [length, D] (the VAE's mu) and actions [length, A]. */
 export interface LatentEpisode {
@@ -178,7 +179,12 @@ export function predictorConfigOf(p: LatentPredictor): LatentPredictorOptions {
   };
 }
 
-export interface TrainPredictorOptions extends CommonTrainOptions, PredictorModelOptions {
+/**
+ * The remedies (RemedyOptions: perceptualWeight, adversarialWeight, classificationWeight, ...; see
+ * src/train/remedy_terms.ts and docs/remedies.md) add loss terms on the predictions; the VAE stays
+ * frozen (its decoder is used, not trained).
+ */
+export interface TrainPredictorOptions extends CommonTrainOptions, PredictorModelOptions, RemedyOptions {
   /** Window length in frames (default 16). */
   seqLen?: number;
   /**
@@ -239,7 +245,11 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (!Number.isInteger(maxValWindows) || maxValWindows < 0) throw typeError(fn, 'options.maxValidationWindows', 'an integer >= 0', maxValWindows);
   vae.freeze();
   vae.eval();
-  if (!options.latents && moduleDevice(vae) !== device) vae.to(device); // the frames are encoded on the device
+  checkRemedyOptions(fn, options); // also when every weight is 0: a mistyped option is still an error
+  const withRemedies = remediesActive(options);
+  if (withRemedies) checkFramesFit(fn, eps[0], vae.inputShape);
+  // the frames are encoded on the device; the remedies decode predictions there
+  if ((!options.latents || withRemedies) && moduleDevice(vae) !== device) vae.to(device);
   if (moduleDevice(predictor) !== device) predictor.to(device);
   const onDevice = (t: Tensor): Tensor => t.to(device); // itself when already there
   const t0 = performance.now();
@@ -257,23 +267,36 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   const sched: SamplingSchedule = options.samplingSchedule ?? { decay: 'linear', start: 1, end: 0.25 };
   const cfg = predictorConfigOf(predictor);
   const batchSize = options.batchSize ?? 32;
+  // Training windows index `eps` too: the training split is the first episodes (or the first part of a single one).
+  const remedies = withRemedies ? new RemedyTerms(fn, vae, predictor.latentShape, predictor.actionSize, eps, trainLat, options, seed, device) : null;
   return runLoop({
     kind: 'predictor',
     fn,
-    config: { predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale }, vae: modelConfigOf(vae) ?? {}, seqLen: T },
-    modules: { predictor },
+    config: {
+      predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale },
+      vae: modelConfigOf(vae) ?? {},
+      seqLen: T,
+      ...(remedies ? { remedies: remedyConfig(options) } : {}),
+    },
+    modules: { predictor, ...(remedies?.modules ?? {}) },
     params: predictor,
-    opts: Object.assign({}, options, { device, latents: undefined }), // latents: not copied into the checkpoints
+    // latents and the probe (a model) are not copied into the checkpoints' config
+    opts: Object.assign({}, options, { device, latents: undefined, probe: undefined }),
     numExamples: refs.length,
-    rngs: { coins, model: predictor.generator },
+    rngs: { coins, model: predictor.generator, ...(remedies ? { remedies: remedies.generator } : {}) },
+    ...(remedies ? { extraOptimizers: remedies.extraOptimizers, epochEnd: (e: number, l: Logs, note: (m: string) => void) => remedies.epochEnd(e, l, note) } : {}),
     epochInfo(epoch, epochs) {
       return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
     },
-    trainStep(idx, info) {
-      const w = gatherWindows(trainLat, idx.map((i) => refs[i]), T, predictor.latentShape);
+    trainStep(idx, info, ctx) {
+      const wRefs = idx.map((i) => refs[i]);
+      const w = gatherWindows(trainLat, wRefs, T, predictor.latentShape);
       const z = onDevice(w.z), a = onDevice(w.a);
-      const loss = predictor.loss(z, predictor.useActions ? a : null, { pTrue: info.pTrue ?? 1, rng: coins, burnIn });
-      return { loss, logs: {} };
+      const lopts = { pTrue: info.pTrue ?? 1, rng: coins, burnIn };
+      if (!remedies) return { loss: predictor.loss(z, predictor.useActions ? a : null, lopts), logs: {} };
+      const { loss, pred } = predictor.lossAndPredictions(z, predictor.useActions ? a : null, lopts);
+      const extra = remedies.step({ z: z.reshape(idx.length, T, predictor.latentSize), a: predictor.useActions ? a : null, pred, refs: wRefs, note: ctx.note });
+      return { loss: extra.loss ? loss.add(extra.loss) : loss, logs: { latent: loss.item(), ...extra.logs } };
     },
     validate(): Logs {
       if (!valRefs.length) return {};
@@ -304,6 +327,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
     },
     restore(ck) {
       restoreModule(ck, 'predictor', predictor);
+      remedies?.restore(ck);
     },
   });
 }

@@ -5,7 +5,8 @@ import { createPredictor, trainPredictor } from '../../train/train_predictor';
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
-import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, resolveProbe } from '../train_support';
+import { remediesActive } from '../../train/remedy_terms';
 
 export const command: Command = {
   name: 'train-predictor',
@@ -19,6 +20,8 @@ review's run:
   worldkit train-predictor --vae runs/vae --epochs 40 --batch_size 4 --lr 1e-4 --hidden_size 256 \\
     --predictor lstm --residual_prediction --scheduled_sampling --use_actions \\
     --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
+Remedies (docs/remedies.md): --perceptual_weight, --adversarial_weight, --classification_weight
+add loss terms on the predictions (e.g. --perceptual_weight 1 --probe runs/demo/probe).
 Ctrl-C saves a checkpoint and exits; --resume continues it exactly. --device cuda encodes and
 trains on the GPU (checkpoints still load on the CPU); without a usable GPU it exits with code 2.`,
   flags: [
@@ -37,6 +40,7 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     { name: 'target_jitter_scale', type: 'number', default: 0, help: 'std of Gaussian noise on the target latents' },
     { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
     { name: 'burn_in', type: 'int', default: 0, help: 'with --scheduled_sampling: the first k inputs of each window are always the true latents, sampling applies after them (0..seq_len-1)' },
+    ...REMEDY_FLAGS,
   ],
   async run(args, io) {
     const { flags } = args;
@@ -62,6 +66,9 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
         seed: flags.seed as number,
       });
     }
+    const remedies = remedyFlags(flags);
+    const needsProbe = remediesActive(remedies) && ((remedies.perceptualWeight > 0 && remedies.perceptualNetwork === 'probe') || (remedies.classificationWeight > 0 && remedies.classificationOn === 'pixels'));
+    const probe = needsProbe ? await resolveProbe(flags, eps, out, io) : undefined;
     io.out(`train-predictor: ${eps.length} episodes; LSTM hidden ${predictor.hiddenSize}, ${predictor.numParameters()} parameters; device ${device}; out ${out}`);
     const intr = interruptible(io);
     try {
@@ -80,6 +87,8 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
         targetJitterScale: flags.target_jitter_scale as number,
         seqLen: flags.seq_len as number,
         burnIn: flags.burn_in as number,
+        ...remedies,
+        probe,
         checkpointDir: out,
         resume: flags.resume as boolean,
         callbacks: progress(io, 'predictor'),
