@@ -135,3 +135,32 @@ test('the CLI trains with the remedies flags and resumes', async () => {
   ck.dispose();
   expect(await main(['train-predictor', '--vae', path.join(dir, 'vae'), '--classification_on', 'words', '--out', path.join(dir, 'x')], io)).toBe(2);
 });
+
+describe("the remedies on 'cuda' under the emulation", () => {
+  const wk = require('../src');
+  beforeAll(() => wk.useCudaEmulation(true));
+  afterAll(() => wk.useCudaEmulation(false));
+  test("every remedy at once gives the CPU's losses on 'cuda'", async () => {
+    const small = generateEpisodes({ episodes: 2, steps: 12, seed: 6, cacheDir: false });
+    const o: TrainPredictorOptions = {
+      ...base, maxBatchesPerEpoch: 2, seqLen: 4, validationSplit: 0.5,
+      perceptualWeight: 1, perceptualFrames: 2, adversarialWeight: 0.5, classificationWeight: 0.5, classifierSteps: 5, probe: undefined,
+    };
+    const losses: Record<string, number[]> = {};
+    for (const device of ['cpu', 'cuda'] as const) {
+      const vae = createVAE({ encoderChannels: [4, 4, 4, 4], latentShape: [2, 4, 4], seed: 2 });
+      const p = createPredictor(vae, { hiddenSize: 4, data: small, seed: 4 });
+      const probe = new SemanticProbe({ heads, channels: [2, 2, 2, 4], hidden: 4, seed: 3 });
+      const r = await trainPredictor(p, vae, small, { ...o, probe, device });
+      const h = r.history[0];
+      losses[device] = [h.loss, h.latent, h.perceptual, h.adversarial, h.classification, h.discLoss];
+      // trainPredictor freed what it made on the device (optimizer state, discriminator,
+      // classifier); the caller's models are all that is left to free.
+      for (const m of [vae, p, probe]) m.dispose();
+    }
+    losses.cpu.forEach((v, i) => {
+      expect(Number.isFinite(v)).toBe(true);
+      expect(Math.abs(losses.cuda[i] - v)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(v)));
+    });
+  });
+});

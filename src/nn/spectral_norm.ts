@@ -118,7 +118,9 @@ abstract class SpectralNormLayer extends Layer {
     };
     this.weightU = this.registerBuffer('weight_u', unit(rows));
     this.weightV = this.registerBuffer('weight_v', unit(cols));
-    if (initIterations > 0) spectralNormalize(this.weightOrig, this.weightU, this.weightV, { update: true, iterations: initIterations, eps: this.eps }).dispose();
+    // In a tidy scope: the reshaped views of weight_orig it makes must not outlive it (a live view
+    // would pin the parameter's storage, and Module.to could not move it to another device).
+    if (initIterations > 0) tidy(() => { spectralNormalize(this.weightOrig, this.weightU, this.weightV, { update: true, iterations: initIterations, eps: this.eps }); });
   }
 
   /** W / sigma(W); in training mode after `powerIterations` steps that update u and v. */

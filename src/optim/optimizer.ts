@@ -158,6 +158,19 @@ export abstract class Optimizer {
   }
 
   protected loadOptions(_o: Record<string, unknown>): void {}
+
+  /**
+   * Frees the state's tensors (moments, buffers) and forgets them: the next step starts afresh.
+   * On a device whose memory is not garbage-collected ('cuda') a finished trainer calls this, so
+   * each training call does not leave its optimizer state allocated.
+   */
+  disposeState(): void {
+    for (let i = 0; i < this.state.length; ++i) {
+      const s = this.state[i];
+      if (s) for (const v of Object.values(s)) if (isTensor(v) && !v.isDisposed) v.dispose();
+      this.state[i] = null;
+    }
+  }
 }
 
 function describe(v: unknown): string {

@@ -747,6 +747,10 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
     }
   } finally {
     log.close();
+    // The optimizers are this call's own: their state (already in the checkpoints) is freed,
+    // which matters where memory is not garbage-collected ('cuda').
+    optimizer.disposeState();
+    for (const e of Object.values(spec.extraOptimizers ?? {})) e.optimizer.disposeState();
   }
   const r = result(stopReason);
   await call(cbs.onTrainEnd, r);

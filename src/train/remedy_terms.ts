@@ -196,6 +196,11 @@ export class RemedyTerms {
     return remediesActive(this.opts);
   }
 
+  /** Frees the discriminator and classifier (this object's own; the VAE and probe are the caller's). */
+  dispose(): void {
+    for (const m of Object.values(this.modules)) m.dispose();
+  }
+
   /** Restores the discriminator's and classifier's weights from a checkpoint. */
   restore(ck: LoadedCheckpoint): void {
     for (const [k, m] of Object.entries(this.modules)) restoreModule(ck, k, m);

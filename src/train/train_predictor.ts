@@ -269,67 +269,71 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   const batchSize = options.batchSize ?? 32;
   // Training windows index `eps` too: the training split is the first episodes (or the first part of a single one).
   const remedies = withRemedies ? new RemedyTerms(fn, vae, predictor.latentShape, predictor.actionSize, eps, trainLat, options, seed, device) : null;
-  return runLoop({
-    kind: 'predictor',
-    fn,
-    config: {
-      predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale },
-      vae: modelConfigOf(vae) ?? {},
-      seqLen: T,
-      ...(remedies ? { remedies: remedyConfig(options) } : {}),
-    },
-    modules: { predictor, ...(remedies?.modules ?? {}) },
-    params: predictor,
-    // latents and the probe (a model) are not copied into the checkpoints' config
-    opts: Object.assign({}, options, { device, latents: undefined, probe: undefined }),
-    numExamples: refs.length,
-    rngs: { coins, model: predictor.generator, ...(remedies ? { remedies: remedies.generator } : {}) },
-    ...(remedies ? { extraOptimizers: remedies.extraOptimizers, epochEnd: (e: number, l: Logs, note: (m: string) => void) => remedies.epochEnd(e, l, note) } : {}),
-    epochInfo(epoch, epochs) {
-      return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
-    },
-    trainStep(idx, info, ctx) {
-      const wRefs = idx.map((i) => refs[i]);
-      const w = gatherWindows(trainLat, wRefs, T, predictor.latentShape);
-      const z = onDevice(w.z), a = onDevice(w.a);
-      const lopts = { pTrue: info.pTrue ?? 1, rng: coins, burnIn };
-      if (!remedies) return { loss: predictor.loss(z, predictor.useActions ? a : null, lopts), logs: {} };
-      const { loss, pred } = predictor.lossAndPredictions(z, predictor.useActions ? a : null, lopts);
-      const extra = remedies.step({ z: z.reshape(idx.length, T, predictor.latentSize), a: predictor.useActions ? a : null, pred, refs: wRefs, note: ctx.note });
-      return { loss: extra.loss ? loss.add(extra.loss) : loss, logs: { latent: loss.item(), ...extra.logs } };
-    },
-    validate(): Logs {
-      if (!valRefs.length) return {};
-      let tf = 0, ol = 0;
-      noGrad(() => {
-        for (let i = 0; i < valRefs.length; i += batchSize) {
-          const part = valRefs.slice(i, i + batchSize);
-          tidy(() => {
-            const w = gatherWindows(valLat, part, T, predictor.latentShape);
-            const z = onDevice(w.z), a = onDevice(w.a);
-            const act = predictor.useActions ? a : null;
-            tf += predictor.loss(z, act).item() * part.length;
-            const B = part.length;
-            const pred = predictor.forwardScheduled(z, act, 0, new Generator(0), burnIn);
-            const target = z.reshape(B, T, predictor.latentSize).slice([0, 1, 0], [B, T - 1, predictor.latentSize]);
-            ol += mseLoss(pred.reshape(B, T - 1, predictor.latentSize), target).item() * B;
-          });
-        }
-      });
-      return { valLoss: tf / valRefs.length, valOpenLoop: ol / valRefs.length };
-    },
-    describeBatch(idx) {
-      const show = idx.slice(0, 4).map((i) => {
-        const [e, t0] = refs[i];
-        return `episode ${e} frames ${t0}-${t0 + T - 1}`;
-      });
-      return `${idx.length} windows: ${show.join(', ')}${idx.length > 4 ? ', ...' : ''}`;
-    },
-    restore(ck) {
-      restoreModule(ck, 'predictor', predictor);
-      remedies?.restore(ck);
-    },
-  });
+  try {
+    return await runLoop({
+      kind: 'predictor',
+      fn,
+      config: {
+        predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale },
+        vae: modelConfigOf(vae) ?? {},
+        seqLen: T,
+        ...(remedies ? { remedies: remedyConfig(options) } : {}),
+      },
+      modules: { predictor, ...(remedies?.modules ?? {}) },
+      params: predictor,
+      // latents and the probe (a model) are not copied into the checkpoints' config
+      opts: Object.assign({}, options, { device, latents: undefined, probe: undefined }),
+      numExamples: refs.length,
+      rngs: { coins, model: predictor.generator, ...(remedies ? { remedies: remedies.generator } : {}) },
+      ...(remedies ? { extraOptimizers: remedies.extraOptimizers, epochEnd: (e: number, l: Logs, note: (m: string) => void) => remedies.epochEnd(e, l, note) } : {}),
+      epochInfo(epoch, epochs) {
+        return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
+      },
+      trainStep(idx, info, ctx) {
+        const wRefs = idx.map((i) => refs[i]);
+        const w = gatherWindows(trainLat, wRefs, T, predictor.latentShape);
+        const z = onDevice(w.z), a = onDevice(w.a);
+        const lopts = { pTrue: info.pTrue ?? 1, rng: coins, burnIn };
+        if (!remedies) return { loss: predictor.loss(z, predictor.useActions ? a : null, lopts), logs: {} };
+        const { loss, pred } = predictor.lossAndPredictions(z, predictor.useActions ? a : null, lopts);
+        const extra = remedies.step({ z: z.reshape(idx.length, T, predictor.latentSize), a: predictor.useActions ? a : null, pred, refs: wRefs, note: ctx.note });
+        return { loss: extra.loss ? loss.add(extra.loss) : loss, logs: { latent: loss.item(), ...extra.logs } };
+      },
+      validate(): Logs {
+        if (!valRefs.length) return {};
+        let tf = 0, ol = 0;
+        noGrad(() => {
+          for (let i = 0; i < valRefs.length; i += batchSize) {
+            const part = valRefs.slice(i, i + batchSize);
+            tidy(() => {
+              const w = gatherWindows(valLat, part, T, predictor.latentShape);
+              const z = onDevice(w.z), a = onDevice(w.a);
+              const act = predictor.useActions ? a : null;
+              tf += predictor.loss(z, act).item() * part.length;
+              const B = part.length;
+              const pred = predictor.forwardScheduled(z, act, 0, new Generator(0), burnIn);
+              const target = z.reshape(B, T, predictor.latentSize).slice([0, 1, 0], [B, T - 1, predictor.latentSize]);
+              ol += mseLoss(pred.reshape(B, T - 1, predictor.latentSize), target).item() * B;
+            });
+          }
+        });
+        return { valLoss: tf / valRefs.length, valOpenLoop: ol / valRefs.length };
+      },
+      describeBatch(idx) {
+        const show = idx.slice(0, 4).map((i) => {
+          const [e, t0] = refs[i];
+          return `episode ${e} frames ${t0}-${t0 + T - 1}`;
+        });
+        return `${idx.length} windows: ${show.join(', ')}${idx.length > 4 ? ', ...' : ''}`;
+      },
+      restore(ck) {
+        restoreModule(ck, 'predictor', predictor);
+        remedies?.restore(ck);
+      },
+    });
+  } finally {
+    remedies?.dispose(); // in the checkpoints; on 'cuda' their memory is not garbage-collected
+  }
 }
 
 /**
