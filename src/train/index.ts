@@ -3,6 +3,8 @@ export { trainVAE, createVAE } from './train_vae';
 export type { TrainVAEOptions } from './train_vae';
 export { trainPredictor, createPredictor, encodeEpisodes, gatherWindows } from './train_predictor';
 export type { TrainPredictorOptions, PredictorModelOptions, LatentEpisode } from './train_predictor';
+export { trainWorldModel } from './train_world_model';
+export type { TrainWorldModelOptions, WorldModelPart, WorldModelStepTensors } from './train_world_model';
 export { runLoop, epochOrder, makeSchedule, makeOptimizer, NonFiniteLossError } from './loop';
 export type { TrainCallbacks, CommonTrainOptions, TrainResult, Logs } from './loop';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, restoreModule, CheckpointError } from './checkpoint';
