@@ -70,6 +70,8 @@ export type { LoopSpec, StepContext, TrainCallbacks, CommonTrainOptions, TrainRe
 export type { TrainVAEOptions } from './train/train_vae';
 export type { TrainPredictorOptions, PredictorModelOptions, CreatePredictorOptions, LatentEpisode } from './train/train_predictor';
 export type { SamplingSchedule, SamplingDecay } from './train/sampling_schedule';
+export type { AblateOptions, AblationResult, AblationConfig, AblationVariant } from './train/ablate';
+export type { AblationFile, AblationRow, AblationRun, MetricSummary } from './diagnostics/ablation_schema';
 export type { Episode, LabelHead } from './data/episode';
 export type { InitOptions } from './nn/conv';
 export type { Module, Parameter } from './nn/module';

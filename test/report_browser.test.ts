@@ -4,7 +4,8 @@
  * must load from file:// with no console error and no failed request, draw every chart, show one
  * t-SNE mark per point, put each probe label under its frame, and show the comparison table with
  * two runs. Screenshots go to test-artifacts/ (report.png: one run; report_compare.png: two;
- * report_real.png: a tiny real run, simulator data through evaluateWorldModel, as the demo writes it).
+ * report_real.png: a tiny real run, simulator data through evaluateWorldModel, as the demo writes it;
+ * report_ablation.png: the comparison view of an ablation folder, as `worldkit ablate` writes it).
  *
  * Without Chromium the test fails under CI (process.env.CI), where .ci/run must have installed
  * it, and is skipped elsewhere with the reason printed.
@@ -14,7 +15,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { chromium, BrowserContext } from 'playwright-core';
-import { writeReport } from '../src/diagnostics/report';
+import { writeReport, writeAblationReport } from '../src/diagnostics/report';
+import { ablationRunMetrics, summarizeAblation } from '../src/train/ablate';
+import type { AblationRun } from '../src/diagnostics/ablation_schema';
 import { evaluateWorldModel } from '../src/diagnostics/world_model_eval';
 import { trainSemanticProbe } from '../src/diagnostics/semantic_probe';
 import { generateEpisodes } from '../src/data/driving_sim';
@@ -174,6 +177,33 @@ describe('report.html in Chromium', () => {
     expectDrawn(p, r.charts);
     expect(p.comparisonRows).toBe(2);
     expect(p.charts.filter((c) => c.cls.includes('wk-tsne')).every((c) => c.circles === Number(c.dataPoints) && c.circles === 40)).toBe(true);
+  });
+
+  browserTest('an ablation folder: a row per variant and copy-last, every mean curve drawn, one filmstrip per variant', async () => {
+    const dir = path.join(tmp, 'ablation');
+    const variants = ['baseline', 'perceptual', 'big_vae'];
+    const runs: AblationRun[] = [];
+    variants.forEach((variant, vi) =>
+      [1, 2].forEach((seed) => {
+        const rel = path.join(variant, `seed${seed}`);
+        makeRunFolder(path.join(dir, rel), { horizon: 8, quality: 1 + 0.03 * vi - 0.01 * seed, noExtras: false });
+        const ev = JSON.parse(fs.readFileSync(path.join(dir, rel, 'eval', 'eval.json'), 'utf8'));
+        runs.push({ variant, seed, dir: rel, ...ablationRunMetrics(ev, 8), seconds: { vae: 30, predictor: 45, evaluate: 5 }, steps: { vae: 100, predictor: 200 }, sharedVae: variant !== 'big_vae', warnings: [] });
+      }),
+    );
+    const a = summarizeAblation(runs, { data: 'fixture', variants, seeds: [1, 2], budgetMinutes: 30, variantBudget: { vaeMinutes: 0.5, predictorMinutes: 0.75 }, steps: [1, 4, 8], horizon: 8, context: 4, wallMinutes: 12, missing: [], notes: [] });
+    fs.writeFileSync(path.join(dir, 'ablation.json'), JSON.stringify(a));
+    const r = writeAblationReport(dir);
+    expect(r.charts).toBe(4); // retention, changed retention, PSNR, separability
+    const p = await open(r.file, 'report_ablation.png');
+    expectDrawn(p, r.charts);
+    expect(p.comparisonRows).toBe(variants.length + 1);
+    // each mean curve is a line per variant plus copy-last's
+    for (const c of p.charts) expect(c.marks).toBeGreaterThanOrEqual(variants.length);
+    // one window per variant: real, reconstruction and predicted strips
+    expect(p.images.n).toBe(3 * variants.length);
+    expect(p.labelMisalignment).toHaveLength(variants.length);
+    for (const m of p.labelMisalignment) expect(m).toBeLessThan(1.5);
   });
 
   browserTest('a tiny real run (simulator data, models trained a few batches, evaluateWorldModel): the report draws cleanly', async () => {

@@ -13,6 +13,10 @@
  *   training        loss curves from metrics.jsonl, summary.md
  *   comparison      (several runs) one row per run and overlaid retention curves
  *
+ * A folder written by `worldkit ablate` (ablation.json inside) gets the ablation's comparison view
+ * instead (writeAblationReport): one row per variant with mean ± spread over its seeds, copy-last
+ * as the reference row, overlaid mean curves, and the same test window of every variant.
+ *
  * With several runs the comparison comes right after the title rather than last: it is what a
  * reader of several runs looks at first, and each run's own sections follow it.
  *
@@ -29,6 +33,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { EvalFile, FilmstripFile, LabelHead, SemanticRetention, SourceAccuracy, TsneFile } from './eval_schema';
+import type { AblationFile, AblationRow, MetricSummary } from './ablation_schema';
 import { lineChartSvg, Series } from './chart';
 import { scatterLegendRows, scatterSvg, ScatterOptions, ScatterPoint } from './scatter';
 import { writeFileAtomic } from '../io/atomic_file';
@@ -95,8 +100,14 @@ export function runDirProblem(dir: string): string | null {
     return isFile(path.join(dir, 'eval', 'eval.json')) ? null : `'${path.join(dir, 'eval')}' has no eval.json (run worldkit eval or worldkit demo first)`;
   }
   if (isFile(path.join(dir, 'eval.json'))) return null;
+  if (isFile(path.join(dir, ABLATION_JSON))) return null;
   return `'${dir}' has neither an eval/ folder nor an eval.json: expected a run folder (like runs/demo) or its eval folder`;
 }
+
+/** The file `worldkit ablate` writes into its folder (src/diagnostics/ablation_schema.ts). */
+const ABLATION_JSON = 'ablation.json';
+/** An ablation folder: ablation.json and no eval of its own. */
+const isAblationDir = (dir: string): boolean => isFile(path.join(dir, ABLATION_JSON)) && !isDir(path.join(dir, 'eval')) && !isFile(path.join(dir, 'eval.json'));
 
 function locate(dir: string): RunLocation {
   const given = path.resolve(dir);
@@ -816,6 +827,36 @@ function runSections(run: RunData, i: number, counter: { points: number }, multi
   return parts.join('\n');
 }
 
+/** One run's files (eval.json required; tsne.json and filmstrips.json optional). */
+function readRun(fn: string, what: string, loc: RunLocation, name: string, color: string): RunData {
+  let evJson: unknown;
+  try {
+    evJson = readJson(path.join(loc.evalDir, 'eval.json'));
+  } catch (e) {
+    throw new Error(`${fn}: ${what}: ${(e as Error).message}`);
+  }
+  if (!evJson || typeof evJson !== 'object' || Array.isArray(evJson)) throw new Error(`${fn}: ${path.join(loc.evalDir, 'eval.json')}: expected a JSON object, got ${Array.isArray(evJson) ? 'an array' : typeof evJson}`);
+  const tsne = readOptional<TsneFile>(loc.evalDir, 'tsne.json', 'no t-SNE of latents: evaluated without a predictor, or by an older version');
+  const film = readOptional<FilmstripFile>(loc.evalDir, 'filmstrips.json', 'no rollout filmstrips with probe labels: an older run, or no predictor');
+  return { loc, name, color, ev: evJson as EvalFile, tsne: tsne.data, tsneProblem: tsne.problem, film: film.data, filmProblem: film.problem };
+}
+
+/** The HTML page around a body (one CSP, style and layout for every report). */
+function page(title: string, body: string[]): string {
+  // No script, no network: the CSP makes the page refuse both even if a file smuggled markup in.
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${esc(title)}</title>
+<style>${CSS}</style></head>
+<body>
+${body.join('\n')}
+</body></html>
+`;
+}
+
 /** Writes one self-contained report.html for the run folders (see the top of this file). */
 export function writeReport(runDirs: string[], opts: ReportOptions = {}): ReportResult {
   const fn = 'writeReport';
@@ -827,22 +868,15 @@ export function writeReport(runDirs: string[], opts: ReportOptions = {}): Report
     const p = runDirProblem(d);
     if (p) throw new Error(`${fn}: runDirs[${i}]: ${p}`);
   });
+  if (runDirs.some(isAblationDir)) {
+    if (runDirs.length > 1) throw new Error(`${fn}: ${runDirs.find(isAblationDir)} is an ablation folder (ablation.json): report it alone, it compares its own runs`);
+    return writeAblationReport(runDirs[0], opts);
+  }
   const locs = runDirs.map(locate);
   // names: the run folder's name, or its path when two runs share a name
   const base = locs.map((l) => path.basename(l.root ?? l.given) + (l.root ? '' : ' (eval)'));
   const names = base.map((b, i) => (base.indexOf(b) !== base.lastIndexOf(b) ? path.relative(process.cwd(), locs[i].given) || b : b));
-  const runs: RunData[] = locs.map((loc, i) => {
-    let evJson: unknown;
-    try {
-      evJson = readJson(path.join(loc.evalDir, 'eval.json'));
-    } catch (e) {
-      throw new Error(`${fn}: runDirs[${i}]: ${(e as Error).message}`);
-    }
-    if (!evJson || typeof evJson !== 'object' || Array.isArray(evJson)) throw new Error(`${fn}: ${path.join(loc.evalDir, 'eval.json')}: expected a JSON object, got ${Array.isArray(evJson) ? 'an array' : typeof evJson}`);
-    const tsne = readOptional<TsneFile>(loc.evalDir, 'tsne.json', 'no t-SNE of latents: evaluated without a predictor, or by an older version');
-    const film = readOptional<FilmstripFile>(loc.evalDir, 'filmstrips.json', 'no rollout filmstrips with probe labels: an older run, or no predictor');
-    return { loc, name: names[i], color: PALETTE[i % PALETTE.length], ev: evJson as EvalFile, tsne: tsne.data, tsneProblem: tsne.problem, film: film.data, filmProblem: film.problem };
-  });
+  const runs: RunData[] = locs.map((loc, i) => readRun(fn, `runDirs[${i}]`, loc, names[i], PALETTE[i % PALETTE.length]));
   const multi = runs.length > 1;
   const out = path.resolve(opts.out ?? (multi ? 'report.html' : path.join(locs[0].given, 'report.html')));
   const title = opts.title ?? `worldkit report: ${names.join(', ')}`;
@@ -856,19 +890,159 @@ export function writeReport(runDirs: string[], opts: ReportOptions = {}): Report
   if (multi) body.push(`<section id="comparison"><h2>Comparison of ${runs.length} runs</h2>\n${guard('comparison', () => comparison(runs))}</section>`);
   runs.forEach((r, i) => body.push(runSections(r, i, counter, multi)));
   body.push(`<p class="wk-caption">Written by worldkit report on ${esc(new Date().toISOString())} from ${runs.map((r) => esc(r.loc.evalDir)).join(', ')}.</p>`);
-  // No script, no network: the CSP makes the page refuse both even if a file smuggled markup in.
-  const html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>${esc(title)}</title>
-<style>${CSS}</style></head>
-<body>
-${body.join('\n')}
-</body></html>
-`;
+  const html = page(title, body);
   writeFileAtomic(out, html);
   const charts = (html.match(/<svg [^>]*class="wk-chart[ "]/g) ?? []).length;
   return { file: out, charts, points: counter.points };
+}
+
+// ---------------------------------------------------------------------------------------------
+// An ablation (`worldkit ablate`): variants x seeds, compared on means and spreads
+
+function readAblation(fn: string, dir: string): AblationFile {
+  const file = path.join(dir, ABLATION_JSON);
+  const a = readJson(file) as AblationFile;
+  if (!a || typeof a !== 'object' || Array.isArray(a) || !Array.isArray(a.rows)) throw new Error(`${fn}: ${file}: expected the object worldkit ablate writes (with rows)`);
+  return a;
+}
+
+/** "mean ± spread" of a summary (just the mean with one seed). */
+function meanSpread(s: MetricSummary | undefined, show: (v: number) => string): string {
+  if (!s || !num(s.n)) return DASH;
+  return num(s.n) > 1 ? `${show(num(s.mean))}<span class="wk-dim"> ± ${show(num(s.std))}</span>` : show(num(s.mean));
+}
+
+function ablationTable(a: AblationFile): string {
+  const steps = nums(a.steps).filter((k) => Number.isInteger(k) && k >= 1);
+  const lastK = steps.length ? steps[steps.length - 1] : NaN;
+  interface Col { head: string; key: string; show: (v: number) => string; better: 'high' | 'low' | 'half' | 'none'; heat?: boolean }
+  const cols: Col[] = [
+    ...steps.map((k): Col => ({ head: `retention step ${k}`, key: `retention@${k}`, show: (v) => fix(v), better: 'high', heat: true })),
+    ...steps.map((k): Col => ({ head: `changed: retention step ${k}`, key: `retention_changed@${k}`, show: (v) => fix(v), better: 'high', heat: true })),
+    { head: `PSNR vs real (dB, step ${lastK})`, key: `psnr@${lastK}`, show: (v) => fix(v, 1), better: 'high' },
+    { head: `SSIM vs real (step ${lastK})`, key: `ssim@${lastK}`, show: (v) => fix(v, 3), better: 'high' },
+    { head: `latent MSE (step ${lastK})`, key: `latent_mse@${lastK}`, show: sci, better: 'low' },
+    { head: `separability (step ${lastK})`, key: `separability@${lastK}`, show: (v) => fix(v, 2), better: 'half' },
+    { head: `Fréchet (step ${lastK})`, key: `frechet@${lastK}`, show: sci, better: 'low' },
+    { head: 'recon PSNR (dB)', key: 'recon_psnr', show: (v) => fix(v, 1), better: 'high' },
+    { head: 'training (min)', key: 'train_minutes', show: (v) => fix(v, 2), better: 'none' },
+    { head: 'wall (min)', key: 'wall_minutes', show: (v) => fix(v, 2), better: 'none' },
+  ];
+  const rows = arr<AblationRow>(a.rows).filter((r) => r && typeof r === 'object');
+  const score = (c: Col, v: number) => (!Number.isFinite(v) ? NaN : c.better === 'high' ? v : c.better === 'low' ? -v : c.better === 'half' ? -Math.abs(v - 0.5) : NaN);
+  const meanOf = (r: AblationRow, c: Col) => num(r.metrics?.[c.key]?.mean);
+  // the best variant's mean per column (copy-last is the reference, not a contender)
+  const best = cols.map((c) => {
+    const f = rows.map((r) => score(c, meanOf(r, c))).filter(Number.isFinite);
+    return f.length >= 2 ? Math.max(...f) : NaN;
+  });
+  const line = (r: AblationRow, i: number, ref: boolean) => [
+    th(`${ref ? '' : `<span class="wk-swatch" style="background:${PALETTE[i % PALETTE.length]}"></span>`}${ref ? `<i>${esc(str(r.variant))}</i>` : esc(str(r.variant))} <span class="wk-dim">(${arr(r.seeds).length} seed${arr(r.seeds).length === 1 ? '' : 's'})</span>`),
+    ...cols.map((c, ci) => {
+      const m = meanOf(r, c);
+      const b = !ref && Number.isFinite(best[ci]) && score(c, m) === best[ci];
+      return td(meanSpread(r.metrics?.[c.key], c.show), `${c.heat ? heat(m) : ''}${b ? ' class="wk-best"' : ''}`);
+    }),
+  ];
+  const body = rows.map((r, i) => line(r, i, false));
+  if (a.copyLast) body.push(line(a.copyLast, 0, true));
+  const out: string[] = [];
+  out.push(table(['variant', ...cols.map((c) => c.head)], body, 'wk-comparison wk-ablation'));
+  out.push(
+    `<p class="wk-caption">Each cell: the mean over the variant's seeds ± the spread (${esc(str(a.spread, 'sample standard deviation over the seeds'))}). Bold: the best variant's mean in that column (for separability the closest to 0.5, where predicted latents cannot be told from real ones). "changed": the windows whose true label at that step differs from the last context frame's, where copy-last must fail; a remedy helps there when its mean beats both the baseline's and copy-last's by more than their spreads. <i>copy-last</i> holds the last context frame (no model): the reference row. ${DASH} = not measured (no labels, or no run finished).</p>`,
+  );
+  const list = rows.map((r) => `<li><b>${esc(str(r.variant))}</b>: ${esc(str(r.description))} <span class="wk-dim">(seeds ${arr(r.seeds).map((x) => esc(str(x))).join(', ')})</span></li>`);
+  out.push(`<ul class="wk-caption">${list.join('')}</ul>`);
+  return out.join('\n');
+}
+
+function ablationCharts(a: AblationFile): string {
+  const rows = arr<AblationRow>(a.rows).filter((r) => r && typeof r === 'object');
+  const cl = a.copyLast;
+  const series = (key: string): Series[] => {
+    const s: Series[] = rows.map((r, i) => ({ name: str(r.variant), values: nums(r.curves?.[key]), color: PALETTE[i % PALETTE.length] }));
+    if (cl && cl.curves?.[key]) s.push({ name: 'copy-last', values: nums(cl.curves[key]), color: C_COPY, dash: true });
+    return s;
+  };
+  const charts: string[] = [];
+  charts.push(chart('semantic retention (mean over seeds)', 'retention', series('retention'), { yMin: 0, yMax: 1, refLines: [{ y: 1, label: 'as good as the real frames' }] }));
+  charts.push(chart('retention where the label changed (mean over seeds)', 'retention', series('retention_changed'), { yMin: 0, yMax: 1 }));
+  charts.push(chart('PSNR of decoded predictions vs real (mean over seeds)', 'PSNR (dB)', series('psnr')));
+  charts.push(chart('real vs predicted latents: separability (mean over seeds)', 'classifier accuracy', series('separability'), { yMin: 0, yMax: 1, refLines: [{ y: 0.5, label: 'indistinguishable' }] }));
+  return `<div class="wk-grid">${charts.join('\n')}</div>`;
+}
+
+/** The same test window (the first filmstrip of each variant's first seed): real, reconstruction and prediction with the probe's labels. */
+function ablationFilmstrips(fn: string, a: AblationFile, dir: string): string {
+  const base = path.resolve(dir);
+  const out: string[] = [];
+  for (const v of arr<string>(a.variants)) {
+    const run = arr<AblationFile['runs'][number]>(a.runs).filter((r) => r && r.variant === v).sort((x, y) => num(x.seed) - num(y.seed))[0];
+    if (!run) continue;
+    const runDir = path.resolve(base, str(run.dir));
+    if (!runDir.startsWith(base + path.sep)) {
+      out.push(note(`${str(v)}: run folder '${str(run.dir)}' is outside ${base}: not shown`, 'warn'));
+      continue;
+    }
+    out.push(
+      guard(`filmstrip of ${str(v)}`, () => {
+        if (!isFile(path.join(runDir, 'eval', 'eval.json'))) return note(`${str(v)}, seed ${str(run.seed)}: no eval/eval.json in ${runDir}`);
+        const rd = readRun(fn, `${str(v)} seed ${str(run.seed)}`, locate(runDir), str(v), C_MODEL);
+        const w = arr<FilmWindow>(rd.film?.windows)[0];
+        if (!w) return note(`${str(v)}, seed ${str(run.seed)}: ${rd.filmProblem ?? 'filmstrips.json has no windows'}`);
+        return filmWindow(rd, w, arr<LabelHead>(rd.film?.heads), { labels: true, caption: `<b>${esc(str(v))}</b>, seed ${esc(str(run.seed))} <span class="wk-dim">· ${esc(str(w.title, 'window'))}</span>` });
+      }),
+    );
+  }
+  return out.length ? out.join('\n') : note('No run has filmstrips.');
+}
+
+function ablationRuns(a: AblationFile): string {
+  const runs = arr<AblationFile['runs'][number]>(a.runs).filter((r) => r && typeof r === 'object');
+  const rows = runs.map((r) => [
+    th(`${esc(str(r.variant))} seed ${esc(str(r.seed))}`),
+    td(`<span class="wk-path">${esc(str(r.dir))}</span>`),
+    td(`${esc(str(r.steps?.vae))}${r.sharedVae ? ' <span class="wk-dim">(shared)</span>' : ''}`),
+    td(esc(str(r.steps?.predictor))),
+    td(fix(num(r.seconds?.vae) / 60)),
+    td(fix(num(r.seconds?.predictor) / 60)),
+    td(fix(num(r.seconds?.evaluate), 1)),
+    td(esc(arr<string>(r.warnings).map((w) => str(w)).join('; ')), ' style="text-align:left"'),
+  ]);
+  const out = [table(['run', 'folder', 'VAE steps', 'predictor steps', 'VAE phase (min)', 'predictor phase (min)', 'evaluation (s)', 'warnings'], rows)];
+  const missing = arr<AblationFile['missing'][number]>(a.missing);
+  if (missing.length) out.push(note(`Not finished: ${missing.map((m) => `${str(m.variant)} seed ${str(m.seed)} (${str(m.reason)})`).join('; ')}.`, 'warn'));
+  for (const n of arr<string>(a.notes)) out.push(note(str(n)));
+  out.push('<p class="wk-caption">Each run\'s own report: <code>worldkit report &lt;folder&gt;</code> (with the folder above, inside this ablation\'s folder).</p>');
+  return out.join('\n');
+}
+
+/**
+ * report.html of an ablation folder (ablation.json, written by `worldkit ablate`): the comparison
+ * table (mean ± spread per variant, copy-last as reference), overlaid mean curves, the first
+ * test window of every variant with the probe's labels, and the runs.
+ */
+export function writeAblationReport(dir: string, opts: ReportOptions = {}): ReportResult {
+  const fn = 'writeAblationReport';
+  if (typeof dir !== 'string' || !dir) throw typeError(fn, 'dir', 'an ablation folder (with ablation.json)', dir);
+  if (!isFile(path.join(dir, ABLATION_JSON))) throw new Error(`${fn}: '${dir}' has no ${ABLATION_JSON} (run worldkit ablate first)`);
+  const a = readAblation(fn, dir);
+  const out = path.resolve(opts.out ?? path.join(dir, 'report.html'));
+  const title = opts.title ?? `worldkit ablate: ${str(a.data, path.basename(path.resolve(dir)))}`;
+  const budget = a.budgetMinutes === null || a.budgetMinutes === undefined
+    ? 'no time budget (the same epochs for every variant)'
+    : `a budget of ${fix(num(a.budgetMinutes), 1)} min in all${a.variantBudget ? `, ${fix(num(a.variantBudget.vaeMinutes) + num(a.variantBudget.predictorMinutes))} min of training per variant (VAE phase ${fix(num(a.variantBudget.vaeMinutes))} + predictor phase ${fix(num(a.variantBudget.predictorMinutes))}; a shared VAE counts for every variant using it)` : ''}`;
+  const body: string[] = [];
+  body.push(`<h1>${esc(title)}</h1>`);
+  body.push('<nav><a href="#comparison">comparison</a> · <a href="#ablation-curves">curves</a> · <a href="#ablation-film">filmstrips</a> · <a href="#ablation-runs">runs</a></nav>');
+  body.push(`<p class="wk-caption">${arr(a.rows).length} variant(s) x seeds ${arr(a.seeds).map((s) => esc(str(s))).join(', ')}; ${esc(str(a.context))} context frames, ${esc(str(a.horizon))} imagined steps; ${esc(budget)}. Wall time: ${fix(num(a.wallMinutes), 1)} min.</p>`);
+  body.push(`<section id="comparison"><h2>Comparison of ${arr(a.rows).length} variants</h2>\n${guard('comparison', () => ablationTable(a))}</section>`);
+  body.push(`<section id="ablation-curves"><h2>Per-step curves (mean over seeds; dashed: copy-last)</h2>\n${guard('curves', () => ablationCharts(a))}</section>`);
+  body.push(`<section id="ablation-film"><h2>The same test window, per variant</h2>\n${guard('filmstrips', () => ablationFilmstrips(fn, a, dir))}</section>`);
+  body.push(`<section id="ablation-runs"><h2>Runs</h2>\n${guard('runs', () => ablationRuns(a))}</section>`);
+  body.push(`<p class="wk-caption">Written by worldkit on ${esc(new Date().toISOString())} from ${esc(path.resolve(dir, ABLATION_JSON))}.</p>`);
+  const html = page(title, body);
+  writeFileAtomic(out, html);
+  const charts = (html.match(/<svg [^>]*class="wk-chart[ "]/g) ?? []).length;
+  return { file: out, charts, points: 0 };
 }

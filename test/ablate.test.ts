@@ -1,0 +1,182 @@
+/**
+ * `worldkit ablate` / wk.train.ablate on tiny sizes: the table, JSON and report of a two-variant,
+ * two-seed run; resuming after an interruption (finished runs skipped, their result.json left
+ * untouched, the interrupted training continued from its checkpoint); a budgeted run's plan; and
+ * the errors of bad calls (library and CLI).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ablate, AblationConfig } from '../src/train/ablate';
+import type { AblationFile, AblationRun } from '../src/diagnostics/ablation_schema';
+import { writeReport } from '../src/diagnostics/report';
+import { main } from '../src/cli/main';
+
+const TINY: Partial<AblationConfig> = {
+  trainEpisodes: 3,
+  testEpisodes: 2,
+  steps: 40,
+  vae: { encoderChannels: [4, 8, 8, 8], latentShape: [4, 4, 4], seed: 1 },
+  bigVae: { latentShape: [8, 4, 4], blocksPerStage: 1 },
+  vaeBatch: 16,
+  vaeEpochs: 1,
+  hiddenSize: 16,
+  seqLen: 8,
+  predBatch: 4,
+  predEpochs: 2,
+  maxBatchesPerEpoch: 2,
+  context: 2,
+  horizon: 4,
+  evalWindows: 4,
+  evalWindowStride: 8,
+  evalFilmstrips: 1,
+  probeEpisodes: 2,
+  probeHeldOutEpisodes: 1,
+  probeEpochs: 1,
+  lossProbeEpisodes: 2,
+  lossProbeEpochs: 1,
+  probe: { channels: [4, 8, 8, 8], hidden: 16 },
+  perceptualWeight: 0.5,
+};
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-ablate-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8'), (_k, v) => (v === 'NaN' ? NaN : v)) as T;
+
+describe('ablate', () => {
+  test('two variants x two seeds: table, JSON and report with a row per variant and copy-last', async () => {
+    const out = path.join(tmp, 'two');
+    const lines: string[] = [];
+    const r = await ablate({ variants: 'perceptual,baseline', seeds: 2, outDir: out, config: TINY, cacheDir: false, log: (l) => lines.push(l) });
+    expect(r.interrupted).toBe(false);
+    // canonical order, whatever order they were asked in
+    expect(r.ran).toEqual([
+      { variant: 'baseline', seed: 1 },
+      { variant: 'perceptual', seed: 1 },
+      { variant: 'baseline', seed: 2 },
+      { variant: 'perceptual', seed: 2 },
+    ]);
+    const a = readJson<AblationFile>(path.join(out, 'ablation.json'));
+    expect(a.rows.map((x) => x.variant)).toEqual(['baseline', 'perceptual']);
+    expect(a.copyLast?.variant).toBe('copy-last');
+    expect(a.steps).toEqual([1, 4]);
+    expect(a.missing).toEqual([]);
+    for (const row of a.rows) {
+      expect(row.seeds).toEqual([1, 2]);
+      const ret = row.metrics['retention@4'];
+      expect(ret.n).toBe(2);
+      expect(Number.isFinite(ret.mean)).toBe(true);
+      // the spread is the sample standard deviation of the two seeds' values
+      const vals = a.runs.filter((x) => x.variant === row.variant).map((x) => x.metrics['retention@4']);
+      const m = (vals[0] + vals[1]) / 2;
+      expect(ret.mean).toBeCloseTo(m, 10);
+      expect(ret.std).toBeCloseTo(Math.sqrt((vals[0] - m) ** 2 + (vals[1] - m) ** 2), 10);
+      for (const k of ['psnr@4', 'ssim@4', 'latent_mse@4', 'separability@4', 'frechet@4', 'retention_changed@1', 'recon_psnr', 'wall_minutes']) expect(row.metrics[k]).toBeDefined();
+    }
+    // the two variants shared one VAE per seed: the same VAE steps and time
+    const runs = a.runs as AblationRun[];
+    expect(runs.find((x) => x.variant === 'baseline' && x.seed === 1)!.seconds.vae).toBe(runs.find((x) => x.variant === 'perceptual' && x.seed === 1)!.seconds.vae);
+    expect(fs.readdirSync(path.join(out, 'vae_base')).sort()).toEqual(['seed1', 'seed2']);
+    // the perceptual variant logged its term: the remedy was applied
+    const metrics = fs.readFileSync(path.join(out, 'perceptual', 'seed1', 'predictor', 'metrics.jsonl'), 'utf8');
+    expect(metrics).toMatch(/percep/i);
+    expect(fs.readFileSync(path.join(out, 'baseline', 'seed1', 'predictor', 'metrics.jsonl'), 'utf8')).not.toMatch(/percep/i);
+    for (const v of ['baseline', 'perceptual']) for (const s of [1, 2]) expect(fs.existsSync(path.join(out, v, `seed${s}`, 'result.json'))).toBe(true);
+    const md = fs.readFileSync(r.tableFile!, 'utf8');
+    expect(md).toMatch(/^\| baseline \| \d\.\d{3} ± \d\.\d{3} \|/m);
+    expect(md).toMatch(/^\| perceptual \|/m);
+    expect(md).toMatch(/^\| copy-last \|/m);
+    expect(md).toContain('sample standard deviation');
+    const html = fs.readFileSync(r.reportFile!, 'utf8');
+    expect(html).toContain('class="wk-comparison wk-ablation"');
+    expect((html.match(/<tbody>(.*?)<\/tbody>/s)?.[1].match(/<tr>/g) ?? []).length).toBe(3);
+    expect(html).not.toContain('class="wk-error"');
+    // `worldkit report <out>` writes the same view
+    const again = writeReport([out], { out: path.join(tmp, 'again.html') });
+    expect(fs.readFileSync(again.file, 'utf8')).toContain('wk-ablation');
+    expect(lines.some((l) => /probe \(evaluation\)/.test(l))).toBe(true);
+  }, 120000);
+
+  test('an interrupted ablation resumes: finished runs are skipped, the cut training continues from its checkpoint', async () => {
+    const out = path.join(tmp, 'resume');
+    const signal = { stop: false };
+    let batches = 0;
+    const cfg = { ...TINY, predEpochs: 3 };
+    const first = await ablate({
+      variants: ['baseline'],
+      seeds: 2,
+      outDir: out,
+      config: cfg,
+      cacheDir: false,
+      signal,
+      // Ctrl-C during seed 2's predictor training, after its first batch
+      callbacks: (label) =>
+        label === 'baseline seed 2'
+          ? {
+              onBatchEnd() {
+                if (++batches === 1) signal.stop = true;
+              },
+            }
+          : undefined,
+    });
+    expect(first.interrupted).toBe(true);
+    expect(first.ran).toEqual([{ variant: 'baseline', seed: 1 }]);
+    const done = path.join(out, 'baseline', 'seed1', 'result.json');
+    const mtime = fs.statSync(done).mtimeMs;
+    expect(fs.existsSync(path.join(out, 'baseline', 'seed2', 'result.json'))).toBe(false);
+    expect(fs.existsSync(path.join(out, 'baseline', 'seed2', 'predictor', 'latest.json'))).toBe(true);
+    // the partial table already has seed 1, and says seed 2 is unfinished
+    expect(readJson<AblationFile>(path.join(out, 'ablation.json')).missing).toEqual([{ variant: 'baseline', seed: 2, reason: expect.stringContaining('interrupted') }]);
+
+    signal.stop = false;
+    const lines: string[] = [];
+    const second = await ablate({ variants: ['baseline'], seeds: 2, outDir: out, config: cfg, cacheDir: false, signal, log: (l) => lines.push(l) });
+    expect(second.interrupted).toBe(false);
+    expect(second.skipped).toEqual([{ variant: 'baseline', seed: 1 }]);
+    expect(second.ran).toEqual([{ variant: 'baseline', seed: 2 }]);
+    expect(fs.statSync(done).mtimeMs).toBe(mtime);
+    expect(lines.some((l) => /^baseline seed 2: resuming from .*ckpt-/.test(l))).toBe(true);
+    // the resumed training ran its 3 epochs of 2 batches in all, not 3 more
+    const run = readJson<AblationRun>(path.join(out, 'baseline', 'seed2', 'result.json'));
+    expect(run.steps.predictor).toBe(6);
+    const a = readJson<AblationFile>(path.join(out, 'ablation.json'));
+    expect(a.rows[0].seeds).toEqual([1, 2]);
+    expect(a.missing).toEqual([]);
+
+    // the same folder with other options: an error naming the difference
+    await expect(ablate({ variants: ['baseline'], seeds: 3, outDir: out, config: cfg, cacheDir: false })).rejects.toThrow(/started with other options: seeds 2 \(now 3\)/);
+    await expect(ablate({ variants: ['baseline', 'perceptual'], seeds: 2, outDir: out, config: cfg, cacheDir: false })).rejects.toThrow(/variants baseline \(now baseline,perceptual\)/);
+  }, 120000);
+
+  test('a budget is split into equal training times per variant, and one too small is refused', async () => {
+    const out = path.join(tmp, 'budget');
+    const r = await ablate({ variants: ['baseline'], seeds: 1, budgetMinutes: 0.3, outDir: out, config: { ...TINY, vaeEpochs: null, predEpochs: null }, cacheDir: false });
+    const a = r.ablation!;
+    expect(a.budgetMinutes).toBe(0.3);
+    expect(a.variantBudget!.vaeMinutes).toBeGreaterThan(0);
+    expect(a.variantBudget!.vaeMinutes / (a.variantBudget!.vaeMinutes + a.variantBudget!.predictorMinutes)).toBeCloseTo(0.4, 6);
+    expect(a.runs[0].seconds.predictor / 60).toBeLessThan(a.variantBudget!.predictorMinutes * 1.5 + 0.05);
+    expect(r.seconds / 60).toBeLessThan(0.3 * 1.5);
+    await expect(ablate({ variants: ['baseline'], seeds: 1, budgetMinutes: 0.001, outDir: path.join(tmp, 'small'), config: TINY, cacheDir: false })).rejects.toThrow(/budget 0.001 min is too small/);
+  }, 120000);
+
+  test('bad options: clear errors from the library and the command line', async () => {
+    await expect(ablate({ variants: 'baseline,nope' })).rejects.toThrow('ablate: variants must be names among baseline, perceptual, adversarial, classification, end_to_end, big_vae, all, got string "nope"');
+    await expect(ablate({ seeds: 0 })).rejects.toThrow(/^ablate: seeds must be/);
+    await expect(ablate({ budgetMinutes: -1 })).rejects.toThrow(/budgetMinutes must be a number of minutes > 0/);
+    await expect(ablate({ data: path.join(tmp, 'missing.npz') })).rejects.toThrow(/no such file or folder/);
+    await expect(ablate({ config: { nope: 1 } as unknown as Partial<AblationConfig> })).rejects.toThrow(/config\.nope/);
+    const err: string[] = [];
+    const io = { out: () => {}, err: (l: string) => err.push(l), isTTY: false };
+    expect(await main(['ablate', '--variants', 'baseline,big'], io)).toBe(2);
+    expect(err.pop()).toBe('worldkit ablate: --variants: unknown variants big (choose among baseline, perceptual, adversarial, classification, end_to_end, big_vae, all)'.replace('variants big', 'variant big'));
+    expect(await main(['ablate', '--budget_minutes', '0'], io)).toBe(2);
+    expect(err.pop()).toMatch(/--budget_minutes must be a number of minutes > 0/);
+    expect(await main(['ablate', '--config', '{"nope": 1}'], io)).toBe(2);
+    expect(err.pop()).toMatch(/--config: unknown field 'nope'/);
+  });
+});
