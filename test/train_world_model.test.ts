@@ -35,7 +35,9 @@ function episode(seed: number, length: number): Episode {
     const x0 = (seed * 3 + t) % W, y0 = (seed * 5) % (H - 4);
     for (let y = y0; y < y0 + 4; ++y) for (let dx = 0; dx < 4; ++dx) frames[(t * H + y) * W + ((x0 + dx) % W)] = 230;
   }
-  return { length, height: H, width: W, channels: 1, frames, actionDim: 1, actions: new Float32Array(length).fill(1), labelDim: 0 };
+  // one label: the square's horizontal quarter
+  const labels = Int32Array.from({ length }, (_, t) => Math.floor(((seed * 3 + t) % W) / 4));
+  return { length, height: H, width: W, channels: 1, frames, actionDim: 1, actions: new Float32Array(length).fill(1), labelDim: 1, labels };
 }
 const data = () => [episode(0, 12), episode(1, 12), episode(2, 12), episode(3, 8)];
 const vaeOpts = { inputShape: [1, 16, 16] as [number, number, number], encoderChannels: [4, 8], latentShape: [2, 4, 4] as [number, number, number], beta: 0.1, seed: 3 };
@@ -57,6 +59,7 @@ function batchLog() {
         const { stepMs: _ms, ...rest } = l;
         rows.push(rest);
       },
+      onNote: () => {},
     },
   };
 }
@@ -191,6 +194,49 @@ test('budgetMinutes plans the steps from the step time and stops at the budget (
   expect(c.t).toBeLessThanOrEqual(30000);
   expect(c.t).toBeGreaterThan(30000 - 3000);
   expect(r.history[r.history.length - 1].lr).toBeCloseTo(3e-3 * 0.05, 9); // the cosine ran to its end
+});
+
+test('remedies end to end (adversarial, classification on latents): logged, the classifier keeps learning, resume bit-identical', async () => {
+  const opts: TrainWorldModelOptions = { ...base, epochs: 2, maxBatchesPerEpoch: 3, validationSplit: 0.25, adversarialWeight: 0.1, classificationWeight: 0.5, classifierSteps: 20 };
+  const full = model();
+  const log = batchLog();
+  const dirF = tmp('rem-full');
+  const rf = await trainWorldModel(full.vae, full.predictor, data(), { ...opts, checkpointDir: dirF, callbacks: log.callbacks });
+  for (const k of ['adversarial', 'discLoss', 'discAcc', 'classification', 'classifierFit']) expect(Number.isFinite(log.rows[0][k])).toBe(true);
+  const ck = loadCheckpoint(dirF);
+  expect(Object.keys(ck.extraOptimizers).sort()).toEqual(['classifier', 'discriminator', 'vae']);
+  const arrays = (w: Record<string, { toFloat32Array(): Float32Array }>) => Object.fromEntries(Object.entries(w).map(([k, t]) => [k, Array.from(t.toFloat32Array())]));
+  const clf1 = arrays(ck.moduleWeights('classifier'));
+  ck.dispose();
+  // the classifier moved after its fit: the checkpoint after 3 steps differs from the one after 6
+  const dir = tmp('rem-part');
+  const signal = { stop: false };
+  const p1 = model();
+  await trainWorldModel(p1.vae, p1.predictor, data(), { ...opts, checkpointDir: dir, signal, callbacks: { onBatchEnd: (_b, l) => { if (l.step === 2) signal.stop = true; }, onNote: () => {} } });
+  const ck2 = loadCheckpoint(dir);
+  const clf2 = arrays(ck2.moduleWeights('classifier'));
+  ck2.dispose();
+  expect(Object.keys(clf2).length).toBeGreaterThan(0);
+  expect(clf2).not.toEqual(clf1);
+  const p2 = model();
+  const r2 = await trainWorldModel(p2.vae, p2.predictor, data(), { ...opts, checkpointDir: dir, resume: true, callbacks: { onNote: () => {} } });
+  expect(bytes(p2.vae)).toEqual(bytes(full.vae));
+  expect(bytes(p2.predictor)).toEqual(bytes(full.predictor));
+  expect(r2.history).toEqual(rf.history);
+});
+
+test("the perceptual term with the encoder as feature network needs the encoder frozen; then the decoder learns from it", async () => {
+  const { vae, predictor } = model();
+  await expect(trainWorldModel(vae, predictor, data(), { ...base, epochs: 1, perceptualWeight: 1, perceptualNetwork: 'encoder' })).rejects.toThrow(/perceptualNetwork 'encoder' needs options.freeze to include 'encoder'/);
+  const before = bytes(vae);
+  const log = batchLog();
+  await trainWorldModel(vae, predictor, data(), { ...base, epochs: 1, maxBatchesPerEpoch: 2, perceptualWeight: 1, perceptualNetwork: 'encoder', perceptualFrames: 4, freeze: ['encoder'], reconWeight: 0, pixelWeight: 0, callbacks: log.callbacks });
+  expect(log.rows[0].perceptual).toBeGreaterThan(0);
+  expect(log.rows[0].loss).toBeCloseTo(log.rows[0].latent + log.rows[0].perceptual, 4);
+  const after = bytes(vae);
+  expect(pick(after, 'encoder.')).toEqual(pick(before, 'encoder.'));
+  // with recon and pixel terms off, only the perceptual term reaches the decoder
+  expect(pick(after, 'decoder')).not.toEqual(pick(before, 'decoder'));
 });
 
 describe("on emulated 'cuda'", () => {

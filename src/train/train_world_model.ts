@@ -26,7 +26,7 @@
  *                                          likewise); the free-running steps of scheduled
  *                                          sampling are decoded too, so multi-step errors reach
  *                                          the decoder and the predictor in pixel space
- * (+ the remedy terms, through `extraTerms`, see below)
+ * (+ the remedies: perceptualWeight, adversarialWeight, classificationWeight, see below)
  *
  * Choices, and why:
  * - The predictor reads the encoder's mu (not a sample), as trainPredictor's cached latents; only
@@ -64,16 +64,30 @@
  * the checkpoint when they are not given, and refuses a different freeze list (the optimizers
  * would hold other parameters).
  *
- * Remedy terms (perceptual / adversarial / classification, src/train/remedy_terms.ts) plug in
- * through `extraTerms`: a function of the step's decoded predictions, real frames and latents
- * returning more loss terms. Their gradients flow into the predictor and, unless frozen, the
- * decoder and the encoder.
+ * The remedies take the options trainPredictor takes (RemedyOptions, src/train/remedy_terms.ts,
+ * docs/remedies.md) and the same RemedyTerms compute them on every training step's predictions;
+ * here their gradients also reach the decoder (the perceptual and pixel-classification terms
+ * decode predictions) and, through the predictor's inputs, the encoder, unless frozen. In
+ * end-to-end training:
+ * - the discriminator sees the encoder's means detached (its own update must not train the
+ *   encoder; the predictor, and through it the encoder, still get the generator's term);
+ * - the latent classifier (classificationOn 'latent') is fitted on the starting VAE's latents as
+ *   in trainPredictor and then, while the encoder trains, keeps learning: one Adam step (lr 1e-3,
+ *   its own optimizer 'classifier', checkpointed) per training step on the batch's real latents
+ *   (detached) and labels, before the predictions are judged (logged as classifierFit); the
+ *   predictions' cross-entropy does not update it. With the encoder frozen it stays fixed;
+ * - perceptualNetwork 'encoder' needs freeze to include 'encoder': a judge trained on its own
+ *   verdicts could lower the loss by changing its features instead of the predictions.
+ * valLoss leaves the remedy terms out (they draw seeded subsets and update a discriminator).
+ * `extraTerms` adds any other term (a function of the step's tensors); its gradients flow the
+ * same way.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConvVAE } from '../models/conv_vae';
 import { LatentPredictor } from '../models/latent_predictor';
 import { Module } from '../nn/module';
+import type { LatentClassifier } from '../models/latent_classifier';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
@@ -84,12 +98,16 @@ import { bceWithLogits, klDivergenceNormal, mseLoss } from '../losses/index';
 import { Generator } from '../random/generator';
 import { checkInt, rangeError, typeError } from '../errors';
 import { Episode } from '../data/episode';
-import { Logs, TrainResult, makeOptimizer, runLoop } from './loop';
+import { Logs, StepContext, TrainResult, makeOptimizer, runLoop } from './loop';
+import { RemedyTerms, checkRemedyOptions, remediesActive, remedyConfig } from './remedy_terms';
+import { multiHeadCrossEntropy } from '../losses/remedies';
+import { Adam } from '../optim/adam';
+import type { Optimizer } from '../optim/optimizer';
 import { EpisodeSource, checkFramesFit, episodesOf, gatherFrames, splitEpisodes, windows } from './data';
 import { CheckpointError, latestCheckpoint, restoreModule } from './checkpoint';
 import { pTrueAt, SamplingSchedule } from './sampling_schedule';
 import { modelConfigOf } from './train_vae';
-import { TrainPredictorOptions, predictorConfigOf } from './train_predictor';
+import { TrainPredictorOptions, encodeEpisodes, predictorConfigOf } from './train_predictor';
 import { moduleDevice, resolveDevice } from './device';
 
 export type WorldModelPart = 'encoder' | 'decoder' | 'predictor';
@@ -218,6 +236,9 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
   const vaeLr = options.vaeLr ?? num('vaeLr', lr / 10);
   if (typeof vaeLr !== 'number' || !Number.isFinite(vaeLr) || vaeLr < 0) throw typeError(fn, 'options.vaeLr', 'a finite number >= 0', options.vaeLr);
   if (options.extraTerms !== undefined && typeof options.extraTerms !== 'function') throw typeError(fn, 'options.extraTerms', 'a function', options.extraTerms);
+  const remedyOpts = checkRemedyOptions(fn, options); // also when every weight is 0: a mistyped option is still an error
+  if (remedyOpts.perceptualWeight > 0 && remedyOpts.perceptualNetwork === 'encoder' && !freeze.includes('encoder'))
+    throw rangeError(fn, "options.perceptualNetwork 'encoder' needs options.freeze to include 'encoder' in end-to-end training (an encoder trained on its own verdicts can lower the loss by changing its features); freeze it, or use the probe");
 
   if (options.inputNoiseStd !== undefined) predictor.inputNoiseStd = options.inputNoiseStd;
   if (options.targetJitterScale !== undefined) predictor.targetJitterScale = options.targetJitterScale;
@@ -258,13 +279,46 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
   const D = predictor.latentSize;
   const [C, H, W] = vae.inputShape;
   const both = new WorldModelModules(vae, predictor);
-  const opt = Object.assign({}, options, { device, vaeLr, freeze: freeze.slice(), reconWeight, pixelWeight, extraTerms: undefined });
+  // the probe (a model) and the hook (a function) are not copied into the checkpoints' config
+  const opt = Object.assign({}, options, { device, vaeLr, freeze: freeze.slice(), reconWeight, pixelWeight, extraTerms: undefined, probe: undefined });
   // The VAE's optimizer over its trainable parameters (possibly none, when both halves are frozen:
   // kept so every run of this trainer checkpoints the same optimizers).
   const vaeOptimizer = makeOptimizer(fn, vae, { ...opt, optimizer: options.optimizer ?? (saved.optimizer as 'adam' | undefined), weightDecay: options.weightDecay ?? (saved.weightDecay as number | undefined), lr: vaeLr });
 
-  /** The objective's parts on one batch of windows (training or validation). */
-  const objective = (eps: Episode[], wins: [number, number][], pTrue: number, training: boolean) => {
+  // The remedies index the training episodes; the latent classifier is fitted on the starting VAE's latents.
+  const needsLatents = remedyOpts.classificationWeight > 0 && remedyOpts.classificationOn === 'latent';
+  const remedies = remediesActive(options) ? new RemedyTerms(fn, vae, vae.latentShape, predictor.actionSize, train, needsLatents ? encodeEpisodes(vae, train) : null, options, seed, device) : null;
+  const clf = remedies?.modules.classifier as LatentClassifier | undefined;
+  let clfOpt: Optimizer | null = null;
+  if (clf && !freeze.includes('encoder')) {
+    // Trainable by its own optimizer (not frozen), but no gradient from the main objective.
+    for (const p of clf.parameters()) {
+      p.frozen = false;
+      p.requiresGrad = false;
+    }
+    clfOpt = new Adam(clf.parameters(), { lr: 1e-3 });
+  }
+  const labelDim = clf ? train[0].labelDim : 0;
+  /** One update of the latent classifier on real latents (detached) and their frames' labels. */
+  const fitClassifier = (mu: Tensor, wins: [number, number][]): number => {
+    const labels = new Int32Array(wins.length * T * labelDim);
+    wins.forEach(([e, t0], b) => labels.set(train[e].labels!.subarray(t0 * labelDim, (t0 + T) * labelDim), b * T * labelDim));
+    for (const p of clf!.parameters()) p.requiresGrad = true;
+    try {
+      clfOpt!.zeroGrad();
+      const ce = multiHeadCrossEntropy(clf!.forward(mu.detach()), labels);
+      const v = ce.item();
+      ce.backward();
+      clfOpt!.step();
+      clfOpt!.zeroGrad();
+      return v;
+    } finally {
+      for (const p of clf!.parameters()) p.requiresGrad = false;
+    }
+  };
+
+  /** The objective's parts on one batch of windows (training or validation; ctx: the training step's). */
+  const objective = (eps: Episode[], wins: [number, number][], pTrue: number, training: boolean, ctx?: StepContext) => {
     const B = wins.length;
     const x = gatherFrames(eps, wins.flatMap(([e, t0]) => Array.from({ length: T }, (_, t) => [e, t0 + t] as [number, number])));
     const a = onDevice(gatherActions(eps, wins, T));
@@ -301,77 +355,91 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
     let total = terms.latent;
     if (terms.recon) total = add(total, mul(add(terms.recon, mul(terms.kl, vae.beta)), reconWeight));
     if (terms.pixel) total = add(total, mul(terms.pixel, pixelWeight));
+    const logs: Logs = {};
+    if (remedies && training) {
+      if (clfOpt) logs.classifierFit = fitClassifier(mu, wins);
+      const r = remedies.step({ z: mu.detach().reshape(B, T, D), a: act, pred: pred.reshape(B, T - 1, D), refs: wins, note: (m) => ctx?.note(m) });
+      if (r.loss) total = add(total, r.loss);
+      Object.assign(logs, r.logs);
+    }
     if (options.extraTerms) {
       const more = options.extraTerms({ vae, predictor, batch: B, seqLen: T, mu: zSeq, predLatents: pred, targetLatents: target.reshape([B, T - 1, ...vae.latentShape]), actions: a, predImages, realImages: real, windows: wins, training });
       for (const [k, v] of Object.entries(more ?? {})) {
-        if (k in terms || k === 'total') throw rangeError(fn, `options.extraTerms returned a term named '${k}', which the objective already has`);
+        if (k in terms || k in logs || k === 'total') throw rangeError(fn, `options.extraTerms returned a term named '${k}', which the objective already has`);
         terms[k] = v;
         total = add(total, v);
       }
     }
-    return { total, terms, zSeq, act, real };
+    return { total, terms, logs, zSeq, act, real };
   };
 
-  return runLoop({
-    kind: 'world_model',
-    fn,
-    config: {
-      vae: modelConfigOf(vae) ?? {},
-      predictor: { ...predictorConfigOf(predictor), inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale },
-      seqLen: T,
-    },
-    modules: { vae, predictor },
-    params: both,
-    opts: opt,
-    numExamples: refs.length,
-    rngs: { noise, coins, model: predictor.generator },
-    extraOptimizers: { vae: { optimizer: vaeOptimizer, mode: 'follow' } },
-    epochInfo(epoch, epochs) {
-      return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
-    },
-    trainStep(idx, info) {
-      const { total, terms } = objective(train, idx.map((i) => refs[i]), info.pTrue ?? 1, true);
-      const logs: Logs = {};
-      for (const [k, v] of Object.entries(terms)) logs[k] = v.item();
-      return { loss: total, logs };
-    },
-    validate(): Logs {
-      if (!valRefs.length) return {};
-      const sums: Record<string, number> = {};
-      const addTo = (k: string, v: number, n: number) => (sums[k] = (sums[k] ?? 0) + v * n);
-      noGrad(() => {
-        for (let i = 0; i < valRefs.length; i += batchSize) {
-          const part = valRefs.slice(i, i + batchSize);
-          const B = part.length;
-          tidy(() => {
-            const { total, terms, zSeq, act, real } = objective(val, part, 1, false);
-            addTo('valLoss', total.item(), B);
-            for (const [k, v] of Object.entries(terms)) addTo(`val${k[0].toUpperCase()}${k.slice(1)}`, v.item(), B);
-            const open = predictor.forwardScheduled(zSeq, act, 0, new Generator(0), burnIn);
-            const target = slice(zSeq.reshape(B, T, D), [0, 1, 0], [B, T - 1, D]);
-            addTo('valOpenLoop', mseLoss(open.reshape(B, T - 1, D), target).item(), B);
-            addTo('valPixelMse', mseLoss(vae.decode(open.reshape([B * (T - 1), ...vae.latentShape])), real).item(), B);
-          });
-        }
-      });
-      return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / valRefs.length]));
-    },
-    describeBatch(idx) {
-      const show = idx.slice(0, 4).map((i) => {
-        const [e, t0] = refs[i];
-        return `${train[e].source ?? `episode ${e}`} frames ${t0}-${t0 + T - 1}`;
-      });
-      return `${idx.length} windows: ${show.join(', ')}${idx.length > 4 ? ', ...' : ''}`;
-    },
-    restore(ck) {
-      const t = (ck.config as { training?: { freeze?: unknown } }).training;
-      const was = Array.isArray(t?.freeze) ? (t!.freeze as string[]).slice().sort().join(',') : '';
-      if (was !== freeze.slice().sort().join(','))
-        throw new CheckpointError(`${path.join(ck.path, 'state.json')}: the run froze [${was}], this one asks for [${freeze.slice().sort().join(',')}]: the optimizers would hold other parameters, so it cannot resume exactly (give the same freeze, or start a new run)`);
-      restoreModule(ck, 'vae', vae);
-      restoreModule(ck, 'predictor', predictor);
-    },
-  });
+  try {
+    return await runLoop({
+      kind: 'world_model',
+      fn,
+      config: {
+        vae: modelConfigOf(vae) ?? {},
+        predictor: { ...predictorConfigOf(predictor), inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale },
+        seqLen: T,
+        ...(remedies ? { remedies: remedyConfig(options) } : {}),
+      },
+      modules: { vae, predictor, ...(remedies?.modules ?? {}) },
+      params: both,
+      opts: opt,
+      numExamples: refs.length,
+      rngs: { noise, coins, model: predictor.generator, ...(remedies ? { remedies: remedies.generator } : {}) },
+      extraOptimizers: { vae: { optimizer: vaeOptimizer, mode: 'follow' }, ...(remedies?.extraOptimizers ?? {}), ...(clfOpt ? { classifier: { optimizer: clfOpt, mode: 'own' as const } } : {}) },
+      ...(remedies ? { epochEnd: (e: number, l: Logs, note: (m: string) => void) => remedies.epochEnd(e, l, note) } : {}),
+      epochInfo(epoch, epochs) {
+        return { pTrue: options.scheduledSampling ? pTrueAt(sched, epoch, epochs) : 1 };
+      },
+      trainStep(idx, info, ctx) {
+        const { total, terms, logs } = objective(train, idx.map((i) => refs[i]), info.pTrue ?? 1, true, ctx);
+        const out: Logs = {};
+        for (const [k, v] of Object.entries(terms)) out[k] = v.item();
+        return { loss: total, logs: { ...out, ...logs } };
+      },
+      validate(): Logs {
+        if (!valRefs.length) return {};
+        const sums: Record<string, number> = {};
+        const addTo = (k: string, v: number, n: number) => (sums[k] = (sums[k] ?? 0) + v * n);
+        noGrad(() => {
+          for (let i = 0; i < valRefs.length; i += batchSize) {
+            const part = valRefs.slice(i, i + batchSize);
+            const B = part.length;
+            tidy(() => {
+              const { total, terms, zSeq, act, real } = objective(val, part, 1, false);
+              addTo('valLoss', total.item(), B);
+              for (const [k, v] of Object.entries(terms)) addTo(`val${k[0].toUpperCase()}${k.slice(1)}`, v.item(), B);
+              const open = predictor.forwardScheduled(zSeq, act, 0, new Generator(0), burnIn);
+              const target = slice(zSeq.reshape(B, T, D), [0, 1, 0], [B, T - 1, D]);
+              addTo('valOpenLoop', mseLoss(open.reshape(B, T - 1, D), target).item(), B);
+              addTo('valPixelMse', mseLoss(vae.decode(open.reshape([B * (T - 1), ...vae.latentShape])), real).item(), B);
+            });
+          }
+        });
+        return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / valRefs.length]));
+      },
+      describeBatch(idx) {
+        const show = idx.slice(0, 4).map((i) => {
+          const [e, t0] = refs[i];
+          return `${train[e].source ?? `episode ${e}`} frames ${t0}-${t0 + T - 1}`;
+        });
+        return `${idx.length} windows: ${show.join(', ')}${idx.length > 4 ? ', ...' : ''}`;
+      },
+      restore(ck) {
+        const t = (ck.config as { training?: { freeze?: unknown } }).training;
+        const was = Array.isArray(t?.freeze) ? (t!.freeze as string[]).slice().sort().join(',') : '';
+        if (was !== freeze.slice().sort().join(','))
+          throw new CheckpointError(`${path.join(ck.path, 'state.json')}: the run froze [${was}], this one asks for [${freeze.slice().sort().join(',')}]: the optimizers would hold other parameters, so it cannot resume exactly (give the same freeze, or start a new run)`);
+        restoreModule(ck, 'vae', vae);
+        restoreModule(ck, 'predictor', predictor);
+        remedies?.restore(ck);
+      },
+    });
+  } finally {
+    remedies?.dispose(); // in the checkpoints; on 'cuda' their memory is not garbage-collected
+  }
 }
 
 /** The parameter count of each part (for the CLI's first line). */
