@@ -85,7 +85,12 @@ test('a run with every remedy resumes bit-identically mid-epoch', async () => {
   expect(Object.keys(ck.weights).some((k) => k.startsWith('discriminator.'))).toBe(true);
   expect(Object.keys(ck.weights).some((k) => k.startsWith('classifier.'))).toBe(true);
   expect(ck.rng.remedies).toBeDefined();
-  expect((ck.config.remedies as Record<string, unknown>).perceptualWeight).toBe(1);
+  const rc = ck.config.remedies as { perceptualWeight: number; classifierAccuracy: { heads: string[]; train: number[]; heldOut: null } };
+  expect(rc.perceptualWeight).toBe(1);
+  // the judge's own accuracy is recorded (2 training episodes: no held-out one)
+  expect(rc.classifierAccuracy.heads).toEqual(heads.map((h) => h.name));
+  expect(rc.classifierAccuracy.train.every((a) => a >= 0 && a <= 1)).toBe(true);
+  expect(rc.classifierAccuracy.heldOut).toBeNull();
   ck.dispose();
   const vae2 = tinyVAE();
   const second = createPredictor(vae2, { hiddenSize: 8, data: eps, seed: 4 });

@@ -129,6 +129,8 @@ export class RemedyTerms {
   private readonly discOpt: Optimizer | null = null;
   private readonly classifier: LatentClassifier | null = null;
   private readonly labelDim: number;
+  /** The latent classifier's accuracy per head after its fit: on its training frames and on a held-out training episode (null with fewer than 3). */
+  classifierAccuracy: { heads: string[]; train: number[]; heldOut: number[] | null } | null = null;
 
   /**
    * `episodes` are the training episodes the window refs index (frames and labels);
@@ -172,18 +174,27 @@ export class RemedyTerms {
     if (o.classificationWeight > 0 && o.classificationOn === 'latent') {
       if (!latents) throw rangeError(fn, 'the latent classifier needs the real latents');
       const clf = new LatentClassifier({ latentShape, heads, seed: seed + 202 });
-      // Fitted on the real latents of every training frame, then frozen: a fixed judge.
+      // Fitted on the real latents of the training frames, then frozen: a fixed judge. With three
+      // or more training episodes the last one is held out to measure how well it reads them
+      // (classifierAccuracy: a judge that cannot read a head from real latents cannot teach it).
       const D = shapeSize(latentShape);
-      const n = latents.reduce((s, l) => s + l.length, 0);
-      const z = new Float32Array(n * D);
-      const lab = new Int32Array(n * heads.length);
-      let k = 0;
-      latents.forEach((l, e) => {
-        z.set(l.z.subarray(0, l.length * D), k * D);
-        lab.set(episodes[e].labels!.subarray(0, l.length * heads.length), k * heads.length);
-        k += l.length;
-      });
-      fitLatentClassifier(clf, z, lab, { steps: o.classifierSteps, seed: seed + 203 });
+      const gather = (ls: LatentEpisode[], first: number) => {
+        const n = ls.reduce((sum, l) => sum + l.length, 0);
+        const z = new Float32Array(n * D);
+        const lab = new Int32Array(n * heads.length);
+        let k = 0;
+        ls.forEach((l, i) => {
+          z.set(l.z.subarray(0, l.length * D), k * D);
+          lab.set(episodes[first + i].labels!.subarray(0, l.length * heads.length), k * heads.length);
+          k += l.length;
+        });
+        return { z, labels: lab };
+      };
+      const hold = latents.length >= 3 ? 1 : 0;
+      const fitOn = gather(latents.slice(0, latents.length - hold), 0);
+      const heldOut = hold ? gather(latents.slice(latents.length - hold), latents.length - hold) : undefined;
+      const fit = fitLatentClassifier(clf, fitOn.z, fitOn.labels, { steps: o.classifierSteps, seed: seed + 203, heldOut });
+      this.classifierAccuracy = { heads: heads.map((h) => h.name), train: fit.accuracy, heldOut: fit.heldOutAccuracy ?? null };
       clf.freeze();
       clf.eval();
       clf.to(device);

@@ -277,7 +277,7 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
         predictor: { ...cfg, inputNoiseStd: predictor.inputNoiseStd, targetJitterScale: predictor.targetJitterScale },
         vae: modelConfigOf(vae) ?? {},
         seqLen: T,
-        ...(remedies ? { remedies: remedyConfig(options) } : {}),
+        ...(remedies ? { remedies: { ...remedyConfig(options), classifierAccuracy: remedies.classifierAccuracy ?? undefined } } : {}),
       },
       modules: { predictor, ...(remedies?.modules ?? {}) },
       params: predictor,
