@@ -8,6 +8,9 @@
  *   decoder   decoder_in: Conv2d(64,256,3,p1) ReLU          (flat latent: Linear(latentDim, 256*4*4), unflatten)
  *             (+ optional residual blocks)
  *             ConvT(256,128,4,s2,p1) ReLU ConvT(128,64) ReLU ConvT(64,32) ReLU ConvT(32,3) -> logits -> sigmoid
+ * blocksPerStage N (default 0) adds N pre-activation residual blocks after every encoder
+ * conv + ReLU and before every transposed conv (encoder.2 is then the first block after
+ * encoder.0/1, and so on); the model stays skip-free: the decoder sees only z.
  *
  * `worldModelsVAE()` reproduces Ha & Schmidhuber (2018): encoder 4x4 stride-2 convs without
  * padding (64 -> 31 -> 14 -> 6 -> 2, 256x2x2 = 1024), z = 32 via dense heads, decoder dense to
@@ -67,6 +70,13 @@ export interface ConvVAEOptions extends InitOptions {
   reconLoss?: 'mse' | 'bce';
   /** Residual blocks after the encoder and before the decoder's transposed convs (default 0). */
   residualBlocks?: number;
+  /**
+   * Residual blocks per stage (default 0): this many after every encoder conv (+ ReLU) and before
+   * every decoder transposed conv, at that stage's channels and resolution (CLI --vae_blocks).
+   * Capacity at every scale, not only at 4x4; there are no skips from encoder to decoder, so
+   * the latent still has to carry everything the decoder draws.
+   */
+  blocksPerStage?: number;
 }
 
 /** x + conv1x1(relu(conv3x3(relu(x)))): a pre-activation residual block keeping the shape. */
@@ -81,6 +91,18 @@ export class ResidualBlock extends Layer {
   forward(x: Tensor): Tensor {
     return add(x, this.conv2.forward(relu(this.conv1.forward(relu(x)))));
   }
+}
+
+/**
+ * A residual block of blocksPerStage: drawn like any ResidualBlock, then its last conv zeroed so
+ * the block starts as the identity (the network begins as the plain model and grows into the
+ * extra depth; 8N blocks of random residuals would otherwise swamp the signal at the start).
+ */
+function stageBlock(channels: number, opts: InitOptions): ResidualBlock {
+  const b = new ResidualBlock(channels, opts);
+  b.conv2.weight.f32().fill(0);
+  b.conv2.bias?.f32().fill(0);
+  return b;
 }
 
 export interface VAEOutput {
@@ -144,6 +166,8 @@ export class ConvVAE extends Module {
     if (rl !== 'mse' && rl !== 'bce') throw typeError(fn, 'reconLoss', "'mse' or 'bce'", rl);
     this.reconLoss = rl;
     const nRes = checkInt(fn, 'residualBlocks', opts.residualBlocks ?? 0, 0, 16);
+    // With 0 (the default) nothing is added: names and the Generator's draw order stay as before.
+    const nStage = checkInt(fn, 'blocksPerStage', opts.blocksPerStage ?? 0, 0, 16);
     const gen = initGenerator(opts);
     const init = { generator: gen };
 
@@ -158,6 +182,7 @@ export class ConvVAE extends Module {
         throw rangeError(fn, `encoder.${enc.length} (conv ${ek}x${ek} stride 2 padding ${ep}) gets a ${h}x${w} input, too small for inputShape ${fmtShape(this.inputShape)} with ${encCh.length} encoder layers`);
       enc.push(conv, new ReLU());
       [c, h, w] = [oc, nh, nw];
+      for (let b = 0; b < nStage; ++b) enc.push(stageBlock(c, init));
     });
     for (let i = 0; i < nRes; ++i) enc.push(new ResidualBlock(c, init));
     this.encoder = this.registerModule('encoder', new Sequential(...enc));
@@ -215,6 +240,7 @@ export class ConvVAE extends Module {
       const k = checkInt(fn, `decoder.kernels[${i}]`, dopt.kernels[i], 1);
       const p = dopt.paddings ? checkInt(fn, `decoder.paddings[${i}]`, dopt.paddings[i], 0) : 0;
       const op = dopt.outputPaddings ? checkInt(fn, `decoder.outputPaddings[${i}]`, dopt.outputPaddings[i], 0) : 0;
+      for (let b = 0; b < nStage; ++b) dec.push(stageBlock(dc, init));
       const t = new ConvTranspose2d(dc, outCh[i], k, { stride: 2, padding: p, outputPadding: op, ...init });
       t.label = `decoder.${dec.length}`;
       const [nh, nw] = t.outputSize(dh, dw);

@@ -10,6 +10,15 @@
  * The reparameterization noise comes from a seeded Generator saved in each checkpoint.
  * options.device ('cpu' | 'cuda'; default: where the VAE is) moves the VAE there in place
  * before training; each batch of uint8 frames is uploaded and converted on the device.
+ *
+ * Sharper reconstructions (issue 12, docs/remedies.md "Stronger VAE"): two optional terms join
+ * the objective, both scaled by the values per frame (C*H*W) so that they sit on the per-frame
+ * sum scale of the recon term and lambda = 1 weighs a mean feature (or logit) error like a mean
+ * pixel error:
+ *   perceptual   lambda_p * C*H*W * perceptualLoss(F(recon), F(x))   F: a frozen feature network
+ *   adversarial  lambda_a * C*H*W * generatorLoss(D(recon))          D: a PatchDiscriminator on pixels,
+ *                trained here on real frames vs (detached) reconstructions with discriminatorLoss,
+ *                discSteps updates per step at discLr (its own Adam, saved in every checkpoint).
  */
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
 import { Generator } from '../random/generator';
@@ -19,8 +28,15 @@ import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
 import { EpisodeSource, checkFramesFit, episodesOf, frameIndex, gatherFrames, splitEpisodes } from './data';
 import { restoreModule } from './checkpoint';
 import { Device, moduleDevice, resolveDevice } from './device';
-import { checkInt, checkNumel, typeError } from '../errors';
+import { checkInt, checkNumber, checkNumel, typeError } from '../errors';
 import { CollapseCheckOptions, CollapseMonitor, collapseStats } from './collapse';
+import { SemanticProbe } from '../models/semantic_probe';
+import { PatchDiscriminator } from '../models/discriminators';
+import { perceptualLoss, discriminatorLoss, generatorLoss, discriminatorAccuracy } from '../losses/remedies';
+import { Adam } from '../optim/adam';
+import { Tensor } from '../tensor/tensor';
+import { add, mul, sub } from '../ops/elementwise';
+import { concat } from '../ops/shape';
 
 const CONFIGS = new WeakMap<object, Record<string, unknown>>();
 
@@ -86,6 +102,90 @@ export interface TrainVAEOptions extends CommonTrainOptions {
    * patience: 3 }); false turns it off.
    */
   collapseCheck?: CollapseCheckOptions | false;
+  /**
+   * Weight lambda_p of the perceptual term (default 0: off); see the header for its scale.
+   * Needs perceptualNetwork.
+   */
+  perceptualWeight?: number;
+  /**
+   * The frozen feature network of the perceptual term:
+   *  - a SemanticProbe (its conv trunk, SemanticProbe.features): a judge of the frames' meaning
+   *    trained on real frames (ensureSemanticProbe). It is frozen (probe.freeze()) and put in
+   *    eval mode. A pairs probe reads [frame, frame - predecessor]: here the recon is fed as
+   *    [recon, recon - real predecessor] and the real frame as [x, x - real predecessor], the
+   *    predecessor being the frame before it in its episode (the frame itself at t = 0, a zero
+   *    difference), so both sides look like what the probe was trained on;
+   *  - 'encoder': the VAE's own encoder (ConvVAE.encoderFeatures), as a detached copy: a frozen
+   *    twin whose encoder weights are copied from the live ones at every step, so the features
+   *    are the current encoder's but the perceptual gradient reaches only the decoder (through
+   *    the recon), never the encoder's weights (which could otherwise shrink the term by making
+   *    the features constant). The twin is rebuilt from the VAE's options (createVAE or
+   *    options.modelConfig).
+   */
+  perceptualNetwork?: SemanticProbe | 'encoder';
+  /** Weight lambda_a of the adversarial term (default 0: off, no discriminator). */
+  adversarialWeight?: number;
+  /** The discriminator's learning rate (Adam, betas 0.5/0.999, constant; default 2e-4). */
+  discLr?: number;
+  /** Discriminator updates per step, on the step's batch (default 1). */
+  discSteps?: number;
+  /** Channels of the PatchDiscriminator (default: its own). */
+  discChannels?: number[];
+}
+
+/** Accuracy at or above this for every step of an epoch: the discriminator is winning outright. */
+const DISC_OVERPOWERED_ACC = 0.99;
+/** Mean accuracy within this of 1/2 and a loss this flat around 2 ln 2: the discriminator has collapsed. */
+const DISC_COLLAPSED_ACC = 0.05;
+const DISC_COLLAPSED_LOSS_STD = 0.01;
+
+/** Per-epoch watch over the discriminator's accuracy and loss (only observes; notes the failure modes). Exported for tests. */
+export class DiscriminatorWatch {
+  private n = 0;
+  private accMin = Infinity;
+  private accSum = 0;
+  private lossSum = 0;
+  private lossSq = 0;
+  add(acc: number, loss: number): void {
+    this.n++;
+    this.accMin = Math.min(this.accMin, acc);
+    this.accSum += acc;
+    this.lossSum += loss;
+    this.lossSq += loss * loss;
+  }
+  /** The epoch's verdict (null when healthy), then a fresh start. */
+  verdict(epoch: number): string | null {
+    const n = this.n;
+    const accMin = this.accMin, acc = this.accSum / Math.max(1, n), loss = this.lossSum / Math.max(1, n);
+    const std = Math.sqrt(Math.max(0, this.lossSq / Math.max(1, n) - loss * loss));
+    this.n = 0;
+    this.accMin = Infinity;
+    this.accSum = this.lossSum = this.lossSq = 0;
+    if (n < 2) return null;
+    const where = `epoch ${epoch + 1} (${n} steps)`;
+    if (accMin >= DISC_OVERPOWERED_ACC)
+      return `discriminator overpowered in ${where}: accuracy >= ${DISC_OVERPOWERED_ACC * 100}% at every step (mean ${(acc * 100).toFixed(1)}%, loss ${loss.toFixed(3)}), so the VAE's adversarial gradient is vanishing; try a lower --disc_lr, --disc_steps 1, or a smaller --adversarial_weight`;
+    if (Math.abs(acc - 0.5) <= DISC_COLLAPSED_ACC && std <= DISC_COLLAPSED_LOSS_STD)
+      return `discriminator collapsed in ${where}: accuracy ${(acc * 100).toFixed(1)}% with a flat loss ${loss.toFixed(3)} (std ${std.toFixed(4)}; chance is 2 ln 2 = 1.386), so it tells real frames from reconstructions no better than chance and the adversarial term carries no signal; try a higher --disc_lr or more --disc_steps`;
+    return null;
+  }
+}
+
+/** The frozen copy of the VAE's encoder the 'encoder' perceptual network runs (see TrainVAEOptions.perceptualNetwork). */
+function encoderJudge(fn: string, vae: ConvVAE, cfg: Record<string, unknown> | undefined, device: Device): { judge: ConvVAE; sync(): void } {
+  if (!cfg) throw typeError(fn, 'options.perceptualNetwork', "'encoder' with a VAE made by createVAE (or options.modelConfig), so its frozen copy can be built", 'a VAE of unknown options');
+  // its own seed: building it draws from a private Generator, never the global one
+  const judge = new ConvVAE({ ...(cfg as ConvVAEOptions), seed: 0, generator: undefined });
+  judge.freeze().eval();
+  judge.to(device);
+  const keys = Object.keys(vae.stateDict()).filter((k) => k.startsWith('encoder.'));
+  return {
+    judge,
+    sync() {
+      const sd = vae.stateDict();
+      judge.loadStateDict(Object.fromEntries(keys.map((k) => [k, sd[k]])), false);
+    },
+  };
 }
 
 export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: TrainVAEOptions = {}): Promise<TrainResult> {
@@ -104,18 +204,66 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
   const noise = new Generator(seed).fork(11);
   const batchSize = options.batchSize ?? 32;
   const monitor = options.collapseCheck === false ? null : new CollapseMonitor(fn, vae, options.collapseCheck ?? {});
+  const pw = checkNumber(fn, 'options.perceptualWeight', options.perceptualWeight ?? 0, 0);
+  const aw = checkNumber(fn, 'options.adversarialWeight', options.adversarialWeight ?? 0, 0);
+  const discLr = checkNumber(fn, 'options.discLr', options.discLr ?? 2e-4, 0);
+  const discSteps = checkInt(fn, 'options.discSteps', options.discSteps ?? 1, 1, 100);
+  const net = options.perceptualNetwork;
+  if (net !== undefined && net !== 'encoder' && !(net instanceof SemanticProbe))
+    throw typeError(fn, 'options.perceptualNetwork', "a SemanticProbe or 'encoder'", net);
+  if (pw > 0 && net === undefined)
+    throw typeError(fn, 'options.perceptualNetwork', "a SemanticProbe (ensureSemanticProbe) or 'encoder' when perceptualWeight > 0", net);
+  if (net instanceof SemanticProbe && net.inputShape.join(',') !== vae.inputShape.join(','))
+    throw typeError(fn, 'options.perceptualNetwork', `a SemanticProbe of inputShape [${vae.inputShape}] (the VAE's)`, `one of [${net.inputShape}]`);
+  const cfg = (options.modelConfig ?? modelConfigOf(vae)) as Record<string, unknown> | undefined;
   if (moduleDevice(vae) !== device) vae.to(device);
+  const perFrame = vae.inputShape[0] * vae.inputShape[1] * vae.inputShape[2];
+
+  // ---- perceptual: the frozen feature network and what it reads -------------------------------
+  let features: ((images: Tensor, prev: Tensor | null) => Tensor[]) | null = null;
+  let sync: (() => void) | null = null;
+  const probe = pw > 0 && net instanceof SemanticProbe ? net : null;
+  if (pw > 0 && probe) {
+    probe.freeze().eval();
+    if (moduleDevice(probe) !== device) probe.to(device);
+    features = (img, prev) => probe.features(probe.pairs ? concat([img, sub(img, prev!)], 1) : img);
+  } else if (pw > 0) {
+    const j = encoderJudge(fn, vae, cfg, device);
+    sync = j.sync;
+    features = (img) => j.judge.encoderFeatures(img);
+  }
+
+  // ---- adversarial: the patch discriminator and its optimizer ---------------------------------
+  let disc: PatchDiscriminator | null = null;
+  let discOpt: Adam | null = null;
+  if (aw > 0) {
+    // its own seed stream: the VAE's initial weights and noise are those of a run without it
+    disc = new PatchDiscriminator({ inputShape: vae.inputShape, ...(options.discChannels ? { channels: options.discChannels } : {}), seed: seed * 7919 + 17 });
+    disc.to(device);
+    discOpt = new Adam(disc.trainableParameters(), { lr: discLr, betas: [0.5, 0.999] });
+  }
+  const watch = new DiscriminatorWatch();
+  let note: ((m: string) => void) | null = null;
+  let epochNow = 0;
+
+  // The options saved in checkpoints: the probe is a model, not an option (it is described by name).
+  const saved: TrainVAEOptions & Record<string, unknown> = { ...options, device };
+  if (net !== undefined) saved.perceptualNetwork = (net === 'encoder' ? 'encoder' : 'probe') as never;
   return runLoop({
     kind: 'vae',
     fn,
-    config: { vae: options.modelConfig ?? modelConfigOf(vae) ?? {} },
-    modules: { vae },
+    config: { vae: cfg ?? {} },
+    modules: disc ? { vae, discriminator: disc } : { vae },
     params: vae,
-    opts: { ...options, device },
+    opts: saved,
     numExamples: refs.length,
     rngs: { noise },
+    ...(disc && discOpt ? { extraOptimizers: { discriminator: { optimizer: discOpt, mode: 'own' as const } } } : {}),
     trainStep(idx, _info, ctx) {
-      const x = gatherFrames(train, idx.map((i) => refs[i]));
+      note = ctx.note;
+      epochNow = ctx.epoch;
+      const batch = idx.map((i) => refs[i]);
+      const x = gatherFrames(train, batch);
       const l = vae.loss(x, { generator: noise });
       if (monitor?.due(ctx.step)) {
         // Reads only what this step computed (no draw, no extra pass): results stay bit-identical.
@@ -123,9 +271,51 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
         const m = monitor.observe(ctx.step, ctx.epoch, collapseStats(x._data as Uint8Array, o.recon, o.mu, o.logvar, vae.reconLoss));
         if (m) ctx.note(m);
       }
-      return { loss: l.total, logs: { recon: l.recon.item(), kl: l.kl.item() } };
+      const logs: Logs = { recon: l.recon.item(), kl: l.kl.item() };
+      let total = l.total;
+      const recon = l.output.recon;
+      const real = features || disc ? vae.toImages(x, fn) : null;
+      if (features && real) {
+        sync?.();
+        const prev = probe?.pairs ? vae.toImages(gatherFrames(train, batch.map(([e, t]) => [e, Math.max(0, t - 1)] as [number, number])), fn) : null;
+        const realF = noGrad(() => features!(real, prev));
+        const p = perceptualLoss(features(recon, prev), realF);
+        logs.perceptual = p.item();
+        total = add(total, mul(p, pw * perFrame));
+      }
+      if (disc && discOpt && real) {
+        // The discriminator first, on real frames vs the reconstructions (detached: its loss
+        // reaches only its own weights), then the VAE's generator term through the updated one.
+        const fake = recon.detach();
+        let dLoss = 0, dAcc = 0;
+        for (let k = 0; k < discSteps; ++k) {
+          discOpt.zeroGrad();
+          const rl = disc.forward(real), fl = disc.forward(fake);
+          const d = discriminatorLoss(rl, fl);
+          dAcc = discriminatorAccuracy(rl, fl);
+          dLoss = d.item();
+          if (!Number.isFinite(dLoss)) break; // reported below as a non-finite logged value
+          d.backward();
+          discOpt.step();
+        }
+        discOpt.zeroGrad();
+        const g = generatorLoss(disc.forward(recon));
+        // the generator pass also leaves gradients on the discriminator: cleared before its next update
+        logs.adv = g.item();
+        logs.discLoss = dLoss;
+        logs.discAcc = dAcc;
+        watch.add(dAcc, dLoss);
+        total = add(total, mul(g, aw * perFrame));
+      }
+      return { loss: total, logs };
     },
     validate(): Logs {
+      // validate() runs once at every epoch's end: the discriminator's verdict on that epoch (after
+      // a mid-epoch resume, on the steps this process took of it)
+      if (disc && note) {
+        const v = watch.verdict(epochNow);
+        if (v) (note as (m: string) => void)(v);
+      }
       if (!valPick.length) return {};
       let tot = 0, rec = 0, kl = 0;
       noGrad(() => {
@@ -151,6 +341,7 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
     },
     restore(ck) {
       restoreModule(ck, 'vae', vae);
+      if (disc) restoreModule(ck, 'discriminator', disc);
     },
   });
 }
