@@ -157,6 +157,10 @@ test('bad options fail clearly before training', async () => {
   await expect(trainWorldModel(vae, createPredictor({ latentShape: [3, 4, 4] }, { hiddenSize: 4, actionSize: 0 }), data(), base)).rejects.toThrow(/differs from the VAE's/);
   await expect(trainWorldModel({} as never, predictor, data(), base)).rejects.toThrow('trainWorldModel: vae must be a ConvVAE');
   await expect(trainWorldModel(createVAE({ ...vaeOpts, inputShape: [3, 16, 16] }), predictor, data(), base)).rejects.toThrow(/inputShape/);
+  // a refused call leaves the models' frozen flags as they were
+  vae.freeze();
+  await expect(go({ seqLen: 40 })).rejects.toThrow(RangeError);
+  expect(vae.isFrozen).toBe(true);
 });
 
 test('extraTerms (the remedies hook) add to the objective and are logged', async () => {

@@ -255,12 +255,6 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
   if (burnIn > T - 1) throw rangeError(fn, `options.burnIn must be in [0, seqLen - 1] = [0, ${T - 1}] (the inputs of a window of ${T} frames), got ${burnIn}`);
   const maxVal = checkInt(fn, 'options.maxValidationWindows', options.maxValidationWindows ?? 64, 0);
 
-  // Freezing: the parts named are frozen, the others trained (whatever an earlier trainer left).
-  const parts = { ...vaeParts(vae), predictor: [predictor as Module] };
-  const covered = new Set([...parts.encoder, ...parts.decoder].flatMap((m) => m.parameters()));
-  if (vae.parameters().some((p) => !covered.has(p))) throw new Error(`${fn}: a VAE parameter is in neither the encoder nor the decoder (update vaeParts)`);
-  for (const k of PARTS) for (const m of parts[k]) if (freeze.includes(k)) m.freeze(); else m.unfreeze();
-
   if (moduleDevice(vae) !== device) vae.to(device);
   if (moduleDevice(predictor) !== device) predictor.to(device);
   const onDevice = (t: Tensor): Tensor => t.to(device);
@@ -278,6 +272,13 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
   const batchSize = options.batchSize ?? 32;
   const D = predictor.latentSize;
   const [C, H, W] = vae.inputShape;
+  // Freezing, after the option and data checks: the parts named are frozen, the others trained
+  // (whatever an earlier trainer left).
+  const parts = { ...vaeParts(vae), predictor: [predictor as Module] };
+  const covered = new Set([...parts.encoder, ...parts.decoder].flatMap((m) => m.parameters()));
+  if (vae.parameters().some((p) => !covered.has(p))) throw new Error(`${fn}: a VAE parameter is in neither the encoder nor the decoder (update vaeParts)`);
+  for (const k of PARTS) for (const m of parts[k]) if (freeze.includes(k)) m.freeze(); else m.unfreeze();
+
   const both = new WorldModelModules(vae, predictor);
   // the probe (a model) and the hook (a function) are not copied into the checkpoints' config
   const opt = Object.assign({}, options, { device, vaeLr, freeze: freeze.slice(), reconWeight, pixelWeight, extraTerms: undefined, probe: undefined });
