@@ -152,15 +152,21 @@ describe('ablate', () => {
     await expect(ablate({ variants: ['baseline', 'perceptual'], seeds: 2, outDir: out, config: cfg, cacheDir: false })).rejects.toThrow(/variants baseline \(now baseline,perceptual\)/);
   }, 120000);
 
-  test('a budget is split into equal training times per variant, and one too small is refused', async () => {
+  test('a budget is split into equal training times per variant, re-planned at the seed boundary, and one too small is refused', async () => {
     const out = path.join(tmp, 'budget');
-    const r = await ablate({ variants: ['baseline'], seeds: 1, budgetMinutes: 0.3, outDir: out, config: { ...TINY, vaeEpochs: null, predEpochs: null }, cacheDir: false });
+    const lines: string[] = [];
+    const r = await ablate({ variants: ['baseline'], seeds: 2, budgetMinutes: 0.35, outDir: out, config: { ...TINY, vaeEpochs: null, predEpochs: null }, cacheDir: false, log: (l) => lines.push(l) });
     const a = r.ablation!;
-    expect(a.budgetMinutes).toBe(0.3);
-    expect(a.variantBudget!.vaeMinutes).toBeGreaterThan(0);
-    expect(a.variantBudget!.vaeMinutes / (a.variantBudget!.vaeMinutes + a.variantBudget!.predictorMinutes)).toBeCloseTo(0.4, 6);
-    expect(a.runs[0].seconds.predictor / 60).toBeLessThan(a.variantBudget!.predictorMinutes * 1.5 + 0.05);
-    expect(r.seconds / 60).toBeLessThan(0.3 * 1.5);
+    expect(a.budgetMinutes).toBe(0.35);
+    // seed 1 runs the first plan, seed 2 one made from the time left and what seed 1's evaluation cost
+    expect(a.seedBudgets!.map((b) => b.seed)).toEqual([1, 2]);
+    expect(lines.some((l) => /^plan: seed 2: every variant trains/.test(l))).toBe(true);
+    for (const b of a.seedBudgets!) expect(b.vaeMinutes / (b.vaeMinutes + b.predictorMinutes)).toBeCloseTo(0.4, 6);
+    for (const run of a.runs) {
+      const b = a.seedBudgets!.find((x) => x.seed === run.seed)!;
+      expect(run.seconds.predictor / 60).toBeLessThan(b.predictorMinutes * 1.5 + 0.05);
+    }
+    expect(r.seconds / 60).toBeLessThan(0.35 * 1.3);
     await expect(ablate({ variants: ['baseline'], seeds: 1, budgetMinutes: 0.001, outDir: path.join(tmp, 'small'), config: TINY, cacheDir: false })).rejects.toThrow(/budget 0.001 min is too small/);
   }, 120000);
 

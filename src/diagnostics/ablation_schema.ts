@@ -59,8 +59,10 @@ export interface AblationFile {
   seeds: number[];
   /** Total wall-clock budget asked for (minutes), or null for an epoch-limited run. */
   budgetMinutes: number | null;
-  /** Training minutes every variant was given (VAE phase + predictor phase), when budgeted. */
+  /** Training minutes every variant was given (VAE phase + predictor phase; the mean over the seeds), when budgeted. */
   variantBudget: { vaeMinutes: number; predictorMinutes: number } | null;
+  /** Per seed: every variant of a seed trains the same time (a seed's time is planned when it starts, from the time left). */
+  seedBudgets?: { seed: number; vaeMinutes: number; predictorMinutes: number }[];
   /** Rollout steps the headline columns show. */
   steps: number[];
   horizon: number;

@@ -1017,6 +1017,14 @@ function ablationRuns(a: AblationFile): string {
   return out.join('\n');
 }
 
+/** The seeds' training times when they differ (a seed's is planned when it starts, the same for all its variants). */
+function seedBudgets(a: AblationFile): string {
+  const sb = arr<{ seed: number; vaeMinutes: number; predictorMinutes: number }>(a.seedBudgets);
+  const t = sb.map((b) => num(b?.vaeMinutes) + num(b?.predictorMinutes));
+  if (t.length < 2 || t.every((v) => Math.abs(v - t[0]) < 0.005)) return '';
+  return `; the mean over the seeds, per seed (the same for every variant of a seed): ${sb.map((b, i) => `seed ${str(b?.seed)} ${fix(t[i])}`).join(', ')} min`;
+}
+
 /**
  * report.html of an ablation folder (ablation.json, written by `worldkit ablate`): the comparison
  * table (mean ± spread per variant, copy-last as reference), overlaid mean curves, the first
@@ -1031,7 +1039,7 @@ export function writeAblationReport(dir: string, opts: ReportOptions = {}): Repo
   const title = opts.title ?? `worldkit ablate: ${str(a.data, path.basename(path.resolve(dir)))}`;
   const budget = a.budgetMinutes === null || a.budgetMinutes === undefined
     ? 'no time budget (the same epochs for every variant)'
-    : `a budget of ${fix(num(a.budgetMinutes), 1)} min in all${a.variantBudget ? `, ${fix(num(a.variantBudget.vaeMinutes) + num(a.variantBudget.predictorMinutes))} min of training per variant (VAE phase ${fix(num(a.variantBudget.vaeMinutes))} + predictor phase ${fix(num(a.variantBudget.predictorMinutes))}; a shared VAE counts for every variant using it)` : ''}`;
+    : `a budget of ${fix(num(a.budgetMinutes), 1)} min in all${a.variantBudget ? `, ${fix(num(a.variantBudget.vaeMinutes) + num(a.variantBudget.predictorMinutes))} min of training per variant (VAE phase ${fix(num(a.variantBudget.vaeMinutes))} + predictor phase ${fix(num(a.variantBudget.predictorMinutes))}; a shared VAE counts for every variant using it)${seedBudgets(a)}` : ''}`;
   const body: string[] = [];
   body.push(`<h1>${esc(title)}</h1>`);
   body.push('<nav><a href="#comparison">comparison</a> · <a href="#ablation-curves">curves</a> · <a href="#ablation-film">filmstrips</a> · <a href="#ablation-runs">runs</a></nav>');

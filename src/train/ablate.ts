@@ -140,14 +140,14 @@ export const ABLATE_FULL: AblationConfig = {
   maxBatchesPerEpoch: null,
   context: 4,
   horizon: 16,
-  evalWindows: 48,
+  evalWindows: 32,
   evalWindowStride: 4,
   evalFilmstrips: 2,
   probeEpisodes: 96,
   probeHeldOutEpisodes: 8,
   probeEpochs: 8,
-  lossProbeEpisodes: 48,
-  lossProbeEpochs: 6,
+  lossProbeEpisodes: 32,
+  lossProbeEpochs: 5,
   probe: null,
   perceptualWeight: 1,
   adversarialWeight: 0.05,
@@ -388,7 +388,15 @@ const labeled = (eps: Episode[]) => eps.length > 0 && eps.every((e) => !!e.label
 interface StateFile {
   format: 'worldkit-ablation-state/1';
   options: { data: string; variants: string[]; seeds: number; budgetMinutes: number | null; config: AblationConfig };
-  plan: { vaeMinutes: number; predictorMinutes: number; evalSeconds: Record<string, number>; encodeSeconds: Record<string, number> } | null;
+  plan: {
+    vaeMinutes: number;
+    predictorMinutes: number;
+    evalSeconds: Record<string, number>;
+    encodeSeconds: Record<string, number>;
+    marginMinutes: number;
+    /** The training times of each seed, fixed when the seed starts (every variant of a seed gets the same). */
+    seeds: Record<string, { vaeMinutes: number; predictorMinutes: number }>;
+  } | null;
   /** Wall time of earlier sessions (ms). */
   spentMs: number;
 }
@@ -438,17 +446,17 @@ async function runPhase(
   log: (l: string) => void,
   label: string,
   train: (o: { checkpointDir: string; resume: boolean; budgetMinutes?: number; callbacks: TrainCallbacks; signal?: { stop: boolean } }) => Promise<TrainResult>,
-): Promise<{ record: PhaseRecord; interrupted: boolean; trained: boolean }> {
+): Promise<{ record: PhaseRecord; interrupted: boolean; trained: boolean; resumed: boolean; sessionMs: number }> {
   const file = path.join(dir, 'phase.json');
   const prev = readJson<PhaseRecord>(file) ?? { done: false, spentMs: 0, steps: 0 };
-  if (prev.done && latestCheckpoint(dir)) return { record: prev, interrupted: false, trained: false };
+  if (prev.done && latestCheckpoint(dir)) return { record: prev, interrupted: false, trained: false, resumed: false, sessionMs: 0 };
   const resume = !!latestCheckpoint(dir);
   let left = minutes === null ? undefined : minutes - prev.spentMs / 60000;
   if (resume && left !== undefined && left < 0.01) {
     // its time was spent before the interruption: the checkpoint is the phase's result
     const rec = { ...prev, done: true, stopReason: 'budget' };
     writeJson(file, rec);
-    return { record: rec, interrupted: false, trained: false };
+    return { record: rec, interrupted: false, trained: false, resumed: true, sessionMs: 0 };
   }
   if (left !== undefined) left = Math.max(0.01, left);
   if (resume) log(`${label}: resuming from ${latestCheckpoint(dir)}${left !== undefined ? ` with ${left.toFixed(2)} of ${minutes!.toFixed(2)} min left` : ''}`);
@@ -470,8 +478,13 @@ async function runPhase(
   const interrupted = r.stopReason === 'interrupted';
   const rec: PhaseRecord = { done: !interrupted, spentMs: spent(), steps: r.step, stopReason: r.stopReason };
   writeJson(file, rec);
-  return { record: rec, interrupted, trained: true };
+  return { record: rec, interrupted, trained: true, resumed: resume, sessionMs: performance.now() - t0 };
 }
+
+const meanPlan = (ps: { vaeMinutes: number; predictorMinutes: number }[]) => ({
+  vaeMinutes: ps.reduce((s, p) => s + p.vaeMinutes, 0) / ps.length,
+  predictorMinutes: ps.reduce((s, p) => s + p.predictorMinutes, 0) / ps.length,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Metrics of one evaluation
@@ -573,6 +586,14 @@ const f2 = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a')
 const pm = (s: MetricSummary | undefined, d: number) => (!s || !s.n ? 'n/a' : s.n > 1 ? `${f2(s.mean, d)} ± ${f2(s.std, d)}` : f2(s.mean, d));
 const sciPm = (s: MetricSummary | undefined) => (!s || !s.n ? 'n/a' : `${s.mean.toExponential(2)}${s.n > 1 ? ` ± ${s.std.toExponential(1)}` : ''}`);
 
+/** ", per seed: 1 0.62, 2 0.55 min" when the seeds' training times differ (re-planned at a seed boundary). */
+export function seedBudgetText(a: Pick<AblationFile, 'seedBudgets'>): string {
+  const sb = a.seedBudgets ?? [];
+  const t = sb.map((b) => b.vaeMinutes + b.predictorMinutes);
+  if (t.length < 2 || t.every((v) => Math.abs(v - t[0]) < 0.005)) return '';
+  return ` (the mean; per seed, the same for every variant of the seed: ${sb.map((b, i) => `seed ${b.seed} ${t[i].toFixed(2)}`).join(', ')} min)`;
+}
+
 /** ablation.md: the Markdown tables. */
 export function ablationMarkdown(a: AblationFile): string {
   const steps = a.steps;
@@ -582,7 +603,7 @@ export function ablationMarkdown(a: AblationFile): string {
     '',
     `Data: ${a.data}. Seeds: ${a.seeds.join(', ')}. ${a.context} context frames, ${a.horizon} imagined steps.`,
     a.budgetMinutes !== null
-      ? `Budget: ${a.budgetMinutes} min in all; every variant trained ${a.variantBudget ? `${(a.variantBudget.vaeMinutes + a.variantBudget.predictorMinutes).toFixed(2)} min (VAE phase ${a.variantBudget.vaeMinutes.toFixed(2)} + predictor phase ${a.variantBudget.predictorMinutes.toFixed(2)}; a shared VAE's phase counts for each variant using it)` : 'the same time'}. Wall time of the ablation: ${a.wallMinutes.toFixed(1)} min.`
+      ? `Budget: ${a.budgetMinutes} min in all; every variant trained ${a.variantBudget ? `${(a.variantBudget.vaeMinutes + a.variantBudget.predictorMinutes).toFixed(2)} min (VAE phase ${a.variantBudget.vaeMinutes.toFixed(2)} + predictor phase ${a.variantBudget.predictorMinutes.toFixed(2)}; a shared VAE's phase counts for each variant using it)` : 'the same time'}${seedBudgetText(a)}. Wall time of the ablation: ${a.wallMinutes.toFixed(1)} min.`
       : `No time budget: every variant trained the same epochs. Wall time of the ablation: ${a.wallMinutes.toFixed(1)} min.`,
     '',
     `Values: mean ± spread over the seeds, where the spread is the ${a.spread}. Retention = probe accuracy on decoded predictions / on the real frames; "changed" = the windows whose true label at that step differs from the last context frame's (copy-last cannot get those).`,
@@ -727,7 +748,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
       throw new Error(
         `ablate: budget ${r.budgetMinutes} min is too small for ${r.variants.length} variant(s) x ${S} seed(s): after the data and probes (${(elapsed() / 60000).toFixed(1)} min), the evaluations and encodings (~${fixedMin.toFixed(1)} min) and a margin of ${margin.toFixed(1)} min, no training time is left. Give at least ${Math.ceil(elapsed() / 60000 + fixedMin + margin + units * 0.25)} min, or fewer variants / seeds.`,
       );
-    state.plan = { vaeMinutes: cfg.vaeShare * T, predictorMinutes: (1 - cfg.vaeShare) * T, evalSeconds, encodeSeconds };
+    state.plan = { vaeMinutes: cfg.vaeShare * T, predictorMinutes: (1 - cfg.vaeShare) * T, evalSeconds, encodeSeconds, marginMinutes: margin, seeds: {} };
     log(`plan: every variant trains ${T.toFixed(2)} min (VAE phase ${state.plan.vaeMinutes.toFixed(2)} + predictor phase ${state.plan.predictorMinutes.toFixed(2)})`);
     saveState();
   }
@@ -742,6 +763,32 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
   const epochLimit = (e: number | null) => (r.budgetMinutes === null ? { epochs: e! } : e === null ? {} : { epochs: e });
   const mbpe = cfg.maxBatchesPerEpoch === null ? {} : { maxBatchesPerEpoch: cfg.maxBatchesPerEpoch };
 
+  // What a whole seed cost beyond its training (evaluations, encodings, remedy set-up, loading),
+  // measured on a seed run from scratch in this session: the next seeds are planned with it.
+  let seedOverheadMs: number | null = null;
+  const units1 = cfg.vaeShare * kinds.length + (1 - cfg.vaeShare) * r.variants.length;
+  /** The training times of `seed`: its saved plan, or (budgeted) one made now from the time left. */
+  const seedPlan = (seed: number): { vaeMinutes: number; predictorMinutes: number } | null => {
+    if (!plan) return null;
+    const saved = plan.seeds[String(seed)];
+    if (saved) return saved;
+    let sp = { vaeMinutes: plan.vaeMinutes, predictorMinutes: plan.predictorMinutes };
+    if (seedOverheadMs !== null) {
+      // Re-planned at a seed boundary: every variant of this seed still gets the same time, so
+      // each variant's mean over the seeds is over the same training times.
+      const R = r.seeds - seed + 1;
+      const left = r.budgetMinutes! - elapsed() / 60000 - (plan.marginMinutes * R) / r.seeds;
+      const T = (left - (R * seedOverheadMs) / 60000) / (R * units1);
+      if (T < 0.02) log(`plan: the evaluations took longer than measured: seed ${seed} gets the minimum training time (0.02 min a variant) and the budget will be exceeded`);
+      const t = Math.max(0.02, T);
+      sp = { vaeMinutes: cfg.vaeShare * t, predictorMinutes: (1 - cfg.vaeShare) * t };
+      log(`plan: seed ${seed}: every variant trains ${t.toFixed(2)} min (re-planned from ${(seedOverheadMs / 60000).toFixed(1)} min of evaluation and set-up a seed)`);
+    }
+    plan.seeds[String(seed)] = sp;
+    saveState();
+    return sp;
+  };
+
   seeds: for (let seed = 1; seed <= r.seeds; ++seed) {
     const todo = r.variants.filter((v) => !fs.existsSync(path.join(out, v, `seed${seed}`, 'result.json')));
     for (const v of r.variants.filter((x) => !todo.includes(x))) {
@@ -749,18 +796,24 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
       log(`${v} seed ${seed}: done before (result.json), skipped`);
     }
     if (!todo.length) continue;
+    const sp = seedPlan(seed);
+    const seedT0 = performance.now();
+    let seedTrainMs = 0;
+    let seedFresh = todo.length === r.variants.length;
     const d = dataOf(seed);
     const vaes = new Map<VaeKind, { vae: ConvVAE; dir: string; seconds: number; steps: number; latents: LatentEpisode[] | null }>();
     for (const kind of [...new Set(todo.map((v) => SPECS[v].vae))]) {
       const dir = path.join(out, `vae_${kind}`, `seed${seed}`);
       const label = `vae (${kind === 'base' ? 'baseline' : 'stronger'}, seed ${seed})`;
       let vae: ConvVAE | null = null;
-      const phase = await runPhase(dir, plan ? plan.vaeMinutes : null, signal, cb(label), log, label, async (po) => {
+      const phase = await runPhase(dir, sp ? sp.vaeMinutes : null, signal, cb(label), log, label, async (po) => {
         vae = createVAE({ ...vaeOptions(kind), seed, ...(device ? { device } : {}) });
         log(`${label}: ${vae.numParameters()} parameters, latent [${vae.latentShape}]`);
         const extra: Partial<TrainVAEOptions> = kind === 'big' && cfg.vaePerceptualWeight > 0 ? { perceptualWeight: cfg.vaePerceptualWeight, perceptualNetwork: lossProbe!.probe } : {};
         return trainVAE(vae, d.train, { ...epochLimit(cfg.vaeEpochs), ...mbpe, batchSize: cfg.vaeBatch, lr: cfg.vaeLr, lrSchedule: 'cosine', seed, ...extra, ...po });
       });
+      seedTrainMs += phase.sessionMs;
+      seedFresh &&= phase.trained && !phase.resumed;
       if (phase.interrupted) {
         interrupted = true;
         break seeds;
@@ -787,7 +840,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
         if (s.classification) remedies.classificationWeight = cfg.classificationWeight;
         const phaseDir = path.join(runDir, s.endToEnd ? 'world_model' : 'predictor');
         let predictor: LatentPredictor | null = null;
-        const phase = await runPhase(phaseDir, plan ? plan.predictorMinutes : null, signal, cb(label), log, label, async (po) => {
+        const phase = await runPhase(phaseDir, sp ? sp.predictorMinutes : null, signal, cb(label), log, label, async (po) => {
           predictor = createPredictor(vae, { hiddenSize: cfg.hiddenSize, data: d.train, residualPrediction: true, seed });
           const common: TrainPredictorOptions = {
             ...epochLimit(cfg.predEpochs),
@@ -811,6 +864,8 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
           }
           return trainPredictor(predictor, vae, d.train, { ...common, ...remedies, latents: shared.latents! });
         });
+        seedTrainMs += phase.sessionMs;
+        seedFresh &&= phase.trained && !phase.resumed;
         if (phase.interrupted) {
           if (s.endToEnd) vae.dispose();
           interrupted = true;
@@ -855,6 +910,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
       }
     }
     for (const x of vaes.values()) x.vae.dispose();
+    if (seedFresh) seedOverheadMs = performance.now() - seedT0 - seedTrainMs;
   }
 
   // Everything finished so far (this session's runs and earlier ones).
@@ -877,7 +933,8 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
     variants: r.variants,
     seeds: Array.from({ length: r.seeds }, (_, i) => i + 1),
     budgetMinutes: r.budgetMinutes,
-    variantBudget: plan ? { vaeMinutes: plan.vaeMinutes, predictorMinutes: plan.predictorMinutes } : null,
+    variantBudget: plan ? meanPlan(Object.values(plan.seeds).length ? Object.values(plan.seeds) : [plan]) : null,
+    seedBudgets: plan ? Object.entries(plan.seeds).map(([k, v]) => ({ seed: Number(k), ...v })).sort((a, b) => a.seed - b.seed) : [],
     steps: ablationSteps(cfg.horizon),
     horizon: cfg.horizon,
     context: cfg.context,
