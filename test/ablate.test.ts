@@ -168,6 +168,8 @@ describe('ablate', () => {
     }
     expect(r.seconds / 60).toBeLessThan(0.35 * 1.3);
     await expect(ablate({ variants: ['baseline'], seeds: 1, budgetMinutes: 0.001, outDir: path.join(tmp, 'small'), config: TINY, cacheDir: false })).rejects.toThrow(/budget 0.001 min is too small/);
+    // refused before any training: the folder is not tied to those options
+    expect(fs.existsSync(path.join(tmp, 'small', 'ablation_state.json'))).toBe(false);
   }, 120000);
 
   test('bad options: clear errors from the library and the command line', async () => {

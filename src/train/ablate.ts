@@ -663,10 +663,12 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
   }
   const state: StateFile = prevState ?? { format: 'worldkit-ablation-state/1', options: opts, plan: null, spentMs: 0 };
   const elapsed = () => state.spentMs + (performance.now() - t00);
-  const saveState = () => writeJson(stateFile, { ...state, spentMs: elapsed() });
-  const sessionStart = state.spentMs;
-  saveState();
-  state.spentMs = sessionStart;
+  // Written once training starts: a call refused before (labels missing, a budget too small)
+  // leaves the folder free for other options.
+  let stateOn = !!prevState;
+  const saveState = () => {
+    if (stateOn) writeJson(stateFile, { ...state, spentMs: elapsed() });
+  };
 
   const kinds = [...new Set(r.variants.map((v) => SPECS[v].vae))];
   const vaeOptions = (kind: VaeKind): ConvVAEOptions => {
@@ -750,7 +752,6 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
       );
     state.plan = { vaeMinutes: cfg.vaeShare * T, predictorMinutes: (1 - cfg.vaeShare) * T, evalSeconds, encodeSeconds, marginMinutes: margin, seeds: {} };
     log(`plan: every variant trains ${T.toFixed(2)} min (VAE phase ${state.plan.vaeMinutes.toFixed(2)} + predictor phase ${state.plan.predictorMinutes.toFixed(2)})`);
-    saveState();
   }
   const plan = state.plan;
 
@@ -762,6 +763,9 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
   const cb = (label: string) => options.callbacks?.(label);
   const epochLimit = (e: number | null) => (r.budgetMinutes === null ? { epochs: e! } : e === null ? {} : { epochs: e });
   const mbpe = cfg.maxBatchesPerEpoch === null ? {} : { maxBatchesPerEpoch: cfg.maxBatchesPerEpoch };
+
+  stateOn = true;
+  saveState();
 
   // What a whole seed cost beyond its training (evaluations, encodings, remedy set-up, loading),
   // measured on a seed run from scratch in this session: the next seeds are planned with it.
