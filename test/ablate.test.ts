@@ -172,6 +172,26 @@ describe('ablate', () => {
     expect(fs.existsSync(path.join(tmp, 'small', 'ablation_state.json'))).toBe(false);
   }, 120000);
 
+  test('worldkit ablate from the command line: a tiny run prints the table and writes the report', async () => {
+    const out = path.join(tmp, 'cli');
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`ERR ${l}`), isTTY: false };
+    const code = await main(['ablate', '--variants', 'baseline', '--seeds', '1', '--out', out, '--cache_dir', path.join(tmp, 'cache'), '--config', JSON.stringify(TINY)], io);
+    expect(lines.filter((l) => l.startsWith('ERR'))).toEqual([]);
+    expect(code).toBe(0);
+    expect(lines).toContain(`report: ${path.join(out, 'report.html')}`);
+    expect(lines.some((l) => /^\| baseline \| /.test(l))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'baseline', 'seed1', 'result.json'))).toBe(true);
+    // the same command again: nothing to train, the table rebuilt
+    lines.length = 0;
+    expect(await main(['ablate', '--variants', 'baseline', '--seeds', '1', '--out', out, '--cache_dir', path.join(tmp, 'cache'), '--config', JSON.stringify(TINY)], io)).toBe(0);
+    expect(lines).toContain('baseline seed 1: done before (result.json), skipped');
+    expect(lines).toContain('0 run(s) trained and evaluated, 1 done before; ' + lines.find((l) => / done before; /.test(l))!.split('; ')[1]);
+    // other options on that folder: a usage error naming the difference
+    expect(await main(['ablate', '--variants', 'baseline', '--seeds', '2', '--out', out, '--config', JSON.stringify(TINY)], io)).toBe(2);
+    expect(lines.pop()).toMatch(/^ERR worldkit ablate: .* holds an ablation started with other options: seeds 1 \(now 2\)/);
+  }, 60000);
+
   test('bad options: clear errors from the library and the command line', async () => {
     await expect(ablate({ variants: 'baseline,nope' })).rejects.toThrow('ablate: variants must be names among baseline, perceptual, adversarial, classification, end_to_end, big_vae, all, got string "nope"');
     await expect(ablate({ seeds: 0 })).rejects.toThrow(/^ablate: seeds must be/);

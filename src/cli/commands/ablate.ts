@@ -92,7 +92,7 @@ from their checkpoints. Ctrl-C saves a checkpoint and exits (exit code 130). See
       });
       if (r.tableFile) {
         io.out('');
-        io.out(fs.readFileSync(r.tableFile, 'utf8').trimEnd());
+        for (const line of fs.readFileSync(r.tableFile, 'utf8').trimEnd().split('\n')) io.out(line);
         io.out('');
         io.out(`table: ${r.tableFile}`);
         io.out(`report: ${r.reportFile}`);
