@@ -101,6 +101,26 @@ describe('ablate', () => {
     expect(lines.some((l) => /probe \(evaluation\)/.test(l))).toBe(true);
   }, 120000);
 
+  test('the other variants train and evaluate end to end (one seed)', async () => {
+    const out = path.join(tmp, 'others');
+    const r = await ablate({ variants: 'adversarial,classification,end_to_end,big_vae,all', seeds: 1, outDir: out, config: { ...TINY, predEpochs: 1 }, cacheDir: false });
+    const a = r.ablation!;
+    expect(a.missing).toEqual([]);
+    expect(a.rows.map((x) => x.variant)).toEqual(['adversarial', 'classification', 'end_to_end', 'big_vae', 'all']);
+    // two VAEs: the baseline one (adversarial, classification, end_to_end) and the stronger one (big_vae, all)
+    expect(fs.readdirSync(out).filter((f) => f.startsWith('vae_')).sort()).toEqual(['vae_base', 'vae_big']);
+    const log = (v: string, phase: string) => fs.readFileSync(path.join(out, v, 'seed1', phase, 'metrics.jsonl'), 'utf8');
+    expect(log('adversarial', 'predictor')).toMatch(/"discAcc"/);
+    expect(log('classification', 'predictor')).toMatch(/classif/i);
+    // end to end: the VAE trained with the predictor (a world_model checkpoint holding both)
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'end_to_end', 'seed1', 'world_model', 'latest.json'), 'utf8')).latest).toMatch(/^ckpt-/);
+    const all = log('all', 'world_model');
+    for (const term of [/percep/i, /"discAcc"/, /classif/i]) expect(all).toMatch(term);
+    // the stronger VAE is the wider one, trained with its perceptual term
+    expect(readJson<{ config: { vae: { latentShape: number[]; blocksPerStage: number } } }>(path.join(out, 'vae_big', 'seed1', fs.readdirSync(path.join(out, 'vae_big', 'seed1')).find((f) => f.startsWith('ckpt-'))!, 'state.json')).config.vae).toMatchObject({ latentShape: [8, 4, 4], blocksPerStage: 1 });
+    expect(fs.readFileSync(path.join(out, 'vae_big', 'seed1', 'metrics.jsonl'), 'utf8')).toMatch(/percep/i);
+  }, 120000);
+
   test('an interrupted ablation resumes: finished runs are skipped, the cut training continues from its checkpoint', async () => {
     const out = path.join(tmp, 'resume');
     const signal = { stop: false };

@@ -52,6 +52,7 @@ import { createVAE, trainVAE, TrainVAEOptions } from './train_vae';
 import { createPredictor, encodeEpisodes, LatentEpisode, trainPredictor, TrainPredictorOptions } from './train_predictor';
 import { loadPredictor, loadVAE } from './load';
 import type { RemedyOptions } from './remedy_terms';
+import { trainWorldModel } from './train_world_model';
 import { latestCheckpoint } from './checkpoint';
 import type { TrainCallbacks, TrainResult } from './loop';
 import type { Device } from '../tensor/memory';
@@ -85,10 +86,14 @@ export interface AblationConfig {
   /** The baseline VAE. */
   vae: ConvVAEOptions;
   /** What the stronger VAE changes (merged over `vae`); blocksPerStage is the contract's --vae_blocks. */
-  bigVae: Partial<ConvVAEOptions> & { blocksPerStage?: number };
+  bigVae: Partial<ConvVAEOptions>;
   vaeBatch: number;
   vaeLr: number;
-  /** Epochs of the VAE phase: the length without a budget, an upper limit with one (null: none). */
+  /**
+   * Epochs of the VAE phase without a budget. With one the phase trains until its time is up; an
+   * epoch count given in options.config is then an upper limit (the defaults are not: a fast
+   * variant stopped by them would train less than its time allows).
+   */
   vaeEpochs: number | null;
   hiddenSize: number;
   seqLen: number;
@@ -239,49 +244,6 @@ const SPECS: Record<AblationVariant, VariantSpec> = {
   big_vae: { vae: 'big', endToEnd: false, perceptual: false, adversarial: false, classification: false },
   all: { vae: 'big', endToEnd: true, perceptual: true, adversarial: true, classification: true },
 };
-
-/**
- * A module of the issue-12 contract, loaded if it is there. The remedies are being added next to
- * this file by other changes; requiring them by name at run time lets an ablation of the variants
- * that exist run (and the others fail with what they need) instead of not compiling at all.
- */
-function optionalModule(rel: string): Record<string, unknown> | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(rel) as Record<string, unknown>;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(path.basename(rel))) return null;
-    throw e;
-  }
-}
-
-type TrainWorldModel = (vae: ConvVAE, predictor: LatentPredictor, episodes: Episode[], options: Record<string, unknown>) => Promise<TrainResult>;
-
-function trainWorldModelFn(): TrainWorldModel | null {
-  const m = optionalModule('./train_world_model');
-  return m && typeof m.trainWorldModel === 'function' ? (m.trainWorldModel as TrainWorldModel) : null;
-}
-
-/** Whether ConvVAE builds residual blocks per stage (blocksPerStage adds parameters to a tiny VAE). */
-function vaeBlocksSupported(): boolean {
-  const tiny: ConvVAEOptions = { inputShape: [1, 16, 16], encoderChannels: [2, 2], latentShape: [2, 4, 4], seed: 1 };
-  const a = new ConvVAE(tiny);
-  const b = new ConvVAE({ ...tiny, blocksPerStage: 1 } as ConvVAEOptions);
-  const more = b.numParameters() > a.numParameters();
-  a.dispose();
-  b.dispose();
-  return more;
-}
-
-/** What a variant needs that this build lacks, in words; empty when it can run. */
-export function missingForVariant(variant: AblationVariant): string[] {
-  const s = SPECS[variant];
-  const miss: string[] = [];
-  if (s.endToEnd && !trainWorldModelFn()) miss.push('trainWorldModel (src/train/train_world_model.ts) for end-to-end training');
-  if (s.vae === 'big' && !vaeBlocksSupported()) miss.push('ConvVAE blocksPerStage (residual blocks per stage) and trainVAE perceptualWeight for the stronger VAE');
-  return miss;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -647,10 +609,6 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
   const device = options.device;
   const t00 = performance.now();
 
-  // Every variant must be able to run before anything is trained.
-  const missing = r.variants.map((v) => ({ v, m: missingForVariant(v) })).filter((x) => x.m.length);
-  if (missing.length) throw new Error(`ablate: ${missing.map((x) => `variant ${x.v} needs ${x.m.join('; ')}`).join('. ')}. Leave ${missing.length > 1 ? 'them' : 'it'} out of the variants.`);
-
   // The folder's options: a rerun must ask for the same ablation.
   fs.mkdirSync(out, { recursive: true });
   const stateFile = path.join(out, 'ablation_state.json');
@@ -674,7 +632,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
   const vaeOptions = (kind: VaeKind): ConvVAEOptions => {
     const base: ConvVAEOptions = { ...cfg.vae };
     if (r.data === 'mmnist' && !cfg.vae.inputShape) Object.assign(base, { inputShape: [1, 64, 64], reconLoss: 'bce', beta: 0.5 });
-    return kind === 'big' ? ({ ...base, ...cfg.bigVae } as ConvVAEOptions) : base;
+    return kind === 'big' ? { ...base, ...cfg.bigVae } : base;
   };
 
   // Data of the first seed and the probes.
@@ -761,7 +719,10 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
   const failed: AblationFile['missing'] = [];
   let interrupted = false;
   const cb = (label: string) => options.callbacks?.(label);
-  const epochLimit = (e: number | null) => (r.budgetMinutes === null ? { epochs: e! } : e === null ? {} : { epochs: e });
+  const epochLimit = (k: 'vaeEpochs' | 'predEpochs') => {
+    const given = options.config?.[k];
+    return r.budgetMinutes === null ? { epochs: cfg[k]! } : typeof given === 'number' ? { epochs: given } : {};
+  };
   const mbpe = cfg.maxBatchesPerEpoch === null ? {} : { maxBatchesPerEpoch: cfg.maxBatchesPerEpoch };
 
   stateOn = true;
@@ -814,7 +775,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
         vae = createVAE({ ...vaeOptions(kind), seed, ...(device ? { device } : {}) });
         log(`${label}: ${vae.numParameters()} parameters, latent [${vae.latentShape}]`);
         const extra: Partial<TrainVAEOptions> = kind === 'big' && cfg.vaePerceptualWeight > 0 ? { perceptualWeight: cfg.vaePerceptualWeight, perceptualNetwork: lossProbe!.probe } : {};
-        return trainVAE(vae, d.train, { ...epochLimit(cfg.vaeEpochs), ...mbpe, batchSize: cfg.vaeBatch, lr: cfg.vaeLr, lrSchedule: 'cosine', seed, ...extra, ...po });
+        return trainVAE(vae, d.train, { ...epochLimit('vaeEpochs'), ...mbpe, batchSize: cfg.vaeBatch, lr: cfg.vaeLr, lrSchedule: 'cosine', seed, ...extra, ...po });
       });
       seedTrainMs += phase.sessionMs;
       seedFresh &&= phase.trained && !phase.resumed;
@@ -847,7 +808,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
         const phase = await runPhase(phaseDir, sp ? sp.predictorMinutes : null, signal, cb(label), log, label, async (po) => {
           predictor = createPredictor(vae, { hiddenSize: cfg.hiddenSize, data: d.train, residualPrediction: true, seed });
           const common: TrainPredictorOptions = {
-            ...epochLimit(cfg.predEpochs),
+            ...epochLimit('predEpochs'),
             ...mbpe,
             batchSize: cfg.predBatch,
             lr: cfg.predLr,
@@ -862,9 +823,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
             ...po,
           };
           if (s.endToEnd) {
-            const twm = trainWorldModelFn()!;
-            vae.unfreeze();
-            return twm(vae, predictor, d.train, { ...common, ...remedies, vaeLr: cfg.endToEndVaeLr });
+            return trainWorldModel(vae, predictor, d.train, { ...common, ...remedies, vaeLr: cfg.endToEndVaeLr });
           }
           return trainPredictor(predictor, vae, d.train, { ...common, ...remedies, latents: shared.latents! });
         });

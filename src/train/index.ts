@@ -17,5 +17,5 @@ export { pTrueAt } from './sampling_schedule';
 export type { SamplingSchedule, SamplingDecay } from './sampling_schedule';
 export { runDemo, DEMO_FULL, DEMO_QUICK } from './demo';
 export type { DemoOptions, DemoResult, DemoConfig } from './demo';
-export { ablate, summarizeAblation, ablationMarkdown, missingForVariant, ABLATION_VARIANTS, ABLATE_FULL, ABLATE_QUICK } from './ablate';
+export { ablate, summarizeAblation, ablationMarkdown, ablationRunMetrics, ABLATION_VARIANTS, ABLATE_FULL, ABLATE_QUICK } from './ablate';
 export type { AblateOptions, AblationResult, AblationConfig, AblationVariant } from './ablate';
