@@ -842,7 +842,7 @@ function readRun(fn: string, what: string, loc: RunLocation, name: string, color
 }
 
 /** The HTML page around a body (one CSP, style and layout for every report). */
-function page(title: string, body: string[]): string {
+function page(title: string, body: string[], extraCss = ''): string {
   // No script, no network: the CSP makes the page refuse both even if a file smuggled markup in.
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -850,7 +850,7 @@ function page(title: string, body: string[]): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>${esc(title)}</title>
-<style>${CSS}</style></head>
+<style>${CSS}${extraCss}</style></head>
 <body>
 ${body.join('\n')}
 </body></html>
@@ -947,10 +947,12 @@ function ablationTable(a: AblationFile): string {
   const body = rows.map((r, i) => line(r, i, false));
   if (a.copyLast) body.push(line(a.copyLast, 0, true));
   const out: string[] = [];
-  out.push(table(['variant', ...cols.map((c) => c.head)], body, 'wk-comparison wk-ablation'));
+  out.push(`<div class="wk-scroll">${table(['variant', ...cols.map((c) => c.head)], body, 'wk-comparison wk-ablation')}</div>`);
   out.push(
     `<p class="wk-caption">Each cell: the mean over the variant's seeds ± the spread (${esc(str(a.spread, 'sample standard deviation over the seeds'))}). Bold: the best variant's mean in that column (for separability the closest to 0.5, where predicted latents cannot be told from real ones). "changed": the windows whose true label at that step differs from the last context frame's, where copy-last must fail; a remedy helps there when its mean beats both the baseline's and copy-last's by more than their spreads. <i>copy-last</i> holds the last context frame (no model): the reference row. ${DASH} = not measured (no labels, or no run finished).</p>`,
   );
+  const cnt = rows[0] ? steps.map((k) => num(rows[0].metrics?.[`changed_count@${k}`]?.mean)) : [];
+  if (cnt.some(Number.isFinite)) out.push(`<p class="wk-caption">Changed-label samples (windows x label heads) per run at steps ${steps.join(', ')}: ${cnt.map((c) => fix(c, 1)).join(', ')} (mean over the seeds); the changed columns rest on these few.</p>`);
   const list = rows.map((r) => `<li><b>${esc(str(r.variant))}</b>: ${esc(str(r.description))} <span class="wk-dim">(seeds ${arr(r.seeds).map((x) => esc(str(x))).join(', ')})</span></li>`);
   out.push(`<ul class="wk-caption">${list.join('')}</ul>`);
   return out.join('\n');
@@ -1017,6 +1019,11 @@ function ablationRuns(a: AblationFile): string {
   return out.join('\n');
 }
 
+/** The ablation page's own rules (a mean and its spread stay on one line; the wide table scrolls). */
+const ABLATION_CSS = `
+.wk-scroll{overflow-x:auto;max-width:100%}.wk-ablation td{white-space:nowrap}.wk-ablation thead th{min-width:64px}
+`;
+
 /** The seeds' training times when they differ (a seed's is planned when it starts, the same for all its variants). */
 function seedBudgets(a: AblationFile): string {
   const sb = arr<{ seed: number; vaeMinutes: number; predictorMinutes: number }>(a.seedBudgets);
@@ -1049,7 +1056,7 @@ export function writeAblationReport(dir: string, opts: ReportOptions = {}): Repo
   body.push(`<section id="ablation-film"><h2>The same test window, per variant</h2>\n${guard('filmstrips', () => ablationFilmstrips(fn, a, dir))}</section>`);
   body.push(`<section id="ablation-runs"><h2>Runs</h2>\n${guard('runs', () => ablationRuns(a))}</section>`);
   body.push(`<p class="wk-caption">Written by worldkit on ${esc(new Date().toISOString())} from ${esc(path.resolve(dir, ABLATION_JSON))}.</p>`);
-  const html = page(title, body);
+  const html = page(title, body, ABLATION_CSS);
   writeFileAtomic(out, html);
   const charts = (html.match(/<svg [^>]*class="wk-chart[ "]/g) ?? []).length;
   return { file: out, charts, points: 0 };

@@ -490,7 +490,7 @@ export function ablationRunMetrics(ev: EvalFile, horizon: number): { metrics: Re
     }
   }
   for (const k of ablationSteps(horizon))
-    for (const [name, c] of Object.entries(curves)) if (name !== 'changed_count') m[`${name}@${k}`] = c[k - 1] ?? NaN;
+    for (const [name, c] of Object.entries(curves)) m[`${name}@${k}`] = c[k - 1] ?? NaN;
   if (ev.reconstruction) {
     m.recon_psnr = ev.reconstruction.psnr;
     m.recon_ssim = ev.reconstruction.ssim;
@@ -556,6 +556,13 @@ export function seedBudgetText(a: Pick<AblationFile, 'seedBudgets'>): string {
   return ` (the mean; per seed, the same for every variant of the seed: ${sb.map((b, i) => `seed ${b.seed} ${t[i].toFixed(2)}`).join(', ')} min)`;
 }
 
+/** How many samples the changed-label columns rest on (the same windows for every variant). */
+function changedCountLine(a: AblationFile): string[] {
+  const r = a.rows[0];
+  if (!r || !a.steps.some((k) => r.metrics[`changed_count@${k}`]?.n)) return [];
+  return [`Changed-label samples (windows x label heads) per run at steps ${a.steps.join(', ')}: ${a.steps.map((k) => f2(r.metrics[`changed_count@${k}`]?.mean ?? NaN, 1)).join(', ')} (mean over the seeds); few samples make those columns noisy.`, ''];
+}
+
 /** ablation.md: the Markdown tables. */
 export function ablationMarkdown(a: AblationFile): string {
   const steps = a.steps;
@@ -576,6 +583,7 @@ export function ablationMarkdown(a: AblationFile): string {
     `|---|${steps.map(() => '---').join('|')}|${steps.map(() => '---').join('|')}|`,
     ...all.map((r) => `| ${r.variant} | ${steps.map((k) => pm(r.metrics[`retention@${k}`], 3)).join(' | ')} | ${steps.map((k) => pm(r.metrics[`retention_changed@${k}`], 3)).join(' | ')} |`),
     '',
+    ...changedCountLine(a),
     `## Pixels and latents at step ${steps[steps.length - 1]}, and time`,
     '',
     '| variant | PSNR vs real (dB) | SSIM vs real | latent MSE | separability (0.5 best) | Fréchet | recon PSNR (dB) | training (min) | wall (min) |',
