@@ -4,6 +4,7 @@
  * untouched, the interrupted training continued from its checkpoint); a budgeted run's plan; and
  * the errors of bad calls (library and CLI).
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -210,6 +211,31 @@ describe('ablate', () => {
     // other options on that folder: a usage error naming the difference
     expect(await main(['ablate', '--variants', 'baseline', '--seeds', '2', '--out', out, '--config', JSON.stringify(TINY)], io)).toBe(2);
     expect(lines.pop()).toMatch(/^ERR worldkit ablate: .* holds an ablation started with other options: seeds 1 \(now 2\)/);
+  }, 60000);
+
+  test('Ctrl-C: the real process saves a checkpoint of the phase in progress and exits with 130', async () => {
+    const out = path.join(tmp, 'sigint');
+    const cli = ['-r', path.resolve('test/helpers/ts_register.js'), path.resolve('src/cli/main.ts')];
+    const args = ['ablate', '--variants', 'baseline', '--seeds', '1', '--out', out, '--cache_dir', path.join(tmp, 'cache'), '--config', JSON.stringify({ ...TINY, predEpochs: 100000 })];
+    const child = spawn(process.execPath, [...cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '', sent = false;
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      // during the predictor's training, after its first epoch
+      if (!sent && /baseline seed 1 epoch 1\/100000/.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr!.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(sent).toBe(true);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupt: saving a checkpoint/);
+    expect(stdout).toContain(`interrupted: rerun the same command to resume (${out})`);
+    expect(fs.existsSync(path.join(out, 'baseline', 'seed1', 'predictor', 'latest.json'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'baseline', 'seed1', 'result.json'))).toBe(false);
+    expect(readJson<{ done: boolean }>(path.join(out, 'baseline', 'seed1', 'predictor', 'phase.json')).done).toBe(false);
   }, 60000);
 
   test('bad options: clear errors from the library and the command line', async () => {
