@@ -239,6 +239,7 @@ describe('ablate', () => {
   }, 60000);
 
   test('bad options: clear errors from the library and the command line', async () => {
+    expect((await import('../src')).train.ablate).toBe(ablate); // wk.train.ablate
     await expect(ablate({ variants: 'baseline,nope' })).rejects.toThrow('ablate: variants must be names among baseline, perceptual, adversarial, classification, end_to_end, big_vae, all, got string "nope"');
     await expect(ablate({ seeds: 0 })).rejects.toThrow(/^ablate: seeds must be/);
     await expect(ablate({ budgetMinutes: -1 })).rejects.toThrow(/budgetMinutes must be a number of minutes > 0/);

@@ -154,11 +154,15 @@ export const ABLATE_FULL: AblationConfig = {
   lossProbeEpisodes: 32,
   lossProbeEpochs: 5,
   probe: null,
-  perceptualWeight: 1,
-  adversarialWeight: 0.05,
-  classificationWeight: 0.1,
-  vaePerceptualWeight: 1,
-  endToEndVaeLr: 1e-4,
+  // Weights that put each term near the latent MSE's scale at the start (measured on the driving
+  // data: at weight 1 the perceptual term was ~15x the latent MSE, the generator loss ~0.7, the
+  // VAE's perceptual term ~14x its recon term), so no remedy drowns the objective it adds to;
+  // end to end at the VAE learning rate docs/remedies.md suggests.
+  perceptualWeight: 0.1,
+  adversarialWeight: 0.01,
+  classificationWeight: 0.01,
+  vaePerceptualWeight: 0.1,
+  endToEndVaeLr: 1e-5,
   vaeShare: 0.4,
 };
 
