@@ -31,9 +31,11 @@
  * one evaluation and one encoding pass of untrained models are timed per VAE kind; what is left,
  * less the evaluations and encodings still to come and a margin, is split so every variant gets
  * the same training time T = VAE phase + predictor phase (vaeShare of T for the VAE). A variant
- * that uses a shared VAE counts that VAE's phase as its own without spending it again. The plan is
- * saved: a resumed ablation keeps the same per-variant times, and a phase cut short continues from
- * its checkpoint with the time it had left.
+ * that uses a shared VAE counts that VAE's phase as its own without spending it again. A seed
+ * that starts after one run from scratch is planned again from the time left and what that seed
+ * cost beyond training (the same time for every variant of the seed). The plans are saved: a
+ * resumed ablation keeps them, and a phase cut short continues from its checkpoint with the time
+ * it had left.
  *
  * Resume: rerunning with the same options skips runs with a result.json, continues trainings from
  * their latest checkpoints, and re-evaluates runs whose training finished but whose evaluation did
@@ -397,6 +399,8 @@ interface PhaseRecord {
   spentMs: number;
   steps: number;
   stopReason?: string;
+  /** The trainer's notes (a collapsed discriminator, a resume applying options, ...). */
+  notes?: string[];
 }
 
 /**
@@ -442,7 +446,8 @@ async function runPhase(
   };
   const r = await train({ checkpointDir: dir, resume, budgetMinutes: left, callbacks, signal });
   const interrupted = r.stopReason === 'interrupted';
-  const rec: PhaseRecord = { done: !interrupted, spentMs: spent(), steps: r.step, stopReason: r.stopReason };
+  const notes = [...(prev.notes ?? []), ...r.notes.filter((n) => !/^budget /.test(n))];
+  const rec: PhaseRecord = { done: !interrupted, spentMs: spent(), steps: r.step, stopReason: r.stopReason, notes };
   writeJson(file, rec);
   return { record: rec, interrupted, trained: true, resumed: resume, sessionMs: performance.now() - t0 };
 }
@@ -605,6 +610,8 @@ export function ablationMarkdown(a: AblationFile): string {
   ];
   if (a.missing.length) lines.push('Not finished:', '', ...a.missing.map((m) => `- ${m.variant} seed ${m.seed}: ${m.reason}`), '');
   if (a.notes.length) lines.push('Notes:', '', ...a.notes.map((n) => `- ${n}`), '');
+  const noted = a.runs.filter((r) => r.warnings.length);
+  if (noted.length) lines.push("The trainers' notes:", '', ...noted.flatMap((r) => r.warnings.map((w) => `- ${r.variant} seed ${r.seed}: ${w}`)), '');
   lines.push('Per run: `<variant>/seed<k>/result.json` and `eval/`; the comparison with filmstrips: `report.html`.', '');
   return lines.join('\n');
 }
@@ -778,7 +785,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
     let seedTrainMs = 0;
     let seedFresh = todo.length === r.variants.length;
     const d = dataOf(seed);
-    const vaes = new Map<VaeKind, { vae: ConvVAE; dir: string; seconds: number; steps: number; latents: LatentEpisode[] | null }>();
+    const vaes = new Map<VaeKind, { vae: ConvVAE; dir: string; seconds: number; steps: number; notes: string[]; latents: LatentEpisode[] | null }>();
     for (const kind of [...new Set(todo.map((v) => SPECS[v].vae))]) {
       const dir = path.join(out, `vae_${kind}`, `seed${seed}`);
       const label = `vae (${kind === 'base' ? 'baseline' : 'stronger'}, seed ${seed})`;
@@ -797,7 +804,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
       }
       const trainedVae: ConvVAE = phase.trained && vae ? vae : loadVAE(dir, device ? { device } : {});
       trainedVae.freeze().eval();
-      vaes.set(kind, { vae: trainedVae, dir, seconds: phase.record.spentMs / 1000, steps: phase.record.steps, latents: null });
+      vaes.set(kind, { vae: trainedVae, dir, seconds: phase.record.spentMs / 1000, steps: phase.record.steps, notes: phase.record.notes ?? [], latents: null });
     }
 
     for (const v of todo) {
@@ -851,7 +858,8 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
         const evVae = s.endToEnd && !phase.trained ? (vae.dispose(), loadVAE(phaseDir, device ? { device } : {})) : vae;
         evVae.freeze().eval();
         pr.eval();
-        const warnings: string[] = [];
+        // what the trainers noted (a collapsed or overpowered discriminator, ...): shown with the run
+        const warnings = [...new Set([...shared.notes.map((n) => `VAE: ${n}`), ...(phase.record.notes ?? [])])];
         const tEval = performance.now();
         const ev = evaluateWorldModel(evVae, pr, d.test, path.join(runDir, 'eval'), evalOpts(evalProbe, d.describe));
         const evalSec = (performance.now() - tEval) / 1000;
