@@ -13,6 +13,7 @@ import { createVAE } from '../src/train/train_vae';
 import { createPredictor, trainPredictor, TrainPredictorOptions } from '../src/train/train_predictor';
 import { trainVAE } from '../src/train/train_vae';
 import { RemedyTerms } from '../src/train/remedy_terms';
+import { discriminatorStepLogs } from '../src/train/discriminator_health';
 import { loadCheckpoint } from '../src/train/checkpoint';
 import { SemanticProbe } from '../src/models/semantic_probe';
 import { saveSemanticProbe } from '../src/diagnostics/semantic_probe';
@@ -100,16 +101,17 @@ test('a run with every remedy resumes bit-identically mid-epoch', async () => {
   expect(r2.history.map((h) => h.discAcc)).toEqual(full.r.history.map((h) => h.discAcc));
 });
 
-test("the discriminator's health notes: overpowered and collapsed epochs are reported", () => {
+test("the discriminator's health notes reach the predictor's run: overpowered and collapsed epochs are reported", () => {
   const vae = tinyVAE();
   const terms = new RemedyTerms('t', vae, [4, 4, 4], 3, eps, null, { adversarialWeight: 1 }, 0, 'cpu');
   const notes: string[] = [];
-  terms.epochEnd(0, { discAcc: 0.995, discLoss: 0.02 }, (m) => notes.push(m));
-  terms.epochEnd(1, { discAcc: 0.5, discLoss: 1.386 }, (m) => notes.push(m));
-  terms.epochEnd(2, { discAcc: 0.72, discLoss: 1.1 }, (m) => notes.push(m));
+  terms.epochEnd(0, discriminatorStepLogs(0.995, 0.02), (m) => notes.push(m));
+  terms.epochEnd(1, discriminatorStepLogs(0.5, 1.386), (m) => notes.push(m));
+  terms.epochEnd(2, discriminatorStepLogs(0.72, 1.1), (m) => notes.push(m));
   expect(notes).toHaveLength(2);
-  expect(notes[0]).toMatch(/discriminator overpowered in epoch 1: .*99\.5%/);
+  expect(notes[0]).toMatch(/discriminator overpowered in epoch 1: it told real from predicted latents .*mean 99\.5%/);
   expect(notes[1]).toMatch(/discriminator collapsed in epoch 2/);
+  terms.dispose();
 });
 
 test('bad remedy options give clear errors', async () => {

@@ -17,7 +17,8 @@ import { ConvVAE, ResidualBlock } from '../src/models/conv_vae';
 import { SemanticProbe } from '../src/models/semantic_probe';
 import type { Module } from '../src/nn/module';
 import { Tensor } from '../src/tensor/tensor';
-import { createVAE, trainVAE, TrainVAEOptions, DiscriminatorWatch } from '../src/train/train_vae';
+import { createVAE, trainVAE, TrainVAEOptions } from '../src/train/train_vae';
+import { discriminatorHealth, discriminatorStepLogs } from '../src/train/discriminator_health';
 import { loadCheckpoint } from '../src/train/checkpoint';
 import { loadVAE } from '../src/train/load';
 import { readMetricsLog } from '../src/train/metrics_log';
@@ -247,19 +248,20 @@ describe('trainVAE with perceptual and adversarial terms', () => {
     expect(notes.some((m) => /collapsed/.test(m))).toBe(false);
   });
 
-  test('the discriminator watch: a collapsed one (chance accuracy, a flat loss near 2 ln 2) and an overpowered one are named; a healthy one is not', () => {
-    const w = new DiscriminatorWatch();
-    for (let i = 0; i < 10; ++i) w.add(i % 2 ? 0.5 : 0.5, 1.386 + 0.001 * Math.sin(i));
-    expect(w.verdict(2)).toMatch(/^discriminator collapsed in epoch 3 \(10 steps\): accuracy 50.0% with a flat loss 1.386/);
-    for (let i = 0; i < 10; ++i) w.add(0.5, 1.0 + 0.2 * (i % 3)); // chance accuracy but a moving loss: still learning
-    expect(w.verdict(3)).toBeNull();
-    for (let i = 0; i < 10; ++i) w.add(0.6 + 0.02 * i, 1.2 - 0.05 * i);
-    expect(w.verdict(4)).toBeNull();
-    for (let i = 0; i < 10; ++i) w.add(i === 5 ? 0.95 : 1, 0.05);
-    expect(w.verdict(5)).toBeNull(); // one step below 99%: not the whole epoch
-    for (let i = 0; i < 10; ++i) w.add(1, 0.01);
-    expect(w.verdict(6)).toMatch(/^discriminator overpowered in epoch 7 \(10 steps\)/);
-    expect(w.verdict(7)).toBeNull(); // each verdict starts a fresh epoch
+  test('discriminator health: a collapsed one (chance accuracy, a flat loss near 2 ln 2) and an overpowered one (right at every step) are named; a healthy one is not', () => {
+    // the epoch means the loop keeps, of each step's discriminatorStepLogs
+    const epoch = (steps: [number, number][]) => {
+      const m: Record<string, number> = {};
+      for (const [acc, loss] of steps) for (const [k, v] of Object.entries(discriminatorStepLogs(acc, loss))) m[k] = (m[k] ?? 0) + v / steps.length;
+      return m;
+    };
+    const ten = (f: (i: number) => [number, number]) => Array.from({ length: 10 }, (_, i) => f(i));
+    expect(discriminatorHealth(2, epoch(ten((i) => [0.5, 1.386 + 0.001 * Math.sin(i)])), 'reconstructions')).toMatch(/^discriminator collapsed in epoch 3: accuracy 50.0% with a flat loss 1.386/);
+    expect(discriminatorHealth(3, epoch(ten((i) => [0.5, 1.0 + 0.2 * (i % 3)])), 'x')).toBeNull(); // chance accuracy but a moving loss: still learning
+    expect(discriminatorHealth(4, epoch(ten((i) => [0.6 + 0.02 * i, 1.2 - 0.05 * i])), 'x')).toBeNull();
+    expect(discriminatorHealth(5, epoch(ten((i) => [i === 5 ? 0.95 : 1, 0.05])), 'x')).toBeNull(); // one step below 99%: not the whole epoch
+    expect(discriminatorHealth(6, epoch(ten(() => [1, 0.01])), 'reconstructions')).toMatch(/^discriminator overpowered in epoch 7: it told real from reconstructions/);
+    expect(discriminatorHealth(0, {}, 'x')).toBeNull(); // no discriminator
   });
 });
 

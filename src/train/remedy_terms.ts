@@ -46,6 +46,7 @@ import type { Logs } from './loop';
 import type { LatentEpisode } from './train_predictor';
 import type { LoadedCheckpoint } from './checkpoint';
 import { restoreModule } from './checkpoint';
+import { discriminatorHealth, discriminatorStepLogs } from './discriminator_health';
 
 export interface RemedyOptions {
   /** λ of the perceptual loss on decoded predictions (default 0: off). */
@@ -307,8 +308,7 @@ export class RemedyTerms {
         this.discOpt!.step();
         this.discOpt!.zeroGrad();
       }
-      logs.discLoss = dl;
-      logs.discAcc = acc;
+      Object.assign(logs, discriminatorStepLogs(acc, dl));
       // The generator's term through a discriminator that takes no gradient of its own here.
       for (const p of disc.parameters()) p.requiresGrad = false;
       try {
@@ -325,18 +325,10 @@ export class RemedyTerms {
     return { loss: total, logs };
   }
 
-  /**
-   * End of an epoch, given the epoch's mean logs (the loop's, so a resumed epoch counts the same):
-   * a note when the discriminator was overpowered (mean accuracy >= 99%) or collapsed (at chance
-   * with its mean loss at 2 ln 2, the loss of a constant 50/50 answer).
-   */
+  /** End of an epoch, given the epoch's mean logs (the loop's): a note when the discriminator was overpowered or collapsed. */
   epochEnd(epoch: number, logs: Logs, note: (m: string) => void): void {
-    if (!this.disc || logs.discAcc === undefined) return;
-    const acc = logs.discAcc;
-    const loss = logs.discLoss;
-    if (acc >= 0.99)
-      note(`discriminator overpowered in epoch ${epoch + 1}: it told real from predicted latents ${(100 * acc).toFixed(1)}% of the time (mean loss ${loss.toFixed(3)}), so the adversarial term's gradient is weak; try a lower --disc_lr or --disc_steps`);
-    else if (Math.abs(acc - 0.5) < 0.03 && Math.abs(loss - 2 * Math.LN2) < 0.01)
-      note(`discriminator collapsed in epoch ${epoch + 1}: mean accuracy ${(100 * acc).toFixed(1)}% (chance) with its loss at ${loss.toFixed(3)} (2 ln 2 = 1.386): the adversarial term gives no signal; try a higher --disc_lr`);
+    if (!this.disc) return;
+    const v = discriminatorHealth(epoch, logs, 'predicted latents');
+    if (v) note(v);
   }
 }

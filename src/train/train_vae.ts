@@ -30,6 +30,7 @@ import { restoreModule } from './checkpoint';
 import { Device, moduleDevice, resolveDevice } from './device';
 import { checkInt, checkNumber, checkNumel, typeError } from '../errors';
 import { CollapseCheckOptions, CollapseMonitor, collapseStats } from './collapse';
+import { discriminatorHealth, discriminatorStepLogs } from './discriminator_health';
 import { SemanticProbe } from '../models/semantic_probe';
 import { PatchDiscriminator } from '../models/discriminators';
 import { perceptualLoss, discriminatorLoss, generatorLoss, discriminatorAccuracy } from '../losses/remedies';
@@ -133,44 +134,6 @@ export interface TrainVAEOptions extends CommonTrainOptions {
   discChannels?: number[];
 }
 
-/** Accuracy at or above this for every step of an epoch: the discriminator is winning outright. */
-const DISC_OVERPOWERED_ACC = 0.99;
-/** Mean accuracy within this of 1/2 and a loss this flat around 2 ln 2: the discriminator has collapsed. */
-const DISC_COLLAPSED_ACC = 0.05;
-const DISC_COLLAPSED_LOSS_STD = 0.01;
-
-/** Per-epoch watch over the discriminator's accuracy and loss (only observes; notes the failure modes). Exported for tests. */
-export class DiscriminatorWatch {
-  private n = 0;
-  private accMin = Infinity;
-  private accSum = 0;
-  private lossSum = 0;
-  private lossSq = 0;
-  add(acc: number, loss: number): void {
-    this.n++;
-    this.accMin = Math.min(this.accMin, acc);
-    this.accSum += acc;
-    this.lossSum += loss;
-    this.lossSq += loss * loss;
-  }
-  /** The epoch's verdict (null when healthy), then a fresh start. */
-  verdict(epoch: number): string | null {
-    const n = this.n;
-    const accMin = this.accMin, acc = this.accSum / Math.max(1, n), loss = this.lossSum / Math.max(1, n);
-    const std = Math.sqrt(Math.max(0, this.lossSq / Math.max(1, n) - loss * loss));
-    this.n = 0;
-    this.accMin = Infinity;
-    this.accSum = this.lossSum = this.lossSq = 0;
-    if (n < 2) return null;
-    const where = `epoch ${epoch + 1} (${n} steps)`;
-    if (accMin >= DISC_OVERPOWERED_ACC)
-      return `discriminator overpowered in ${where}: accuracy >= ${DISC_OVERPOWERED_ACC * 100}% at every step (mean ${(acc * 100).toFixed(1)}%, loss ${loss.toFixed(3)}), so the VAE's adversarial gradient is vanishing; try a lower --disc_lr, --disc_steps 1, or a smaller --adversarial_weight`;
-    if (Math.abs(acc - 0.5) <= DISC_COLLAPSED_ACC && std <= DISC_COLLAPSED_LOSS_STD)
-      return `discriminator collapsed in ${where}: accuracy ${(acc * 100).toFixed(1)}% with a flat loss ${loss.toFixed(3)} (std ${std.toFixed(4)}; chance is 2 ln 2 = 1.386), so it tells real frames from reconstructions no better than chance and the adversarial term carries no signal; try a higher --disc_lr or more --disc_steps`;
-    return null;
-  }
-}
-
 /** The frozen copy of the VAE's encoder the 'encoder' perceptual network runs (see TrainVAEOptions.perceptualNetwork). */
 function encoderJudge(fn: string, vae: ConvVAE, cfg: Record<string, unknown> | undefined, device: Device): { judge: ConvVAE; sync(): void } {
   if (!cfg) throw typeError(fn, 'options.perceptualNetwork', "'encoder' with a VAE made by createVAE (or options.modelConfig), so its frozen copy can be built", 'a VAE of unknown options');
@@ -242,9 +205,6 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
     disc.to(device);
     discOpt = new Adam(disc.trainableParameters(), { lr: discLr, betas: [0.5, 0.999] });
   }
-  const watch = new DiscriminatorWatch();
-  let note: ((m: string) => void) | null = null;
-  let epochNow = 0;
 
   // The options saved in checkpoints: the probe is a model, not an option (it is described by name).
   const saved: TrainVAEOptions & Record<string, unknown> = { ...options, device };
@@ -254,14 +214,17 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
     fn,
     config: { vae: cfg ?? {} },
     modules: disc ? { vae, discriminator: disc } : { vae },
+    // the discriminator's verdict on each epoch, from the loop's epoch means (so a resumed epoch counts whole)
+    epochEnd(epoch, logs, note) {
+      const v = disc ? discriminatorHealth(epoch, logs, 'reconstructions') : null;
+      if (v) note(v);
+    },
     params: vae,
     opts: saved,
     numExamples: refs.length,
     rngs: { noise },
     ...(disc && discOpt ? { extraOptimizers: { discriminator: { optimizer: discOpt, mode: 'own' as const } } } : {}),
     trainStep(idx, _info, ctx) {
-      note = ctx.note;
-      epochNow = ctx.epoch;
       const batch = idx.map((i) => refs[i]);
       const x = gatherFrames(train, batch);
       const l = vae.loss(x, { generator: noise });
@@ -302,20 +265,12 @@ export async function trainVAE(vae: ConvVAE, dataset: EpisodeSource, options: Tr
         const g = generatorLoss(disc.forward(recon));
         // the generator pass also leaves gradients on the discriminator: cleared before its next update
         logs.adv = g.item();
-        logs.discLoss = dLoss;
-        logs.discAcc = dAcc;
-        watch.add(dAcc, dLoss);
+        Object.assign(logs, discriminatorStepLogs(dAcc, dLoss));
         total = add(total, mul(g, aw * perFrame));
       }
       return { loss: total, logs };
     },
     validate(): Logs {
-      // validate() runs once at every epoch's end: the discriminator's verdict on that epoch (after
-      // a mid-epoch resume, on the steps this process took of it)
-      if (disc && note) {
-        const v = watch.verdict(epochNow);
-        if (v) (note as (m: string) => void)(v);
-      }
       if (!valPick.length) return {};
       let tot = 0, rec = 0, kl = 0;
       noGrad(() => {
