@@ -3,7 +3,8 @@
  * together on windows of frames. On a trivial dataset the objective falls within 20 steps;
  * frozen parts stay byte-identical; a run interrupted mid-epoch resumes bit-identical to an
  * uninterrupted one; the run folder opens with loadVAE / loadPredictor; one step on emulated
- * 'cuda' matches the CPU; bad options fail clearly; budgetMinutes plans and stops the run.
+ * 'cuda' matches the CPU; bad options fail clearly; budgetMinutes plans and stops the run; the
+ * remedies train end to end; the CLI (train-predictor --end_to_end) trains and resumes.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,11 +12,13 @@ import * as path from 'path';
 import * as wk from '../src';
 import type { Episode } from '../src/data/episode';
 import type { Module } from '../src/nn/module';
-import { createVAE } from '../src/train/train_vae';
+import { createVAE, trainVAE } from '../src/train/train_vae';
 import { createPredictor } from '../src/train/train_predictor';
 import { trainWorldModel, TrainWorldModelOptions } from '../src/train/train_world_model';
 import { loadCheckpoint, CheckpointError } from '../src/train/checkpoint';
 import { loadPredictor, loadVAE } from '../src/train/load';
+import { generateEpisodes } from '../src/data';
+import { main } from '../src/cli/main';
 
 const tmpDirs: string[] = [];
 const tmp = (name: string) => {
@@ -263,5 +266,54 @@ describe("on emulated 'cuda'", () => {
       const a = t.toFloat32Array(), b = wc[k].toFloat32Array();
       a.forEach((v, i) => close(v, b[i], `vae ${k}[${i}]`));
     }
+  });
+});
+
+describe('CLI: train-predictor --end_to_end', () => {
+  async function cli(...argv: string[]) {
+    const out: string[] = [], err: string[] = [];
+    const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+    return { code, out: out.join('\n'), err };
+  }
+  const sim = ['--data', 'sim', '--episodes', '3', '--steps', '10', '--data_seed', '2'];
+
+  test('trains a few steps, resumes, and the run opens as a VAE and a predictor; bad flags are usage errors', async () => {
+    const vaeDir = tmp('cli-vae');
+    const vae = createVAE({ encoderChannels: [4, 8, 8, 8], latentShape: [4, 4, 4], seed: 1 });
+    await trainVAE(vae, generateEpisodes({ episodes: 3, steps: 10, seed: 2, cacheDir: false }), { epochs: 1, batchSize: 8, maxBatchesPerEpoch: 1, checkpointDir: vaeDir, metricsFile: null });
+    const out = path.join(tmp('cli-run'), 'wm');
+    const flags = [...sim, '--vae', vaeDir, '--out', out, '--hidden_size', '8', '--seq_len', '4', '--batch_size', '2', '--end_to_end', '--vae_lr', '1e-4', '--freeze', 'decoder', '--pixel_weight', '0.5', '--adversarial_weight', '0.05'];
+    const r1 = await cli('train-predictor', ...flags, '--epochs', '1');
+    expect(r1.err).toEqual([]);
+    expect(r1.code).toBe(0);
+    expect(r1.out).toMatch(/end-to-end/);
+    const ck1 = loadCheckpoint(out);
+    expect(ck1.kind).toBe('world_model');
+    const t1 = ck1.config.training as Record<string, unknown>;
+    expect([t1.vaeLr, t1.freeze, t1.pixelWeight, t1.reconWeight, t1.adversarialWeight]).toEqual([1e-4, ['decoder'], 0.5, 1, 0.05]);
+    expect(Object.keys(ck1.extraOptimizers).sort()).toEqual(['discriminator', 'vae']);
+    const step1 = ck1.step;
+    ck1.dispose();
+    // resume with only --resume and a longer run: the run's end-to-end settings come from the checkpoint
+    const r2 = await cli('train-predictor', ...sim, '--out', out, '--hidden_size', '8', '--seq_len', '4', '--batch_size', '2', '--end_to_end', '--adversarial_weight', '0.05', '--resume', '--epochs', '2');
+    expect(r2.err).toEqual([]);
+    expect(r2.code).toBe(0);
+    expect(r2.out).toMatch(/resuming at epoch 2/);
+    const ck2 = loadCheckpoint(out);
+    expect(ck2.step).toBe(2 * step1);
+    expect((ck2.config.training as Record<string, unknown>).freeze).toEqual(['decoder']);
+    ck2.dispose();
+    expect(loadVAE(out).latentShape).toEqual([4, 4, 4]);
+    expect(loadPredictor(out).hiddenSize).toBe(8);
+    // bad flags
+    const bad = await cli('train-predictor', ...flags, '--freeze', 'decoder,vae');
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toMatch(/--freeze: .*'vae'.*encoder, decoder, predictor/);
+    const judge = await cli('train-predictor', ...flags, '--perceptual_weight', '1', '--perceptual_network', 'encoder');
+    expect(judge.code).toBe(2);
+    expect(judge.err[0]).toMatch(/--perceptual_network encoder with --end_to_end needs --freeze encoder/);
+    const lone = await cli('train-predictor', ...sim, '--vae', vaeDir, '--out', out, '--vae_lr', '1e-4');
+    expect(lone.code).toBe(2);
+    expect(lone.err[0]).toMatch(/--vae_lr needs --end_to_end/);
   });
 });

@@ -7,6 +7,7 @@ import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
 import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, resolveProbe } from '../train_support';
 import { remediesActive } from '../../train/remedy_terms';
+import { END_TO_END_FLAGS, runEndToEnd, wantsEndToEnd } from '../end_to_end';
 
 export const command: Command = {
   name: 'train-predictor',
@@ -22,6 +23,8 @@ review's run:
     --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
 Remedies (docs/remedies.md): --perceptual_weight, --adversarial_weight, --classification_weight
 add loss terms on the predictions (e.g. --perceptual_weight 1 --probe runs/demo/probe).
+--end_to_end trains the VAE (encoder, decoder) with the predictor on frames instead, from --vae
+(--vae_lr, --freeze encoder,decoder,predictor, --pixel_weight, --recon_weight; docs/remedies.md).
 Ctrl-C saves a checkpoint and exits; --resume continues it exactly. --device cuda encodes and
 trains on the GPU (checkpoints still load on the CPU); without a usable GPU it exits with code 2.`,
   flags: [
@@ -41,8 +44,10 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
     { name: 'burn_in', type: 'int', default: 0, help: 'with --scheduled_sampling: the first k inputs of each window are always the true latents, sampling applies after them (0..seq_len-1)' },
     ...REMEDY_FLAGS,
+    ...END_TO_END_FLAGS,
   ],
   async run(args, io) {
+    if (wantsEndToEnd(args)) return runEndToEnd(args, io);
     const { flags } = args;
     const opt = resumeAware(args);
     const device = deviceFlag(flags);
