@@ -17,8 +17,7 @@ import { loadCheckpoint } from '../train/checkpoint';
 import { trainWorldModel, worldModelSizes, WorldModelPart } from '../train/train_world_model';
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
 import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
-import { remediesActive } from '../train/remedy_terms';
-import { budgetFlags, budgetLine, deviceFlag, interruptible, loadData, openVAE, progress, remedyFlags, resolveProbe, resumeAware, withCheckpointErrors } from './train_support';
+import { budgetLine, deviceFlag, interruptible, loadData, openVAE, progress, remedyFlags, withCheckpointErrors, commonTrainOptions, sequenceTrainOptions, probeForRemedies } from './train_support';
 
 export const END_TO_END_FLAGS: FlagSpec[] = [
   { name: 'end_to_end', type: 'boolean', default: false, help: 'train the VAE (encoder, decoder) and the predictor together on frames: recon + KL + latent + decoded-prediction pixel losses' },
@@ -48,7 +47,6 @@ function parseFreeze(v: unknown): WorldModelPart[] | undefined {
 
 export async function runEndToEnd(args: ParsedArgs, io: CliIO): Promise<number> {
   const { flags } = args;
-  const opt = resumeAware(args);
   const given = (k: string) => (args.given ?? []).includes(k);
   const device = deviceFlag(flags);
   const freeze = parseFreeze(flags.freeze);
@@ -81,27 +79,15 @@ export async function runEndToEnd(args: ParsedArgs, io: CliIO): Promise<number> 
   const remedies = remedyFlags(flags);
   if (remedies.perceptualWeight > 0 && remedies.perceptualNetwork === 'encoder' && !(freeze ?? []).includes('encoder') && !flags.resume)
     throw new UsageError('--perceptual_network encoder with --end_to_end needs --freeze encoder (an encoder trained on its own verdicts can lower the loss by changing its features); or use the probe');
-  const needsProbe = remediesActive(remedies) && ((remedies.perceptualWeight > 0 && remedies.perceptualNetwork === 'probe') || (remedies.classificationWeight > 0 && remedies.classificationOn === 'pixels'));
-  const probe = needsProbe ? await resolveProbe(flags, eps, out, io) : undefined;
+  const probe = await probeForRemedies(flags, eps, out, io);
   const n = worldModelSizes(vae, predictor);
   io.out(`train-predictor (end-to-end): ${eps.length} episodes; encoder ${n.encoder}, decoder ${n.decoder}, predictor ${n.predictor} parameters${freeze?.length ? `; frozen: ${freeze.join(', ')}` : ''}; device ${device}; out ${out}`);
   const intr = interruptible(io);
   try {
     const r = await trainWorldModel(vae, predictor, eps, {
       device,
-      ...budgetFlags(args),
-      batchSize: flags.batch_size as number,
-      lr: opt('lr') as number | undefined,
-      lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
-      gradClip: opt('grad_clip') as number | undefined,
-      seed: flags.seed as number,
-      validationSplit: flags.validation_split as number,
-      patience: flags.patience as number | undefined,
-      scheduledSampling: flags.scheduled_sampling as boolean,
-      inputNoiseStd: flags.input_noise_std as number,
-      targetJitterScale: flags.target_jitter_scale as number,
-      seqLen: flags.seq_len as number,
-      burnIn: flags.burn_in as number,
+      ...commonTrainOptions(args),
+      ...sequenceTrainOptions(flags),
       // Not given on a resumed run: the checkpoint's values.
       vaeLr: given('vae_lr') ? (flags.vae_lr as number) : undefined,
       freeze,

@@ -166,6 +166,36 @@ export function resumeAware(args: { flags: FlagValues; given?: string[] }): (nam
   return (name) => (!args.flags.resume || (args.given ?? []).includes(name) ? args.flags[name] : undefined);
 }
 
+/**
+ * The COMMON_TRAIN_FLAGS as trainer options, shared by train-vae, train-predictor and its
+ * end-to-end path; on a resumed run the optimizer flags not given keep the checkpoint's values.
+ */
+export function commonTrainOptions(args: { flags: FlagValues; given?: string[] }) {
+  const { flags } = args;
+  const opt = resumeAware(args);
+  return {
+    ...budgetFlags(args),
+    batchSize: flags.batch_size as number,
+    lr: opt('lr') as number | undefined,
+    lrSchedule: opt('lr_schedule') as 'cosine' | 'step' | 'constant' | undefined,
+    gradClip: opt('grad_clip') as number | undefined,
+    seed: flags.seed as number,
+    validationSplit: flags.validation_split as number,
+    patience: flags.patience as number | undefined,
+  };
+}
+
+/** The predictor's sequence-training flags of train-predictor as trainer options. */
+export function sequenceTrainOptions(flags: FlagValues) {
+  return {
+    scheduledSampling: flags.scheduled_sampling as boolean,
+    inputNoiseStd: flags.input_noise_std as number,
+    targetJitterScale: flags.target_jitter_scale as number,
+    seqLen: flags.seq_len as number,
+    burnIn: flags.burn_in as number,
+  };
+}
+
 /** Ctrl-C sets signal.stop (the trainer saves a checkpoint and returns); a second Ctrl-C exits at once. */
 export function interruptible(io: CliIO): { signal: { stop: boolean }; release(): void } {
   const signal = { stop: false };
@@ -190,6 +220,13 @@ export const REMEDY_FLAGS: FlagSpec[] = [
   { name: 'classification_on', type: 'string', default: 'latent', choices: ['latent', 'pixels'], help: 'classify predicted latents (a classifier fitted on real latents) or decoded predictions (the semantic probe)' },
   { name: 'probe', type: 'string', metavar: 'dir', help: 'a trained semantic probe folder (worldkit eval/demo write one); without it, one is trained on the training data when a remedy needs it and kept in <out>/probe' },
 ];
+
+/** The probe the remedies of `flags` read (resolveProbe), or undefined when none needs one. */
+export async function probeForRemedies(flags: FlagValues, eps: Episode[], out: string, io: CliIO): Promise<SemanticProbe | undefined> {
+  const r = remedyFlags(flags);
+  const needs = (r.perceptualWeight > 0 && r.perceptualNetwork === 'probe') || (r.classificationWeight > 0 && r.classificationOn === 'pixels');
+  return needs ? resolveProbe(flags, eps, out, io) : undefined;
+}
 
 /** The remedies' options from REMEDY_FLAGS (probe: undefined until resolveProbe). */
 export function remedyFlags(flags: FlagValues) {

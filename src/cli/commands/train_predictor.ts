@@ -5,8 +5,7 @@ import { createPredictor, trainPredictor } from '../../train/train_predictor';
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
-import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, resolveProbe } from '../train_support';
-import { remediesActive } from '../../train/remedy_terms';
+import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, commonTrainOptions, sequenceTrainOptions, probeForRemedies } from '../train_support';
 import { END_TO_END_FLAGS, runEndToEnd, wantsEndToEnd } from '../end_to_end';
 
 export const command: Command = {
@@ -49,7 +48,6 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
   async run(args, io) {
     if (wantsEndToEnd(args)) return runEndToEnd(args, io);
     const { flags } = args;
-    const opt = resumeAware(args);
     const device = deviceFlag(flags);
     const vae = openVAE(flags.vae, device);
     const out = flags.out as string;
@@ -72,26 +70,14 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
       });
     }
     const remedies = remedyFlags(flags);
-    const needsProbe = remediesActive(remedies) && ((remedies.perceptualWeight > 0 && remedies.perceptualNetwork === 'probe') || (remedies.classificationWeight > 0 && remedies.classificationOn === 'pixels'));
-    const probe = needsProbe ? await resolveProbe(flags, eps, out, io) : undefined;
+    const probe = await probeForRemedies(flags, eps, out, io);
     io.out(`train-predictor: ${eps.length} episodes; LSTM hidden ${predictor.hiddenSize}, ${predictor.numParameters()} parameters; device ${device}; out ${out}`);
     const intr = interruptible(io);
     try {
       const r = await trainPredictor(predictor, vae, eps, {
         device,
-        ...budgetFlags(args),
-        batchSize: flags.batch_size as number,
-        lr: opt('lr') as number | undefined,
-        lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
-        gradClip: opt('grad_clip') as number | undefined,
-        seed: flags.seed as number,
-        validationSplit: flags.validation_split as number,
-        patience: flags.patience as number | undefined,
-        scheduledSampling: flags.scheduled_sampling as boolean,
-        inputNoiseStd: flags.input_noise_std as number,
-        targetJitterScale: flags.target_jitter_scale as number,
-        seqLen: flags.seq_len as number,
-        burnIn: flags.burn_in as number,
+        ...commonTrainOptions(args),
+        ...sequenceTrainOptions(flags),
         ...remedies,
         probe,
         checkpointDir: out,

@@ -9,7 +9,7 @@ import { ensureSemanticProbe, loadSemanticProbe } from '../../diagnostics/semant
 import { labelHeadsOf } from '../../data/episode';
 import { defaultCacheDir } from '../../data/episode_cache';
 import type { ConvVAEOptions } from '../../models/conv_vae';
-import { COMMON_TRAIN_FLAGS, budgetFlags, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, resumeAware, progress, withCheckpointErrors } from '../train_support';
+import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, progress, withCheckpointErrors, commonTrainOptions } from '../train_support';
 
 function ints(flag: string, s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
@@ -51,7 +51,6 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
   ],
   async run(args, io) {
     const { flags } = args;
-    const opt = resumeAware(args);
     const device = deviceFlag(flags);
     const out = flags.out as string;
     const blocks = flags.vae_blocks as number;
@@ -111,14 +110,7 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
     try {
       const r = await trainVAE(vae, eps, {
         device,
-        ...budgetFlags(args),
-        batchSize: flags.batch_size as number,
-        lr: opt('lr') as number | undefined,
-        lrSchedule: opt('lr_schedule') as 'cosine' | undefined,
-        gradClip: opt('grad_clip') as number | undefined,
-        seed: flags.seed as number,
-        validationSplit: flags.validation_split as number,
-        patience: flags.patience as number | undefined,
+        ...commonTrainOptions(args),
         checkpointDir: out,
         resume: flags.resume as boolean,
         ...(pw > 0 ? { perceptualWeight: pw, perceptualNetwork } : {}),
