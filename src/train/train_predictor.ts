@@ -213,10 +213,8 @@ export interface TrainPredictorOptions extends CommonTrainOptions, PredictorMode
   maxValidationWindows?: number;
 }
 
-export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, dataset: EpisodeSource, options: TrainPredictorOptions = {}): Promise<TrainResult> {
-  const fn = 'trainPredictor';
-  if (!(predictor instanceof LatentPredictor)) throw new TypeError(`${fn}: predictor must be a LatentPredictor`);
-  if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
+/** The model options a trainer was given must be those the predictor was built with, and its latent the VAE's. */
+export function checkPredictorMatches(fn: string, predictor: LatentPredictor, vae: ConvVAE, options: PredictorModelOptions): void {
   if (predictor.latentShape.join(',') !== vae.latentShape.join(','))
     throw rangeError(fn, `the predictor's latent [${predictor.latentShape}] differs from the VAE's [${vae.latentShape}]`);
   if (options.hiddenSize !== undefined && options.hiddenSize !== predictor.hiddenSize)
@@ -226,6 +224,13 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (options.useActions !== undefined && options.useActions !== predictor.useActions)
     throw rangeError(fn, `options.useActions is ${options.useActions} but the predictor was built with useActions ${predictor.useActions}`);
   if ((options.predictor ?? 'lstm') !== 'lstm') throw typeError(fn, 'options.predictor', "'lstm'", options.predictor);
+}
+
+export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, dataset: EpisodeSource, options: TrainPredictorOptions = {}): Promise<TrainResult> {
+  const fn = 'trainPredictor';
+  if (!(predictor instanceof LatentPredictor)) throw new TypeError(`${fn}: predictor must be a LatentPredictor`);
+  if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
+  checkPredictorMatches(fn, predictor, vae, options);
   const device = resolveDevice(fn, 'options.device', options.device, moduleDevice(predictor));
   if (options.inputNoiseStd !== undefined) predictor.inputNoiseStd = options.inputNoiseStd;
   if (options.targetJitterScale !== undefined) predictor.targetJitterScale = options.targetJitterScale;

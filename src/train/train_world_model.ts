@@ -107,7 +107,7 @@ import { EpisodeSource, checkFramesFit, episodesOf, gatherFrames, splitEpisodes,
 import { CheckpointError, latestCheckpoint, restoreModule } from './checkpoint';
 import { pTrueAt, SamplingSchedule } from './sampling_schedule';
 import { modelConfigOf } from './train_vae';
-import { TrainPredictorOptions, encodeEpisodes, predictorConfigOf } from './train_predictor';
+import { TrainPredictorOptions, encodeEpisodes, predictorConfigOf, checkPredictorMatches } from './train_predictor';
 import { moduleDevice, resolveDevice } from './device';
 
 export type WorldModelPart = 'encoder' | 'decoder' | 'predictor';
@@ -210,15 +210,7 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
   if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE (createVAE / loadVAE)', vae);
   if (!(predictor instanceof LatentPredictor)) throw typeError(fn, 'predictor', 'a LatentPredictor (createPredictor / loadPredictor)', predictor);
   if (options === null || typeof options !== 'object') throw typeError(fn, 'options', 'an object', options);
-  if (predictor.latentShape.join(',') !== vae.latentShape.join(','))
-    throw rangeError(fn, `the predictor's latent [${predictor.latentShape}] differs from the VAE's [${vae.latentShape}]`);
-  if (options.hiddenSize !== undefined && options.hiddenSize !== predictor.hiddenSize)
-    throw rangeError(fn, `options.hiddenSize is ${options.hiddenSize} but the predictor was built with ${predictor.hiddenSize} (build it with createPredictor)`);
-  if (options.residualPrediction !== undefined && options.residualPrediction !== predictor.residual)
-    throw rangeError(fn, `options.residualPrediction is ${options.residualPrediction} but the predictor was built with residual ${predictor.residual}`);
-  if (options.useActions !== undefined && options.useActions !== predictor.useActions)
-    throw rangeError(fn, `options.useActions is ${options.useActions} but the predictor was built with useActions ${predictor.useActions}`);
-  if ((options.predictor ?? 'lstm') !== 'lstm') throw typeError(fn, 'options.predictor', "'lstm'", options.predictor);
+  checkPredictorMatches(fn, predictor, vae, options);
   if ('latents' in options && (options as { latents?: unknown }).latents !== undefined)
     throw rangeError(fn, 'options.latents cannot be used: end-to-end training encodes the frames at every step (the latents change as the encoder trains)');
   const device = resolveDevice(fn, 'options.device', options.device, moduleDevice(predictor));
