@@ -25,6 +25,7 @@ import { Module } from '../nn/module';
 import { Conv2d } from '../nn/conv';
 import { Linear } from '../nn/linear';
 import { Adam } from '../optim/adam';
+import { writeArgmax } from './semantic_probe';
 import { multiHeadCrossEntropy } from '../losses/remedies';
 import type { LabelHead } from '../data/episode';
 
@@ -111,15 +112,7 @@ export class LatentClassifier extends Module {
         const m = Math.min(batch, n - i);
         tidy(() => {
           const x = tensor(z.subarray(i * D, (i + m) * D), [m, ...this.latentShape], { device });
-          this.forward(x).forEach((l, h) => {
-            const d = l.toFloat32Array();
-            const K = l.shape[1];
-            for (let r = 0; r < m; ++r) {
-              let best = 0;
-              for (let k = 1; k < K; ++k) if (d[r * K + k] > d[r * K + best]) best = k;
-              out[(i + r) * nh + h] = best;
-            }
-          });
+          this.forward(x).forEach((l, h) => writeArgmax(l, out, i, nh, h));
         });
       }
     });

@@ -37,6 +37,17 @@ export interface SemanticProbeOptions {
   seed?: number;
 }
 
+/** The arg-max class of each row of logits [m, K] into out[(first + r) * heads + head] (class ids per sample, head-minor). */
+export function writeArgmax(logits: Tensor, out: Int32Array, first: number, heads: number, head: number): void {
+  const d = logits.toFloat32Array();
+  const [m, K] = logits.shape;
+  for (let r = 0; r < m; ++r) {
+    let best = 0;
+    for (let k = 1; k < K; ++k) if (d[r * K + k] > d[r * K + best]) best = k;
+    out[(first + r) * heads + head] = best;
+  }
+}
+
 export class SemanticProbe extends Module {
   readonly heads: LabelHead[];
   readonly inputShape: [number, number, number];
@@ -154,15 +165,7 @@ export class SemanticProbe extends Module {
         tidy(() => {
           const x = this.input(images.subarray(i * per, (i + m) * per), previous ? previous.subarray(i * per, (i + m) * per) : null, m);
           const logits = this.forward(x);
-          logits.forEach((l, h) => {
-            const d = l.toFloat32Array();
-            const K = l.shape[1];
-            for (let r = 0; r < m; ++r) {
-              let best = 0;
-              for (let k = 1; k < K; ++k) if (d[r * K + k] > d[r * K + best]) best = k;
-              out[(i + r) * nh + h] = best;
-            }
-          });
+          logits.forEach((l, h) => writeArgmax(l, out, i, nh, h));
         });
       }
     });

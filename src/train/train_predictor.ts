@@ -226,6 +226,18 @@ export function checkPredictorMatches(fn: string, predictor: LatentPredictor, va
   if ((options.predictor ?? 'lstm') !== 'lstm') throw typeError(fn, 'options.predictor', "'lstm'", options.predictor);
 }
 
+/** seqLen (default 16), windowStride (default seqLen / 2) and burnIn (default 0), checked; `unit` names what a window holds. */
+export function windowOptions(fn: string, options: { seqLen?: number; windowStride?: number; burnIn?: number }, unit: 'latents' | 'frames'): { T: number; stride: number; burnIn: number } {
+  const T = options.seqLen ?? 16;
+  if (!Number.isInteger(T) || T < 2) throw typeError(fn, 'options.seqLen', 'an integer >= 2', T);
+  const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
+  if (!Number.isInteger(stride) || stride < 1) throw typeError(fn, 'options.windowStride', 'an integer >= 1', options.windowStride);
+  const burnIn = options.burnIn ?? 0;
+  if (!Number.isInteger(burnIn) || burnIn < 0) throw typeError(fn, 'options.burnIn', 'an integer >= 0', options.burnIn);
+  if (burnIn > T - 1) throw rangeError(fn, `options.burnIn must be in [0, seqLen - 1] = [0, ${T - 1}] (the inputs of a window of ${T} ${unit}), got ${burnIn}`);
+  return { T, stride, burnIn };
+}
+
 export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, dataset: EpisodeSource, options: TrainPredictorOptions = {}): Promise<TrainResult> {
   const fn = 'trainPredictor';
   if (!(predictor instanceof LatentPredictor)) throw new TypeError(`${fn}: predictor must be a LatentPredictor`);
@@ -238,14 +250,8 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
   if (!options.latents) checkFramesFit(fn, eps[0], vae.inputShape);
   if (predictor.useActions && eps[0].actionDim !== predictor.actionSize)
     throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize} (build it with createPredictor(vae, { data }) to take both from the episodes${eps[0].actionDim === 0 ? ', or useActions: false' : ''})`);
-  const T = options.seqLen ?? 16;
-  if (!Number.isInteger(T) || T < 2) throw typeError(fn, 'options.seqLen', 'an integer >= 2', T);
-  const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
-  // Checked here, before encoding: a stride of 0 used to loop forever growing the window list.
-  if (!Number.isInteger(stride) || stride < 1) throw typeError(fn, 'options.windowStride', 'an integer >= 1', options.windowStride);
-  const burnIn = options.burnIn ?? 0;
-  if (!Number.isInteger(burnIn) || burnIn < 0) throw typeError(fn, 'options.burnIn', 'an integer >= 0', options.burnIn);
-  if (burnIn > T - 1) throw rangeError(fn, `options.burnIn must be in [0, seqLen - 1] = [0, ${T - 1}] (the inputs of a window of ${T} latents), got ${burnIn}`);
+  // Checked before encoding: a stride of 0 used to loop forever growing the window list.
+  const { T, stride, burnIn } = windowOptions(fn, options, 'latents');
   const maxValWindows = options.maxValidationWindows ?? 256;
   if (!Number.isInteger(maxValWindows) || maxValWindows < 0) throw typeError(fn, 'options.maxValidationWindows', 'an integer >= 0', maxValWindows);
   vae.freeze();

@@ -107,7 +107,7 @@ import { EpisodeSource, checkFramesFit, episodesOf, gatherFrames, splitEpisodes,
 import { CheckpointError, latestCheckpoint, restoreModule } from './checkpoint';
 import { pTrueAt, SamplingSchedule } from './sampling_schedule';
 import { modelConfigOf } from './train_vae';
-import { TrainPredictorOptions, encodeEpisodes, predictorConfigOf, checkPredictorMatches } from './train_predictor';
+import { TrainPredictorOptions, encodeEpisodes, predictorConfigOf, checkPredictorMatches, windowOptions } from './train_predictor';
 import { moduleDevice, resolveDevice } from './device';
 
 export type WorldModelPart = 'encoder' | 'decoder' | 'predictor';
@@ -238,13 +238,7 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
   checkFramesFit(fn, eps[0], vae.inputShape);
   if (predictor.useActions && eps[0].actionDim !== predictor.actionSize)
     throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize} (build it with createPredictor(vae, { data }) to take both from the episodes${eps[0].actionDim === 0 ? ', or useActions: false' : ''})`);
-  const T = options.seqLen ?? 16;
-  if (!Number.isInteger(T) || T < 2) throw typeError(fn, 'options.seqLen', 'an integer >= 2', T);
-  const stride = options.windowStride ?? Math.max(1, Math.floor(T / 2));
-  if (!Number.isInteger(stride) || stride < 1) throw typeError(fn, 'options.windowStride', 'an integer >= 1', options.windowStride);
-  const burnIn = options.burnIn ?? 0;
-  if (!Number.isInteger(burnIn) || burnIn < 0) throw typeError(fn, 'options.burnIn', 'an integer >= 0', options.burnIn);
-  if (burnIn > T - 1) throw rangeError(fn, `options.burnIn must be in [0, seqLen - 1] = [0, ${T - 1}] (the inputs of a window of ${T} frames), got ${burnIn}`);
+  const { T, stride, burnIn } = windowOptions(fn, options, 'frames');
   const maxVal = checkInt(fn, 'options.maxValidationWindows', options.maxValidationWindows ?? 64, 0);
 
   if (moduleDevice(vae) !== device) vae.to(device);
