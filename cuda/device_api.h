@@ -637,6 +637,35 @@ inline Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- LSTM gates alone (lstm.cu) ------------------------------------------------------------------
+// lstmGatesForward(pre, c|null, B, H, gates, cNew, hNew, tanhC)
+inline Napi::Value LstmGatesForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "lstmGatesForward", 8);
+  size_t B = Z(a, 2, "B"), H = Z(a, 3, "H");
+  float* pre = P(a, 0, "pre", B * 4 * H);
+  float* c = Popt(a, 1, "c", B * H);
+  float* gates = P(a, 4, "gates", B * 4 * H);
+  float* cNew = P(a, 5, "cNew", B * H);
+  float* hNew = P(a, 6, "hNew", B * H);
+  float* tanhC = P(a, 7, "tanhC", B * H);
+  check(a, wk::cuda::lstmGatesForward(B, H, pre, c, gates, cNew, hNew, tanhC));
+  return info.Env().Undefined();
+}
+// lstmGatesBackward(gates, c|null, tanhC, dh|null, dcNew|null, B, H, dPre, dc|null)
+inline Napi::Value LstmGatesBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "lstmGatesBackward", 9);
+  size_t B = Z(a, 5, "B"), H = Z(a, 6, "H");
+  float* gates = P(a, 0, "gates", B * 4 * H);
+  float* c = Popt(a, 1, "c", B * H);
+  float* tanhC = P(a, 2, "tanhC", B * H);
+  float* dh = Popt(a, 3, "dh", B * H);
+  float* dcNew = Popt(a, 4, "dcNew", B * H);
+  float* dPre = P(a, 7, "dPre", B * 4 * H);
+  float* dc = Popt(a, 8, "dc", B * H);
+  check(a, wk::cuda::lstmGatesBackward(B, H, gates, c, tanhC, dh, dcNew, dPre, dc));
+  return info.Env().Undefined();
+}
+
 // ---- SGD (optim.cu) -----------------------------------------------------------------------------
 // sgdStep(p, g, buf|null, n, lr, momentum, dampening, weightDecay, nesterov, firstStep)
 inline Napi::Value SgdStep(const Napi::CallbackInfo& info) {
@@ -741,6 +770,8 @@ inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   set("crossEntropyBackward", CrossEntropyBackward);
   set("lstmCellForward", LstmCellForward);
   set("lstmCellBackward", LstmCellBackward);
+  set("lstmGatesForward", LstmGatesForward);
+  set("lstmGatesBackward", LstmGatesBackward);
   set("sgdStep", SgdStep);
   set("permute", Permute);
   set("framesToFloat", FramesToFloat);

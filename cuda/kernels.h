@@ -115,6 +115,12 @@ int residualHeadForward(size_t R, size_t D, size_t K, const float* z, const floa
                         float* out, Stream stream = nullptr);
 int residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const float* W, const float* dout, float* dh,
                          float* dW, float* db, Stream stream = nullptr);
+// The gates' pointwise pass alone (cpp/lstm_gates.h): pre [B,4H] -> gates (activated), c', h',
+// tanh(c'); backward -> dPre [B,4H], dc [B,H] (null: skipped). c, dh, dcNew null = zeros.
+int lstmGatesForward(size_t B, size_t H, const float* pre, const float* c, float* gates, float* cNew, float* hNew,
+                     float* tanhC, Stream stream = nullptr);
+int lstmGatesBackward(size_t B, size_t H, const float* gates, const float* c, const float* tanhC, const float* dh,
+                      const float* dcNew, float* dPre, float* dc, Stream stream = nullptr);
 
 }  // namespace cuda
 }  // namespace wk

@@ -5,7 +5,8 @@
 //   i,f,o = σ(.), g = tanh(.), c' = f⊙c + i⊙g, h' = o⊙tanh(c')   (one pointwise kernel)
 //
 // Entry points (kernels.h): the fused cell forward/backward, the teacher-forced sequence op
-// forward/backward through time, and the predictor's residual head (out = z + h·Wᵀ + b).
+// forward/backward through time, the predictor's residual head (out = z + h·Wᵀ + b), and the
+// gates' pointwise pass alone (lstmGates*, for the ConvLSTM: pre-activations from its conv).
 // Sequence forward: ONE GEMM for x·W_ihᵀ over all T*B rows, then per step one B x 4H recurrent
 // GEMM and one pointwise launch (rows of a step are strided in place: row(b,t) = batchFirst ?
 // b*T + t : t*B + b, the GEMM takes the row stride). Backward through time: per step one
@@ -358,6 +359,28 @@ int residualHeadBackward(size_t R, size_t D, size_t K, const float* h, const flo
     else WK_TRY(zero(db, D, s));
   }
   return 0;
+}
+
+
+// The gates' pointwise pass on its own (cpp/lstm_gates.h): pre [B,4H] copied into gates, then the
+// same pointwise kernel as the cell and the sequence op (one device copy of the math).
+int lstmGatesForward(size_t B, size_t H, const float* pre, const float* c, float* gates, float* cNew, float* hNew,
+                     float* tanhC, Stream stream) {
+  const size_t G = 4 * H;
+  if (tooBig(G) || tooBig(B)) return static_cast<int>(cudaErrorInvalidValue);
+  if (B * H == 0) return 0;
+  cudaStream_t s = asStream(stream);
+  if (gates != pre) WK_TRY(copy(gates, pre, B * G, s));
+  return pointwiseForward(B, H, gates, G, c, H, cNew, H, hNew, H, tanhC, H, s);
+}
+
+int lstmGatesBackward(size_t B, size_t H, const float* gates, const float* c, const float* tanhC, const float* dh,
+                      const float* dcNew, float* dPre, float* dc, Stream stream) {
+  const size_t G = 4 * H;
+  if (tooBig(G) || tooBig(B)) return static_cast<int>(cudaErrorInvalidValue);
+  if (B * H == 0) return 0;
+  return pointwiseBackward(B, H, gates, G, c, H, tanhC, H, dh, H, nullptr, 0, dcNew, H, dc, H, dPre, G,
+                           asStream(stream));
 }
 
 }  // namespace cuda

@@ -35,7 +35,7 @@ export * as data from './data/index';
 export * as train from './train/index';
 export * as rollout from './rollout/index';
 export * as diagnostics from './diagnostics/index';
-export { lstmCell, lstmSequence, residualHead } from './ops/lstm';
+export { lstmCell, lstmSequence, residualHead, lstmGates } from './ops/lstm';
 export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
 export type { SafetensorsFile } from './io/safetensors';
 export { LatentPredictor } from './models/latent_predictor';

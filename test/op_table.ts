@@ -665,6 +665,48 @@ const lstmCases: OpCase[] = [
   },
 ];
 
+/** The LSTM gates alone: pre [B, 4H, ...] (i, f, g, o along axis 1), c like one gate block (null: zeros) -> h', c'. */
+export function lstmGatesRef(pre: ArrayLike<number>, c: ArrayLike<number> | null, B: number, H: number): { h: F; c: F } {
+  const ho = new Float64Array(B * H);
+  const co = new Float64Array(B * H);
+  for (let b = 0; b < B; ++b)
+    for (let j = 0; j < H; ++j) {
+      const g = (k: number) => pre[b * 4 * H + k * H + j];
+      const i = sig(g(0)), f = sig(g(1)), gg = Math.tanh(g(2)), o = sig(g(3));
+      const cv = f * (c ? c[b * H + j] : 0) + i * gg;
+      co[b * H + j] = cv;
+      ho[b * H + j] = o * Math.tanh(cv);
+    }
+  return { h: ho, c: co };
+}
+
+/** lstmGates inputs: pre [B, 4*Ch, ...spatial], then c [B, Ch, ...spatial] when `withC`. */
+function lstmGatesCase(shapes: number[][], withC: boolean, slowShapes: number[][]): OpCase {
+  const specs = (s: number[]): InputSpec[] => {
+    const st = [s[0], s[1], ...s.slice(2)];
+    return [{ shape: [s[0], 4 * s[1], ...s.slice(2)], map: wScale(1.5) }, ...(withC ? [{ shape: st, map: wScale(1.2) }] : [])];
+  };
+  return {
+    name: `lstmGates${withC ? '' : ' null c'}`,
+    configs: shapes.map(specs),
+    slowConfigs: slowShapes.map(specs),
+    forward: (x) => flat(wk.lstmGates(x[0], withC ? x[1] : null)),
+    reference: (x) => {
+      const B = x[0].shape[0];
+      const H = x[0].data.length / (4 * Math.max(B, 1));
+      const r = lstmGatesRef(x[0].data, withC ? x[1].data : null, B, H);
+      return flatArr([r.h, r.c]);
+    },
+    gradInputs: withC ? [0, 1] : [0],
+  };
+}
+
+// [B, Ch, ...spatial]: flat rows, a ConvLSTM's [B, 4Ch, h, w], odd sizes, one element.
+lstmCases.push(
+  lstmGatesCase([[3, 5], [2, 3, 5, 7], [1, 1], [2, 67], [3, 2, 1, 3]], true, [[3, 5], [2, 3, 5, 7], [1, 1]]),
+  lstmGatesCase([[3, 5], [2, 3, 3, 5], [1, 1], [1, 67]], false, [[2, 3, 3, 5], [1, 1]]),
+);
+
 // ---- shape ops -------------------------------------------------------------------------------
 /** out axis i is x's axis perm[i]. */
 export function refPermute(x: Arr, perm: number[]): Arr {

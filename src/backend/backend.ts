@@ -186,6 +186,10 @@ export interface Backend {
   /** out [R,D] = z + h [R,K] . W [D,K]^T + b (z null: no residual). */
   residualHeadForward(z: Buffer | null, h: Buffer, w: Buffer, b: Buffer | null, R: number, D: number, K: number, out: Buffer): void;
   residualHeadBackward(h: Buffer, w: Buffer, g: Buffer, R: number, D: number, K: number, dh: Buffer | null, dW: Buffer | null, db: Buffer | null): void;
+  /** The gates' pointwise pass alone: pre [B,4H] (i,f,g,o), c [B,H] | null -> gates (activated), c', h', tanh(c'). */
+  lstmGatesForward(pre: Buffer, c: Buffer | null, B: number, H: number, gates: Buffer, cNew: Buffer, hNew: Buffer, tanhC: Buffer): void;
+  /** dPre [B,4H] and dc [B,H] (null: skipped) from the gradients gh, gc of h', c' (written, not accumulated). */
+  lstmGatesBackward(gates: Buffer, c: Buffer | null, tanhC: Buffer, gh: Buffer, gc: Buffer, B: number, H: number, dPre: Buffer, dc: Buffer | null): void;
 
   // ---- the predictor's unrolls ------------------------------------------------------------------
   /**

@@ -222,6 +222,12 @@ export const cpuBackend: Backend = {
   residualHeadBackward(h, w, g, R, D, K, dh, dW, db) {
     requireNative('residualHeadBackward')(h, w, g, R, D, K, dh, dW, db);
   },
+  lstmGatesForward(pre, c, B, H, gates, cNew, hNew, tanhC) {
+    requireNative('lstmGatesForward')(pre, c, B, H, gates, cNew, hNew, tanhC);
+  },
+  lstmGatesBackward(gates, c, tanhC, gh, gc, B, H, dPre, dc) {
+    requireNative('lstmGatesBackward')(gates, c, tanhC, gh, gc, B, H, dPre, dc);
+  },
 
   scheduledUnrollForward(d, z, a, coins, noise, w, saved, out) {
     cpuScheduledUnrollForward(d, z, a, coins, noise, w, saved, out);

@@ -281,6 +281,12 @@ export const cudaBackend: Backend = {
   residualHeadBackward(hT, w, g, R, D, K, dh, dW, db) {
     dev().residualHeadBackward(h(hT), h(w), h(g), R, D, K, hOpt(dh), hOpt(dW), hOpt(db));
   },
+  lstmGatesForward(pre, c, B, H, gates, cNew, hNew, tanhC) {
+    dev().lstmGatesForward(h(pre), hOpt(c), B, H, h(gates), h(cNew), h(hNew), h(tanhC));
+  },
+  lstmGatesBackward(gates, c, tanhC, gh, gc, B, H, dPre, dc) {
+    dev().lstmGatesBackward(h(gates), hOpt(c), h(tanhC), h(gh), h(gc), B, H, h(dPre), hOpt(dc));
+  },
 
   scheduledUnrollForward(d, z, a, coins, noise, w, saved, out) {
     scheduledUnrollForwardOver(cudaBackend, d, z, a, coins, noise, w, saved, out);

@@ -7,6 +7,9 @@
  *                                                          are one native call each)
  *   residualHead(z, h, W, b)                            -> z + h·Wᵀ + b   (the predictor's head fused
  *                                                          with the residual update)
+ *   lstmGates(pre, c)                                   -> [h', c']        (the gates' pointwise pass
+ *                                                          alone, on pre-activations formed by the
+ *                                                          caller: a ConvLSTM's gate convolution)
  *
  * PyTorch layout: W_ih [4H,I], W_hh [4H,H], b_ih/b_hh [4H], gate order i, f, g, o. A null h/c
  * (or h0/c0) means zeros; a null bias means none.
@@ -268,4 +271,57 @@ export function residualHead(z: Tensor | null, h: Tensor, weight: Tensor, bias: 
     if (z) res.push(z.requiresGrad ? g : null);
     return res;
   });
+}
+
+/**
+ * The LSTM gates' pointwise pass on pre-activations: pre [B, 4H, ...] (gate order i, f, g, o
+ * along axis 1; a ConvLSTM's gate conv output [B, 4*Ch, h, w] is exactly this with H = Ch*h*w),
+ * c [B, H, ...] (the cell state, the shape of one gate block; null: zeros) -> [h', c'], each
+ * shaped like c (pre's shape with axis 1 divided by 4):
+ *
+ *   i, f, o = σ(.), g = tanh(.), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
+ *
+ * One native call each way (cpp/lstm_gates.h, cuda/lstm.cu), the same math as lstmCell's.
+ */
+export function lstmGates(pre: Tensor, c: Tensor | null = null): [Tensor, Tensor] {
+  const fn = 'lstmGates';
+  checkTensor(fn, 'pre', pre);
+  if (pre.ndim < 2 || pre.shape[1] % 4 !== 0 || pre.shape[1] === 0)
+    throw rangeError(fn, `pre must be [B, 4H, ...] (gates i, f, g, o along axis 1, a positive multiple of 4), got ${fmtShape(pre.shape)}`);
+  const B = pre.shape[0];
+  const stateShape = [B, pre.shape[1] / 4, ...pre.shape.slice(2)];
+  const H = shapeSize(stateShape.slice(1));
+  if (H < 1) throw rangeError(fn, `pre must have a non-empty gate block, got ${fmtShape(pre.shape)}`);
+  if (c) expectShape(fn, 'c', checkTensor(fn, 'c', c), stateShape);
+  checkFloat32(fn, 'pre', pre);
+  if (c) checkFloat32(fn, 'c', c);
+  const be = backendOf(fn, [['pre', pre], ['c', c]]);
+  const cd = bufOf(c, fn, 'c');
+  const packed = Tensor.on(be, [2 * B * H], 'float32', false, fn);
+  const gates = saved(be, packed, B * 4 * H, fn);
+  const tanhC = saved(be, packed, B * H, fn);
+  const hNew = be.view(packed._buf, 'float32', 0, B * H, fn);
+  const cNew = be.view(packed._buf, 'float32', B * H, B * H, fn);
+  be.lstmGatesForward(pre.buf(fn, 'pre'), cd, B, H, gates, cNew, hNew, tanhC);
+  if (isGradEnabled()) {
+    const inputs: Tensor[] = [pre];
+    if (c) inputs.push(c);
+    record(packed, fn, inputs, (g) => {
+      const bf = 'lstmGates backward';
+      const gd = g.buf(bf, 'gradient');
+      // dPre is always written (pre is the op's main input); dc only when c wants a gradient.
+      const dPre = Tensor.on(be, pre.shape.slice(), 'float32', false, bf);
+      const dc = c && c.requiresGrad ? Tensor.on(be, stateShape, 'float32', false, bf) : null;
+      be.lstmGatesBackward(gates, cd, tanhC, be.view(gd, 'float32', 0, B * H, bf), be.view(gd, 'float32', B * H, B * H, bf), B, H, dPre._buf, dc?._buf ?? null);
+      const out: (Tensor | null)[] = [pre.requiresGrad ? dPre : null];
+      if (c) out.push(dc);
+      if (!pre.requiresGrad) dPre.dispose();
+      return out;
+    });
+  }
+  const [ho, co] = unpack(be, packed, [
+    { shape: stateShape, offset: 0 },
+    { shape: stateShape, offset: B * H },
+  ]);
+  return [ho, co];
 }
