@@ -730,6 +730,47 @@ inline Napi::Value FloatToFrames(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- fused block-causal attention (attention.cu) ---------------------------------------------------
+// Dimensions at index i: BH, Tq, Tk, dh, tokensPerFrame, scale (cpp/attention.h AttentionDims).
+inline wk::AttentionDims attentionDimsArgs(const DArgs& a, size_t i) {
+  wk::AttentionDims d;
+  d.BH = Z(a, i, "BH"), d.Tq = Z(a, i + 1, "Tq"), d.Tk = Z(a, i + 2, "Tk"), d.dh = Z(a, i + 3, "dh");
+  d.tokensPerFrame = static_cast<size_t>(a.integer(i + 4, "tokensPerFrame", 1));
+  d.scale = static_cast<float>(a.number(i + 5, "scale"));
+  a.require(d.Tq <= d.Tk, "Tq must not exceed Tk, got Tq = " + std::to_string(d.Tq) + ", Tk = " + std::to_string(d.Tk));
+  a.require(d.dh <= wk::cuda::kAttentionMaxHeadDim, "the head size dh must be at most " +
+                                                        std::to_string(wk::cuda::kAttentionMaxHeadDim) +
+                                                        " on 'cuda', got " + std::to_string(d.dh));
+  return d;
+}
+// attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale)
+inline Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "attentionForward", 11);
+  wk::AttentionDims d = attentionDimsArgs(a, 5);
+  size_t nq = d.BH * d.Tq * d.dh, nk = d.BH * d.Tk * d.dh;
+  check(a, wk::cuda::attentionForward(d, P(a, 0, "q", nq), P(a, 1, "k", nk), P(a, 2, "v", nk), P(a, 3, "o", nq),
+                                      P(a, 4, "lse", d.BH * d.Tq)));
+  return info.Env().Undefined();
+}
+// attentionBackward(q, k, v, o, lse, go, BH, Tq, Tk, dh, tokensPerFrame, scale, gq|null, gk|null, gv|null)
+inline Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "attentionBackward", 15);
+  wk::AttentionDims d = attentionDimsArgs(a, 6);
+  size_t nq = d.BH * d.Tq * d.dh, nk = d.BH * d.Tk * d.dh;
+  float* q = P(a, 0, "q", nq);
+  float* k = P(a, 1, "k", nk);
+  float* v = P(a, 2, "v", nk);
+  float* o = P(a, 3, "o", nq);
+  float* lse = P(a, 4, "lse", d.BH * d.Tq);
+  float* go = P(a, 5, "go", nq);
+  float* gq = Popt(a, 12, "gq", nq);
+  float* gk = Popt(a, 13, "gk", nk);
+  float* gv = Popt(a, 14, "gv", nk);
+  Scratch ws(a, wk::cuda::attentionBackwardWorkspace(d) * sizeof(float));
+  check(a, wk::cuda::attentionBackward(d, q, k, v, o, lse, go, gq, gk, gv, ws.f()));
+  return info.Env().Undefined();
+}
+
 inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   auto set = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     o.Set(name, Napi::Function::New(env, fn, name));
@@ -776,6 +817,8 @@ inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   set("permute", Permute);
   set("framesToFloat", FramesToFloat);
   set("floatToFrames", FloatToFrames);
+  set("attentionForward", AttentionForward);
+  set("attentionBackward", AttentionBackward);
 }
 
 }  // namespace wk_dev

@@ -190,3 +190,23 @@ int devicePeak(DevicePeak* out);
 
 }  // namespace cuda
 }  // namespace wk
+
+// ---- attention.cu: fused block-causal attention, the FlashAttention form of cpp/attention.h
+// (AttentionDims, layouts, masks and null conventions) on device pointers. The backward takes a
+// caller-owned device workspace of attentionBackwardWorkspace(d) floats. Head sizes up to
+// kAttentionMaxHeadDim (larger: cudaErrorInvalidValue).
+#include "attention.h"
+
+namespace wk {
+namespace cuda {
+
+constexpr size_t kAttentionMaxHeadDim = 128;
+int attentionForward(const AttentionDims& d, const float* q, const float* k, const float* v, float* o, float* lse,
+                     Stream stream = nullptr);
+size_t attentionBackwardWorkspace(const AttentionDims& d);  // floats
+int attentionBackward(const AttentionDims& d, const float* q, const float* k, const float* v, const float* o,
+                      const float* lse, const float* go, float* gq, float* gk, float* gv, float* workspace,
+                      Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk

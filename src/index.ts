@@ -36,6 +36,8 @@ export * as train from './train/index';
 export * as rollout from './rollout/index';
 export * as diagnostics from './diagnostics/index';
 export { lstmCell, lstmSequence, residualHead, lstmGates } from './ops/lstm';
+export { causalAttention } from './ops/attention';
+export type { CausalAttentionOptions } from './ops/attention';
 export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
 export type { SafetensorsFile } from './io/safetensors';
 export { LatentPredictor } from './models/latent_predictor';

@@ -1125,6 +1125,60 @@ const transferCases: OpCase[] = [
   },
 ];
 
+// ---- fused block-causal attention ----------------------------------------------------------------
+/**
+ * float64 reference of causalAttention: q [B,nH,Tq,dh], k/v [B,nH,Tk,dh]; query i (position
+ * i + Tk - Tq) sees key j iff floor(j/bs) <= floor(position/bs); softmax(scale q.k) v.
+ */
+export function attentionRef(q: Arr, k: Arr, v: Arr, tokensPerFrame: number, scale?: number): Arr {
+  const [B, nH, Tq, dh] = q.shape;
+  const Tk = k.shape[2];
+  const sc = scale ?? 1 / Math.sqrt(dh);
+  const out = new Float64Array(B * nH * Tq * dh);
+  const s = new Float64Array(Tk);
+  for (let bh = 0; bh < B * nH; ++bh)
+    for (let i = 0; i < Tq; ++i) {
+      const p = i + Tk - Tq;
+      const end = Math.min(Tk, (Math.floor(p / tokensPerFrame) + 1) * tokensPerFrame);
+      let mx = -Infinity;
+      for (let j = 0; j < end; ++j) {
+        let dot = 0;
+        for (let d = 0; d < dh; ++d) dot += q.data[(bh * Tq + i) * dh + d] * k.data[(bh * Tk + j) * dh + d];
+        s[j] = sc * dot;
+        mx = Math.max(mx, s[j]);
+      }
+      let sum = 0;
+      for (let j = 0; j < end; ++j) sum += (s[j] = Math.exp(s[j] - mx));
+      for (let j = 0; j < end; ++j)
+        for (let d = 0; d < dh; ++d) out[(bh * Tq + i) * dh + d] += (s[j] / sum) * v.data[(bh * Tk + j) * dh + d];
+    }
+  return { data: out, shape: [B, nH, Tq, dh] };
+}
+
+/** [B, nH, Tq, Tk, dh] -> the q, k, v input specs. */
+const attentionSpecs = ([B, nH, Tq, Tk, dh]: number[]): InputSpec[] => [{ shape: [B, nH, Tq, dh] }, { shape: [B, nH, Tk, dh] }, { shape: [B, nH, Tk, dh] }];
+
+function attentionCase(tokensPerFrame: number, scale: number | undefined, dims: number[][], slowDims: number[][]): OpCase {
+  return {
+    name: `causalAttention tokensPerFrame=${tokensPerFrame}${scale === undefined ? '' : ` scale=${scale}`}`,
+    configs: dims.map(attentionSpecs),
+    slowConfigs: slowDims.map(attentionSpecs),
+    forward: (x) => wk.causalAttention(x[0], x[1], x[2], { tokensPerFrame, scale }),
+    reference: (x) => attentionRef(x[0], x[1], x[2], tokensPerFrame, scale),
+    gradInputs: [0, 1, 2],
+  };
+}
+
+// Tile sizes crossed: the CPU's 32 queries x 64 keys, the CUDA kernels' 64 rows x 32 columns (and
+// their head-size bounds 32, 64, 128: dh 33 and 65).
+const attentionCases: OpCase[] = [
+  // [B, nH, Tq, Tk, dh]
+  attentionCase(1, undefined, [[1, 1, 7, 7, 5], [2, 3, 70, 70, 3], [1, 1, 1, 1, 1], [1, 2, 5, 9, 33]], [[1, 1, 7, 7, 5], [2, 2, 70, 70, 2], [1, 1, 3, 4, 33]]),
+  // decoding against a cache: the newest frame's 3 queries, 11 keys
+  attentionCase(3, undefined, [[2, 2, 3, 11, 4], [1, 2, 12, 12, 3], [1, 1, 37, 133, 9]], [[2, 2, 3, 11, 4], [1, 1, 37, 100, 3]]),
+  attentionCase(17, 0.3, [[2, 1, 40, 68, 6], [1, 1, 5, 5, 65]], [[1, 1, 40, 68, 3], [1, 1, 5, 5, 65]]),
+];
+
 export const opCases: OpCase[] = [
   ...binaryCases,
   ...scalarCases,
@@ -1139,6 +1193,7 @@ export const opCases: OpCase[] = [
   ...predictorCases,
   ...optimizerCases,
   ...transferCases,
+  ...attentionCases,
 ];
 
 // ---- backend columns ----------------------------------------------------------------------------

@@ -86,6 +86,20 @@ export interface UnrollGrads {
   headB: Buffer;
 }
 
+/**
+ * The dimensions of a block-causal attention (cpp/attention.h): q [BH, Tq, dh], k/v [BH, Tk, dh]
+ * with BH = batch * heads and Tq <= Tk; query i sits at position i + Tk - Tq and sees key j iff
+ * floor(j / tokensPerFrame) <= floor(position / tokensPerFrame); scores are scale * q . k.
+ */
+export interface AttentionDims {
+  BH: number;
+  Tq: number;
+  Tk: number;
+  dh: number;
+  tokensPerFrame: number;
+  scale: number;
+}
+
 export interface Backend {
   /** The device string tensors on this backend report ('cpu', 'cuda'). */
   readonly name: string;
@@ -216,4 +230,10 @@ export interface Backend {
   framesToFloat(frames: Uint8Array, N: number, C: number, H: number, W: number, channelsLast: boolean, out: Buffer): void;
   /** float32 NCHW -> host uint8 frames round(clamp(v,0,1)*255). */
   floatToFrames(images: Buffer, N: number, C: number, H: number, W: number, channelsLast: boolean, out: Uint8Array): void;
+
+  // ---- attention -----------------------------------------------------------------------------
+  /** o [BH,Tq,dh] and the per-row logsumexp lse [BH*Tq] of the fused (online-softmax) attention. */
+  attentionForward(q: Buffer, k: Buffer, v: Buffer, o: Buffer, lse: Buffer, d: AttentionDims): void;
+  /** From the forward's o and lse and the output gradient go: gq [BH,Tq,dh], gk/gv [BH,Tk,dh] (null: not wanted). */
+  attentionBackward(q: Buffer, k: Buffer, v: Buffer, o: Buffer, lse: Buffer, go: Buffer, d: AttentionDims, gq: Buffer | null, gk: Buffer | null, gv: Buffer | null): void;
 }

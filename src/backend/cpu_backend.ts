@@ -252,4 +252,11 @@ export const cpuBackend: Backend = {
   floatToFrames(images, N, C, H, W, channelsLast, out) {
     requireNative('floatToFrames')(images, out, N, C, H, W, channelsLast);
   },
+
+  attentionForward(q, k, v, o, lse, d) {
+    requireNative('attentionForward')(q, k, v, o, lse, d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale);
+  },
+  attentionBackward(q, k, v, o, lse, go, d, gq, gk, gv) {
+    requireNative('attentionBackward')(q, k, v, o, lse, go, d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, gq, gk, gv);
+  },
 };

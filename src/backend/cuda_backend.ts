@@ -311,6 +311,13 @@ export const cudaBackend: Backend = {
   floatToFrames(images, N, C, H, W, channelsLast, out) {
     dev().floatToFrames(h(images), N, C, H, W, channelsLast, out);
   },
+
+  attentionForward(q, k, v, o, lse, d) {
+    dev().attentionForward(h(q), h(k), h(v), h(o), h(lse), d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale);
+  },
+  attentionBackward(q, k, v, o, lse, go, d, gq, gk, gv) {
+    dev().attentionBackward(h(q), h(k), h(v), h(o), h(lse), h(go), d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, hOpt(gq), hOpt(gk), hOpt(gv));
+  },
 };
 
 function convOut(n: number, k: number, s: number, p: number): number {

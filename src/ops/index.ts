@@ -10,4 +10,5 @@ export * from './matmul';
 export * from './shape';
 export * from './conv';
 export * from './lstm';
+export * from './attention';
 export { toDevice } from './transfer';
