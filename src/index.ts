@@ -42,6 +42,8 @@ export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, encodeSa
 export type { SafetensorsFile } from './io/safetensors';
 export { LatentPredictor } from './models/latent_predictor';
 export type { LatentPredictorOptions, PredictorLossOptions } from './models/latent_predictor';
+export { ConvLSTMPredictor } from './models/conv_lstm_predictor';
+export type { ConvLSTMPredictorOptions, PixelLossOptions, PixelLoss } from './models/conv_lstm_predictor';
 export { perceptualLoss, discriminatorLoss, generatorLoss, multiHeadCrossEntropy, discriminatorAccuracy } from './losses/remedies';
 export { LatentDiscriminator, PatchDiscriminator } from './models/discriminators';
 export type { LatentDiscriminatorOptions, PatchDiscriminatorOptions } from './models/discriminators';

@@ -337,3 +337,6 @@ export function saveFilmstrip(file: string, rows: Uint8Array[], opts: { frames: 
   fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, encodePNG(img));
 }
+
+export { pixelRollout } from './pixel_rollout';
+export type { PixelRolloutInput, PixelRolloutResult } from './pixel_rollout';

@@ -19,3 +19,6 @@ export { runDemo, DEMO_FULL, DEMO_QUICK } from './demo';
 export type { DemoOptions, DemoResult, DemoConfig } from './demo';
 export { ablate, summarizeAblation, ablationMarkdown, ablationRunMetrics, ABLATION_VARIANTS, ABLATE_FULL, ABLATE_QUICK } from './ablate';
 export type { AblateOptions, AblationResult, AblationConfig, AblationVariant } from './ablate';
+export { trainPixelPredictor, gatherFrameWindows } from './train_pixel_predictor';
+export type { TrainPixelPredictorOptions } from './train_pixel_predictor';
+export { loadPixelPredictor } from './load';

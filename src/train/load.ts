@@ -14,6 +14,7 @@ import { CheckpointError, loadCheckpoint, restoreModule } from './checkpoint';
 import { createVAE } from './train_vae';
 import { rememberConfig } from './train_vae';
 import { Device, resolveDevice } from './device';
+import { ConvLSTMPredictor, ConvLSTMPredictorOptions } from '../models/conv_lstm_predictor';
 
 export interface LoadModelOptions {
   /** Where the loaded model lives (default 'cpu'). */
@@ -56,6 +57,32 @@ export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentPre
     }
     // Older configs say actionSize 3 with useActions false: remember what the model really takes.
     rememberConfig(pr, { ...cfg, actionSize: pr.actionSize });
+    restoreModule(ck, 'predictor', pr);
+    pr.eval();
+    pr.to(device);
+    return pr;
+  } finally {
+    ck.dispose();
+  }
+}
+
+/**
+ * A trained ConvLSTMPredictor (trainPixelPredictor's checkpoints, kind 'pixel_predictor'):
+ *   const p = loadPixelPredictor('runs/convlstm');
+ */
+export function loadPixelPredictor(p: string, opts: LoadModelOptions = {}): ConvLSTMPredictor {
+  const device = resolveDevice('loadPixelPredictor', 'options.device', opts.device);
+  const ck = loadCheckpoint(p);
+  try {
+    const cfg = ck.config.predictor as (ConvLSTMPredictorOptions & { kind?: string }) | undefined;
+    if (!cfg || typeof cfg !== 'object' || cfg.kind !== 'convlstm')
+      throw new CheckpointError(`${ck.path}/state.json: config.predictor is ${cfg && typeof cfg === 'object' ? `of kind '${String(cfg.kind ?? 'lstm')}'` : 'missing'}, not a ConvLSTMPredictor's (kind 'convlstm'; checkpoint kind '${ck.kind}': use loadPredictor for latent predictors)`);
+    let pr: ConvLSTMPredictor;
+    try {
+      pr = new ConvLSTMPredictor(cfg);
+    } catch (e) {
+      throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a ConvLSTMPredictor: ${(e as Error).message}`);
+    }
     restoreModule(ck, 'predictor', pr);
     pr.eval();
     pr.to(device);

@@ -7,6 +7,7 @@ import { loadCheckpoint } from '../../train/checkpoint';
 import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
 import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, commonTrainOptions, sequenceTrainOptions, probeForRemedies } from '../train_support';
 import { END_TO_END_FLAGS, runEndToEnd, wantsEndToEnd } from '../end_to_end';
+import { PIXEL_PREDICTOR_FLAGS, runPixelPredictor, wantsPixelPredictor } from '../pixel_predictor';
 
 export const command: Command = {
   name: 'train-predictor',
@@ -22,6 +23,8 @@ review's run:
     --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
 Remedies (docs/remedies.md): --perceptual_weight, --adversarial_weight, --classification_weight
 add loss terms on the predictions (e.g. --perceptual_weight 1 --probe runs/demo/probe).
+--predictor convlstm trains a ConvLSTM on the frames themselves, no --vae (--data sim|mmnist|file,
+--hidden_channels, --patch_size, --kernel_size, --pixel_loss; docs/predictors.md).
 --end_to_end trains the VAE (encoder, decoder) with the predictor on frames instead, from --vae
 (--vae_lr, --freeze encoder,decoder,predictor, --pixel_weight, --recon_weight; docs/remedies.md).
 Ctrl-C saves a checkpoint and exits; --resume continues it exactly. --device cuda encodes and
@@ -34,7 +37,7 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     DEVICE_FLAG,
     { name: 'hidden_size', type: 'int', default: 256, help: 'LSTM hidden size' },
     { name: 'num_layers', type: 'int', default: 1, help: 'LSTM layers' },
-    { name: 'predictor', type: 'string', default: 'lstm', choices: ['lstm'], help: 'predictor type' },
+    { name: 'predictor', type: 'string', default: 'lstm', choices: ['lstm', 'convlstm'], help: "predictor type ('convlstm': pixel space, no VAE)" },
     { name: 'residual_prediction', type: 'boolean', default: false, help: 'predict the increment: z[t+1] = z[t] + f(z[t], a[t])' },
     { name: 'scheduled_sampling', type: 'boolean', default: false, help: 'feed own predictions with probability 1 - pTrue (decaying)' },
     { name: 'use_actions', type: 'boolean', default: false, help: 'feed the actions to the LSTM' },
@@ -44,8 +47,10 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     { name: 'burn_in', type: 'int', default: 0, help: 'with --scheduled_sampling: the first k inputs of each window are always the true latents, sampling applies after them (0..seq_len-1)' },
     ...REMEDY_FLAGS,
     ...END_TO_END_FLAGS,
+    ...PIXEL_PREDICTOR_FLAGS,
   ],
   async run(args, io) {
+    if (wantsPixelPredictor(args)) return runPixelPredictor(args, io);
     if (wantsEndToEnd(args)) return runEndToEnd(args, io);
     const { flags } = args;
     const device = deviceFlag(flags);
