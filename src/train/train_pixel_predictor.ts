@@ -14,9 +14,10 @@
  * teacher-forced, or with scheduledSampling the probability pTrue of feeding the true frame decays
  * over epochs (samplingSchedule, default linear 1 -> 0.25), after `burnIn` always-true inputs.
  * Validation every epoch on held-out episodes: valLoss (teacher-forced loss), valOpenLoop (pixel
- * MSE, mean over pixels, of the open-loop predictions after the burn-in, from the first frame
- * when it is 0) and valOpenLoopFrameMse (the same as the video-prediction tables' per-frame MSE:
- * the sum of squared errors over one frame's pixels).
+ * MSE, mean over pixels, of the predictions of frames 1..seqLen-1 when every input after the
+ * burn-in is the model's own prediction, as trainPredictor's valOpenLoop) and
+ * valOpenLoopFrameMse (that error as the video-prediction tables count it: the sum of squared
+ * errors over one frame's pixels).
  */
 import { ConvLSTMPredictor } from '../models/conv_lstm_predictor';
 import { Tensor } from '../tensor/tensor';
