@@ -124,6 +124,7 @@ export const SUITES: Suite[] = [
   { name: 'lstm-kernels', what: 'LSTM cell/sequence forward+backward, residual head', load: () => pick('kernels.bench', 'lstmKernelsBench') },
   { name: 'losses', what: 'MSE and KL forward/backward', load: () => pick('kernels.bench', 'lossesBench') },
   { name: 'adam', what: 'fused Adam step', load: () => pick('kernels.bench', 'adamBench') },
+  { name: 'attention', what: 'fused causal attention forward and forward+backward at the Transformer predictor shapes vs the plain reference and PyTorch softmax(QKᵀ)V', load: () => pick('attention.bench', 'attentionBench') },
   { name: 'vae', what: 'VAE training step and encoding vs PyTorch (bench/vae.bench.ts)', load: () => adapt('vae', pick('vae.bench')) },
   { name: 'data', what: 'data pipeline (bench/data.bench.ts)', load: () => adapt('data', pick('data.bench')) },
   { name: 'train', what: 'the end-to-end demo, phase by phase (bench/train.bench.ts; only with --filter train)', load: () => adapt('train', pick('train.bench')) },
@@ -135,7 +136,7 @@ export const SUITES: Suite[] = [
 ];
 
 /** Suites whose peers are PyTorch scripts (bench/peers/torch_*.py). */
-const TORCH_SUITES = ['conv', 'lstm', 'lstm-kernels', 'losses', 'adam', 'vae'];
+const TORCH_SUITES = ['conv', 'lstm', 'lstm-kernels', 'losses', 'adam', 'vae', 'attention'];
 
 /**
  * Calibrates, before any suite runs, each peer the selected suites will use: PyTorch on the
