@@ -15,6 +15,7 @@ import { loadCheckpoint } from '../src/train/checkpoint';
 import { pixelRollout } from '../src/rollout/pixel_rollout';
 import { movingMnistEpisodes } from '../src/data/moving_mnist';
 import { generateEpisodes } from '../src/data';
+import type { Episode } from '../src/data/episode';
 import { Generator } from '../src/random/generator';
 import { main } from '../src/cli/main';
 
@@ -188,6 +189,26 @@ describe("ConvLSTMPredictor on 'cuda' under the emulation", () => {
       const rc = hostOf(cpu.rollout(ctx(x), a, 2));
       hostOf(r).forEach((v, i) => expect(Math.abs(v - rc[i])).toBeLessThan(1e-5));
     });
+    dev.dispose();
+  });
+
+  test("trainPixelPredictor on 'cuda' takes the CPU's steps (losses, weights) and frees its optimizer state", async () => {
+    // 8x8 gray frames with 2 actions, 4 episodes of 5 frames
+    const eps: Episode[] = Array.from({ length: 4 }, (_, e) => ({
+      length: 5, height: 8, width: 8, channels: 1, actionDim: 2, labelDim: 0,
+      frames: Uint8Array.from({ length: 5 * 64 }, (_, i) => (i * 37 + e * 101) % 256),
+      actions: Float32Array.from({ length: 10 }, (_, i) => Math.sin(i + e)),
+    }));
+    const o = { epochs: 1, batchSize: 2, lr: 1e-2, seqLen: 4, seed: 1, scheduledSampling: true, samplingSchedule: { decay: 'constant' as const, start: 0.5 }, validationSplit: 0.25 };
+    const mk = () => new ConvLSTMPredictor({ frameShape: [1, 8, 8], patchSize: 2, hiddenChannels: 3, numLayers: 1, actionSize: 2, seed: 2 });
+    const cpu = mk(), dev = mk();
+    const rc = await trainPixelPredictor(cpu, eps, o);
+    const blocks = wk.cudaAllocatorStats()!.blocksInUse;
+    const rd = await trainPixelPredictor(dev, eps, { ...o, device: 'cuda' });
+    expect(wk.cudaAllocatorStats()!.blocksInUse).toBe(blocks + dev.parameters().length);
+    for (const k of ['loss', 'valLoss', 'valOpenLoop'] as const) expect(Math.abs(rd.history[0][k] - rc.history[0][k])).toBeLessThan(1e-4);
+    const wc = weightsOf(cpu), wd = weightsOf(dev);
+    wc.forEach(([, v], i) => (v as number[]).forEach((x, j) => expect(Math.abs(x - (wd[i][1] as number[])[j])).toBeLessThan(1e-4)));
     dev.dispose();
   });
 });
