@@ -27,11 +27,12 @@ constexpr int kMaxDims = 6;
   X(Affine, affine, 11) /* y = p0 * x + p1 */                                     \
   X(RDiv, rdiv, 12)     /* y = p0 / x */                                          \
   X(Pow, pow, 13)       /* y = x ^ p0 */                                          \
-  X(Clamp, clamp, 14)   /* y = min(max(x, p0), p1) */
+  X(Clamp, clamp, 14)   /* y = min(max(x, p0), p1) */                         \
+  X(Gelu, gelu, 15)     /* y = x * Phi(x), Phi the standard normal CDF (erf form) */
 
 #define WK_OP_ENUMERATOR(name, js, value) name = value,
 enum class BinaryOp : int { WK_BINARY_OPS(WK_OP_ENUMERATOR) };
-enum class UnaryOp : int { WK_UNARY_OPS(WK_OP_ENUMERATOR) kCount = 15 };
+enum class UnaryOp : int { WK_UNARY_OPS(WK_OP_ENUMERATOR) kCount = 16 };
 
 
 // Broadcasting (numpy rules): all shapes are given with the same rank nd <= kMaxDims (padded with

@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "device_memory.h"
+#include "elementwise.h"
 #include "kernels.h"
 
 namespace wk_dev {
@@ -233,7 +234,7 @@ inline Napi::Value Synchronize(const Napi::CallbackInfo& info) {
 inline Napi::Value UnaryForward(const Napi::CallbackInfo& info) {
   DArgs a(info, "unaryForward", 6);
   size_t n = Z(a, 3, "n");
-  check(a, wk::cuda::unaryForward((int)a.integer(0, "op", 0, 14), P(a, 1, "x", n), P(a, 2, "y", n), n,
+  check(a, wk::cuda::unaryForward((int)a.integer(0, "op", 0, static_cast<int>(wk::UnaryOp::kCount) - 1), P(a, 1, "x", n), P(a, 2, "y", n), n,
                                   a.number(4, "p0"), a.number(5, "p1")));
   return info.Env().Undefined();
 }
@@ -241,7 +242,7 @@ inline Napi::Value UnaryForward(const Napi::CallbackInfo& info) {
 inline Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   DArgs a(info, "unaryBackward", 8);
   size_t n = Z(a, 5, "n");
-  check(a, wk::cuda::unaryBackward((int)a.integer(0, "op", 0, 14), Popt(a, 1, "x", n), Popt(a, 2, "y", n),
+  check(a, wk::cuda::unaryBackward((int)a.integer(0, "op", 0, static_cast<int>(wk::UnaryOp::kCount) - 1), Popt(a, 1, "x", n), Popt(a, 2, "y", n),
                                    P(a, 3, "g", n), P(a, 4, "gx", n), n, a.number(6, "p0"), a.number(7, "p1")));
   return info.Env().Undefined();
 }
@@ -771,6 +772,38 @@ inline Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- LayerNorm (layer_norm.cu) ------------------------------------------------------------------
+// layerNormForward(x, w|null, b|null, R, C, eps, y, mean, rstd)
+inline Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "layerNormForward", 9);
+  size_t R = Z(a, 3, "R"), C = static_cast<size_t>(a.integer(4, "C", 1));
+  float* x = P(a, 0, "x", R * C);
+  float* w = Popt(a, 1, "weight", C);
+  float* b = Popt(a, 2, "bias", C);
+  float eps = static_cast<float>(a.number(5, "eps"));
+  float* y = P(a, 6, "y", R * C);
+  float* mean = P(a, 7, "mean", R);
+  float* rstd = P(a, 8, "rstd", R);
+  check(a, wk::cuda::layerNormForward(x, w, b, R, C, eps, y, mean, rstd));
+  return info.Env().Undefined();
+}
+// layerNormBackward(x, w|null, mean, rstd, gy, R, C, gx|null, gw|null, gb|null)
+inline Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  DArgs a(info, "layerNormBackward", 10);
+  size_t R = Z(a, 5, "R"), C = static_cast<size_t>(a.integer(6, "C", 1));
+  float* x = P(a, 0, "x", R * C);
+  float* w = Popt(a, 1, "weight", C);
+  float* mean = P(a, 2, "mean", R);
+  float* rstd = P(a, 3, "rstd", R);
+  float* gy = P(a, 4, "gy", R * C);
+  float* gx = Popt(a, 7, "gx", R * C);
+  float* gw = Popt(a, 8, "gw", C);
+  float* gb = Popt(a, 9, "gb", C);
+  Scratch ws(a, (gw || gb) ? wk::cuda::layerNormBackwardWorkspace(R, C) * sizeof(float) : 0);
+  check(a, wk::cuda::layerNormBackward(x, w, mean, rstd, gy, R, C, gx, gw, gb, ws.f()));
+  return info.Env().Undefined();
+}
+
 inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   auto set = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     o.Set(name, Napi::Function::New(env, fn, name));
@@ -819,6 +852,8 @@ inline void registerDeviceApi(Napi::Env env, Napi::Object o) {
   set("floatToFrames", FloatToFrames);
   set("attentionForward", AttentionForward);
   set("attentionBackward", AttentionBackward);
+  set("layerNormForward", LayerNormForward);
+  set("layerNormBackward", LayerNormBackward);
 }
 
 }  // namespace wk_dev

@@ -210,3 +210,18 @@ int attentionBackward(const AttentionDims& d, const float* q, const float* k, co
 
 }  // namespace cuda
 }  // namespace wk
+
+// ---- layer_norm.cu: LayerNorm over the last dimension (formulas and null conventions of
+// cpp/layer_norm.h) on device pointers. Backward takes a caller-owned device workspace of
+// layerNormBackwardWorkspace(R, C) floats (used when gw or gb is wanted).
+namespace wk {
+namespace cuda {
+
+size_t layerNormBackwardWorkspace(size_t R, size_t C);  // floats
+int layerNormForward(const float* x, const float* w, const float* b, size_t R, size_t C, float eps, float* y,
+                     float* mean, float* rstd, Stream stream = nullptr);
+int layerNormBackward(const float* x, const float* w, const float* mean, const float* rstd, const float* gy, size_t R,
+                      size_t C, float* gx, float* gw, float* gb, float* workspace, Stream stream = nullptr);
+
+}  // namespace cuda
+}  // namespace wk

@@ -62,7 +62,7 @@ const SIZES = [1, 7, 67, 129, 1031];
 describe('elementwise.cu', () => {
   test('unary forward and backward of every op match the CPU (float4 body and scalar tail)', () => {
     eachSchedule((label) => {
-      for (let op = 0; op < 15; op++)
+      for (let op = 0; op < 16; op++)
         for (const n of SIZES) {
           const pos = op === 2 || op === 8 || op === 12 || op === 13;
           const x = randomArray(n, op + n, pos ? 0.1 : -3, 3);

@@ -114,6 +114,30 @@ const awayFrom = (k: number) => (v: number) => (v >= 0 ? k + 0.1 + v : k - 0.1 +
 const positive = (v: number) => Math.abs(v) + 0.2;
 const unit = (v: number) => sigmoid(v);
 
+/**
+ * erfc in float64 (JS has no erf): the Maclaurin series of erf below 2.5 (cancellation costs
+ * ~1e-13), the continued fraction erfc(x) = e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))
+ * above (80 levels: ~1e-15 relative at x = 2.5); erfc(-x) = 2 - erfc(x).
+ */
+export function erfc64(x: number): number {
+  if (x < 0) return 2 - erfc64(-x);
+  if (x < 2.5) {
+    let term = x, sum = x;
+    for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); ++n) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = x;
+  for (let k = 80; k >= 1; --k) f = x + k / 2 / f;
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
+/** The standard normal CDF in float64 (through erfc, accurate in the lower tail). */
+export const normalCdf64 = (x: number) => 0.5 * erfc64(-x / Math.SQRT2);
+/** GELU, the exact (erf) form: x * Phi(x). */
+export const gelu64 = (x: number) => x * normalCdf64(x);
+
 function rows(x: Arr): [number, number] {
   const B = x.shape.length >= 2 ? x.shape[0] : 1;
   return [B, B ? x.data.length / B : 0];
@@ -175,6 +199,9 @@ const unaryCases: OpCase[] = [
   ['pow', (v: number) => Math.pow(v, 2.5), (x: wk.Tensor) => wk.pow(x, 2.5), withMap(positive)],
   ['scale', (v: number) => 1.5 * v - 2, (x: wk.Tensor) => wk.scale(x, 1.5, -2), UNARY_SHAPES],
   ['reciprocal', (v: number) => 2 / v, (x: wk.Tensor) => wk.reciprocal(x, 2), withMap(positive)],
+  ['gelu', gelu64, (x: wk.Tensor) => x.gelu(), withMap((v) => 3 * v)],
+  // the lower tail (where 1 + erf cancels; the value is x * Phi(x), tiny) and the linear upper part
+  ['gelu (wide range)', gelu64, (x: wk.Tensor) => wk.gelu(x), withMap((v) => 9 * v)],
 ].map(([name, f, op, configs]) => ({
   name: name as string,
   configs: configs as InputSpec[][],
@@ -1179,6 +1206,66 @@ const attentionCases: OpCase[] = [
   attentionCase(17, 0.3, [[2, 1, 40, 68, 6], [1, 1, 5, 5, 65]], [[1, 1, 40, 68, 3], [1, 1, 5, 5, 65]]),
 ];
 
+// ---- layer norm --------------------------------------------------------------------------------
+/** float64 reference of layerNorm over the last dim: (x - mean) / sqrt(var + eps) * w + b. */
+export function refLayerNorm(x: Arr, w: Arr | null, b: Arr | null, eps = 1e-5): Arr {
+  const C = x.shape[x.shape.length - 1];
+  const R = x.data.length / C;
+  const out = new Float64Array(x.data.length);
+  for (let r = 0; r < R; ++r) {
+    const row = x.data.subarray(r * C, (r + 1) * C);
+    const m = row.reduce((s, v) => s + v, 0) / C;
+    const v = row.reduce((s, u) => s + (u - m) * (u - m), 0) / C;
+    const rs = 1 / Math.sqrt(v + eps);
+    for (let i = 0; i < C; ++i) out[r * C + i] = (row[i] - m) * rs * (w ? w.data[i] : 1) + (b ? b.data[i] : 0);
+  }
+  return { data: out, shape: x.shape.slice() };
+}
+
+/** x [..., C] (with a mean away from 0), weight and bias [C]. */
+const lnSpecs = (xShape: number[], params: number): InputSpec[] => {
+  const C = xShape[xShape.length - 1];
+  const x: InputSpec = { shape: xShape, map: (v) => 2 + 1.5 * v };
+  return [x, ...Array.from({ length: params }, () => ({ shape: [C] }))];
+};
+
+// Sizes: odd rows and columns; C = 1 (the gradient of x is exactly 0); 130 rows (several of the
+// backward's row chunks for gw/gb: 32 on the CPU, 64 on CUDA); C = 1100 (past the CUDA kernels'
+// warp-per-row limit of 1024: a block per row).
+const layerNormCases: OpCase[] = [
+  {
+    name: 'layerNorm weight bias',
+    configs: [lnSpecs([7, 33], 2), lnSpecs([2, 3, 1], 2), lnSpecs([2, 65, 5], 2), lnSpecs([3, 1100], 2), lnSpecs([67], 2)],
+    slowConfigs: [lnSpecs([7, 33], 2), lnSpecs([2, 3, 1], 2), lnSpecs([130, 3], 2), lnSpecs([2, 1100], 2)],
+    forward: (x) => wk.layerNorm(x[0], x[1], x[2]),
+    reference: (x) => refLayerNorm(x[0], x[1], x[2]),
+    gradInputs: [0, 1, 2],
+  },
+  {
+    name: 'layerNorm no weight no bias',
+    configs: [lnSpecs([7, 33], 0), lnSpecs([5, 1], 0), lnSpecs([2, 1100], 0)],
+    slowConfigs: [lnSpecs([7, 33], 0), lnSpecs([5, 1], 0)],
+    forward: (x) => wk.layerNorm(x[0], null, null),
+    reference: (x) => refLayerNorm(x[0], null, null),
+    gradInputs: [0],
+  },
+  {
+    name: 'layerNorm weight only eps=0.1',
+    configs: [lnSpecs([7, 33], 1), lnSpecs([130, 2], 1)],
+    slowConfigs: [lnSpecs([7, 33], 1)],
+    forward: (x) => wk.layerNorm(x[0], x[1], null, 0.1),
+    reference: (x) => refLayerNorm(x[0], x[1], null, 0.1),
+    gradInputs: [0, 1],
+  },
+  {
+    name: 'layerNorm bias only',
+    configs: [[{ shape: [3, 4, 9], map: (v) => 2 + 1.5 * v }, { shape: [9] }]],
+    forward: (x) => wk.layerNorm(x[0], null, x[1]),
+    reference: (x) => refLayerNorm(x[0], null, x[1]),
+    gradInputs: [0, 1],
+  },
+];
+
 export const opCases: OpCase[] = [
   ...binaryCases,
   ...scalarCases,
@@ -1194,6 +1281,7 @@ export const opCases: OpCase[] = [
   ...optimizerCases,
   ...transferCases,
   ...attentionCases,
+  ...layerNormCases,
 ];
 
 // ---- backend columns ----------------------------------------------------------------------------

@@ -236,4 +236,10 @@ export interface Backend {
   attentionForward(q: Buffer, k: Buffer, v: Buffer, o: Buffer, lse: Buffer, d: AttentionDims): void;
   /** From the forward's o and lse and the output gradient go: gq [BH,Tq,dh], gk/gv [BH,Tk,dh] (null: not wanted). */
   attentionBackward(q: Buffer, k: Buffer, v: Buffer, o: Buffer, lse: Buffer, go: Buffer, d: AttentionDims, gq: Buffer | null, gk: Buffer | null, gv: Buffer | null): void;
+
+  // ---- layer norm ----------------------------------------------------------------------------
+  /** y [R,C] = (x - mean) * rstd * w + b per row (w/b null: none); mean, rstd [R] saved for backward. */
+  layerNormForward(x: Buffer, w: Buffer | null, b: Buffer | null, R: number, C: number, eps: number, y: Buffer, mean: Buffer, rstd: Buffer): void;
+  /** From the saved mean/rstd and gy [R,C]: gx [R,C], gw [C], gb [C] (null: not wanted; written, not accumulated). */
+  layerNormBackward(x: Buffer, w: Buffer | null, mean: Buffer, rstd: Buffer, gy: Buffer, R: number, C: number, gx: Buffer | null, gw: Buffer | null, gb: Buffer | null): void;
 }

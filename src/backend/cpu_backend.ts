@@ -259,4 +259,11 @@ export const cpuBackend: Backend = {
   attentionBackward(q, k, v, o, lse, go, d, gq, gk, gv) {
     requireNative('attentionBackward')(q, k, v, o, lse, go, d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, gq, gk, gv);
   },
+
+  layerNormForward(x, w, b, R, C, eps, y, mean, rstd) {
+    requireNative('layerNormForward')(x, w, b, R, C, eps, y, mean, rstd);
+  },
+  layerNormBackward(x, w, mean, rstd, gy, R, C, gx, gw, gb) {
+    requireNative('layerNormBackward')(x, w, mean, rstd, gy, R, C, gx, gw, gb);
+  },
 };

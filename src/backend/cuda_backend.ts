@@ -318,6 +318,13 @@ export const cudaBackend: Backend = {
   attentionBackward(q, k, v, o, lse, go, d, gq, gk, gv) {
     dev().attentionBackward(h(q), h(k), h(v), h(o), h(lse), h(go), d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, hOpt(gq), hOpt(gk), hOpt(gv));
   },
+
+  layerNormForward(x, w, b, R, C, eps, y, mean, rstd) {
+    if (R) dev().layerNormForward(h(x), hOpt(w), hOpt(b), R, C, eps, h(y), h(mean), h(rstd));
+  },
+  layerNormBackward(x, w, mean, rstd, gy, R, C, gx, gw, gb) {
+    dev().layerNormBackward(h(x), hOpt(w), h(mean), h(rstd), h(gy), R, C, hOpt(gx), hOpt(gw), hOpt(gb));
+  },
 };
 
 function convOut(n: number, k: number, s: number, p: number): number {

@@ -5,7 +5,7 @@
 import { native } from './native';
 
 export interface OpCodes {
-  unary: Readonly<Record<'neg' | 'square' | 'sqrt' | 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'softplus' | 'abs' | 'affine' | 'rdiv' | 'pow' | 'clamp', number>>;
+  unary: Readonly<Record<'neg' | 'square' | 'sqrt' | 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'softplus' | 'abs' | 'affine' | 'rdiv' | 'pow' | 'clamp' | 'gelu', number>>;
   binary: Readonly<Record<'add' | 'sub' | 'mul' | 'div', number>>;
   rowLoss: Readonly<Record<'mse' | 'bce', number>>;
 }

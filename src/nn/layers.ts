@@ -94,6 +94,13 @@ export class Tanh extends Layer {
   }
 }
 
+/** GELU, the exact (erf) form: PyTorch's nn.GELU() default. */
+export class GELU extends Layer {
+  forward(x: Tensor): Tensor {
+    return x.gelu();
+  }
+}
+
 /** Passes its input through (a placeholder layer). */
 export class Identity extends Layer {
   forward(x: Tensor): Tensor {

@@ -156,6 +156,13 @@ export function log(x: Tensor): Tensor {
 export function softplus(x: Tensor): Tensor {
   return unary('softplus', 'softplus', x);
 }
+/**
+ * GELU, the exact form (PyTorch's default nn.GELU / F.gelu with approximate='none'):
+ * x * Phi(x) = x * (1 + erf(x / sqrt(2))) / 2, Phi the standard normal CDF.
+ */
+export function gelu(x: Tensor): Tensor {
+  return unary('gelu', 'gelu', x);
+}
 /** |x| (gradient 0 at 0). */
 export function abs(x: Tensor): Tensor {
   return unary('abs', 'abs', x);

@@ -11,4 +11,5 @@ export * from './shape';
 export * from './conv';
 export * from './lstm';
 export * from './attention';
+export * from './layer_norm';
 export { toDevice } from './transfer';

@@ -46,6 +46,8 @@ declare module '../tensor/tensor' {
     exp(): Tensor;
     log(): Tensor;
     softplus(): Tensor;
+    /** GELU, exact (erf) form. */
+    gelu(): Tensor;
     sum(axis?: number | number[], keepDims?: boolean): Tensor;
     mean(axis?: number | number[], keepDims?: boolean): Tensor;
     matmul(b: Tensor): Tensor;
@@ -127,6 +129,9 @@ P.log = function (this: Tensor) {
 };
 P.softplus = function (this: Tensor) {
   return elementwise.softplus(this);
+};
+P.gelu = function (this: Tensor) {
+  return elementwise.gelu(this);
 };
 P.sum = function (this: Tensor, axis?: number | number[], keepDims = false) {
   return reduce.sum(this, axis, keepDims);
