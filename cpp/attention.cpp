@@ -18,8 +18,12 @@
 //   backward: D = rowsum(dO * O) per row; then tasks (bh, key tile of kK keys) for dK and dV,
 //     each summing over the query rows that see its keys; then tasks (bh, query tile) for dQ.
 //
-// Versions: 1 (this): row-at-a-time online softmax over transposed key/value tiles, portable,
-// AVX2 and AVX-512 builds of the same loops (attention_avx2.cpp / attention_avx512.cpp).
+// Versions: 1: row-at-a-time online softmax over transposed key/value tiles (plain loops the
+// compiler vectorized). 2 (this): the matrix work in two register-blocked micro-kernels
+// (attention_kernels.inl: scores R rows x 4 vectors of keys, accumulate R rows x dh/W vectors) on
+// the portable, AVX2 and AVX-512 vector structs (simd_*.h); on one AVX-512 core at BH=64, T=272,
+// dh=32, frames of 17 (min of 15 calls, a loaded machine) forward 40 -> 7.4 ms and backward
+// 140 -> 28 ms.
 #include "attention.h"
 
 #include <algorithm>
@@ -29,9 +33,12 @@
 #include "cpu_features.h"
 #include "thread_pool.h"
 
+#include "simd_portable.h"
 #define WK_ATTN_SUFFIX Portable
+#define WK_ATTN_V VP
 #include "attention_kernels.inl"
 #undef WK_ATTN_SUFFIX
+#undef WK_ATTN_V
 
 namespace wk {
 
