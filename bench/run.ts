@@ -125,6 +125,7 @@ export const SUITES: Suite[] = [
   { name: 'losses', what: 'MSE and KL forward/backward', load: () => pick('kernels.bench', 'lossesBench') },
   { name: 'adam', what: 'fused Adam step', load: () => pick('kernels.bench', 'adamBench') },
   { name: 'attention', what: 'fused causal attention forward and forward+backward at the Transformer predictor shapes vs the plain reference and PyTorch softmax(QKᵀ)V', load: () => pick('attention.bench', 'attentionBench') },
+  { name: 'transformer', what: 'Transformer predictor training steps (teacher forcing, scheduled sampling) and 16-step rollout vs a PyTorch nn.TransformerEncoder peer', load: () => pick('transformer.bench', 'transformerBench') },
   { name: 'vae', what: 'VAE training step and encoding vs PyTorch (bench/vae.bench.ts)', load: () => adapt('vae', pick('vae.bench')) },
   { name: 'data', what: 'data pipeline (bench/data.bench.ts)', load: () => adapt('data', pick('data.bench')) },
   { name: 'train', what: 'the end-to-end demo, phase by phase (bench/train.bench.ts; only with --filter train)', load: () => adapt('train', pick('train.bench')) },
@@ -136,7 +137,7 @@ export const SUITES: Suite[] = [
 ];
 
 /** Suites whose peers are PyTorch scripts (bench/peers/torch_*.py). */
-const TORCH_SUITES = ['conv', 'lstm', 'lstm-kernels', 'losses', 'adam', 'vae', 'attention'];
+const TORCH_SUITES = ['conv', 'lstm', 'lstm-kernels', 'losses', 'adam', 'vae', 'attention', 'transformer'];
 
 /**
  * Calibrates, before any suite runs, each peer the selected suites will use: PyTorch on the

@@ -160,7 +160,7 @@ describe('evaluateWorldModel', () => {
     expect(r.semanticNote).toMatch(/need per-frame labels/);
     expect(r.rollout).toBeUndefined();
     expect(() => evaluateVAE(vae, [])).toThrow(/evaluateVAE: episodes hold no frames/);
-    expect(() => evaluateRollouts(null as unknown as LatentPredictor, vae, eps)).toThrow(/evaluateRollouts: predictor must be a LatentPredictor/);
+    expect(() => evaluateRollouts(null as unknown as LatentPredictor, vae, eps)).toThrow(/evaluateRollouts: predictor must be a latent predictor/);
     expect(() => evaluateRollouts(new ConstantPredictor(), vae, unlabeled, { probe: probe.probe, horizon: Hz, context: C })).toThrow(/semantic metrics need labeled episodes/);
     expect(() => evaluateWorldModel(vae, null, [], dir)).toThrow(/evaluateWorldModel: episodes/);
   }, 120000);

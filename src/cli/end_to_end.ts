@@ -11,13 +11,13 @@
  */
 import { FlagSpec, ParsedArgs, UsageError } from './flags';
 import { CliIO } from './command';
-import { createPredictor } from '../train/train_predictor';
+import { PredictorConfig, createPredictor, predictorFromConfig } from '../train/train_predictor';
 import { createVAE, rememberConfig } from '../train/train_vae';
 import { loadCheckpoint } from '../train/checkpoint';
 import { trainWorldModel, worldModelSizes, WorldModelPart } from '../train/train_world_model';
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
-import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
-import { budgetLine, deviceFlag, interruptible, loadData, openVAE, progress, remedyFlags, withCheckpointErrors, commonTrainOptions, sequenceTrainOptions, probeForRemedies } from './train_support';
+import type { LatentSequenceModel } from '../models/latent_sequence_model';
+import { budgetLine, deviceFlag, interruptible, loadData, openVAE, progress, remedyFlags, withCheckpointErrors, commonTrainOptions, sequenceTrainOptions, probeForRemedies, predictorModelOptions } from './train_support';
 
 export const END_TO_END_FLAGS: FlagSpec[] = [
   { name: 'end_to_end', type: 'boolean', default: false, help: 'train the VAE (encoder, decoder) and the predictor together on frames: recon + KL + latent + decoded-prediction pixel losses' },
@@ -53,28 +53,21 @@ export async function runEndToEnd(args: ParsedArgs, io: CliIO): Promise<number> 
   const out = flags.out as string;
   const eps = loadData(flags);
   let vae: ConvVAE;
-  let predictor: LatentPredictor;
+  let predictor: LatentSequenceModel;
   if (flags.resume) {
     // Both models as the run built them; the trainer then loads their weights.
     const ck = withCheckpointErrors('--resume', () => loadCheckpoint(out));
     const vcfg = ck.config.vae as ConvVAEOptions | undefined;
-    const pcfg = ck.config.predictor as LatentPredictorOptions | undefined;
+    const pcfg = ck.config.predictor as PredictorConfig | undefined;
     const kind = ck.kind;
     ck.dispose();
     if (kind !== 'world_model' || !vcfg || !pcfg) throw new UsageError(`--resume: ${out} holds a '${kind}' run, not an end-to-end one (resume it without --end_to_end, or choose another --out)`);
     vae = createVAE({ ...vcfg, device });
-    predictor = new LatentPredictor(pcfg);
+    predictor = predictorFromConfig(pcfg);
     rememberConfig(predictor, { ...pcfg });
   } else {
     vae = openVAE(flags.vae, device);
-    predictor = createPredictor(vae, {
-      hiddenSize: flags.hidden_size as number,
-      numLayers: flags.num_layers as number,
-      residualPrediction: flags.residual_prediction as boolean,
-      useActions: flags.use_actions as boolean,
-      actionSize: eps[0].actionDim,
-      seed: flags.seed as number,
-    });
+    predictor = createPredictor(vae, predictorModelOptions(args, eps[0].actionDim, flags.seed as number));
   }
   const remedies = remedyFlags(flags);
   if (remedies.perceptualWeight > 0 && remedies.perceptualNetwork === 'encoder' && !(freeze ?? []).includes('encoder') && !flags.resume)

@@ -185,6 +185,40 @@ export function commonTrainOptions(args: { flags: FlagValues; given?: string[] }
   };
 }
 
+/**
+ * The predictor's model flags of train-predictor (and its end-to-end path): --predictor lstm |
+ * transformer, and the sizes, whose defaults depend on it (--hidden_size 256 and --num_layers 1
+ * for the LSTM, 128 and 2 for the Transformer, unless given).
+ */
+export const PREDICTOR_MODEL_FLAGS: FlagSpec[] = [
+  { name: 'predictor', type: 'string', default: 'lstm', choices: ['lstm', 'transformer', 'convlstm'], help: "'lstm' (over VAE latents), 'transformer' (latent tokens; docs/predictors.md) or 'convlstm' (pixel space, no VAE)" },
+  { name: 'hidden_size', type: 'int', default: 256, help: 'LSTM hidden size, or the Transformer token width (default 128 for it)' },
+  { name: 'num_layers', type: 'int', default: 1, help: 'LSTM layers, or Transformer blocks (default 2 for it)' },
+  { name: 'num_heads', type: 'int', default: 4, help: 'Transformer: attention heads (must divide --hidden_size)' },
+  { name: 'max_frames', type: 'int', default: 32, help: 'Transformer: frames with a learned position (>= seq_len - 1)' },
+  { name: 'residual_prediction', type: 'boolean', default: false, help: 'predict the increment: z[t+1] = z[t] + f(z[t], a[t])' },
+  { name: 'use_actions', type: 'boolean', default: false, help: 'feed the actions to the predictor' },
+];
+
+/** PREDICTOR_MODEL_FLAGS as createPredictor options (the sizes left to the kind's defaults unless given). */
+export function predictorModelOptions(args: { flags: FlagValues; given?: string[] }, actionSize: number, seed: number) {
+  const { flags } = args;
+  const given = (k: string) => (args.given ?? []).includes(k);
+  const kind = flags.predictor as 'lstm' | 'transformer';
+  const transformer = kind === 'transformer';
+  if (!transformer) for (const k of ['num_heads', 'max_frames']) if (given(k)) throw new UsageError(`--${k} is a Transformer option; add --predictor transformer`);
+  return {
+    predictor: kind,
+    hiddenSize: transformer && !given('hidden_size') ? undefined : (flags.hidden_size as number),
+    numLayers: transformer && !given('num_layers') ? undefined : (flags.num_layers as number),
+    ...(transformer ? { numHeads: flags.num_heads as number, maxFrames: flags.max_frames as number } : {}),
+    residualPrediction: flags.residual_prediction as boolean,
+    useActions: flags.use_actions as boolean,
+    actionSize,
+    seed,
+  };
+}
+
 /** The predictor's sequence-training flags of train-predictor as trainer options. */
 export function sequenceTrainOptions(flags: FlagValues) {
   return {

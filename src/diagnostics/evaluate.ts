@@ -19,7 +19,7 @@
  */
 import * as path from 'path';
 import { ConvVAE } from '../models/conv_vae';
-import { LatentPredictor } from '../models/latent_predictor';
+import { LatentSequenceModel } from '../models/latent_sequence_model';
 import type { Episode } from '../data/episode';
 import { channelsOf, frameBytesOf, labelHeadsOf } from '../data/episode';
 import { checkFramesFit, gatherFrames } from '../train/data';
@@ -144,9 +144,9 @@ export interface EvaluateRolloutOptions {
   batch?: number;
 }
 
-export function evaluateRollouts(predictor: LatentPredictor, vae: ConvVAE, episodes: Episode[], opts: EvaluateRolloutOptions = {}): RolloutReport {
+export function evaluateRollouts(predictor: LatentSequenceModel, vae: ConvVAE, episodes: Episode[], opts: EvaluateRolloutOptions = {}): RolloutReport {
   const fn = 'evaluateRollouts';
-  if (!(predictor instanceof LatentPredictor)) throw typeError(fn, 'predictor', 'a LatentPredictor', predictor);
+  if (!(predictor instanceof LatentSequenceModel)) throw typeError(fn, 'predictor', 'a latent predictor (LatentPredictor, LatentTransformer)', predictor);
   if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE', vae);
   if (!Array.isArray(episodes)) throw typeError(fn, 'episodes', 'an array of episodes', episodes);
   const C = checkInt(fn, 'context', opts.context ?? 4, 1);

@@ -17,7 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConvVAE } from '../models/conv_vae';
-import { LatentPredictor } from '../models/latent_predictor';
+import { LatentSequenceModel } from '../models/latent_sequence_model';
 import type { Episode } from '../data/episode';
 import { labelHeadsOf } from '../data/episode';
 import { SIM_LABEL_HEADS } from '../data/driving_sim';
@@ -57,10 +57,10 @@ export interface WorldModelEvalResult extends EvalFile {
 }
 
 /** Runs every diagnostic and writes outDir/{eval.json, tsne.json, filmstrips.json, filmstrips/*.png, *.svg}. */
-export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | null, episodes: Episode[], outDir: string, opts: WorldModelEvalOptions = {}): WorldModelEvalResult {
+export function evaluateWorldModel(vae: ConvVAE, predictor: LatentSequenceModel | null, episodes: Episode[], outDir: string, opts: WorldModelEvalOptions = {}): WorldModelEvalResult {
   const fn = 'evaluateWorldModel';
   if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE', vae);
-  if (predictor !== null && !(predictor instanceof LatentPredictor)) throw typeError(fn, 'predictor', 'a LatentPredictor or null', predictor);
+  if (predictor !== null && !(predictor instanceof LatentSequenceModel)) throw typeError(fn, 'predictor', 'a latent predictor (LatentPredictor, LatentTransformer) or null', predictor);
   if (!Array.isArray(episodes) || !episodes.length) throw typeError(fn, 'episodes', 'a non-empty array of episodes', episodes);
   if (typeof outDir !== 'string' || !outDir) throw typeError(fn, 'outDir', 'a folder path', outDir);
   const log = opts.log ?? (() => {});
@@ -181,7 +181,7 @@ export function evaluateWorldModel(vae: ConvVAE, predictor: LatentPredictor | nu
 }
 
 /** Semantic retention of closed-loop dreams on the simulator (runs whose real sim survived the horizon). */
-function closedLoopSemantics(predictor: LatentPredictor, vae: ConvVAE, trained: TrainedProbe, runs: number, Hz: number, seed: number, unreliable: boolean): EvalFile['closedLoop'] {
+function closedLoopSemantics(predictor: LatentSequenceModel, vae: ConvVAE, trained: TrainedProbe, runs: number, Hz: number, seed: number, unreliable: boolean): EvalFile['closedLoop'] {
   const probe = trained.probe;
   const heads = SIM_LABEL_HEADS;
   const acc = new RetentionAccumulator(heads, Hz);

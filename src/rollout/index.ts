@@ -21,7 +21,7 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
 import { floatToFrames } from '../ops/conv';
 import { ConvVAE } from '../models/conv_vae';
-import { LatentPredictor } from '../models/latent_predictor';
+import { LatentSequenceModel } from '../models/latent_sequence_model';
 import { DrivingSim, SIM_FRAME_BYTES } from '../data/driving_sim';
 import { contactSheet, encodePNG } from '../io/png';
 import { writeFileAtomic } from '../io/atomic_file';
@@ -136,7 +136,7 @@ export interface OpenLoopResult {
   lastContextLatent: Float32Array;
 }
 
-export function openLoopRollout(predictor: LatentPredictor, vae: ConvVAE, input: OpenLoopInput): OpenLoopResult {
+export function openLoopRollout(predictor: LatentSequenceModel, vae: ConvVAE, input: OpenLoopInput): OpenLoopResult {
   const fn = 'openLoopRollout';
   if (!input || typeof input !== 'object') throw typeError(fn, 'input', 'an object { frames, actions?, context?, horizon?, batch? }', input);
   if (!(input.frames instanceof Uint8Array)) throw typeError(fn, 'input.frames', 'a Uint8Array of uint8 HWC frames', input.frames);
@@ -266,7 +266,7 @@ export interface ClosedLoopResult {
   contextLabels: Int32Array;
 }
 
-export function closedLoopRollout(predictor: LatentPredictor, vae: ConvVAE, opts: ClosedLoopOptions = {}): ClosedLoopResult {
+export function closedLoopRollout(predictor: LatentSequenceModel, vae: ConvVAE, opts: ClosedLoopOptions = {}): ClosedLoopResult {
   const fn = 'closedLoopRollout';
   const C = checkInt(fn, 'context', opts.context ?? 8, 1);
   const Hz = checkInt(fn, 'horizon', opts.horizon ?? 16, 1);

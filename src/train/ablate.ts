@@ -49,7 +49,7 @@ import { movingMnistEpisodes } from '../data/moving_mnist';
 import { loadNpzDataset, loadPngDataset } from '../data/loaders';
 import { defaultCacheDir } from '../data/episode_cache';
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
-import { LatentPredictor } from '../models/latent_predictor';
+import { LatentSequenceModel } from '../models/latent_sequence_model';
 import { createVAE, trainVAE, TrainVAEOptions } from './train_vae';
 import { createPredictor, encodeEpisodes, LatentEpisode, trainPredictor, TrainPredictorOptions } from './train_predictor';
 import { loadPredictor, loadVAE } from './load';
@@ -394,7 +394,7 @@ function optionDiffs(a: StateFile['options'], b: StateFile['options']): string[]
   return d;
 }
 
-interface PhaseRecord {
+export interface PhaseRecord {
   done: boolean;
   spentMs: number;
   steps: number;
@@ -404,11 +404,11 @@ interface PhaseRecord {
 }
 
 /**
- * One training phase with a checkpoint folder: skipped when done.json says it finished, resumed
+ * One training phase with a checkpoint folder: skipped when phase.json says it finished, resumed
  * from latest.json with the time it had left, its time recorded at every epoch end (so a killed
- * run still knows roughly what it spent).
+ * run still knows roughly what it spent). Also the phases of bench-model (src/train/bench_model.ts).
  */
-async function runPhase(
+export async function runPhase(
   dir: string,
   minutes: number | null,
   signal: { stop: boolean } | undefined,
@@ -823,7 +823,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
         if (s.adversarial) remedies.adversarialWeight = cfg.adversarialWeight;
         if (s.classification) remedies.classificationWeight = cfg.classificationWeight;
         const phaseDir = path.join(runDir, s.endToEnd ? 'world_model' : 'predictor');
-        let predictor: LatentPredictor | null = null;
+        let predictor: LatentSequenceModel | null = null;
         const phase = await runPhase(phaseDir, sp ? sp.predictorMinutes : null, signal, cb(label), log, label, async (po) => {
           predictor = createPredictor(vae, { hiddenSize: cfg.hiddenSize, data: d.train, residualPrediction: true, seed });
           const common: TrainPredictorOptions = {
@@ -854,7 +854,7 @@ export async function ablate(options: AblateOptions = {}): Promise<AblationResul
           break seeds;
         }
         // Evaluate: the models as trained, or as their checkpoints hold them (training done in an earlier session).
-        const pr: LatentPredictor = phase.trained && predictor ? predictor : loadPredictor(phaseDir, device ? { device } : {});
+        const pr: LatentSequenceModel = phase.trained && predictor ? predictor : loadPredictor(phaseDir, device ? { device } : {});
         const evVae = s.endToEnd && !phase.trained ? (vae.dispose(), loadVAE(phaseDir, device ? { device } : {})) : vae;
         evVae.freeze().eval();
         pr.eval();

@@ -9,9 +9,10 @@
  * whichever device trained them).
  */
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
-import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
+import { LatentSequenceModel } from '../models/latent_sequence_model';
 import { CheckpointError, loadCheckpoint, restoreModule } from './checkpoint';
 import { createVAE } from './train_vae';
+import { PredictorConfig, predictorFromConfig } from './train_predictor';
 import { rememberConfig } from './train_vae';
 import { Device, resolveDevice } from './device';
 import { ConvLSTMPredictor, ConvLSTMPredictorOptions } from '../models/conv_lstm_predictor';
@@ -43,17 +44,18 @@ export function loadVAE(p: string, opts: LoadModelOptions = {}): ConvVAE {
   }
 }
 
-export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentPredictor {
+/** A trained latent predictor (LatentPredictor or LatentTransformer, as config.predictor.kind says). */
+export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentSequenceModel {
   const device = resolveDevice('loadPredictor', 'options.device', opts.device);
   const ck = loadCheckpoint(p);
   try {
-    const cfg = ck.config.predictor as LatentPredictorOptions | undefined;
+    const cfg = ck.config.predictor as PredictorConfig | undefined;
     if (!cfg || typeof cfg !== 'object') throw new CheckpointError(`${ck.path}/state.json: config.predictor is missing (is this a predictor checkpoint? kind '${ck.kind}')`);
-    let pr: LatentPredictor;
+    let pr: LatentSequenceModel;
     try {
-      pr = new LatentPredictor(cfg);
+      pr = predictorFromConfig(cfg);
     } catch (e) {
-      throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a LatentPredictor: ${(e as Error).message}`);
+      throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a ${cfg.kind === 'transformer' ? 'LatentTransformer' : 'LatentPredictor'}: ${(e as Error).message}`);
     }
     // Older configs say actionSize 3 with useActions false: remember what the model really takes.
     rememberConfig(pr, { ...cfg, actionSize: pr.actionSize });

@@ -1,6 +1,7 @@
 /**
- * trainPredictor(predictor, vae, dataset, options): fits a LatentPredictor on the latents of a
- * frozen VAE, with the settings used in the field as options:
+ * trainPredictor(predictor, vae, dataset, options): fits a latent predictor (the LSTM's
+ * LatentPredictor or the LatentTransformer) on the latents of a frozen VAE, with the settings used
+ * in the field as options:
  *
  *   const predictor = createPredictor(vae, { hiddenSize: 256, actionSize: 3, residualPrediction: true });
  *   const noActions = createPredictor(vae, { data: movingMnistEpisodes });  // useActions false, actionSize 0
@@ -22,6 +23,8 @@
  */
 import { ConvVAE } from '../models/conv_vae';
 import { LatentPredictor, LatentPredictorOptions } from '../models/latent_predictor';
+import { LatentTransformer, LatentTransformerOptions } from '../models/latent_transformer';
+import { LatentSequenceModel, PredictorKind } from '../models/latent_sequence_model';
 import { Tensor, shapeSize } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad_mode';
@@ -88,10 +91,16 @@ export function gatherWindows(lat: LatentEpisode[], refs: [number, number][], T:
 }
 
 export interface PredictorModelOptions {
-  /** Only 'lstm' today. */
-  predictor?: 'lstm';
+  /** 'lstm' (default: LatentPredictor) or 'transformer' (LatentTransformer). */
+  predictor?: PredictorKind;
+  /** The LSTM's hidden size (default 256), or the Transformer's token width (default 128). */
   hiddenSize?: number;
+  /** LSTM layers (default 1) or Transformer blocks (default 2). */
   numLayers?: number;
+  /** Transformer: attention heads (default 4; must divide hiddenSize). */
+  numHeads?: number;
+  /** Transformer: frames with a learned position (default 32; at least seqLen - 1). */
+  maxFrames?: number;
   residualPrediction?: boolean;
   /**
    * Feed the actions to the LSTM. Default: from `data` when given (on when its episodes carry
@@ -118,36 +127,43 @@ export interface CreatePredictorOptions extends PredictorModelOptions {
 }
 
 /**
- * A LatentPredictor for `vae`'s latents, built from the seed's flag names; its options are
- * remembered for checkpoints. Defaults: hiddenSize 256, numLayers 1, residualPrediction true,
- * no input noise or target jitter, seed 0; useActions and actionSize as documented on
+ * A latent predictor for `vae`'s latents, built from the seed's flag names; its options are
+ * remembered for checkpoints. `predictor` picks the kind: 'lstm' (LatentPredictor, default:
+ * hiddenSize 256, numLayers 1) or 'transformer' (LatentTransformer: hiddenSize 128 is the token
+ * width, numLayers 2 blocks, numHeads 4, maxFrames 32). Both: residualPrediction true, no input
+ * noise or target jitter, seed 0; useActions and actionSize as documented on
  * PredictorModelOptions (from `data` when given).
  */
-export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: CreatePredictorOptions = {}): LatentPredictor {
+export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: CreatePredictorOptions = {}): LatentSequenceModel {
+  const fn = 'createPredictor';
   if (!vae || typeof vae !== 'object' || !Array.isArray(vae.latentShape))
-    throw typeError('createPredictor', 'vae', 'a ConvVAE (or { latentShape })', vae);
-  if (o === null || typeof o !== 'object') throw typeError('createPredictor', 'options', 'an object', o);
-  if ((o.predictor ?? 'lstm') !== 'lstm') throw typeError('createPredictor', 'predictor', "'lstm' (the only predictor so far)", o.predictor);
+    throw typeError(fn, 'vae', 'a ConvVAE (or { latentShape })', vae);
+  if (o === null || typeof o !== 'object') throw typeError(fn, 'options', 'an object', o);
+  const kind = o.predictor ?? 'lstm';
+  if (kind !== 'lstm' && kind !== 'transformer') throw typeError(fn, 'predictor', "'lstm' or 'transformer'", o.predictor);
   // Limits before anything is allocated: 4 x hiddenSize^2 weights must fit one tensor (MAX_ELEMENTS).
-  const H = checkInt('createPredictor', 'hiddenSize', o.hiddenSize ?? 256, 1, Math.floor(Math.sqrt(MAX_ELEMENTS / 4)));
-  if (o.actionSize !== undefined) checkInt('createPredictor', 'actionSize', o.actionSize, 0, 1 << 16);
-  if (o.useActions !== undefined && typeof o.useActions !== 'boolean') throw typeError('createPredictor', 'useActions', 'a boolean', o.useActions);
+  const H = checkInt(fn, 'hiddenSize', o.hiddenSize ?? (kind === 'lstm' ? 256 : 128), 1, Math.floor(Math.sqrt(MAX_ELEMENTS / 4)));
+  if (o.actionSize !== undefined) checkInt(fn, 'actionSize', o.actionSize, 0, 1 << 16);
+  if (o.useActions !== undefined && typeof o.useActions !== 'boolean') throw typeError(fn, 'useActions', 'a boolean', o.useActions);
+  if (kind === 'lstm')
+    for (const k of ['numHeads', 'maxFrames'] as const)
+      if (o[k] !== undefined) throw rangeError(fn, `options.${k} is a Transformer option; set predictor: 'transformer' or leave it out`);
   // Defaults from the data when given: action-free episodes (Moving MNIST) make an action-free
   // predictor, instead of one expecting the simulator's 3 action values.
-  const dataActions = o.data === undefined ? undefined : episodesOf('createPredictor', o.data)[0].actionDim;
+  const dataActions = o.data === undefined ? undefined : episodesOf(fn, o.data)[0].actionDim;
   const given = o.actionSize ?? dataActions ?? 3;
   const useActions = (o.useActions ?? given > 0) && given > 0;
   if (useActions && dataActions !== undefined && dataActions !== given)
-    throw rangeError('createPredictor', `actionSize is ${given} but the episodes of options.data have ${dataActions} action values per frame`);
+    throw rangeError(fn, `actionSize is ${given} but the episodes of options.data have ${dataActions} action values per frame`);
   if (o.useActions === true && dataActions === 0)
-    throw rangeError('createPredictor', 'useActions is true but the episodes of options.data carry no actions (actionDim 0); leave useActions unset or false');
+    throw rangeError(fn, 'useActions is true but the episodes of options.data carry no actions (actionDim 0); leave useActions unset or false');
   // No action input without actions: actionSize reads 0, so code sizing action arrays from it
   // (rollouts, evaluation) asks for none.
   const A = useActions ? given : 0;
-  const L = checkInt('createPredictor', 'numLayers', o.numLayers ?? 1, 1, 64);
-  if (4 * H * (shapeSize(vae.latentShape) + A) > MAX_ELEMENTS)
+  const L = checkInt(fn, 'numLayers', o.numLayers ?? (kind === 'lstm' ? 1 : 2), 1, 64);
+  if (kind === 'lstm' && 4 * H * (shapeSize(vae.latentShape) + A) > MAX_ELEMENTS)
     throw new RangeError(`createPredictor: hiddenSize ${H} with a latent of ${shapeSize(vae.latentShape)} values makes a weight of 4 x ${H} x ${shapeSize(vae.latentShape) + A} elements, more than ${MAX_ELEMENTS}`);
-  const opts: LatentPredictorOptions = {
+  const common = {
     latentShape: vae.latentShape.slice(),
     actionSize: A,
     hiddenSize: H,
@@ -158,16 +174,29 @@ export function createPredictor(vae: ConvVAE | { latentShape: number[] }, o: Cre
     targetJitterScale: o.targetJitterScale ?? 0,
     seed: o.seed ?? 0,
   };
-  const dv = resolveDevice('createPredictor', 'device', o.device, vae instanceof ConvVAE ? moduleDevice(vae) : 'cpu');
-  const p = new LatentPredictor(opts);
-  rememberConfig(p, { ...opts });
+  const dv = resolveDevice(fn, 'device', o.device, vae instanceof ConvVAE ? moduleDevice(vae) : 'cpu');
+  let p: LatentSequenceModel;
+  if (kind === 'lstm') {
+    const opts: LatentPredictorOptions = common;
+    p = new LatentPredictor(opts);
+    rememberConfig(p, { ...opts });
+  } else {
+    const opts: LatentTransformerOptions & { kind: 'transformer' } = { kind: 'transformer', ...common, numHeads: o.numHeads ?? 4, maxFrames: o.maxFrames ?? 32 };
+    p = new LatentTransformer(opts);
+    rememberConfig(p, { ...opts });
+  }
   p.to(dv);
   return p;
 }
 
+/** The config saved with a predictor's checkpoints; `kind` absent means 'lstm' (the checkpoints before the Transformer). */
+export type PredictorConfig = (LatentPredictorOptions & { kind?: 'lstm' }) | (LatentTransformerOptions & { kind: 'transformer' });
+
 /** The options that rebuild `p` (from createPredictor, or read off its fields). */
-export function predictorConfigOf(p: LatentPredictor): LatentPredictorOptions {
-  return (modelConfigOf(p) as unknown as LatentPredictorOptions) ?? {
+export function predictorConfigOf(p: LatentSequenceModel): PredictorConfig {
+  const saved = modelConfigOf(p) as unknown as PredictorConfig | undefined;
+  if (saved) return saved;
+  const common = {
     latentShape: p.latentShape,
     actionSize: p.actionSize,
     hiddenSize: p.hiddenSize,
@@ -177,6 +206,16 @@ export function predictorConfigOf(p: LatentPredictor): LatentPredictorOptions {
     inputNoiseStd: p.inputNoiseStd,
     targetJitterScale: p.targetJitterScale,
   };
+  if (p instanceof LatentTransformer) return { kind: 'transformer', ...common, numHeads: p.numHeads, mlpRatio: p.mlpRatio, maxFrames: p.maxFrames };
+  return common;
+}
+
+/** Builds the predictor a checkpoint's config describes (throws what the constructor throws). */
+export function predictorFromConfig(cfg: PredictorConfig): LatentSequenceModel {
+  const kind = (cfg as { kind?: unknown }).kind ?? 'lstm';
+  if (kind === 'transformer') return new LatentTransformer(cfg as LatentTransformerOptions);
+  if (kind === 'lstm') return new LatentPredictor(cfg as LatentPredictorOptions);
+  throw typeError('predictorFromConfig', 'config.kind', "'lstm' or 'transformer'", kind);
 }
 
 /**
@@ -214,7 +253,7 @@ export interface TrainPredictorOptions extends CommonTrainOptions, PredictorMode
 }
 
 /** The model options a trainer was given must be those the predictor was built with, and its latent the VAE's. */
-export function checkPredictorMatches(fn: string, predictor: LatentPredictor, vae: ConvVAE, options: PredictorModelOptions): void {
+export function checkPredictorMatches(fn: string, predictor: LatentSequenceModel, vae: ConvVAE, options: PredictorModelOptions): void {
   if (predictor.latentShape.join(',') !== vae.latentShape.join(','))
     throw rangeError(fn, `the predictor's latent [${predictor.latentShape}] differs from the VAE's [${vae.latentShape}]`);
   if (options.hiddenSize !== undefined && options.hiddenSize !== predictor.hiddenSize)
@@ -223,7 +262,8 @@ export function checkPredictorMatches(fn: string, predictor: LatentPredictor, va
     throw rangeError(fn, `options.residualPrediction is ${options.residualPrediction} but the predictor was built with residual ${predictor.residual}`);
   if (options.useActions !== undefined && options.useActions !== predictor.useActions)
     throw rangeError(fn, `options.useActions is ${options.useActions} but the predictor was built with useActions ${predictor.useActions}`);
-  if ((options.predictor ?? 'lstm') !== 'lstm') throw typeError(fn, 'options.predictor', "'lstm'", options.predictor);
+  if (options.predictor !== undefined && options.predictor !== predictor.kind)
+    throw rangeError(fn, `options.predictor is '${options.predictor}' but the predictor is a${predictor.kind === 'lstm' ? 'n' : ''} '${predictor.kind}' (build it with createPredictor)`);
 }
 
 /** seqLen (default 16), windowStride (default seqLen / 2) and burnIn (default 0), checked; `unit` names what a window holds. */
@@ -238,9 +278,9 @@ export function windowOptions(fn: string, options: { seqLen?: number; windowStri
   return { T, stride, burnIn };
 }
 
-export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, dataset: EpisodeSource, options: TrainPredictorOptions = {}): Promise<TrainResult> {
+export async function trainPredictor(predictor: LatentSequenceModel, vae: ConvVAE, dataset: EpisodeSource, options: TrainPredictorOptions = {}): Promise<TrainResult> {
   const fn = 'trainPredictor';
-  if (!(predictor instanceof LatentPredictor)) throw new TypeError(`${fn}: predictor must be a LatentPredictor`);
+  if (!(predictor instanceof LatentSequenceModel)) throw new TypeError(`${fn}: predictor must be a latent predictor (LatentPredictor or LatentTransformer: createPredictor / loadPredictor)`);
   if (!(vae instanceof ConvVAE)) throw new TypeError(`${fn}: vae must be a ConvVAE`);
   checkPredictorMatches(fn, predictor, vae, options);
   const device = resolveDevice(fn, 'options.device', options.device, moduleDevice(predictor));
@@ -252,6 +292,8 @@ export async function trainPredictor(predictor: LatentPredictor, vae: ConvVAE, d
     throw rangeError(fn, `the episodes have ${eps[0].actionDim} action values per frame, the predictor expects ${predictor.actionSize} (build it with createPredictor(vae, { data }) to take both from the episodes${eps[0].actionDim === 0 ? ', or useActions: false' : ''})`);
   // Checked before encoding: a stride of 0 used to loop forever growing the window list.
   const { T, stride, burnIn } = windowOptions(fn, options, 'latents');
+  if (predictor instanceof LatentTransformer && T - 1 > predictor.maxFrames)
+    throw rangeError(fn, `options.seqLen ${T} gives windows of ${T - 1} input frames, more than the Transformer's maxFrames ${predictor.maxFrames} (build it with a larger maxFrames, or lower seqLen)`);
   const maxValWindows = options.maxValidationWindows ?? 256;
   if (!Number.isInteger(maxValWindows) || maxValWindows < 0) throw typeError(fn, 'options.maxValidationWindows', 'an integer >= 0', maxValWindows);
   vae.freeze();

@@ -85,7 +85,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConvVAE } from '../models/conv_vae';
-import { LatentPredictor } from '../models/latent_predictor';
+import { LatentSequenceModel } from '../models/latent_sequence_model';
 import { Module } from '../nn/module';
 import type { LatentClassifier } from '../models/latent_classifier';
 import { Tensor } from '../tensor/tensor';
@@ -116,7 +116,7 @@ const PARTS: readonly WorldModelPart[] = ['encoder', 'decoder', 'predictor'];
 /** What an extra loss term sees of a training step (all on the training device). */
 export interface WorldModelStepTensors {
   vae: ConvVAE;
-  predictor: LatentPredictor;
+  predictor: LatentSequenceModel;
   /** The windows' B and T. */
   batch: number;
   seqLen: number;
@@ -154,7 +154,7 @@ export interface TrainWorldModelOptions extends Omit<TrainPredictorOptions, 'lat
 
 /** The VAE and the predictor as one module (the loop's params; 'vae.*' and 'predictor.*' names). */
 class WorldModelModules extends Module {
-  constructor(readonly vae: ConvVAE, readonly predictor: LatentPredictor) {
+  constructor(readonly vae: ConvVAE, readonly predictor: LatentSequenceModel) {
     super();
     this.registerModule('vae', vae);
     this.registerModule('predictor', predictor);
@@ -205,10 +205,10 @@ function pixelLoss(vae: ConvVAE, logits: Tensor, images: Tensor, sigmoidOut: () 
   return vae.reconLoss === 'mse' ? mul(mseLoss(sigmoidOut(), images, 'sum'), 1 / N) : mul(bceWithLogits(logits, images, 'sum'), 1 / N);
 }
 
-export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, dataset: EpisodeSource, options: TrainWorldModelOptions = {}): Promise<TrainResult> {
+export async function trainWorldModel(vae: ConvVAE, predictor: LatentSequenceModel, dataset: EpisodeSource, options: TrainWorldModelOptions = {}): Promise<TrainResult> {
   const fn = 'trainWorldModel';
   if (!(vae instanceof ConvVAE)) throw typeError(fn, 'vae', 'a ConvVAE (createVAE / loadVAE)', vae);
-  if (!(predictor instanceof LatentPredictor)) throw typeError(fn, 'predictor', 'a LatentPredictor (createPredictor / loadPredictor)', predictor);
+  if (!(predictor instanceof LatentSequenceModel)) throw typeError(fn, 'predictor', 'a latent predictor (createPredictor / loadPredictor)', predictor);
   if (options === null || typeof options !== 'object') throw typeError(fn, 'options', 'an object', options);
   checkPredictorMatches(fn, predictor, vae, options);
   if ('latents' in options && (options as { latents?: unknown }).latents !== undefined)
@@ -430,7 +430,7 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentPredictor, 
 }
 
 /** The parameter count of each part (for the CLI's first line). */
-export function worldModelSizes(vae: ConvVAE, predictor: LatentPredictor): Record<WorldModelPart, number> {
+export function worldModelSizes(vae: ConvVAE, predictor: LatentSequenceModel): Record<WorldModelPart, number> {
   const p = vaeParts(vae);
   const count = (ms: Module[]) => ms.reduce((s, m) => s + m.numParameters(), 0);
   return { encoder: count(p.encoder), decoder: count(p.decoder), predictor: predictor.numParameters() };

@@ -1,17 +1,17 @@
-/** `worldkit train-predictor`: fit the LSTM predictor on a frozen VAE's latents (src/train/train_predictor.ts). */
+/** `worldkit train-predictor`: fit the latent predictor (LSTM or Transformer) on a frozen VAE's latents (src/train/train_predictor.ts). */
 import * as path from 'path';
 import { Command } from '../command';
-import { createPredictor, trainPredictor } from '../../train/train_predictor';
+import { PredictorConfig, createPredictor, predictorFromConfig, trainPredictor } from '../../train/train_predictor';
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
-import { LatentPredictor, LatentPredictorOptions } from '../../models/latent_predictor';
-import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, commonTrainOptions, sequenceTrainOptions, probeForRemedies } from '../train_support';
+import type { LatentSequenceModel } from '../../models/latent_sequence_model';
+import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, commonTrainOptions, sequenceTrainOptions, probeForRemedies, PREDICTOR_MODEL_FLAGS, predictorModelOptions } from '../train_support';
 import { END_TO_END_FLAGS, runEndToEnd, wantsEndToEnd } from '../end_to_end';
 import { PIXEL_PREDICTOR_FLAGS, runPixelPredictor, wantsPixelPredictor } from '../pixel_predictor';
 
 export const command: Command = {
   name: 'train-predictor',
-  summary: 'train the LSTM latent predictor on a frozen VAE (the seed flags: --hidden_size --scheduled_sampling ...)',
+  summary: 'train the latent predictor (LSTM or Transformer) on a frozen VAE (the seed flags: --hidden_size --scheduled_sampling ...)',
   usage: `worldkit train-predictor --vae runs/vae [--data sim|path] [--out runs/predictor] [flags]
 
 Encodes every frame once with the frozen VAE, then trains the predictor on windows of
@@ -21,6 +21,9 @@ review's run:
   worldkit train-predictor --vae runs/vae --epochs 40 --batch_size 4 --lr 1e-4 --hidden_size 256 \\
     --predictor lstm --residual_prediction --scheduled_sampling --use_actions \\
     --lr_schedule cosine --input_noise_std 0.01 --target_jitter_scale 0.005
+--predictor transformer trains a causal Transformer over the latent's tokens instead (--hidden_size
+is its token width, default 128; --num_layers blocks, default 2; --num_heads 4; --max_frames 32;
+docs/predictors.md).
 Remedies (docs/remedies.md): --perceptual_weight, --adversarial_weight, --classification_weight
 add loss terms on the predictions (e.g. --perceptual_weight 1 --probe runs/demo/probe).
 --predictor convlstm trains a ConvLSTM on the frames themselves, no --vae (--data sim|mmnist|file,
@@ -35,12 +38,8 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     { name: 'out', type: 'string', default: path.join('runs', 'predictor'), metavar: 'dir', help: 'checkpoint and metrics folder' },
     ...COMMON_TRAIN_FLAGS,
     DEVICE_FLAG,
-    { name: 'hidden_size', type: 'int', default: 256, help: 'LSTM hidden size' },
-    { name: 'num_layers', type: 'int', default: 1, help: 'LSTM layers' },
-    { name: 'predictor', type: 'string', default: 'lstm', choices: ['lstm', 'convlstm'], help: "predictor type ('convlstm': pixel space, no VAE)" },
-    { name: 'residual_prediction', type: 'boolean', default: false, help: 'predict the increment: z[t+1] = z[t] + f(z[t], a[t])' },
+    ...PREDICTOR_MODEL_FLAGS,
     { name: 'scheduled_sampling', type: 'boolean', default: false, help: 'feed own predictions with probability 1 - pTrue (decaying)' },
-    { name: 'use_actions', type: 'boolean', default: false, help: 'feed the actions to the LSTM' },
     { name: 'input_noise_std', type: 'number', default: 0, help: 'std of Gaussian noise on the latent inputs' },
     { name: 'target_jitter_scale', type: 'number', default: 0, help: 'std of Gaussian noise on the target latents' },
     { name: 'seq_len', type: 'int', default: 16, help: 'window length in frames' },
@@ -57,26 +56,19 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     const vae = openVAE(flags.vae, device);
     const out = flags.out as string;
     const eps = loadData(flags);
-    let predictor: LatentPredictor;
+    let predictor: LatentSequenceModel;
     if (flags.resume) {
       const ck = withCheckpointErrors('--resume', () => loadCheckpoint(out));
-      const cfg = ck.config.predictor as LatentPredictorOptions;
+      const cfg = ck.config.predictor as PredictorConfig;
       ck.dispose();
-      predictor = new LatentPredictor(cfg);
+      predictor = predictorFromConfig(cfg);
       rememberConfig(predictor, { ...cfg });
     } else {
-      predictor = createPredictor(vae, {
-        hiddenSize: flags.hidden_size as number,
-        numLayers: flags.num_layers as number,
-        residualPrediction: flags.residual_prediction as boolean,
-        useActions: flags.use_actions as boolean,
-        actionSize: eps[0].actionDim,
-        seed: flags.seed as number,
-      });
+      predictor = createPredictor(vae, predictorModelOptions(args, eps[0].actionDim, flags.seed as number));
     }
     const remedies = remedyFlags(flags);
     const probe = await probeForRemedies(flags, eps, out, io);
-    io.out(`train-predictor: ${eps.length} episodes; LSTM hidden ${predictor.hiddenSize}, ${predictor.numParameters()} parameters; device ${device}; out ${out}`);
+    io.out(`train-predictor: ${eps.length} episodes; ${predictor.describe()}, ${predictor.numParameters()} parameters; device ${device}; out ${out}`);
     const intr = interruptible(io);
     try {
       const r = await trainPredictor(predictor, vae, eps, {
