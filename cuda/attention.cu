@@ -144,6 +144,7 @@ __global__ void __launch_bounds__(kRows) keyTileKernel(Dims d, const float* __re
   __shared__ float Qs[kCols][DH];
   __shared__ float Gs[kCols][DH];
   __shared__ float Ls[kCols], Ds[kCols];
+  __shared__ unsigned long long Es[kCols];  // the staged rows' visible ends (one 64-bit division per row, not per key)
   const unsigned long long tilesK = (d.Tk + kRows - 1) / kRows;
   const unsigned long long bh = blockIdx.x / tilesK, j0 = (blockIdx.x % tilesK) * kRows;
   const unsigned long long j = j0 + threadIdx.x;
@@ -166,11 +167,12 @@ __global__ void __launch_bounds__(kRows) keyTileKernel(Dims d, const float* __re
       const unsigned long long i = i0 + threadIdx.x;
       Ls[threadIdx.x] = i < d.Tq ? lse[bh * d.Tq + i] : 0.0f;
       Ds[threadIdx.x] = i < d.Tq ? D[bh * d.Tq + i] : 0.0f;
+      Es[threadIdx.x] = i < d.Tq ? visibleEnd(d, i) : 0;
     }
     __syncthreads();
     if (!active) continue;
     for (unsigned r = 0; r < kCols && i0 + r < d.Tq; ++r) {
-      if (j >= visibleEnd(d, i0 + r)) continue;
+      if (j >= Es[r]) continue;
       float s = 0.0f, dp = 0.0f;
 #pragma unroll
       for (int dd = 0; dd < DH; ++dd) {
