@@ -300,6 +300,13 @@ describe('worldkit train-predictor --predictor convlstm', () => {
     expect(r2.code).toBe(0);
     expect(r2.out).toMatch(/resuming at epoch 4/);
     expect(r2.out).toMatch(/completed: 4 epochs/);
+    // worldkit rollout takes the pixel-space checkpoint without --vae: rows real / imagined
+    const film = path.join(tmp('film'), 'f.png');
+    const rr = await run(['rollout', '--predictor', out, '--data', 'mmnist', '--episodes', '2', '--context', '3', '--horizon', '4', '--count', '2', '--out', film]);
+    expect(rr.err).toBe('');
+    expect(rr.out).toMatch(/open loop \(pixel space\): 2 sequences, 3 context frames, 4 imagined/);
+    expect(fs.statSync(film).size).toBeGreaterThan(100);
+    expect((await run(['rollout', '--predictor', out, '--data', 'mmnist', '--episodes', '2', '--closed_loop'])).err).toMatch(/--closed_loop needs a latent predictor/);
     expect((await run([...base, '--vae', 'runs/vae'])).err).toMatch(/--vae does not apply to --predictor convlstm/);
     expect((await run([...base, '--hidden_size', '8'])).code).toBe(2);
     expect((await run(['train-predictor', '--vae', 'x', '--patch_size', '2'])).err).toMatch(/--patch_size is a ConvLSTM option/);

@@ -186,6 +186,11 @@ describe('training the LatentTransformer', () => {
     const r2 = io();
     expect(await main(['train-predictor', ...base, '--epochs', '2', '--resume'], r2.io)).toBe(0);
     expect(loadPredictor(out)).toBeInstanceOf(LatentTransformer);
+    const film = path.join(tmp('film'), 'f.png');
+    const r3 = io();
+    expect(await main(['rollout', '--vae', vdir, '--predictor', out, '--episodes', '2', '--steps', '30', '--context', '3', '--horizon', '4', '--count', '1', '--out', film], r3.io)).toBe(0);
+    expect(r3.out.join('\n')).toMatch(/open loop: 1 sequences, 3 context frames, 4 imagined/);
+    expect(fs.statSync(film).size).toBeGreaterThan(100);
     const bad = io();
     expect(await main(['train-predictor', '--vae', vdir, '--episodes', '4', '--steps', '30', '--num_heads', '2', '--out', tmp('bad')], bad.io)).not.toBe(0);
     expect(bad.err.join('\n')).toMatch(/--num_heads is a Transformer option/);

@@ -51,7 +51,7 @@ export async function runEndToEnd(args: ParsedArgs, io: CliIO): Promise<number> 
   const device = deviceFlag(flags);
   const freeze = parseFreeze(flags.freeze);
   const out = flags.out as string;
-  const eps = loadData(flags);
+  const eps = loadData(flags, args.given);
   let vae: ConvVAE;
   let predictor: LatentSequenceModel;
   if (flags.resume) {

@@ -13,8 +13,6 @@ import { CliIO } from './command';
 import { ConvLSTMPredictor, ConvLSTMPredictorOptions } from '../models/conv_lstm_predictor';
 import { trainPixelPredictor } from '../train/train_pixel_predictor';
 import { loadCheckpoint } from '../train/checkpoint';
-import { movingMnistEpisodes } from '../data/moving_mnist';
-import type { Episode } from '../data/episode';
 import { channelsOf } from '../data/episode';
 import { budgetLine, commonTrainOptions, deviceFlag, interruptible, loadData, progress, withCheckpointErrors } from './train_support';
 
@@ -38,18 +36,6 @@ export function wantsPixelPredictor(args: ParsedArgs): boolean {
   return false;
 }
 
-/** --data: 'mmnist' generates Moving MNIST (gray, 20 frames a sequence); anything else as the other commands read it. */
-function pixelData(args: ParsedArgs): Episode[] {
-  const { flags } = args;
-  const given = (k: string) => (args.given ?? []).includes(k);
-  if (flags.data !== 'mmnist') return loadData(flags);
-  const count = given('episodes') ? (flags.episodes as number) : 1000;
-  const frames = given('steps') ? (flags.steps as number) : 20;
-  if (count < 2) throw new UsageError(`--episodes must be >= 2 for --data mmnist (one is held out for validation), got ${count}`);
-  if (frames < 2) throw new UsageError(`--steps must be >= 2 for --data mmnist, got ${frames}`);
-  return movingMnistEpisodes({ count, frames, seed: flags.data_seed as number, split: 'train' });
-}
-
 export async function runPixelPredictor(args: ParsedArgs, io: CliIO): Promise<number> {
   const { flags } = args;
   const given = (k: string) => (args.given ?? []).includes(k);
@@ -57,7 +43,7 @@ export async function runPixelPredictor(args: ParsedArgs, io: CliIO): Promise<nu
   if (stray.length) throw new UsageError(`--${stray[0]} does not apply to --predictor convlstm (a pixel-space model: no VAE, no latent)`);
   const device = deviceFlag(flags);
   const out = flags.out as string;
-  const eps = pixelData(args);
+  const eps = loadData(flags, args.given);
   const e0 = eps[0];
   let predictor: ConvLSTMPredictor;
   if (flags.resume) {

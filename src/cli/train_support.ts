@@ -9,10 +9,11 @@ import { FlagSpec, FlagValues, UsageError } from './flags';
 import { CliIO } from './command';
 import type { Episode } from '../data/episode';
 import { generateEpisodes } from '../data';
+import { movingMnistEpisodes } from '../data/moving_mnist';
 import { loadNpzDataset, loadPngDataset } from '../data/loaders';
 import type { TrainCallbacks } from '../train/loop';
-import { CheckpointError } from '../train/checkpoint';
-import { loadPredictor, loadVAE } from '../train/load';
+import { CheckpointError, loadCheckpoint } from '../train/checkpoint';
+import { loadPixelPredictor, loadPredictor, loadVAE } from '../train/load';
 import { backendNames, findBackend } from '../backend/registry';
 import type { Device } from '../tensor/memory';
 import * as path from 'path';
@@ -41,9 +42,9 @@ export function deviceFlag(flags: FlagValues): Device {
 }
 
 export const DATA_FLAGS: FlagSpec[] = [
-  { name: 'data', type: 'string', default: 'sim', metavar: 'sim|file.npz|dir', help: "dataset: 'sim' (the embedded driving simulator), a World Models .npz file or folder, or a folder of PNG frames + actions.csv" },
-  { name: 'episodes', type: 'int', default: 24, help: 'sim: number of episodes' },
-  { name: 'steps', type: 'int', default: 160, help: 'sim: steps per episode' },
+  { name: 'data', type: 'string', default: 'sim', metavar: 'sim|mmnist|file.npz|dir', help: "dataset: 'sim' (the embedded driving simulator), 'mmnist' (Moving MNIST, generated, gray, train digits), a World Models .npz file or folder, or a folder of PNG frames + actions.csv" },
+  { name: 'episodes', type: 'int', default: 24, help: 'sim: number of episodes (mmnist: sequences, default 1000)' },
+  { name: 'steps', type: 'int', default: 160, help: 'sim: steps per episode (mmnist: frames per sequence, default 20)' },
   { name: 'data_seed', type: 'int', default: 1, help: 'sim: seed of the roads and the driver' },
 ];
 
@@ -75,9 +76,17 @@ export function budgetLine(r: { budget?: { minutes: number; firstPlannedSteps: n
   return `budget ${+b.minutes.toPrecision(3)} min: ${b.steps} steps of ${b.plannedSteps} planned (first plan ${b.firstPlannedSteps}; ${b.msPerStep.toFixed(1)} ms a step), ${(b.wallMs / 60000).toFixed(2)} min`;
 }
 
-export function loadData(flags: FlagValues): Episode[] {
+/** The episodes --data names; `given` (the flags given on the command line) picks mmnist's own defaults for --episodes and --steps. */
+export function loadData(flags: FlagValues, given: string[] = []): Episode[] {
   const d = String(flags.data ?? 'sim');
   if (d === 'sim') return generateEpisodes({ episodes: flags.episodes as number, steps: flags.steps as number, seed: flags.data_seed as number });
+  if (d === 'mmnist') {
+    const count = given.includes('episodes') ? (flags.episodes as number) : 1000;
+    const frames = given.includes('steps') ? (flags.steps as number) : 20;
+    if (count < 2) throw new UsageError(`--episodes must be >= 2 for --data mmnist (one is held out for validation), got ${count}`);
+    if (frames < 2) throw new UsageError(`--steps must be >= 2 for --data mmnist, got ${frames}`);
+    return movingMnistEpisodes({ count, frames, seed: flags.data_seed as number, split: 'train' });
+  }
   if (!fs.existsSync(d)) throw new UsageError(`--data ${d}: no such file or folder`);
   const r = d.endsWith('.npz') || (fs.statSync(d).isDirectory() && fs.readdirSync(d).some((f) => f.endsWith('.npz'))) ? loadNpzDataset(d) : loadPngDataset(d);
   if (!r.episodes.length) throw new UsageError(`--data ${d}: no episodes could be loaded${r.errors.length ? ` (${r.errors[0].file}: ${r.errors[0].message})` : ''}`);
@@ -104,6 +113,20 @@ export const openVAE = (p: unknown, device: Device = 'cpu') => {
 export const openPredictor = (p: unknown, device: Device = 'cpu') => {
   if (typeof p !== 'string' || !p) throw new UsageError('--predictor <checkpoint folder> is required');
   return withCheckpointErrors('--predictor', () => loadPredictor(p, { device }));
+};
+/** Whether the checkpoint at p holds a pixel-space predictor (config.predictor.kind 'convlstm'). */
+export function isPixelPredictorCheckpoint(p: unknown): boolean {
+  if (typeof p !== 'string' || !p) throw new UsageError('--predictor <checkpoint folder> is required');
+  const ck = withCheckpointErrors('--predictor', () => loadCheckpoint(p));
+  try {
+    return (ck.config.predictor as { kind?: unknown } | undefined)?.kind === 'convlstm';
+  } finally {
+    ck.dispose();
+  }
+}
+export const openPixelPredictor = (p: unknown, device: Device = 'cpu') => {
+  if (typeof p !== 'string' || !p) throw new UsageError('--predictor <checkpoint folder> is required');
+  return withCheckpointErrors('--predictor', () => loadPixelPredictor(p, { device }));
 };
 
 function fmtTime(s: number): string {

@@ -215,6 +215,7 @@ export function predictorFromConfig(cfg: PredictorConfig): LatentSequenceModel {
   const kind = (cfg as { kind?: unknown }).kind ?? 'lstm';
   if (kind === 'transformer') return new LatentTransformer(cfg as LatentTransformerOptions);
   if (kind === 'lstm') return new LatentPredictor(cfg as LatentPredictorOptions);
+  if (kind === 'convlstm') throw rangeError('predictorFromConfig', "config.kind is 'convlstm': a pixel-space ConvLSTMPredictor, not a latent predictor (load it with loadPixelPredictor)");
   throw typeError('predictorFromConfig', 'config.kind', "'lstm' or 'transformer'", kind);
 }
 

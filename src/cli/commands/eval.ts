@@ -41,11 +41,11 @@ episodes of another seed, never the evaluated ones) and saved to --probe (defaul
     { name: 'out', type: 'string', default: path.join('runs', 'eval'), metavar: 'dir', help: 'output folder (eval/ and report.html inside)' },
     DEVICE_FLAG,
   ],
-  async run({ flags }, io) {
+  async run({ flags, given }, io) {
     const device = deviceFlag(flags);
     const vae = openVAE(flags.vae, device);
     const predictor = flags.predictor !== undefined ? openPredictor(flags.predictor, device) : null;
-    const eps = loadData(flags);
+    const eps = loadData(flags, given);
     const out = flags.out as string;
     const log = (l: string) => io.out(l);
     let probe: (TrainedProbe & { reused?: boolean }) | undefined;

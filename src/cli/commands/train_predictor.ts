@@ -55,7 +55,7 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     const device = deviceFlag(flags);
     const vae = openVAE(flags.vae, device);
     const out = flags.out as string;
-    const eps = loadData(flags);
+    const eps = loadData(flags, args.given);
     let predictor: LatentSequenceModel;
     if (flags.resume) {
       const ck = withCheckpointErrors('--resume', () => loadCheckpoint(out));

@@ -82,7 +82,7 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
     if (!(aw >= 0)) throw new UsageError(`--adversarial_weight expects a number >= 0, got ${aw}`);
     if (!(discLr >= 0)) throw new UsageError(`--disc_lr expects a number >= 0, got ${discLr}`);
     if (!Number.isInteger(discSteps) || discSteps < 1) throw new UsageError(`--disc_steps expects an integer >= 1, got ${discSteps}`);
-    const eps = loadData(flags);
+    const eps = loadData(flags, args.given);
     const vae = createVAE(vaeCfg);
     io.out(`train-vae: ${eps.length} episodes, ${eps.reduce((s, e) => s + e.length, 0)} frames; VAE ${vae.numParameters()} parameters (latent [${vae.latentShape}]${vaeCfg.blocksPerStage ? `, ${vaeCfg.blocksPerStage} residual blocks per stage` : ''}); device ${device}; out ${out}`);
     let perceptualNetwork: TrainVAEOptions['perceptualNetwork'];
