@@ -17,7 +17,7 @@ import { loadCheckpoint } from '../train/checkpoint';
 import { trainWorldModel, worldModelSizes, WorldModelPart } from '../train/train_world_model';
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
 import type { LatentSequenceModel } from '../models/latent_sequence_model';
-import { budgetLine, deviceFlag, interruptible, loadData, openVAE, progress, remedyFlags, withCheckpointErrors, commonTrainOptions, sequenceTrainOptions, probeForRemedies, predictorModelOptions } from './train_support';
+import { deviceFlag, loadData, openVAE, remedyFlags, withCheckpointErrors, commonTrainOptions, sequenceTrainOptions, probeForRemedies, predictorModelOptions, runTrainer } from './train_support';
 
 export const END_TO_END_FLAGS: FlagSpec[] = [
   { name: 'end_to_end', type: 'boolean', default: false, help: 'train the VAE (encoder, decoder) and the predictor together on frames: recon + KL + latent + decoded-prediction pixel losses' },
@@ -75,9 +75,8 @@ export async function runEndToEnd(args: ParsedArgs, io: CliIO): Promise<number> 
   const probe = await probeForRemedies(flags, eps, out, io);
   const n = worldModelSizes(vae, predictor);
   io.out(`train-predictor (end-to-end): ${eps.length} episodes; encoder ${n.encoder}, decoder ${n.decoder}, predictor ${n.predictor} parameters${freeze?.length ? `; frozen: ${freeze.join(', ')}` : ''}; device ${device}; out ${out}`);
-  const intr = interruptible(io);
-  try {
-    const r = await trainWorldModel(vae, predictor, eps, {
+  return runTrainer(io, flags, 'world model', (run) =>
+    trainWorldModel(vae, predictor, eps, {
       device,
       ...commonTrainOptions(args),
       ...sequenceTrainOptions(flags),
@@ -88,16 +87,7 @@ export async function runEndToEnd(args: ParsedArgs, io: CliIO): Promise<number> 
       reconWeight: given('recon_weight') ? (flags.recon_weight as number) : undefined,
       ...remedies,
       probe,
-      checkpointDir: out,
-      resume: flags.resume as boolean,
-      callbacks: progress(io, 'world model'),
-      signal: intr.signal,
-    });
-    const bl = budgetLine(r);
-    if (bl) io.out(bl);
-    io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
-    return r.stopReason === 'interrupted' ? 130 : 0;
-  } finally {
-    intr.release();
-  }
+      ...run,
+    }),
+  );
 }

@@ -14,7 +14,7 @@ import { ConvLSTMPredictor, ConvLSTMPredictorOptions } from '../models/conv_lstm
 import { trainPixelPredictor } from '../train/train_pixel_predictor';
 import { loadCheckpoint } from '../train/checkpoint';
 import { channelsOf } from '../data/episode';
-import { budgetLine, commonTrainOptions, deviceFlag, interruptible, loadData, progress, withCheckpointErrors } from './train_support';
+import { commonTrainOptions, deviceFlag, loadData, withCheckpointErrors, runTrainer } from './train_support';
 
 export const PIXEL_PREDICTOR_FLAGS: FlagSpec[] = [
   { name: 'hidden_channels', type: 'int', default: 64, help: 'convlstm: hidden channels of each ConvLSTM cell (--num_layers cells, default 2 for it)' },
@@ -72,24 +72,14 @@ export async function runPixelPredictor(args: ParsedArgs, io: CliIO): Promise<nu
   }
   const [C, H, W] = predictor.frameShape;
   io.out(`train-predictor (convlstm): ${eps.length} episodes of ${H}x${W}x${C} frames; ${predictor.numLayers} ConvLSTM cells of ${predictor.hiddenChannels} channels on ${predictor.patchSize}x${predictor.patchSize} patches, ${predictor.numParameters()} parameters; loss ${predictor.lossKind}; device ${device}; out ${out}`);
-  const intr = interruptible(io);
-  try {
-    const r = await trainPixelPredictor(predictor, eps, {
+  return runTrainer(io, flags, 'convlstm', (run) =>
+    trainPixelPredictor(predictor, eps, {
       device,
       ...commonTrainOptions(args),
       scheduledSampling: flags.scheduled_sampling as boolean,
       seqLen: flags.seq_len as number,
       burnIn: flags.burn_in as number,
-      checkpointDir: out,
-      resume: flags.resume as boolean,
-      callbacks: progress(io, 'convlstm'),
-      signal: intr.signal,
-    });
-    const bl = budgetLine(r);
-    if (bl) io.out(bl);
-    io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
-    return r.stopReason === 'interrupted' ? 130 : 0;
-  } finally {
-    intr.release();
-  }
+      ...run,
+    }),
+  );
 }

@@ -11,7 +11,7 @@ import type { Episode } from '../data/episode';
 import { generateEpisodes } from '../data';
 import { movingMnistEpisodes } from '../data/moving_mnist';
 import { loadNpzDataset, loadPngDataset } from '../data/loaders';
-import type { TrainCallbacks } from '../train/loop';
+import type { TrainCallbacks, TrainResult } from '../train/loop';
 import { CheckpointError, loadCheckpoint } from '../train/checkpoint';
 import { loadPixelPredictor, loadPredictor, loadVAE } from '../train/load';
 import { backendNames, findBackend } from '../backend/registry';
@@ -263,6 +263,32 @@ export function interruptible(io: CliIO): { signal: { stop: boolean }; release()
   };
   process.on('SIGINT', handler);
   return { signal, release: () => process.off('SIGINT', handler) };
+}
+
+/** The options every training command hands its trainer: where to checkpoint, whether to resume, progress, Ctrl-C. */
+export interface TrainerRunOptions {
+  checkpointDir: string;
+  resume: boolean;
+  callbacks: TrainCallbacks;
+  signal: { stop: boolean };
+}
+
+/**
+ * Runs a trainer as the training commands do: with those options (--out, --resume, a progress bar
+ * labelled `label`, Ctrl-C saving a checkpoint), then prints the budget line and how it stopped.
+ * Returns the exit code: 130 when interrupted, else 0.
+ */
+export async function runTrainer(io: CliIO, flags: FlagValues, label: string, train: (o: TrainerRunOptions) => Promise<TrainResult>): Promise<number> {
+  const intr = interruptible(io);
+  try {
+    const r = await train({ checkpointDir: flags.out as string, resume: flags.resume as boolean, callbacks: progress(io, label), signal: intr.signal });
+    const bl = budgetLine(r);
+    if (bl) io.out(bl);
+    io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
+    return r.stopReason === 'interrupted' ? 130 : 0;
+  } finally {
+    intr.release();
+  }
 }
 
 /** The remedies' flags of train-predictor (issue 12; docs/remedies.md). */

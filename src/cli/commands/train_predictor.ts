@@ -5,7 +5,7 @@ import { PredictorConfig, createPredictor, predictorFromConfig, trainPredictor }
 import { rememberConfig } from '../../train/train_vae';
 import { loadCheckpoint } from '../../train/checkpoint';
 import type { LatentSequenceModel } from '../../models/latent_sequence_model';
-import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, openVAE, progress, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, commonTrainOptions, sequenceTrainOptions, probeForRemedies, PREDICTOR_MODEL_FLAGS, predictorModelOptions } from '../train_support';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, loadData, openVAE, withCheckpointErrors, REMEDY_FLAGS, remedyFlags, commonTrainOptions, sequenceTrainOptions, probeForRemedies, PREDICTOR_MODEL_FLAGS, predictorModelOptions, runTrainer } from '../train_support';
 import { END_TO_END_FLAGS, runEndToEnd, wantsEndToEnd } from '../end_to_end';
 import { PIXEL_PREDICTOR_FLAGS, runPixelPredictor, wantsPixelPredictor } from '../pixel_predictor';
 
@@ -69,25 +69,15 @@ trains on the GPU (checkpoints still load on the CPU); without a usable GPU it e
     const remedies = remedyFlags(flags);
     const probe = await probeForRemedies(flags, eps, out, io);
     io.out(`train-predictor: ${eps.length} episodes; ${predictor.describe()}, ${predictor.numParameters()} parameters; device ${device}; out ${out}`);
-    const intr = interruptible(io);
-    try {
-      const r = await trainPredictor(predictor, vae, eps, {
+    return runTrainer(io, flags, 'predictor', (run) =>
+      trainPredictor(predictor, vae, eps, {
         device,
         ...commonTrainOptions(args),
         ...sequenceTrainOptions(flags),
         ...remedies,
         probe,
-        checkpointDir: out,
-        resume: flags.resume as boolean,
-        callbacks: progress(io, 'predictor'),
-        signal: intr.signal,
-      });
-      const bl = budgetLine(r);
-      if (bl) io.out(bl);
-      io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
-      return r.stopReason === 'interrupted' ? 130 : 0;
-    } finally {
-      intr.release();
-    }
+        ...run,
+      }),
+    );
   },
 };

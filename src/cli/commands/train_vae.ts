@@ -9,7 +9,7 @@ import { ensureSemanticProbe, loadSemanticProbe } from '../../diagnostics/semant
 import { labelHeadsOf } from '../../data/episode';
 import { defaultCacheDir } from '../../data/episode_cache';
 import type { ConvVAEOptions } from '../../models/conv_vae';
-import { COMMON_TRAIN_FLAGS, budgetLine, DATA_FLAGS, DEVICE_FLAG, deviceFlag, interruptible, loadData, progress, withCheckpointErrors, commonTrainOptions } from '../train_support';
+import { COMMON_TRAIN_FLAGS, DATA_FLAGS, DEVICE_FLAG, deviceFlag, loadData, withCheckpointErrors, commonTrainOptions, runTrainer } from '../train_support';
 
 function ints(flag: string, s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
@@ -106,24 +106,14 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
       }
     }
     if (aw > 0) io.out(`adversarial: weight ${aw}, patch discriminator on pixels (lr ${discLr}, ${discSteps} update${discSteps > 1 ? 's' : ''} per step)`);
-    const intr = interruptible(io);
-    try {
-      const r = await trainVAE(vae, eps, {
+    return runTrainer(io, flags, 'vae', (run) =>
+      trainVAE(vae, eps, {
         device,
         ...commonTrainOptions(args),
-        checkpointDir: out,
-        resume: flags.resume as boolean,
         ...(pw > 0 ? { perceptualWeight: pw, perceptualNetwork } : {}),
         ...(aw > 0 ? { adversarialWeight: aw, discLr, discSteps } : {}),
-        callbacks: progress(io, 'vae'),
-        signal: intr.signal,
-      });
-      const bl = budgetLine(r);
-      if (bl) io.out(bl);
-      io.out(`${r.stopReason}: ${r.epochs} epochs, step ${r.step}; checkpoint ${r.checkpoint}`);
-      return r.stopReason === 'interrupted' ? 130 : 0;
-    } finally {
-      intr.release();
-    }
+        ...run,
+      }),
+    );
   },
 };
