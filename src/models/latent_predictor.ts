@@ -18,10 +18,9 @@
  * In training mode, inputNoiseStd adds Gaussian noise to the latent inputs and
  * targetJitterScale to the targets of loss(); both are drawn from the model's seeded Generator.
  */
-import { checkInt, typeError } from '../errors';
+import { checkInt } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { concat, slice, stack } from '../ops/shape';
-import { noGrad } from '../autograd/grad_mode';
 import { Generator } from '../random/generator';
 import { Module, Parameter } from '../nn/module';
 import { LSTM } from '../nn/lstm';
@@ -124,35 +123,24 @@ export class LatentPredictor extends LatentSequenceModel {
     };
   }
 
-  /**
-   * Open-loop rollout without gradients: warms up on contextZ [B,C,...latent] (C >= 1) with
-   * actions[:,0..C-1], then feeds its own predictions. actions [B, >= C+horizon-1, A].
-   * Returns the predictions of steps C..C+horizon-1: [B,horizon,...latent].
-   */
-  rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    const fn = 'LatentPredictor.rollout';
-    checkInt(fn, 'horizon', horizon, 1);
-    return noGrad(() => {
-      const zf = this.flatZ(fn, contextZ, 1, 'contextZ');
-      const [B, C, D] = zf.shape;
-      const A = this.actionSize;
-      const at = this.actionsFor(fn, actions, B, C + horizon - 1);
-      let x = this.inputOf(zf, at ? slice(at, [0, 0, 0], [B, C, A]) : null);
-      const hs: Tensor[] = [];
-      const cs: Tensor[] = [];
-      for (const p of this.lstm.layers) {
-        const [y, hN, cN] = lstmSequence(x, null, null, p.wih, p.whh, p.bih, p.bhh, true);
-        x = y;
-        hs.push(hN);
-        cs.push(cN);
-      }
-      const zLast = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
-      let pred = this.head.forward(hs[this.numLayers - 1], this.residual ? zLast : null);
-      if (horizon === 1) return pred.reshape(this.outShape(B, 1, contextZ));
-      // The later steps as one backend kernel (on the CPU one native call, cpp/lstm.cpp
-      // lstmRolloutForward); test/helpers/predictor_stepwise.ts is the per-step reference.
-      const rest = lstmRollout(this.weights(), this.residual, stack(hs, 0), stack(cs, 0), pred, at, C, horizon - 1);
-      return concat([pred.reshape(B, 1, D), rest], 1).reshape(this.outShape(B, horizon, contextZ));
-    });
+  /** The rollout after the checks (LatentSequenceModel.rollout): the context through the LSTM, then the fused open-loop kernel. */
+  protected rolloutFrom(zf: Tensor, at: Tensor | null, horizon: number): Tensor {
+    const [B, C, D] = zf.shape;
+    let x = this.inputOf(zf, at ? slice(at, [0, 0, 0], [B, C, this.actionSize]) : null);
+    const hs: Tensor[] = [];
+    const cs: Tensor[] = [];
+    for (const p of this.lstm.layers) {
+      const [y, hN, cN] = lstmSequence(x, null, null, p.wih, p.whh, p.bih, p.bhh, true);
+      x = y;
+      hs.push(hN);
+      cs.push(cN);
+    }
+    const zLast = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
+    const pred = this.head.forward(hs[this.numLayers - 1], this.residual ? zLast : null);
+    if (horizon === 1) return pred.reshape(B, 1, D);
+    // The later steps as one backend kernel (on the CPU one native call, cpp/lstm.cpp
+    // lstmRolloutForward); test/helpers/predictor_stepwise.ts is the per-step reference.
+    const rest = lstmRollout(this.weights(), this.residual, stack(hs, 0), stack(cs, 0), pred, at, C, horizon - 1);
+    return concat([pred.reshape(B, 1, D), rest], 1);
   }
 }

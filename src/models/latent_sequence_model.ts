@@ -134,7 +134,19 @@ export abstract class LatentSequenceModel extends Module {
    * actions[:,0..C-1], then feeds its own predictions. actions [B, >= C+horizon-1, A].
    * Returns the predictions of steps C..C+horizon-1: [B,horizon,...latent].
    */
-  abstract rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor;
+  rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
+    const fn = `${this.constructor.name}.rollout`;
+    checkInt(fn, 'horizon', horizon, 1);
+    return noGrad(() => {
+      const zf = this.flatZ(fn, contextZ, 1, 'contextZ');
+      const [B, C] = zf.shape;
+      const at = this.actionsFor(fn, actions, B, C + horizon - 1);
+      return this.rolloutFrom(zf, at, horizon).reshape(this.outShape(B, horizon, contextZ));
+    });
+  }
+
+  /** rollout() after its checks, under noGrad: zf [B,C,D], at [B, C+horizon-1, A] | null -> [B,horizon,D]. */
+  protected abstract rolloutFrom(zf: Tensor, at: Tensor | null, horizon: number): Tensor;
 
   /** One line for logs: the kind and its sizes. */
   abstract describe(): string;

@@ -35,7 +35,6 @@ import { add, gelu } from '../ops/elementwise';
 import { layerNorm } from '../ops/layer_norm';
 import { causalAttention } from '../ops/attention';
 import { addNoise as addNoiseOp, pickRows } from '../ops/predictor_unroll';
-import { noGrad } from '../autograd/grad_mode';
 import { Generator } from '../random/generator';
 import { Module, Parameter } from '../nn/module';
 import { Linear } from '../nn/linear';
@@ -239,48 +238,40 @@ export class LatentTransformer extends LatentSequenceModel {
     return concat(preds, 1).reshape(this.outShape(B, T - 1, z));
   }
 
-  rollout(contextZ: Tensor, actions: Tensor | null | undefined, horizon: number): Tensor {
-    const fn = 'LatentTransformer.rollout';
-    checkInt(fn, 'horizon', horizon, 1);
-    return noGrad(() => {
-      const zf = this.flatZ(fn, contextZ, 1, 'contextZ');
-      const [B, C, D] = zf.shape;
-      const A = this.actionSize;
-      const at = this.actionsFor(fn, actions, B, C + horizon - 1);
-      const act = (t0: number, n: number) => (at ? slice(at, [0, t0, 0], [B, n, A]) : null);
-      // Inputs so far (context, then predictions), kept to re-encode a sliding window.
-      const inputs: Tensor[] = [];
-      const preds: Tensor[] = [];
-      let cache: KvCache = { k: [], v: [] };
-      let cached = 0;
-      // The context in windows of at most maxFrames frames; the last window fills the cache.
-      const first = Math.max(0, C - this.maxFrames);
-      const ctx = slice(zf, [0, first, 0], [B, C - first, D]);
-      inputs.push(ctx);
-      let last = this.frames(ctx, act(first, C - first), 0, cache);
-      cached = C - first;
-      let pred = slice(last, [0, C - first - 1, 0], [B, 1, D]);
-      preds.push(pred);
-      for (let k = 1; k < horizon; ++k) {
-        const t = C + k - 1; // the absolute frame index of the input (the previous prediction)
-        if (cached === this.maxFrames) {
-          // Slide: re-encode the last maxFrames - 1 frames at positions 0.., then go on.
-          const all = concat(inputs, 1);
-          const keep = this.maxFrames - 1;
-          const window = slice(all, [0, all.shape[1] - keep, 0], [B, keep, D]);
-          inputs.length = 0;
-          inputs.push(window);
-          cache = { k: [], v: [] };
-          this.frames(window, act(t - keep, keep), 0, cache);
-          cached = keep;
-        }
-        inputs.push(pred);
-        last = this.frames(pred, act(t, 1), cached, cache);
-        cached += 1;
-        pred = last;
-        preds.push(pred);
+  /** The rollout after the checks (LatentSequenceModel.rollout): the context fills the cache in one pass, then one token block per frame. */
+  protected rolloutFrom(zf: Tensor, at: Tensor | null, horizon: number): Tensor {
+    const [B, C, D] = zf.shape;
+    const A = this.actionSize;
+    const act = (t0: number, n: number) => (at ? slice(at, [0, t0, 0], [B, n, A]) : null);
+    // Inputs so far (context, then predictions), kept to re-encode a sliding window.
+    const inputs: Tensor[] = [];
+    const preds: Tensor[] = [];
+    let cache: KvCache = { k: [], v: [] };
+    // The context's last maxFrames frames (all the positions there are) in one pass, filling the cache.
+    const first = Math.max(0, C - this.maxFrames);
+    const ctx = slice(zf, [0, first, 0], [B, C - first, D]);
+    inputs.push(ctx);
+    let cached = C - first;
+    let pred = slice(this.frames(ctx, act(first, cached), 0, cache), [0, cached - 1, 0], [B, 1, D]);
+    preds.push(pred);
+    for (let k = 1; k < horizon; ++k) {
+      const t = C + k - 1; // the absolute frame index of the input (the previous prediction)
+      if (cached === this.maxFrames) {
+        // Slide: re-encode the last maxFrames - 1 frames at positions 0.., then go on.
+        const all = concat(inputs, 1);
+        const keep = this.maxFrames - 1;
+        const window = slice(all, [0, all.shape[1] - keep, 0], [B, keep, D]);
+        inputs.length = 0;
+        inputs.push(window);
+        cache = { k: [], v: [] };
+        this.frames(window, act(t - keep, keep), 0, cache);
+        cached = keep;
       }
-      return concat(preds, 1).reshape(this.outShape(B, horizon, contextZ));
-    });
+      inputs.push(pred);
+      pred = this.frames(pred, act(t, 1), cached, cache);
+      cached += 1;
+      preds.push(pred);
+    }
+    return concat(preds, 1);
   }
 }
