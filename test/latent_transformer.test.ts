@@ -16,6 +16,8 @@ import { loadPredictor } from '../src/train/load';
 import { loadCheckpoint } from '../src/train/checkpoint';
 import { openLoopRollout } from '../src/rollout/index';
 import { main } from '../src/cli/main';
+import { labelHeadsOf } from '../src/data/episode';
+import { SemanticProbe } from '../src/models/semantic_probe';
 
 const tmpDirs: string[] = [];
 const tmp = (name: string) => {
@@ -165,6 +167,19 @@ describe('training the LatentTransformer', () => {
     const r = openLoopRollout(loaded, vae, { frames: data[0].frames.subarray(0, 3 * 64 * 64 * 3), context: 3, actions: data[0].actions, horizon: 4 });
     expect(r.predFrames.length).toBe(4 * 64 * 64 * 3);
     await expect(trainPredictor(mkP(), vae, data, { ...opts, seqLen: 12 })).rejects.toThrow(/seqLen 12 gives windows of 11 input frames, more than the Transformer's maxFrames 8/);
+  });
+
+  test('the remedies (perceptual, adversarial, classification) train it as they train the LSTM', async () => {
+    const vae = tinyVAE();
+    const p = createPredictor(vae, { predictor: 'transformer', hiddenSize: 16, numHeads: 2, numLayers: 1, maxFrames: 8, useActions: true, seed: 6 });
+    const probe = new SemanticProbe({ heads: labelHeadsOf(data), channels: [4, 4, 4, 8], hidden: 8, seed: 3 });
+    const r = await trainPredictor(p, vae, data, {
+      epochs: 1, batchSize: 2, seqLen: 6, lr: 3e-3, maxBatchesPerEpoch: 2, validationSplit: 0.25, metricsFile: null, callbacks: { onNote: () => {} },
+      perceptualWeight: 1, perceptualFrames: 2, adversarialWeight: 0.5, classificationWeight: 0.5, classifierSteps: 5, probe,
+    });
+    const h = r.history[0];
+    for (const k of ['latent', 'perceptual', 'adversarial', 'classification', 'discLoss'] as const) expect(Number.isFinite(h[k])).toBe(true);
+    expect(h.perceptual).toBeGreaterThan(0);
   });
 
   test("CLI: train-predictor --predictor transformer trains, resumes, and its flags are checked", async () => {
