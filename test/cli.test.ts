@@ -63,7 +63,7 @@ describe('flags through util.parseArgs (issue 16)', () => {
   });
   test('every command is listed statically and the --help layout is kept', async () => {
     const { loadCommands } = await import('../src/cli/main');
-    expect(loadCommands().map((c) => c.name)).toEqual(['ablate', 'bench', 'data', 'demo', 'eval', 'report', 'rollout', 'train-predictor', 'train-vae']);
+    expect(loadCommands().map((c) => c.name)).toEqual(['ablate', 'bench', 'bench-model', 'data', 'demo', 'eval', 'report', 'rollout', 'train-predictor', 'train-vae']);
     const all = await run(['--help']);
     expect(all.out.split('\n').slice(0, 5)).toEqual([
       'worldkit: latent world models (VAE + LSTM predictor) on the command line',

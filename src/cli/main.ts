@@ -22,6 +22,7 @@ import { Command, CliIO } from './command';
 import { formatFlags, parseFlags, UsageError } from './flags';
 import { command as ablate } from './commands/ablate';
 import { command as bench } from './commands/bench';
+import { command as benchModel } from './commands/bench_model';
 import { command as data } from './commands/data';
 import { command as demo } from './commands/demo';
 import { command as evalCommand } from './commands/eval';
@@ -31,7 +32,7 @@ import { command as trainPredictor } from './commands/train_predictor';
 import { command as trainVae } from './commands/train_vae';
 
 /** Every command, listed statically (src/cli/commands/<name>.ts). */
-const COMMANDS: Command[] = [ablate, bench, data, demo, evalCommand, report, rollout, trainPredictor, trainVae];
+const COMMANDS: Command[] = [ablate, bench, benchModel, data, demo, evalCommand, report, rollout, trainPredictor, trainVae];
 
 /** The commands, sorted by name. */
 export function loadCommands(): Command[] {

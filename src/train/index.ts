@@ -19,6 +19,8 @@ export { runDemo, DEMO_FULL, DEMO_QUICK } from './demo';
 export type { DemoOptions, DemoResult, DemoConfig } from './demo';
 export { ablate, summarizeAblation, ablationMarkdown, ablationRunMetrics, ABLATION_VARIANTS, ABLATE_FULL, ABLATE_QUICK } from './ablate';
 export type { AblateOptions, AblationResult, AblationConfig, AblationVariant } from './ablate';
+export { benchModel, benchModelMarkdown, benchGpuCommand, protocolFrameScores, ProtocolAccumulator, digitPairEpisodes, mmnistTestChunks, mmnistTestSetHash, BENCH_PREDICTORS, BENCH_PREDICTOR_KINDS, BENCH_MODEL_FULL, BENCH_MODEL_QUICK, MMNIST_ANCHORS, MMNIST_TEST_SEED } from './bench_model';
+export type { BenchModelOptions, BenchModelResult, BenchModelConfig, BenchModelFile, BenchRow, BenchPredictor } from './bench_model';
 export { trainPixelPredictor, gatherFrameWindows } from './train_pixel_predictor';
 export type { TrainPixelPredictorOptions } from './train_pixel_predictor';
 export { loadPixelPredictor } from './load';
