@@ -265,6 +265,26 @@ export function interruptible(io: CliIO): { signal: { stop: boolean }; release()
   return { signal, release: () => process.off('SIGINT', handler) };
 }
 
+/**
+ * --config of ablate and bench-model: a JSON object of configuration fields, inline or in a file;
+ * every field must be one of `known`'s keys (the command's full configuration).
+ */
+export function jsonConfigFlag<T extends object>(v: unknown, known: T): Partial<T> | undefined {
+  if (v === undefined) return undefined;
+  const text = String(v);
+  const src = text.trim().startsWith('{') ? text : fs.existsSync(text) ? fs.readFileSync(text, 'utf8') : null;
+  if (src === null) throw new UsageError(`--config ${text}: neither a JSON object nor an existing file`);
+  let o: unknown;
+  try {
+    o = JSON.parse(src);
+  } catch (e) {
+    throw new UsageError(`--config: not valid JSON (${(e as Error).message})`);
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError('--config must be a JSON object of configuration fields');
+  for (const k of Object.keys(o)) if (!(k in known)) throw new UsageError(`--config: unknown field '${k}' (fields: ${Object.keys(known).join(', ')})`);
+  return o as Partial<T>;
+}
+
 /** The options every training command hands its trainer: where to checkpoint, whether to resume, progress, Ctrl-C. */
 export interface TrainerRunOptions {
   checkpointDir: string;

@@ -4,24 +4,7 @@ import * as path from 'path';
 import { Command } from '../command';
 import { UsageError } from '../flags';
 import { ABLATE_FULL, ABLATION_VARIANTS, AblationConfig, ablate } from '../../train/ablate';
-import { DEVICE_FLAG, deviceFlag, interruptible, progress } from '../train_support';
-
-/** --config: a JSON object of AblationConfig fields, inline or in a file. */
-function configFlag(v: unknown): Partial<AblationConfig> | undefined {
-  if (v === undefined) return undefined;
-  const text = String(v);
-  const src = text.trim().startsWith('{') ? text : fs.existsSync(text) ? fs.readFileSync(text, 'utf8') : null;
-  if (src === null) throw new UsageError(`--config ${text}: neither a JSON object nor an existing file`);
-  let o: unknown;
-  try {
-    o = JSON.parse(src);
-  } catch (e) {
-    throw new UsageError(`--config: not valid JSON (${(e as Error).message})`);
-  }
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError('--config must be a JSON object of configuration fields');
-  for (const k of Object.keys(o)) if (!(k in ABLATE_FULL)) throw new UsageError(`--config: unknown field '${k}' (fields: ${Object.keys(ABLATE_FULL).join(', ')})`);
-  return o as Partial<AblationConfig>;
-}
+import { DEVICE_FLAG, deviceFlag, interruptible, jsonConfigFlag, progress } from '../train_support';
 
 export const command: Command = {
   name: 'ablate',
@@ -63,7 +46,7 @@ from their checkpoints. Ctrl-C saves a checkpoint and exits (exit code 130). See
     if (!(seeds >= 1 && seeds <= 100)) throw new UsageError(`--seeds must be in 1..100, got ${seeds}`);
     const data = String(flags.data);
     if (data !== 'sim' && data !== 'mmnist' && !fs.existsSync(data)) throw new UsageError(`--data ${data}: no such file or folder (expected sim, mmnist or a .npz file / folder)`);
-    const config: Partial<AblationConfig> = { ...(configFlag(flags.config) ?? {}) };
+    const config: Partial<AblationConfig> = { ...(jsonConfigFlag(flags.config, ABLATE_FULL) ?? {}) };
     const num = (flag: string, key: keyof AblationConfig) => {
       const v = flags[flag];
       if (v === undefined) return;

@@ -2,25 +2,8 @@
 import * as fs from 'fs';
 import { Command } from '../command';
 import { UsageError } from '../flags';
-import { BENCH_MODEL_FULL, BENCH_PREDICTORS, BenchModelConfig, benchGpuCommand, benchModel } from '../../train/bench_model';
-import { DEVICE_FLAG, deviceFlag, interruptible, progress } from '../train_support';
-
-/** --config: a JSON object of BenchModelConfig fields, inline or in a file. */
-function configFlag(v: unknown): Partial<BenchModelConfig> | undefined {
-  if (v === undefined) return undefined;
-  const text = String(v);
-  const src = text.trim().startsWith('{') ? text : fs.existsSync(text) ? fs.readFileSync(text, 'utf8') : null;
-  if (src === null) throw new UsageError(`--config ${text}: neither a JSON object nor an existing file`);
-  let o: unknown;
-  try {
-    o = JSON.parse(src);
-  } catch (e) {
-    throw new UsageError(`--config: not valid JSON (${(e as Error).message})`);
-  }
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError('--config must be a JSON object of configuration fields');
-  for (const k of Object.keys(o)) if (!(k in BENCH_MODEL_FULL)) throw new UsageError(`--config: unknown field '${k}' (fields: ${Object.keys(BENCH_MODEL_FULL).join(', ')})`);
-  return o as Partial<BenchModelConfig>;
-}
+import { BENCH_MODEL_FULL, BENCH_PREDICTORS, benchGpuCommand, benchModel } from '../../train/bench_model';
+import { DEVICE_FLAG, deviceFlag, interruptible, jsonConfigFlag, progress } from '../train_support';
 
 export const command: Command = {
   name: 'bench-model',
@@ -60,7 +43,7 @@ continues from its checkpoint); Ctrl-C saves a checkpoint and exits 130. See doc
     const nTest = flags.test_sequences as number;
     if (!(nTest >= 1 && nTest <= 1 << 20)) throw new UsageError(`--test_sequences must be in 1..${1 << 20}, got ${nTest}`);
     const predictor = String(flags.predictor);
-    const config = configFlag(flags.config);
+    const config = jsonConfigFlag(flags.config, BENCH_MODEL_FULL);
     const argv = [
       `--predictor ${predictor}`,
       b !== undefined ? `--budget_minutes ${b}` : '',
