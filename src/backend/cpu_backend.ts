@@ -12,18 +12,6 @@ type F32 = Float32Array;
 const f = (b: Buffer): F32 => b as F32;
 const fOpt = (b: Buffer | null): F32 | null => (b === null ? null : (b as F32));
 
-function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-function shapeSize(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 export const cpuBackend: Backend = {
   name: 'cpu',
   hostAddressable: true,
@@ -52,63 +40,14 @@ export const cpuBackend: Backend = {
   copy(dst, src, n) {
     (dst as AnyTypedArray).set((src as F32).subarray(0, n));
   },
-  copyBox(srcBuf, srcShape, begin, size, dstBuf, dstShape, dstBegin) {
-    const src = srcBuf as F32, dst = dstBuf as F32;
-    const nd = size.length;
-    if (shapeSize(size) === 0) return;
-    if (nd === 0) {
-      dst[0] = src[0];
-      return;
-    }
-    const ss = strides(srcShape);
-    const ds = strides(dstShape);
-    const run = size[nd - 1];
-    const idx = new Array<number>(nd - 1).fill(0);
-    const outer = shapeSize(size.slice(0, nd - 1));
-    for (let o = 0; o < outer; ++o) {
-      let so = begin[nd - 1];
-      let dof = dstBegin[nd - 1];
-      for (let d = 0; d < nd - 1; ++d) {
-        so += (begin[d] + idx[d]) * ss[d];
-        dof += (dstBegin[d] + idx[d]) * ds[d];
-      }
-      dst.set(src.subarray(so, so + run), dof);
-      for (let d = nd - 2; d >= 0; --d) {
-        if (++idx[d] < size[d]) break;
-        idx[d] = 0;
-      }
-    }
+  copyBox(src, srcShape, begin, size, dst, dstShape, dstBegin) {
+    native.copyBox(src, srcShape, begin, size, dst, dstShape, dstBegin);
   },
   fill(buf, n, value) {
     (buf as F32).fill(value, 0, n);
   },
   permute(x, shape, perm, out) {
-    const src = x as F32, dst = out as F32;
-    const nd = shape.length;
-    const outShape = perm.map((p) => shape[p]);
-    const inStrides = strides(shape);
-    const st = perm.map((p) => inStrides[p]); // the source stride of each output axis
-    const total = shapeSize(outShape);
-    if (total === 0) return;
-    // Trailing axes that stay in place are copied as one run.
-    let runDims = 0;
-    while (runDims < nd && perm[nd - 1 - runDims] === nd - 1 - runDims) runDims++;
-    const run = shapeSize(outShape.slice(nd - runDims));
-    const od = nd - runDims;
-    const idx = new Array<number>(od).fill(0);
-    const outer = total / run;
-    let dof = 0;
-    for (let o = 0; o < outer; ++o) {
-      let so = 0;
-      for (let d = 0; d < od; ++d) so += idx[d] * st[d];
-      if (run === 1) dst[dof] = src[so];
-      else dst.set(src.subarray(so, so + run), dof);
-      dof += run;
-      for (let d = od - 1; d >= 0; --d) {
-        if (++idx[d] < outShape[d]) break;
-        idx[d] = 0;
-      }
-    }
+    native.permute(x, shape, perm, out);
   },
 
   unaryForward(op, x, y, _n, p0, p1) {
@@ -165,11 +104,8 @@ export const cpuBackend: Backend = {
     if (bias !== null) for (let r = 0; r < R; ++r) out.set(f(bias), r * O);
     native.gemm(false, true, R, O, I, 1, x, I, w, I, bias !== null ? 1 : 0, out, O);
   },
-  biasGrad(gBuf, R, O, out) {
-    const g = f(gBuf);
-    const acc = new Float64Array(O);
-    for (let r = 0; r < R; ++r) for (let o = 0; o < O; ++o) acc[o] += g[r * O + o];
-    f(out).set(acc);
+  biasGrad(g, R, O, out) {
+    native.biasGrad(g, R, O, out); // column sums in double, row order (thread-count independent)
   },
 
   rowLossForward(kind, a, t, B, D, scale, out) {
