@@ -1,6 +1,7 @@
 // Bindings for cpp/attention.h: argument and size checks only. Every function takes the
 // dimensions in one order, parsed into wk::AttentionDims:
-//   attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale)
+//   attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale[, kvRows])
+//     (kvRows: rows per head of k and v when they are a cache of that capacity; default Tk)
 //   attentionBackward(q, k, v, o, lse, go, BH, Tq, Tk, dh, tokensPerFrame, scale, gq|null, gk|null, gv|null)
 //   attentionForwardReference / attentionBackwardReference: the same, on the plain kernels.
 #include "args.h"
@@ -26,8 +27,12 @@ wk::AttentionDims dimsAt(const Args& a, size_t i) {
 template <bool Reference>
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   Args a(info, Reference ? "attentionForwardReference" : "attentionForward", 11);
-  const wk::AttentionDims d = dimsAt(a, 5);
-  const size_t nq = d.BH * d.Tq * d.dh, nk = d.BH * d.Tk * d.dh;
+  wk::AttentionDims d = dimsAt(a, 5);
+  if (!a.isUndefined(11)) {
+    d.kvRows = static_cast<size_t>(a.integer(11, "kvRows", 0, 1LL << 40));
+    a.require(d.kvRows == 0 || d.kvRows >= d.Tk, "kvRows must be 0 or at least Tk, got kvRows = " + std::to_string(d.kvRows) + ", Tk = " + std::to_string(d.Tk));
+  }
+  const size_t nq = d.BH * d.Tq * d.dh, nk = d.BH * wk::attentionKvRows(d) * d.dh;
   auto q = wk::exactF32(a, 0, "q", nq);
   auto k = wk::exactF32(a, 1, "k", nk);
   auto v = wk::exactF32(a, 2, "v", nk);

@@ -139,8 +139,8 @@ void attentionForwardReference(const AttentionDims& d, const float* q, const flo
     std::vector<float> P(Tq * Tk);
     for (size_t bh = b0; bh < b1; ++bh) {
       const float* Q = q + bh * Tq * dh;
-      const float* K = k + bh * Tk * dh;
-      const float* V = v + bh * Tk * dh;
+      const float* K = k + bh * attentionKvRows(d) * dh;
+      const float* V = v + bh * attentionKvRows(d) * dh;
       for (size_t i = 0; i < Tq; ++i) {
         const size_t end = attentionVisibleEnd(d, i);
         float* p = P.data() + i * Tk;

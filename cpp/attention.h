@@ -25,7 +25,14 @@ struct AttentionDims {
   size_t BH = 0, Tq = 0, Tk = 0, dh = 0;
   size_t tokensPerFrame = 1;
   float scale = 1.0f;
+  // Rows of each head's k and v buffers when they hold more than the Tk keys used (a
+  // preallocated KV cache of that capacity, filled to Tk); 0 means Tk. Forward only: the
+  // backward takes k and v of exactly Tk rows.
+  size_t kvRows = 0;
 };
+
+// Rows between one head's keys (and values) and the next's.
+inline size_t attentionKvRows(const AttentionDims& d) { return d.kvRows ? d.kvRows : d.Tk; }
 
 // One past the last key visible to query i (keys [0, end) are visible).
 inline size_t attentionVisibleEnd(const AttentionDims& d, size_t i) {
@@ -34,7 +41,7 @@ inline size_t attentionVisibleEnd(const AttentionDims& d, size_t i) {
   return end < d.Tk ? end : d.Tk;
 }
 
-// o [BH, Tq, dh], lse [BH, Tq].
+// o [BH, Tq, dh], lse [BH, Tq]; k and v [BH, attentionKvRows(d), dh], their first Tk rows read.
 void attentionForward(const AttentionDims& d, const float* q, const float* k, const float* v, float* o, float* lse);
 // From the forward's o and lse and the output gradient go: gq [BH,Tq,dh], gk/gv [BH,Tk,dh] (each may be null).
 void attentionBackward(const AttentionDims& d, const float* q, const float* k, const float* v, const float* o,

@@ -227,8 +227,8 @@ void WK_ATTN_FN(attentionForwardTile)(const AttentionDims& d, const float* q, co
   constexpr size_t KC = WK_ATTN_FN(KC);
   const size_t dh = d.dh, dhp = WK_ATTN_FN(padded)(dh), rows = i1 - i0;
   const float* Q = q + (bh * d.Tq + i0) * dh;
-  const float* K = k + bh * d.Tk * dh;
-  const float* V = v + bh * d.Tk * dh;
+  const float* K = k + bh * attentionKvRows(d) * dh;
+  const float* V = v + bh * attentionKvRows(d) * dh;
   float* kt = WK_ATTN_FN(scratch)(0, dh * KC);
   float* vs = WK_ATTN_FN(scratch)(1, KC * dhp);
   float* acc = WK_ATTN_FN(scratch)(2, rows * dhp);

@@ -38,6 +38,7 @@ constexpr int kChunk = 32;      // head-size elements per thread: a row is DH / 
 struct Dims {
   unsigned long long BH, Tq, Tk, dh, bs;
   float scale;
+  unsigned long long kvRows;  // rows per head of k and v (a cache's capacity; Tk in the backward)
 };
 
 __device__ __forceinline__ unsigned long long visibleEnd(const Dims& d, unsigned long long i) {
@@ -105,8 +106,8 @@ __global__ void __launch_bounds__(kRows * (DH / kChunk))
   const unsigned long long bh = blockIdx.x / tilesQ, i0 = (blockIdx.x % tilesQ) * kRows;
   const unsigned long long i = i0 + L.row;
   const bool active = i < d.Tq;
-  const float* K = k + bh * d.Tk * d.dh;
-  const float* V = v + bh * d.Tk * d.dh;
+  const float* K = k + bh * d.kvRows * d.dh;
+  const float* V = v + bh * d.kvRows * d.dh;
   const unsigned base = L.part * kChunk;
   float qr[kChunk], acc[kChunk];
   loadChunk(qr, q + (bh * d.Tq + i) * d.dh, L.part, d.dh, active, d.scale);
@@ -280,7 +281,7 @@ __global__ void __launch_bounds__(kRows * (DH / kChunk))
 }
 
 Dims dimsOf(const AttentionDims& a) {
-  return Dims{a.BH, a.Tq, a.Tk, a.dh, a.tokensPerFrame, a.scale};
+  return Dims{a.BH, a.Tq, a.Tk, a.dh, a.tokensPerFrame, a.scale, attentionKvRows(a)};
 }
 
 unsigned blocksFor(size_t BH, size_t T) { return static_cast<unsigned>(BH * ((T + kRows - 1) / kRows)); }
@@ -309,7 +310,8 @@ int backwardAt(const Dims& d, const float* q, const float* k, const float* v, co
 
 int attentionForward(const AttentionDims& a, const float* q, const float* k, const float* v, float* o, float* lse,
                      Stream stream) {
-  if (a.dh > kAttentionMaxHeadDim || a.tokensPerFrame == 0 || a.Tq > a.Tk) return static_cast<int>(cudaErrorInvalidValue);
+  if (a.dh > kAttentionMaxHeadDim || a.tokensPerFrame == 0 || a.Tq > a.Tk || (a.kvRows && a.kvRows < a.Tk))
+    return static_cast<int>(cudaErrorInvalidValue);
   if (a.BH == 0 || a.Tq == 0) return 0;
   const Dims d = dimsOf(a);
   if (a.dh <= 32) return forwardAt<32>(d, q, k, v, o, lse, stream);
@@ -322,7 +324,9 @@ size_t attentionBackwardWorkspace(const AttentionDims& a) { return a.BH * a.Tq; 
 int attentionBackward(const AttentionDims& a, const float* q, const float* k, const float* v, const float* o,
                       const float* lse, const float* go, float* gq, float* gk, float* gv, float* workspace,
                       Stream stream) {
-  if (a.dh > kAttentionMaxHeadDim || a.tokensPerFrame == 0 || a.Tq > a.Tk) return static_cast<int>(cudaErrorInvalidValue);
+  // The backward reads k and v of exactly Tk rows a head (no cache capacity).
+  if (a.dh > kAttentionMaxHeadDim || a.tokensPerFrame == 0 || a.Tq > a.Tk || (a.kvRows && a.kvRows != a.Tk))
+    return static_cast<int>(cudaErrorInvalidValue);
   if (a.BH == 0 || a.Tk == 0) return 0;
   const Dims d = dimsOf(a);
   const unsigned long long rows = a.BH * a.Tq;

@@ -744,11 +744,15 @@ inline wk::AttentionDims attentionDimsArgs(const DArgs& a, size_t i) {
                                                         " on 'cuda', got " + std::to_string(d.dh));
   return d;
 }
-// attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale)
+// attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale[, kvRows])
 inline Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   DArgs a(info, "attentionForward", 11);
   wk::AttentionDims d = attentionDimsArgs(a, 5);
-  size_t nq = d.BH * d.Tq * d.dh, nk = d.BH * d.Tk * d.dh;
+  if (!a.isUndefined(11)) {
+    d.kvRows = Z(a, 11, "kvRows");
+    a.require(d.kvRows == 0 || d.kvRows >= d.Tk, "kvRows must be 0 or at least Tk, got kvRows = " + std::to_string(d.kvRows) + ", Tk = " + std::to_string(d.Tk));
+  }
+  size_t nq = d.BH * d.Tq * d.dh, nk = d.BH * wk::attentionKvRows(d) * d.dh;
   check(a, wk::cuda::attentionForward(d, P(a, 0, "q", nq), P(a, 1, "k", nk), P(a, 2, "v", nk), P(a, 3, "o", nq),
                                       P(a, 4, "lse", d.BH * d.Tq)));
   return info.Env().Undefined();

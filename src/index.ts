@@ -11,7 +11,7 @@ export type { CreateOptions, RandomOptions } from './tensor/creation';
 export { tidy, dispose } from './tensor/scope';
 export { memory } from './tensor/memory';
 export type { Device, DType, MemoryInfo } from './tensor/memory';
-export { reshape, flatten, slice, index, permute, transpose, concat, stack, squeeze, unsqueeze, clone } from './ops/shape';
+export { reshape, flatten, slice, index, permute, transpose, concat, writeInto, stack, squeeze, unsqueeze, clone } from './ops/shape';
 export { noGrad, isGradEnabled } from './autograd/grad_mode';
 export { Generator, manualSeed, getDefaultGenerator } from './random/generator';
 export type { GeneratorState } from './random/generator';

@@ -165,6 +165,50 @@ describe('attention on the emulated CUDA kernels', () => {
   });
 });
 
+describe('keyLength: decoding from a preallocated KV cache', () => {
+  const was = wk.cudaEmulated();
+  beforeAll(() => wk.useCudaEmulation(true));
+  afterAll(() => wk.useCudaEmulation(was));
+  // k/v buffers of capacity 40 holding 23 keys (the rest garbage): the op reads only the keys.
+  const B = 2, nH = 3, cap = 40, Tk = 23, Tq = 5, dh = 33;
+  const hq = rnd(B * nH * Tq * dh), hk = rnd(B * nH * cap * dh, 3), hv = rnd(B * nH * cap * dh, 3);
+  const ISAS = ['portable', 'avx2', 'avx512'];
+  const best = wk.cpuIsa();
+  for (const column of ['cpu portable', 'cpu avx2', 'cpu avx512', 'cuda']) {
+    const [device, isa] = column.split(' ');
+    test(`on ${column} it equals the op on the keys alone`, () => {
+      if (device === 'cuda' && !wk.cudaStatus().available) return;
+      if (isa && ISAS.indexOf(isa) > ISAS.indexOf(best)) return; // a path this CPU lacks
+      if (isa) native.setIsaCap(isa);
+      let got: Float32Array, want: Float32Array;
+      try {
+        [got, want] = wk.tidy(() =>
+          wk.noGrad(() => {
+            const q = wk.tensor(hq, [B, nH, Tq, dh]).to(device);
+            const k = wk.tensor(hk, [B, nH, cap, dh]).to(device);
+            const v = wk.tensor(hv, [B, nH, cap, dh]).to(device);
+            const cached = wk.causalAttention(q, k, v, { tokensPerFrame: 5, keyLength: Tk }).toFloat32Array();
+            const keys = wk.causalAttention(q, k.slice([0, 0, 0, 0], [B, nH, Tk, dh]), v.slice([0, 0, 0, 0], [B, nH, Tk, dh]), { tokensPerFrame: 5 }).toFloat32Array();
+            return [cached, keys];
+          }),
+        );
+        if (isa) expect(wk.cpuIsa()).toBe(isa);
+      } finally {
+        if (isa) native.setIsaCap(best);
+      }
+      expect(maxRelErr(got, want)).toBeLessThan(device === 'cpu' ? 1e-6 : 5e-5);
+    });
+  }
+  test('it has no backward, and keyLength must fit the buffers', () => {
+    const q = wk.randn([1, 1, 2, 4], { seed: 1 }).requireGrad();
+    const k = wk.randn([1, 1, 6, 4], { seed: 2 });
+    expect(() => wk.causalAttention(q, k, k, { keyLength: 3 })).toThrow(/causalAttention: keyLength 3 < the 6 positions of k \(a KV cache\) has no backward/);
+    expect(() => wk.noGrad(() => wk.causalAttention(q, k, k, { keyLength: 7 }))).toThrow(/causalAttention: keyLength must be an integer in \[1, 6\], got 7/);
+    expect(() => wk.noGrad(() => wk.causalAttention(q, k, k, { keyLength: 1 }))).toThrow(/Tq = 2 > Tk = 1/);
+    expect(() => native.attentionForward(new Float32Array(8), new Float32Array(24), new Float32Array(24), new Float32Array(8), new Float32Array(2), 1, 2, 4, 4, 1, 0.5, 3)).toThrow(/kvRows must be 0 or at least Tk/);
+  });
+});
+
 describe('causalAttention argument checks', () => {
   const t = (shape: number[]) => wk.zeros(shape);
   test.each([

@@ -47,6 +47,34 @@ describe('tensor core', () => {
     expect(() => x.reshape(5, 5)).toThrow(/reshape: cannot reshape \[2,3,4\]/);
   });
 
+  test('writeInto writes a box in place at random offsets, checks its arguments, refuses under grad', () => {
+    for (let trial = 0; trial < 5; ++trial) {
+      const seed = 40 + trial;
+      const dims = [2 + (trial % 3), 3, 5 + trial];
+      const dst = wk.randn(dims, { seed });
+      const before = dst.toFloat32Array().slice();
+      const size = [1 + (trial % 2), 2, 1 + ((trial * 3) % dims[2])];
+      const begin = size.map((n, i) => (trial * (i + 1)) % (dims[i] - n + 1));
+      const src = wk.randn(size, { seed: seed + 100 });
+      wk.writeInto(dst, src, begin);
+      const got = dst.toFloat32Array(), s = src.toFloat32Array();
+      const expected = before.slice();
+      for (let a = 0; a < size[0]; ++a)
+        for (let b = 0; b < size[1]; ++b)
+          for (let c = 0; c < size[2]; ++c)
+            expected[((begin[0] + a) * dims[1] + begin[1] + b) * dims[2] + begin[2] + c] = s[(a * size[1] + b) * size[2] + c];
+      expect(Array.from(got)).toEqual(Array.from(expected));
+    }
+    const dst = wk.zeros([2, 3]);
+    expect(() => wk.writeInto(dst, wk.ones([2, 2]), [0, 2])).toThrow(/writeInto: src \[2,2\] at \[0,2\] does not fit dst \[2,3\] \(axis 1\)/);
+    expect(() => wk.writeInto(dst, wk.ones([2]), [0])).toThrow(/writeInto: .*must have dst's 2 dimensions/);
+    expect(() => wk.writeInto(dst, wk.ones([1, 1]), [0, -1])).toThrow(/writeInto: .*does not fit/);
+    const g = wk.ones([1, 1]).requireGrad();
+    expect(() => wk.writeInto(dst, g, [0, 0])).toThrow(/writeInto: an in-place write has no backward/);
+    wk.noGrad(() => wk.writeInto(dst, g, [1, 2]));
+    expect(Array.from(dst.toFloat32Array())).toEqual([0, 0, 0, 0, 0, 1]);
+  });
+
   test('gradients through shape ops', () => {
     const x = wk.randn([2, 3, 4], { seed: 1 }).requireGrad();
     const y = wk.concat([x.permute(2, 0, 1).slice([1, 0, 0], [2, 2, 3]), x.reshape(4, 2, 3)], 0);

@@ -1,7 +1,7 @@
 // Emulation-addon ops for cuda/attention.cu next to cpp/attention.cpp (test only). Positional
 // arguments as the addon's (binding/attention_binding.cc), null/undefined for optional gradients;
 // the CUDA side gets the workspace it asks for, NaN-filled (a read before write shows).
-//   attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale)
+//   attentionForward(q, k, v, o, lse, BH, Tq, Tk, dh, tokensPerFrame, scale[, kvRows])
 //   attentionBackward(q, k, v, o, lse, go, BH, Tq, Tk, dh, tokensPerFrame, scale, gq, gk, gv)
 #include <vector>
 
@@ -24,7 +24,8 @@ template <bool Cuda>
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   wk::Args a(info, "attentionForward", 11);
   Staging stage(a.fn(), Cuda);  // guarded copies of the arrays for the CUDA half
-  const wk::AttentionDims d = dims(a, 5);
+  wk::AttentionDims d = dims(a, 5);
+  if (!a.isUndefined(11)) d.kvRows = Z(a, 11);
   if (Cuda) check(a, wk::cuda::attentionForward(d, F(a, 0), F(a, 1), F(a, 2), F(a, 3), F(a, 4)));
   else wk::attentionForward(d, F(a, 0), F(a, 1), F(a, 2), F(a, 3), F(a, 4));
   return info.Env().Undefined();

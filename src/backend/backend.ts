@@ -98,6 +98,8 @@ export interface AttentionDims {
   dh: number;
   tokensPerFrame: number;
   scale: number;
+  /** attentionForward only: rows per head of the k and v buffers when they are a cache of that capacity filled to Tk (default Tk). */
+  kvRows?: number;
 }
 
 export interface Backend {

@@ -190,7 +190,7 @@ export const cpuBackend: Backend = {
   },
 
   attentionForward(q, k, v, o, lse, d) {
-    requireNative('attentionForward')(q, k, v, o, lse, d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale);
+    requireNative('attentionForward')(q, k, v, o, lse, d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, d.kvRows ?? d.Tk);
   },
   attentionBackward(q, k, v, o, lse, go, d, gq, gk, gv) {
     requireNative('attentionBackward')(q, k, v, o, lse, go, d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, gq, gk, gv);

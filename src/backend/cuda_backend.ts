@@ -313,7 +313,7 @@ export const cudaBackend: Backend = {
   },
 
   attentionForward(q, k, v, o, lse, d) {
-    dev().attentionForward(h(q), h(k), h(v), h(o), h(lse), d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale);
+    dev().attentionForward(h(q), h(k), h(v), h(o), h(lse), d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, d.kvRows ?? d.Tk);
   },
   attentionBackward(q, k, v, o, lse, go, d, gq, gk, gv) {
     dev().attentionBackward(h(q), h(k), h(v), h(o), h(lse), h(go), d.BH, d.Tq, d.Tk, d.dh, d.tokensPerFrame, d.scale, hOpt(gq), hOpt(gk), hOpt(gv));

@@ -19,7 +19,9 @@
  *                         both the fed-back predictions and the cached keys and values
  *   rollout               no gradients; the context in one pass that fills the cache, then one
  *                         token block per imagined frame (queries: the new frame's tokens; keys and
- *                         values: the cache), so a step costs O(context), not a whole re-run.
+ *                         values: the cache), so a step costs O(context), not a whole re-run. The
+ *                         cache is preallocated per block and written in place (attention's
+ *                         keyLength), where training's grows by concatenation for its gradient.
  * Positions are learned per frame up to maxFrames; a rollout longer than that slides: it re-encodes
  * the last maxFrames - 1 frames at positions 0.. and goes on (the model has only seen windows of
  * at most maxFrames frames).
@@ -30,7 +32,8 @@
  */
 import { checkInt, rangeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { concat, permute, slice } from '../ops/shape';
+import { concat, permute, slice, writeInto } from '../ops/shape';
+import { backendOf } from '../tensor/placement';
 import { add, gelu } from '../ops/elementwise';
 import { layerNorm } from '../ops/layer_norm';
 import { causalAttention } from '../ops/attention';
@@ -69,10 +72,65 @@ class Norm extends Module {
   }
 }
 
-/** Per block, the keys and values of every token so far: [B, heads, N, dh] (null before the first frame). */
+/**
+ * Per block, the keys and values of the frames so far, [B, heads, N, dh]: appending block i's new
+ * keys and values returns what the new queries attend to (keyLength: how many positions of k and
+ * v hold keys, when they are a larger buffer).
+ */
 interface KvCache {
-  k: (Tensor | null)[];
-  v: (Tensor | null)[];
+  append(i: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor; keyLength?: number };
+}
+
+/**
+ * Training (forwardScheduled): the cache grows by concatenation, a recorded op, so the gradient
+ * reaches the cached keys and values (and through them the earlier frames).
+ */
+class GrowingCache implements KvCache {
+  private readonly k: Tensor[] = [];
+  private readonly v: Tensor[] = [];
+  append(i: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    if (this.k[i]) {
+      k = concat([this.k[i], k], 2);
+      v = concat([this.v[i], v], 2);
+    }
+    this.k[i] = k;
+    this.v[i] = v;
+    return { k, v };
+  }
+}
+
+/**
+ * Rollouts (no gradients): per block, buffers of `capacity` positions allocated once and written
+ * in place, so a step copies only its own keys and values (a growing concatenation copies the
+ * whole cache every frame, which dominated the rollout's time); attention reads the first
+ * keyLength positions. reset() starts again at position 0 (the rollout's slide).
+ */
+class BufferCache implements KvCache {
+  private readonly k: Tensor[] = [];
+  private readonly v: Tensor[] = [];
+  private readonly length: number[] = [];
+  constructor(readonly capacity: number) {}
+  append(i: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor; keyLength: number } {
+    const [B, H, N, dh] = k.shape;
+    if (!this.k[i]) {
+      const be = backendOf('LatentTransformer.rollout', [['k', k]]);
+      // Uninitialised: attention reads only the positions written (keyLength).
+      this.k[i] = Tensor.on(be, [B, H, this.capacity, dh], 'float32', false, 'LatentTransformer.rollout');
+      this.v[i] = Tensor.on(be, [B, H, this.capacity, dh], 'float32', false, 'LatentTransformer.rollout');
+    }
+    const at = this.length[i] ?? 0;
+    if (at + N > this.capacity) throw new Error(`LatentTransformer.rollout: internal error, ${at + N} cached positions exceed the cache's ${this.capacity}`);
+    writeInto(this.k[i], k, [0, 0, at, 0]);
+    writeInto(this.v[i], v, [0, 0, at, 0]);
+    this.length[i] = at + N;
+    return { k: this.k[i], v: this.v[i], keyLength: at + N };
+  }
+  reset(): void {
+    this.length.fill(0);
+  }
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t.dispose();
+  }
 }
 
 /** One pre-norm block: x += proj(attention(LN1 x)); x += fc2(GELU(fc1(LN2 x))). */
@@ -114,16 +172,9 @@ class Block extends Module {
     const q = this.split(this.q.forward(h));
     let k = this.split(this.k.forward(h));
     let v = this.split(this.v.forward(h));
-    if (cache) {
-      const pk = cache.k[i], pv = cache.v[i];
-      if (pk && pv) {
-        k = concat([pk, k], 2);
-        v = concat([pv, v], 2);
-      }
-      cache.k[i] = k;
-      cache.v[i] = v;
-    }
-    const o = causalAttention(q, k, v, { tokensPerFrame });
+    let keyLength: number | undefined;
+    if (cache) ({ k, v, keyLength } = cache.append(i, k, v));
+    const o = causalAttention(q, k, v, { tokensPerFrame, ...(keyLength !== undefined ? { keyLength } : {}) });
     const attended = this.proj.forward(permute(o, [0, 2, 1, 3]).reshape(B, N, d));
     const x1 = add(x, attended);
     return add(x1, this.fc2.forward(gelu(this.fc1.forward(this.ln2.forward(x1)))));
@@ -226,7 +277,7 @@ export class LatentTransformer extends LatentSequenceModel {
     const { coins, teacherForced } = this.drawCoins(fn, B, T, pTrue, rng, burnIn);
     if (teacherForced) return this.forwardTeacherForced(z, a);
     const noise = this.drawInputNoise(B, T);
-    const cache: KvCache = { k: [], v: [] };
+    const cache = new GrowingCache();
     const preds: Tensor[] = [];
     for (let t = 0; t < T - 1; ++t) {
       const real = slice(zf, [0, t, 0], [B, 1, D]);
@@ -246,31 +297,35 @@ export class LatentTransformer extends LatentSequenceModel {
     // Inputs so far (context, then predictions), kept to re-encode a sliding window.
     const inputs: Tensor[] = [];
     const preds: Tensor[] = [];
-    let cache: KvCache = { k: [], v: [] };
-    // The context's last maxFrames frames (all the positions there are) in one pass, filling the cache.
-    const first = Math.max(0, C - this.maxFrames);
-    const ctx = slice(zf, [0, first, 0], [B, C - first, D]);
-    inputs.push(ctx);
-    let cached = C - first;
-    let pred = slice(this.frames(ctx, act(first, cached), 0, cache), [0, cached - 1, 0], [B, 1, D]);
-    preds.push(pred);
-    for (let k = 1; k < horizon; ++k) {
-      const t = C + k - 1; // the absolute frame index of the input (the previous prediction)
-      if (cached === this.maxFrames) {
-        // Slide: re-encode the last maxFrames - 1 frames at positions 0.., then go on.
-        const all = concat(inputs, 1);
-        const keep = this.maxFrames - 1;
-        const window = slice(all, [0, all.shape[1] - keep, 0], [B, keep, D]);
-        inputs.length = 0;
-        inputs.push(window);
-        cache = { k: [], v: [] };
-        this.frames(window, act(t - keep, keep), 0, cache);
-        cached = keep;
-      }
-      inputs.push(pred);
-      pred = this.frames(pred, act(t, 1), cached, cache);
-      cached += 1;
+    const cache = new BufferCache(this.maxFrames * this.tokensPerFrame);
+    try {
+      // The context's last maxFrames frames (all the positions there are) in one pass, filling the cache.
+      const first = Math.max(0, C - this.maxFrames);
+      const ctx = slice(zf, [0, first, 0], [B, C - first, D]);
+      inputs.push(ctx);
+      let cached = C - first;
+      let pred = slice(this.frames(ctx, act(first, cached), 0, cache), [0, cached - 1, 0], [B, 1, D]);
       preds.push(pred);
+      for (let k = 1; k < horizon; ++k) {
+        const t = C + k - 1; // the absolute frame index of the input (the previous prediction)
+        if (cached === this.maxFrames) {
+          // Slide: re-encode the last maxFrames - 1 frames at positions 0.., then go on.
+          const all = concat(inputs, 1);
+          const keep = this.maxFrames - 1;
+          const window = slice(all, [0, all.shape[1] - keep, 0], [B, keep, D]);
+          inputs.length = 0;
+          inputs.push(window);
+          cache.reset();
+          this.frames(window, act(t - keep, keep), 0, cache);
+          cached = keep;
+        }
+        inputs.push(pred);
+        pred = this.frames(pred, act(t, 1), cached, cache);
+        cached += 1;
+        preds.push(pred);
+      }
+    } finally {
+      cache.dispose();
     }
     return concat(preds, 1);
   }

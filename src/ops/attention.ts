@@ -19,6 +19,7 @@ import { checkInt, checkNumber, fmtShape, rangeError, typeError } from '../error
 import type { AttentionDims } from '../backend/backend';
 import { Tensor, checkTensor } from '../tensor/tensor';
 import { record } from '../autograd/tape';
+import { isGradEnabled } from '../autograd/grad_mode';
 import { backendOf } from '../tensor/placement';
 import { checkFloat32 } from './elementwise';
 
@@ -27,6 +28,12 @@ export interface CausalAttentionOptions {
   tokensPerFrame?: number;
   /** Score scale (default 1 / sqrt(dh)). */
   scale?: number;
+  /**
+   * Decoding from a preallocated KV cache: k and v are [B,nH,capacity,dh] buffers of which only
+   * the first keyLength positions hold keys (default: all of them). No backward: without
+   * gradients only (noGrad), as in a rollout.
+   */
+  keyLength?: number;
 }
 
 function check4d(fn: string, arg: string, t: Tensor, layout: string): void {
@@ -43,7 +50,8 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, opts: CausalAtt
   check4d(fn, 'v', v, '[B,nH,Tk,dh]');
   if (opts === null || typeof opts !== 'object') throw typeError(fn, 'opts', 'an object', opts);
   const [B, nH, Tq, dh] = q.shape;
-  const Tk = k.shape[2];
+  const capacity = k.shape[2];
+  const Tk = opts.keyLength === undefined ? capacity : checkInt(fn, 'keyLength', opts.keyLength, 1, capacity);
   if (k.shape[0] !== B || k.shape[1] !== nH || k.shape[3] !== dh)
     throw rangeError(fn, `k must be [${B},${nH},Tk,${dh}] (q is ${fmtShape(q.shape)}), got ${fmtShape(k.shape)}`);
   if (v.shape.some((d, i) => d !== k.shape[i])) throw rangeError(fn, `v must have k's shape ${fmtShape(k.shape)}, got ${fmtShape(v.shape)}`);
@@ -52,7 +60,9 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, opts: CausalAtt
   const tokensPerFrame = checkInt(fn, 'tokensPerFrame', opts.tokensPerFrame ?? 1, 1);
   const scale = checkNumber(fn, 'scale', opts.scale ?? 1 / Math.sqrt(dh));
   const be = backendOf(fn, [['q', q], ['k', k], ['v', v]]);
-  const d: AttentionDims = { BH: B * nH, Tq, Tk, dh, tokensPerFrame, scale };
+  if (Tk < capacity && isGradEnabled() && (q.requiresGrad || k.requiresGrad || v.requiresGrad))
+    throw rangeError(fn, `keyLength ${Tk} < the ${capacity} positions of k (a KV cache) has no backward: decode under noGrad, or pass k and v of exactly the keys`);
+  const d: AttentionDims = { BH: B * nH, Tq, Tk, dh, tokensPerFrame, scale, ...(Tk < capacity ? { kvRows: capacity } : {}) };
   const out = Tensor.on(be, [B, nH, Tq, dh], 'float32', false, fn);
   // The per-row logsumexp, saved for backward with the output's storage.
   const lse = be.alloc('float32', d.BH * Tq, false, fn);

@@ -5,6 +5,7 @@
 import { checkInt, fmtShape, rangeError, typeError } from '../errors';
 import { Tensor, checkTensor, shapeSize } from '../tensor/tensor';
 import { record } from '../autograd/tape';
+import { isGradEnabled } from '../autograd/grad_mode';
 import { backendOf } from '../tensor/placement';
 
 function normAxis(fn: string, axis: number, ndim: number): number {
@@ -178,6 +179,27 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
       return gi;
     }),
   );
+}
+
+/**
+ * Writes src into dst in place, src's box starting at `begin` of dst (a KV cache filled a block at
+ * a time). Not recorded: an in-place write has no backward, so it is refused when gradients are
+ * on and either tensor needs one.
+ */
+export function writeInto(dst: Tensor, src: Tensor, begin: number[]): void {
+  const fn = 'writeInto';
+  checkTensor(fn, 'dst', dst);
+  checkTensor(fn, 'src', src);
+  if (src.dtype !== dst.dtype) throw new TypeError(`${fn}: src is ${src.dtype} but dst is ${dst.dtype}`);
+  if (!Array.isArray(begin) || begin.length !== dst.ndim || src.ndim !== dst.ndim)
+    throw rangeError(fn, `src ${fmtShape(src.shape)} and begin ${JSON.stringify(begin)} must have dst's ${dst.ndim} dimensions (${fmtShape(dst.shape)})`);
+  begin.forEach((b, i) => {
+    if (!Number.isInteger(b) || b < 0 || b + src.shape[i] > dst.shape[i])
+      throw rangeError(fn, `src ${fmtShape(src.shape)} at ${JSON.stringify(begin)} does not fit dst ${fmtShape(dst.shape)} (axis ${i})`);
+  });
+  if (isGradEnabled() && (src.requiresGrad || dst.requiresGrad)) throw rangeError(fn, 'an in-place write has no backward: call it under noGrad, on tensors that need no gradient');
+  const be = backendOf(fn, [['dst', dst], ['src', src]]);
+  be.copyBox(src.buf(fn, 'src'), src.shape, new Array(src.ndim).fill(0), src.shape, dst.buf(fn, 'dst'), dst.shape, begin, dst.dtype, fn);
 }
 
 /** Stacks equal-shaped tensors along a new axis. */
