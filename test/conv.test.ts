@@ -7,19 +7,10 @@
 import * as wk from '../src';
 import { conv2d, convTranspose2d, framesToFloat, floatToFrames } from '../src/ops/conv';
 import { native } from '../src/backend/native';
+import { maxRelErr } from './helpers/compare';
 
 function rand(n: number, seed: number): Float32Array {
   return wk.randn([n], { seed }).toFloat32Array();
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 1e-6;
-  for (let i = 0; i < a.length; ++i) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 describe('conv2d kernels', () => {

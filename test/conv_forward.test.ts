@@ -10,6 +10,7 @@ import * as wk from '../src';
 import { conv2d } from '../src/ops/conv';
 import { relu } from '../src/ops/elementwise';
 import { native } from '../src/backend/native';
+import { maxRelErr } from './helpers/compare';
 import { convRef as tableConvRef } from './op_table';
 
 interface G {
@@ -36,16 +37,6 @@ function convRef(g: G, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<
 
 function rand(n: number, seed: number): Float32Array {
   return wk.randn([n], { seed }).toFloat32Array();
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 1e-6;
-  for (let i = 0; i < a.length; ++i) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 const dimsOf = (g: G) => [g.N, g.C, g.H, g.W, g.K, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw];

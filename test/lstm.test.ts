@@ -5,26 +5,11 @@
  */
 import * as wk from '../src';
 import { native } from '../src/backend/native';
+import { maxRelErr, normalArrays } from './helpers/compare';
 import { lstmCell, lstmSequence } from '../src/ops/lstm';
 import { LSTM, LSTMCell } from '../src/nn/lstm';
 
-let seedCounter = 1000;
-function rnd(n: number, scale = 1): Float32Array {
-  const t = wk.randn([n], { seed: seedCounter++ });
-  const d = t.toFloat32Array();
-  for (let i = 0; i < n; ++i) d[i] *= scale;
-  t.dispose();
-  return d;
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 1e-6;
-  for (let i = 0; i < a.length; ++i) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
+const rnd = normalArrays(1000);
 
 function t32(a: Float32Array, shape: number[], grad = true): wk.Tensor {
   return wk.tensor(a, shape, { requiresGrad: grad });

@@ -11,45 +11,12 @@ stdout: one JSON object per line {"id", "ms"} (median of timed repeats). Query i
 i + Tk - Tq and sees key j iff j // tokensPerFrame <= position // tokensPerFrame, as in worldkit.
 Without torch it prints "skipped: torch not installed" and exits 0.
 """
-import argparse
 import json
-import statistics
 import sys
-import time
 
-try:
-    import torch
-except ImportError:
-    print("skipped: torch not installed", file=sys.stderr)
-    print(json.dumps({"skipped": "torch not installed"}), flush=True)
-    sys.exit(0)
+from torch_common import median_ms, start
 
-p = argparse.ArgumentParser()
-p.add_argument("--threads", type=int, default=2)
-p.add_argument("--quick", action="store_true")
-args = p.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
-
-
-def timeit(fn, quick):
-    if quick:
-        t = time.perf_counter()
-        fn()
-        return (time.perf_counter() - t) * 1e3
-    fn()
-    t = time.perf_counter()
-    fn()
-    one = time.perf_counter() - t
-    reps = max(1, int(0.005 / max(one, 1e-7)))
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 10 or (time.perf_counter() - start < 2.0 and len(samples) < 100):
-        t = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        samples.append((time.perf_counter() - t) * 1e3 / reps)
-    return statistics.median(samples)
+torch, args = start()
 
 
 def case(c):
@@ -81,6 +48,6 @@ def case(c):
 
 for c in json.load(sys.stdin):
     try:
-        print(json.dumps({"id": c["id"], "ms": timeit(case(c), args.quick)}), flush=True)
+        print(json.dumps({"id": c["id"], "ms": median_ms(case(c), args.quick)}), flush=True)
     except Exception as e:  # one failing case must not lose the others
         print(json.dumps({"id": c["id"], "error": str(e)}), flush=True)

@@ -14,42 +14,13 @@ kinds: conv2d_fwd/conv2d_bwd (N,C,H,W,K,k,s,p, gx), convT_fwd/convT_bwd (N,Cin,H
 lstm_cell_fwd/lstm_cell_bwd (B,I,H), lstm_seq_fwd/lstm_seq_bwd (T,B,I,H), head_fwd/head_bwd (R,D,K),
 mse_fwd/mse_bwd (B,D), adam (n).
 """
-import argparse
 import json
-import statistics
 import sys
-import time
 
-import torch
-import torch.nn.functional as F
+from torch_common import median_ms, start
 
-p = argparse.ArgumentParser()
-p.add_argument("--threads", type=int, default=2)
-p.add_argument("--quick", action="store_true")
-args = p.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
-
-
-def timeit(fn, quick):
-    if quick:
-        t = time.perf_counter()
-        fn()
-        return (time.perf_counter() - t) * 1e3
-    fn()
-    # repetitions per sample so a sample lasts >= 5 ms
-    t = time.perf_counter()
-    fn()
-    one = time.perf_counter() - t
-    reps = max(1, int(0.005 / max(one, 1e-7)))
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 10 or (time.perf_counter() - start < 2.0 and len(samples) < 100):
-        t = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        samples.append((time.perf_counter() - t) * 1e3 / reps)
-    return statistics.median(samples)
+torch, args = start()
+import torch.nn.functional as F  # noqa: E402 (after the check that torch is installed)
 
 
 def case(c):
@@ -121,6 +92,6 @@ cases = json.load(sys.stdin)
 for c in cases:
     try:
         fn = case(c)
-        print(json.dumps({"id": c["id"], "ms": timeit(fn, args.quick)}), flush=True)
+        print(json.dumps({"id": c["id"], "ms": median_ms(fn, args.quick)}), flush=True)
     except Exception as e:  # one failing case must not lose the others
         print(json.dumps({"id": c["id"], "error": str(e)}), flush=True)

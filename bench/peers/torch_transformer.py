@@ -17,47 +17,20 @@ object per line {"id", "variant", "ms"} (median of timed repeats):
              faster one is PyTorch at its best; both are printed)
 Without torch it prints "skipped: torch not installed" and exits 0.
 """
-import argparse
 import json
 import math
-import statistics
 import sys
-import time
 
-try:
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-except ImportError:
-    print("skipped: torch not installed", file=sys.stderr)
-    print(json.dumps({"skipped": "torch not installed"}), flush=True)
-    sys.exit(0)
+from torch_common import median_ms, start
 
-p = argparse.ArgumentParser()
-p.add_argument("--threads", type=int, default=2)
-p.add_argument("--quick", action="store_true")
-args = p.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
+torch, args = start()
+import torch.nn as nn  # noqa: E402 (after the check that torch is installed)
+import torch.nn.functional as F  # noqa: E402
+
 cfg = json.load(sys.stdin)
 B, T, C, S, A, d, L, H = (cfg[k] for k in ("B", "T", "C", "S", "A", "d", "layers", "heads"))
 P = S + 1  # tokens per frame: the action token, then the latent tokens
 D = C * S
-
-
-def timeit(fn, quick):
-    fn()  # warm-up
-    if quick:
-        t = time.perf_counter()
-        fn()
-        return (time.perf_counter() - t) * 1e3
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 10 or (time.perf_counter() - start < 2 and len(samples) < 200):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(samples)
 
 
 def frame_mask(frames):
@@ -159,8 +132,8 @@ def rollout_cached():
 
 
 quick = args.quick
-print(json.dumps({"id": "teacher", "variant": "nn.TransformerEncoder teacher forcing", "ms": timeit(teacher, quick)}), flush=True)
-print(json.dumps({"id": "scheduled", "variant": "nn.TransformerEncoder re-run per frame p=0.5", "ms": timeit(scheduled, quick)}), flush=True)
+print(json.dumps({"id": "teacher", "variant": "nn.TransformerEncoder teacher forcing", "ms": median_ms(teacher, quick)}), flush=True)
+print(json.dumps({"id": "scheduled", "variant": "nn.TransformerEncoder re-run per frame p=0.5", "ms": median_ms(scheduled, quick)}), flush=True)
 m.eval()
-print(json.dumps({"id": "rollout", "variant": "rollout, encoder re-run per step", "ms": timeit(rollout_rerun, quick)}), flush=True)
-print(json.dumps({"id": "rollout", "variant": "rollout, hand-written KV cache", "ms": timeit(rollout_cached, quick)}), flush=True)
+print(json.dumps({"id": "rollout", "variant": "rollout, encoder re-run per step", "ms": median_ms(rollout_rerun, quick)}), flush=True)
+print(json.dumps({"id": "rollout", "variant": "rollout, hand-written KV cache", "ms": median_ms(rollout_cached, quick)}), flush=True)

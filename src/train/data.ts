@@ -109,6 +109,19 @@ export function windows(eps: { length: number }[], len: number, stride: number, 
 }
 
 /**
+ * The windows a trainer uses, from a split already made: every `stride`-th training window of
+ * `len` frames (an error naming fn when the training part has none), and at most maxValidation
+ * non-overlapping validation windows, evenly spaced over all of them.
+ */
+export function trainingWindows(fn: string, train: { length: number }[], val: { length: number }[], len: number, stride: number, maxValidation: number): { refs: [number, number][]; valRefs: [number, number][] } {
+  const refs = windows(train, len, stride);
+  if (!refs.length) throw rangeError(fn, `no training window of ${len} frames: the training episodes have at most ${Math.max(...train.map((e) => e.length))} frames (lower seqLen)`);
+  const all = windows(val, len, len);
+  const valRefs = all.length <= maxValidation ? all : Array.from({ length: maxValidation }, (_, i) => all[Math.floor((i * all.length) / maxValidation)]);
+  return { refs, valRefs };
+}
+
+/**
  * The episodes' frames must be what the VAE takes: HWC [H, W, C] frames for inputShape [C, H, W]
  * (gray Moving MNIST frames, [64,64,1], need createVAE({ inputShape: [1, 64, 64] })).
  */

@@ -10,7 +10,8 @@
  */
 import { ConvVAE, ConvVAEOptions } from '../models/conv_vae';
 import { LatentSequenceModel } from '../models/latent_sequence_model';
-import { CheckpointError, loadCheckpoint, restoreModule } from './checkpoint';
+import { CheckpointError, LoadedCheckpoint, loadCheckpoint, restoreModule } from './checkpoint';
+import type { Module } from '../nn/module';
 import { createVAE } from './train_vae';
 import { PredictorConfig, predictorFromConfig } from './train_predictor';
 import { rememberConfig } from './train_vae';
@@ -23,49 +24,24 @@ export interface LoadModelOptions {
 }
 
 export function loadVAE(p: string, opts: LoadModelOptions = {}): ConvVAE {
-  const device = resolveDevice('loadVAE', 'options.device', opts.device);
-  const ck = loadCheckpoint(p);
-  try {
+  return loadModel('loadVAE', p, opts, 'vae', (ck) => {
     const cfg = ck.config.vae as ConvVAEOptions | undefined;
     if (!cfg || typeof cfg !== 'object') throw new CheckpointError(`${ck.path}/state.json: config.vae is missing (is this a VAE or predictor checkpoint?)`);
     if (!Object.keys(ck.weights).some((k) => k.startsWith('vae.'))) throw new CheckpointError(`${ck.path}: holds no VAE weights (kind '${ck.kind}')`);
-    let vae: ConvVAE;
-    try {
-      vae = createVAE(cfg);
-    } catch (e) {
-      throw new CheckpointError(`${ck.path}/state.json: config.vae cannot build a ConvVAE: ${(e as Error).message}`);
-    }
-    restoreModule(ck, 'vae', vae);
-    vae.eval();
-    vae.to(device);
-    return vae;
-  } finally {
-    ck.dispose();
-  }
+    return build(ck, 'config.vae', 'ConvVAE', () => createVAE(cfg));
+  });
 }
 
 /** A trained latent predictor (LatentPredictor or LatentTransformer, as config.predictor.kind says). */
 export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentSequenceModel {
-  const device = resolveDevice('loadPredictor', 'options.device', opts.device);
-  const ck = loadCheckpoint(p);
-  try {
+  return loadModel('loadPredictor', p, opts, 'predictor', (ck) => {
     const cfg = ck.config.predictor as PredictorConfig | undefined;
     if (!cfg || typeof cfg !== 'object') throw new CheckpointError(`${ck.path}/state.json: config.predictor is missing (is this a predictor checkpoint? kind '${ck.kind}')`);
-    let pr: LatentSequenceModel;
-    try {
-      pr = predictorFromConfig(cfg);
-    } catch (e) {
-      throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a ${cfg.kind === 'transformer' ? 'LatentTransformer' : 'LatentPredictor'}: ${(e as Error).message}`);
-    }
+    const pr = build(ck, 'config.predictor', cfg.kind === 'transformer' ? 'LatentTransformer' : 'LatentPredictor', () => predictorFromConfig(cfg));
     // Older configs say actionSize 3 with useActions false: remember what the model really takes.
     rememberConfig(pr, { ...cfg, actionSize: pr.actionSize });
-    restoreModule(ck, 'predictor', pr);
-    pr.eval();
-    pr.to(device);
     return pr;
-  } finally {
-    ck.dispose();
-  }
+  });
 }
 
 /**
@@ -73,23 +49,34 @@ export function loadPredictor(p: string, opts: LoadModelOptions = {}): LatentSeq
  *   const p = loadPixelPredictor('runs/convlstm');
  */
 export function loadPixelPredictor(p: string, opts: LoadModelOptions = {}): ConvLSTMPredictor {
-  const device = resolveDevice('loadPixelPredictor', 'options.device', opts.device);
-  const ck = loadCheckpoint(p);
-  try {
+  return loadModel('loadPixelPredictor', p, opts, 'predictor', (ck) => {
     const cfg = ck.config.predictor as (ConvLSTMPredictorOptions & { kind?: string }) | undefined;
     if (!cfg || typeof cfg !== 'object' || cfg.kind !== 'convlstm')
       throw new CheckpointError(`${ck.path}/state.json: config.predictor is ${cfg && typeof cfg === 'object' ? `of kind '${String(cfg.kind ?? 'lstm')}'` : 'missing'}, not a ConvLSTMPredictor's (kind 'convlstm'; checkpoint kind '${ck.kind}': use loadPredictor for latent predictors)`);
-    let pr: ConvLSTMPredictor;
-    try {
-      pr = new ConvLSTMPredictor(cfg);
-    } catch (e) {
-      throw new CheckpointError(`${ck.path}/state.json: config.predictor cannot build a ConvLSTMPredictor: ${(e as Error).message}`);
-    }
-    restoreModule(ck, 'predictor', pr);
-    pr.eval();
-    pr.to(device);
-    return pr;
+    return build(ck, 'config.predictor', 'ConvLSTMPredictor', () => new ConvLSTMPredictor(cfg));
+  });
+}
+
+/** Every loader: the checkpoint read, the model built from its config, its weights restored (prefix), eval mode, moved to the device; the checkpoint released whatever happens. */
+function loadModel<M extends Module>(fn: string, p: string, opts: LoadModelOptions, prefix: string, make: (ck: LoadedCheckpoint) => M): M {
+  const device = resolveDevice(fn, 'options.device', opts.device);
+  const ck = loadCheckpoint(p);
+  try {
+    const m = make(ck);
+    restoreModule(ck, prefix, m);
+    m.eval();
+    m.to(device);
+    return m;
   } finally {
     ck.dispose();
+  }
+}
+
+/** A model built from a checkpoint's config, a constructor's complaint turned into a CheckpointError naming the file and the field. */
+function build<M>(ck: LoadedCheckpoint, field: string, what: string, make: () => M): M {
+  try {
+    return make();
+  } catch (e) {
+    throw new CheckpointError(`${ck.path}/state.json: ${field} cannot build a ${what}: ${(e as Error).message}`);
   }
 }

@@ -29,7 +29,7 @@ import { Generator } from '../random/generator';
 import { rangeError, typeError } from '../errors';
 import { Episode, channelsOf, frameBytesOf } from '../data/episode';
 import { CommonTrainOptions, Logs, TrainResult, runLoop } from './loop';
-import { EpisodeSource, episodesOf, splitEpisodes, windows } from './data';
+import { EpisodeSource, episodesOf, splitEpisodes, trainingWindows } from './data';
 import { restoreModule } from './checkpoint';
 import { SamplingSchedule, pTrueAt } from './sampling_schedule';
 import { windowOptions } from './train_predictor';
@@ -94,10 +94,7 @@ export async function trainPixelPredictor(predictor: ConvLSTMPredictor, dataset:
   if (options.scheduledSampling) pTrueAt(sched, 0, 1); // checks the schedule before any work
   if (moduleDevice(predictor) !== device) predictor.to(device);
   const { train, val } = splitEpisodes(eps, options.validationSplit ?? 0.1, T);
-  const refs = windows(train, T, stride);
-  if (!refs.length) throw rangeError(fn, `no training window of ${T} frames: the training episodes have at most ${Math.max(...train.map((e) => e.length))} frames (lower seqLen)`);
-  const allVal = windows(val, T, T);
-  const valRefs = allVal.length <= maxVal ? allVal : Array.from({ length: maxVal }, (_, i) => allVal[Math.floor((i * allVal.length) / maxVal)]);
+  const { refs, valRefs } = trainingWindows(fn, train, val, T, stride, maxVal);
   const seed = options.seed ?? 0;
   const coins = new Generator(seed).fork(23);
   const batchSize = options.batchSize ?? 32;

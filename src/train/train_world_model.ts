@@ -103,7 +103,7 @@ import { RemedyTerms, checkRemedyOptions, remediesActive, remedyConfig } from '.
 import { multiHeadCrossEntropy } from '../losses/remedies';
 import { Adam } from '../optim/adam';
 import type { Optimizer } from '../optim/optimizer';
-import { EpisodeSource, checkFramesFit, episodesOf, gatherFrames, splitEpisodes, windows } from './data';
+import { EpisodeSource, checkFramesFit, episodesOf, gatherFrames, splitEpisodes, trainingWindows } from './data';
 import { CheckpointError, latestCheckpoint, restoreModule } from './checkpoint';
 import { pTrueAt, SamplingSchedule } from './sampling_schedule';
 import { modelConfigOf } from './train_vae';
@@ -246,10 +246,7 @@ export async function trainWorldModel(vae: ConvVAE, predictor: LatentSequenceMod
   const onDevice = (t: Tensor): Tensor => t.to(device);
 
   const { train, val } = splitEpisodes(eps, options.validationSplit ?? 0.1, T);
-  const refs = windows(train, T, stride);
-  if (!refs.length) throw rangeError(fn, `no training window of ${T} frames: the training episodes have at most ${Math.max(...train.map((e) => e.length))} frames (lower seqLen)`);
-  const allVal = windows(val, T, T);
-  const valRefs = allVal.length <= maxVal ? allVal : Array.from({ length: maxVal }, (_, i) => allVal[Math.floor((i * allVal.length) / maxVal)]);
+  const { refs, valRefs } = trainingWindows(fn, train, val, T, stride, maxVal);
 
   const seed = options.seed ?? 0;
   const noise = new Generator(seed).fork(11); // the reparameterization (as trainVAE's)
