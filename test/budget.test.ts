@@ -111,12 +111,16 @@ test('CLI --budget_minutes / --budget-minutes reach train-vae and train-predicto
     expect(await main(['train-vae', ...data, '--encoder_channels', '4,8,8,16', '--latent_channels', '4', '--budget_minutes', '0.01', '--lr_schedule', 'cosine', '--out', vdir], v.io)).toBe(0);
     expect(v.out.join('\n')).toMatch(/budget 0.01 min: \d+ steps of \d+ planned/);
     expect(v.out.join('\n')).toMatch(/^budget: \d+ epochs, step \d+/m);
+    // No epoch limit: epochs are counted without a total (the loop's internal cap is not one).
+    expect(v.out.join('\n')).toMatch(/^vae epoch 1 \(/m);
+    expect(v.out.join('\n')).not.toMatch(/epoch \d+\/\d+/);
     expect((loadCheckpoint(vdir).config.training as { budgetMinutes: number }).budgetMinutes).toBe(0.01);
     const p = io();
     const pdir = path.join(root, 'pred');
     expect(await main(['train-predictor', ...data, '--vae', vdir, '--hidden_size', '8', '--seq_len', '6', '--budget-minutes', '0.01', '--epochs', '1', '--out', pdir], p.io)).toBe(0);
     // --epochs 1 given: a limit the budget may end before
     expect(p.out.join('\n')).toMatch(/^(budget|completed): 1 epochs/m);
+    expect(p.out.join('\n')).toMatch(/epoch 1\/1 \(/);
     expect((loadCheckpoint(pdir).config.training as { budgetMinutes: number; epochs: number })).toMatchObject({ budgetMinutes: 0.01, epochs: 1 });
     const bad = io();
     expect(await main(['train-vae', ...data, '--budget_minutes', '0', '--out', path.join(root, 'bad')], bad.io)).toBe(2);

@@ -138,11 +138,15 @@ function fmtTime(s: number): string {
 /** Progress callbacks: a bar with ETA and the live loss on a TTY, one line per epoch otherwise. */
 export function progress(io: CliIO, label: string, stream: NodeJS.WriteStream = process.stdout): TrainCallbacks {
   let epochs = 1, perEpoch = 1, done0 = 0, t0 = 0, lastDraw = 0, stepsRun = 0;
+  // A time budget without an epoch limit: the bar follows the budget, epochs are counted without a total.
+  let budgetS: number | null = null, ofEpochs = '';
   const f = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(3) : v.toFixed(4)) : '-');
   return {
     onTrainBegin(i) {
       epochs = i.epochs;
       perEpoch = i.batchesPerEpoch;
+      budgetS = i.epochsLimited || i.budgetMinutes === null ? null : i.budgetMinutes * 60;
+      ofEpochs = budgetS === null ? `/${epochs}` : '';
       done0 = i.step;
       t0 = performance.now();
       if (i.step) io.out(`${label}: resuming at epoch ${i.startEpoch + 1}, step ${i.step}`);
@@ -154,19 +158,19 @@ export function progress(io: CliIO, label: string, stream: NodeJS.WriteStream = 
       if (now - lastDraw < 100) return;
       lastDraw = now;
       const total = epochs * perEpoch;
-      const frac = Math.min(1, logs.step / total);
-      const rate = (now - t0) / 1000 / Math.max(1, logs.step - done0);
-      const eta = (total - logs.step) * rate;
+      const elapsed = (now - t0) / 1000;
+      const frac = budgetS !== null ? Math.min(1, elapsed / budgetS) : Math.min(1, logs.step / total);
+      const eta = budgetS !== null ? Math.max(0, budgetS - elapsed) : ((total - logs.step) * elapsed) / Math.max(1, logs.step - done0);
       const w = 24;
       const bar = '#'.repeat(Math.round(frac * w)).padEnd(w, '.');
-      stream.write(`\r${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% epoch ${logs.epoch + 1}/${epochs} loss ${f(logs.loss)} ETA ${fmtTime(eta)}   `);
+      stream.write(`\r${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% epoch ${logs.epoch + 1}${ofEpochs} loss ${f(logs.loss)} ETA ${fmtTime(eta)}   `);
     },
     onEpochEnd(e, logs) {
       if (io.isTTY) stream.write('\r\x1b[K');
       const parts = Object.entries(logs)
         .filter(([k]) => k !== 'epoch' && k !== 'step')
         .map(([k, v]) => `${k} ${f(v)}`);
-      io.out(`${label} epoch ${e + 1}/${epochs} (${fmtTime((performance.now() - t0) / 1000)}): ${parts.join(', ')}`);
+      io.out(`${label} epoch ${e + 1}${ofEpochs} (${fmtTime((performance.now() - t0) / 1000)}): ${parts.join(', ')}`);
     },
     onTrainEnd() {
       void stepsRun;

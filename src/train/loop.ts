@@ -30,7 +30,8 @@ export type Logs = Record<string, number>;
 
 /** Callbacks as in TensorFlow.js's model.fit; returning false (or a Promise of false) stops training. */
 export interface TrainCallbacks {
-  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; startEpoch: number; step: number }): unknown;
+  /** epochs: the limit (with a time budget and no epochs option, a large number: budgetMinutes says when it stops). */
+  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; startEpoch: number; step: number; budgetMinutes: number | null; epochsLimited: boolean }): unknown;
   onEpochBegin?(epoch: number, info: { pTrue?: number; lr: number }): unknown;
   onBatchEnd?(batch: number, logs: Logs & { step: number; epoch: number }): unknown;
   onEpochEnd?(epoch: number, logs: Logs): unknown;
@@ -591,7 +592,7 @@ export async function runLoop(spec: LoopSpec): Promise<TrainResult> {
   // A step's time runs from the end of the previous step (its callbacks and logging included), less any validation between them.
   let lastMark = budget ? budget.now() : 0;
   liveLog = { log, step: () => step, epoch: () => curEpoch };
-  if (!(await call(cbs.onTrainBegin, { epochs, batchesPerEpoch, startEpoch, step }))) stopReason = 'callback';
+  if (!(await call(cbs.onTrainBegin, { epochs, batchesPerEpoch, startEpoch, step, budgetMinutes: opts.budgetMinutes ?? null, epochsLimited: opts.epochs !== undefined || !budgeted }))) stopReason = 'callback';
 
   try {
     outer: for (let epoch = startEpoch; epoch < epochs && stopReason === 'completed'; ++epoch) {
