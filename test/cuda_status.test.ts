@@ -32,3 +32,21 @@ describe('cudaStatus', () => {
     expect(() => wk.zeros([2, 2], { device: 'cuda' })).toThrow(/device 'cuda' is not available: .+/);
   });
 });
+
+describe('useCudaEmulation', () => {
+  test("refuses to switch while this instance's 'cuda' tensors are alive, and switches once they are disposed", () => {
+    wk.useCudaEmulation(true);
+    if (!wk.cudaStatus().available) {
+      wk.useCudaEmulation(false);
+      return; // the emulation addon is not built here
+    }
+    const a = wk.zeros([3, 5], { device: 'cuda' });
+    const b = a.add(a);
+    expect(() => wk.useCudaEmulation(false)).toThrow(/useCudaEmulation: dispose every 'cuda' tensor before switching the 'cuda' device \(2 buffers alive\)/);
+    expect(wk.cudaEmulated()).toBe(true);
+    a.dispose();
+    b.dispose();
+    wk.useCudaEmulation(false);
+    expect(wk.cudaEmulated()).toBe(false);
+  });
+});

@@ -100,6 +100,11 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
         accumulateLeaf(t, g, disposable(g) && g._storage.refs === 1);
         continue;
       }
+      // A disposed input's memory may hold another tensor's values by now (host buffers are
+      // reused, device memory is freed): its op's backward could read them silently.
+      for (const input of fn.inputs)
+        if (input._disposed)
+          throw new Error(`backward: ${input.describe()}, an input of ${fn.name}, was disposed before backward reached it; keep what a loss was computed from alive until backward (call backward inside the same tidy, or keep() the tensors)`);
       const inputGrads = fn.backward(g);
       if (inputGrads.length !== fn.inputs.length)
         throw new Error(`backward: ${fn.name} returned ${inputGrads.length} gradients for ${fn.inputs.length} inputs`);

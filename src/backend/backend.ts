@@ -121,6 +121,11 @@ export interface Backend {
   free(buf: Buffer): void;
   /** Whether buffers must be freed explicitly (device memory), so storages track them. */
   readonly needsFree: boolean;
+  /**
+   * Host backends: takes back a buffer alloc made whose storage was released and never handed
+   * out as a typed array, for a later alloc of the same size (src/backend/host_arrays.ts).
+   */
+  recycle?(buf: Buffer): void;
   /** A buffer over elements [offset, offset + n) of buf (no copy). */
   view(buf: Buffer, dtype: DType, offset: number, n: number, fn: string): Buffer;
   /** Copies host elements into buf (host.length elements). */

@@ -1,11 +1,12 @@
 /**
  * The 'cpu' backend: buffers are host typed arrays (Float32Array for float32), kernels are the
  * native C++ ones (cpp/, through the addon), each a plain reference beside its SIMD paths.
- * Buffers are garbage-collected: free() does nothing; views are subarrays.
+ * Buffers are garbage-collected (free() does nothing) or, when a storage is released and its
+ * arrays were never handed out, reused (recycle, src/backend/host_arrays.ts); views are subarrays.
  */
 import type { AnyTypedArray, Backend, BackendStatus, Buffer, DType, LstmWeightBuffers, LstmWeightGrads } from './backend';
 import { native, requireNative } from './native';
-import { allocTyped, allocUninit } from './host_arrays';
+import { hostBuffers } from './host_arrays';
 import { cpuLstmRollout, cpuScheduledUnrollBackward, cpuScheduledUnrollForward } from './cpu_unroll';
 
 type F32 = Float32Array;
@@ -22,9 +23,12 @@ export const cpuBackend: Backend = {
   },
 
   alloc(dtype, n, zero) {
-    return dtype === 'float32' && !zero ? allocUninit(n) : allocTyped(dtype, n);
+    return hostBuffers.take(dtype, n, zero);
   },
   free() {},
+  recycle(buf) {
+    hostBuffers.give(buf as AnyTypedArray);
+  },
   view(buf, _dtype, offset, n) {
     return (buf as AnyTypedArray).subarray(offset, offset + n);
   },

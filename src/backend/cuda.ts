@@ -73,14 +73,22 @@ function loadEmulation(): DeviceApi {
   throw new Error(`worldkit_emu.node was not found (looked in ${candidates.join(', ')}); it is built with the addon unless WORLDKIT_EMULATION=0`);
 }
 
+let liveBuffers = 0;
+/** The 'cuda' backend counts the buffers it hands out (+1) and frees (-1). */
+export function countDeviceBuffers(delta: number): void {
+  liveBuffers += delta;
+}
+
 /**
  * Makes the CPU emulation of the CUDA kernels the 'cuda' device (on = true) or goes back to the
  * real GPU (false). Not while 'cuda' tensors are alive.
  */
 export function useCudaEmulation(on = true): void {
   if (on === emulate) return;
-  if (api !== null && api.stats().blocksInUse > 0)
-    throw new Error("useCudaEmulation: dispose every 'cuda' tensor before switching the 'cuda' device");
+  // The buffers of this worldkit instance's 'cuda' tensors (not the device's block count: another
+  // instance sharing the addon, e.g. an earlier test file in the same jest worker, has its own).
+  if (liveBuffers > 0)
+    throw new Error(`useCudaEmulation: dispose every 'cuda' tensor before switching the 'cuda' device (${liveBuffers} buffer${liveBuffers === 1 ? '' : 's'} alive)`);
   emulate = on;
   api = null;
   emuError = null;

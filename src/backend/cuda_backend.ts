@@ -10,7 +10,7 @@
  * as a GEMM plus a broadcast add, per-row loss reductions as a clamp plus a reduction.
  */
 import type { Backend, BackendStatus, Buffer, DType } from './backend';
-import { DeviceApi, cudaDevice, cudaStatus } from './cuda';
+import { DeviceApi, countDeviceBuffers, cudaDevice, cudaStatus } from './cuda';
 import { opCodes } from './op_codes';
 import { lstmRolloutOver, scheduledUnrollBackwardOver, scheduledUnrollForwardOver } from './unroll_over_kernels';
 
@@ -59,10 +59,13 @@ export const cudaBackend: Backend = {
 
   alloc(dtype, n, _zero, fn) {
     checkFloat(fn, dtype);
-    return dev(fn).alloc(n * 4); // the caching allocator's blocks are zero-filled
+    const b = dev(fn).alloc(n * 4); // the caching allocator's blocks are zero-filled
+    countDeviceBuffers(1);
+    return b;
   },
   free(buf) {
     dev('free').free(h(buf));
+    countDeviceBuffers(-1);
   },
   view(buf, _dtype, offset, n, fn) {
     return dev(fn).view(h(buf), offset * 4, n * 4);

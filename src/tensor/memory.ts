@@ -7,7 +7,7 @@
  */
 import type { AnyTypedArray, Backend, Buffer, DType } from '../backend/backend';
 import { CudaAllocatorStats, cudaAllocatorStats } from '../backend/cuda';
-import { allocTyped, allocUninit } from '../backend/host_arrays';
+import { HostCacheStats, allocTyped, allocUninit, hostBuffers } from '../backend/host_arrays';
 
 /** A device name: a key of the backend registry ('cpu', 'cuda', or a registered one). */
 export type Device = 'cpu' | 'cuda' | (string & Record<never, never>);
@@ -47,6 +47,8 @@ const EMPTY = new Float32Array(0);
 export class Storage {
   refs = 0;
   released = false;
+  /** A typed array of it was handed out (Tensor.data/f32/_data): its memory is never reused. */
+  exposed = false;
   /** The buffer of the storage's elements (views of it are made per tensor). */
   buffer: Buffer;
   private held: Held;
@@ -80,6 +82,8 @@ export class Storage {
     if (this.backend.needsFree) {
       finalizer.unregister(this);
       for (const b of this.held.buffers) this.backend.free(b);
+    } else if (this.backend.recycle && !this.exposed) {
+      for (const b of this.held.buffers) this.backend.recycle(b);
     }
     // Drop the references so host buffers can be collected even if a stale tensor object lives on.
     this.held = { backend: this.backend, buffers: [], bytes: 0 };
@@ -102,6 +106,8 @@ export interface MemoryInfo {
   devices: Record<string, DeviceMemory>;
   /** The 'cuda' caching allocator (blocks in use and cached), or null before any 'cuda' tensor. */
   cudaAllocator: CudaAllocatorStats | null;
+  /** The 'cpu' buffers kept for reuse (not counted in cpu.bytes) and how often they served. */
+  hostCache: HostCacheStats;
 }
 
 /** Live tensors and bytes per device. */
@@ -113,7 +119,24 @@ export function memory(): MemoryInfo {
     numTensors += c.tensors;
     numBytes += c.bytes;
   }
-  return { numTensors, numBytes, cpu: { ...counter('cpu') }, cuda: { ...counter('cuda') }, devices, cudaAllocator: cudaAllocatorStats() };
+  return { numTensors, numBytes, cpu: { ...counter('cpu') }, cuda: { ...counter('cuda') }, devices, cudaAllocator: cudaAllocatorStats(), hostCache: hostBuffers.stats() };
+}
+
+/** Drops the 'cpu' buffers kept for reuse (the garbage collector then frees them). */
+export function clearHostCache(): void {
+  hostBuffers.clear();
+}
+
+/**
+ * The most bytes of 'cpu' buffers kept for reuse (default 512 MiB, or WORLDKIT_HOST_CACHE_MB);
+ * 0 turns reuse off. Lowering it drops the cache. Returns the previous limit.
+ */
+export function setHostCacheLimit(bytes: number): number {
+  if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) throw new TypeError(`setHostCacheLimit: bytes must be a number >= 0, got ${typeof bytes === 'number' ? bytes : typeof bytes}`);
+  const was = hostBuffers.limitBytes;
+  hostBuffers.limitBytes = Math.floor(bytes);
+  if (bytes < was) hostBuffers.clear();
+  return was;
 }
 
 export function bytesPerElement(dtype: DType): number {

@@ -42,8 +42,20 @@ export class Tensor {
   _storage: Storage;
   /** This tensor's elements as a buffer of its backend (the whole storage or a view of it). */
   _buf: Buffer;
-  /** The same elements as a host typed array on a host-addressable backend; empty elsewhere. */
-  _data: AnyTypedArray;
+  /** The host typed array of the elements on a host-addressable backend (empty elsewhere); read it through _data. */
+  private _host: AnyTypedArray;
+  /**
+   * The same elements as a host typed array on a host-addressable backend; empty elsewhere.
+   * Reading it marks the storage exposed: an array handed out may be read after the tensor is
+   * disposed, so that memory is never reused (src/backend/host_arrays.ts).
+   */
+  get _data(): AnyTypedArray {
+    this._storage.exposed = true;
+    return this._host;
+  }
+  set _data(a: AnyTypedArray) {
+    this._host = a;
+  }
   _gradFn: GradFn | null = null;
   _disposed = false;
   private _requiresGrad = false;
@@ -60,7 +72,7 @@ export class Tensor {
     this.dtype = dtype;
     this._backend = backend;
     this._buf = buf;
-    this._data = backend.hostAddressable ? (buf as AnyTypedArray) : EMPTY;
+    this._host = backend.hostAddressable ? (buf as AnyTypedArray) : EMPTY;
     this._storage = storage ?? new Storage(backend, buf, shapeSize(shape) * bytesPerElement(dtype));
     this._storage.retain();
     countTensor(backend.name, 1);
