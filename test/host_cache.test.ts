@@ -11,9 +11,15 @@ const stats = () => wk.memory().hostCache;
 // The product of two fresh random matrices: an op output, so its buffer comes from the backend.
 const product = (n: number, seed: number) => wk.tidy(() => wk.matmul(wk.randn([n, 7], { seed }), wk.randn([7, n], { seed: seed + 1 })));
 
+const defaultLimit = stats().limitBytes;
 afterEach(() => {
-  wk.setHostCacheLimit(512 * 1024 * 1024);
+  wk.setHostCacheLimit(defaultLimit);
   wk.clearHostCache();
+});
+
+test('the default limit is an eighth of the machine memory, between 256 MiB and 4 GiB', () => {
+  const os = require('os') as typeof import('os');
+  expect(defaultLimit).toBe(Math.min(4 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(os.totalmem() / 8))));
 });
 
 test('a disposed op output is reused by the next allocation of its size, and only of its size', () => {
@@ -99,6 +105,19 @@ test('the limit bounds the cache; 0 turns reuse off; bad limits are refused', ()
   expect(() => wk.setHostCacheLimit(-1)).toThrow(/setHostCacheLimit: bytes must be a number >= 0, got -1/);
 });
 
+test('past the limit the oldest cached buffers give way to the newest', () => {
+  wk.clearHostCache();
+  wk.setHostCacheLimit(3 * 4096 * 4);
+  const made = [101, 102, 103, 104].map((n) => cpuBackend.alloc('float32', 4096, false, 'test') as Float32Array);
+  for (const b of made) cpuBackend.recycle!(b);
+  expect(stats().buffers).toBe(3);
+  // The first one went; the others come back oldest first.
+  const got = [0, 1, 2].map(() => cpuBackend.alloc('float32', 4096, false, 'test'));
+  expect(got).toEqual([made[1], made[2], made[3]]);
+  expect(got.every((g, i) => g === made[i + 1])).toBe(true);
+  expect(stats().buffers).toBe(0);
+});
+
 test('backward refuses to run an op whose input was disposed (its memory may hold other values)', () => {
   const w = wk.randn([5, 3], { seed: 60 }).requireGrad();
   const x = wk.randn([4, 5], { seed: 61 });
@@ -129,7 +148,7 @@ test('training gives the same bits with and without buffer reuse', async () => {
   };
   wk.setHostCacheLimit(0);
   const without = run();
-  wk.setHostCacheLimit(512 * 1024 * 1024);
+  wk.setHostCacheLimit(defaultLimit);
   const hits = stats().hits;
   const withReuse = run();
   expect(stats().hits).toBeGreaterThan(hits);

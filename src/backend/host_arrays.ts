@@ -14,10 +14,13 @@
  * disposed (their buffers may hold other tensors' values by then). Only whole buffers made by
  * hostBuffers.take come back (not views, not arrays wrapped from elsewhere), and each at most once.
  *
- * Bounded: at most `limitBytes` cached (default 512 MiB, WORLDKIT_HOST_CACHE_MB; 0 turns reuse
- * off); past it a returned buffer is dropped. wk.memory().hostCache reports it; wk.clearHostCache()
- * empties it.
+ * Bounded: at most `limitBytes` cached (default an eighth of the machine's memory, 256 MiB to
+ * 4 GiB; WORLDKIT_HOST_CACHE_MB; 0 turns reuse off); past it the oldest cached buffers are dropped.
+ * A Transformer step of bench-model's size cycles ~820 MB of buffers: at a 512 MiB limit a
+ * quarter of its allocations missed and the step took 403-449 ms instead of 294-336 (docs/backend.md). wk.memory().hostCache
+ * reports it; wk.clearHostCache() empties it.
  */
+import * as os from 'os';
 import type { AnyTypedArray, DType } from './backend';
 
 /** A float32 array left uninitialized (Buffer.allocUnsafeSlow: malloc without the memset), for a kernel that writes every element. */
@@ -50,31 +53,43 @@ export interface HostCacheStats {
   misses: number;
 }
 
+/** WORLDKIT_HOST_CACHE_MB, else an eighth of the machine's memory, at least 256 MiB and at most 4 GiB. */
 function defaultLimit(): number {
   const env = process.env.WORLDKIT_HOST_CACHE_MB;
-  const mb = env === undefined || env === '' ? 512 : Number(env);
-  return Number.isFinite(mb) && mb >= 0 ? Math.floor(mb * 1024 * 1024) : 512 * 1024 * 1024;
+  if (env !== undefined && env !== '') {
+    const mb = Number(env);
+    if (Number.isFinite(mb) && mb >= 0) return Math.floor(mb * 1024 * 1024);
+  }
+  return Math.min(4 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(os.totalmem() / 8)));
 }
 
 class HostBufferCache {
   /** Buffers take() made: the only ones give() accepts. */
   private readonly made = new WeakSet<AnyTypedArray>();
-  /** Buffers now in the cache (a second give() of one is ignored). */
-  private readonly cached = new WeakSet<AnyTypedArray>();
-  private readonly free = new Map<string, AnyTypedArray[]>();
+  /** Cached buffers by dtype and length, oldest first. */
+  private readonly free = new Map<string, Set<AnyTypedArray>>();
+  /** Every cached buffer, oldest first: the order of eviction. */
+  private readonly order = new Set<AnyTypedArray>();
   private bytes = 0;
-  private count = 0;
   private hits = 0;
   private misses = 0;
   limitBytes = defaultLimit();
 
+  private static key(buf: AnyTypedArray): string {
+    return `${buf instanceof Float32Array ? 'float32' : buf instanceof Int32Array ? 'int32' : 'uint8'}:${buf.length}`;
+  }
+
+  private remove(buf: AnyTypedArray, key = HostBufferCache.key(buf)): void {
+    this.free.get(key)!.delete(buf);
+    this.order.delete(buf);
+    this.bytes -= buf.byteLength;
+  }
+
   take(dtype: DType, n: number, zero: boolean): AnyTypedArray {
-    const list = n > 0 ? this.free.get(`${dtype}:${n}`) : undefined;
-    const reused = list?.pop();
-    if (reused) {
-      this.cached.delete(reused);
-      this.bytes -= reused.byteLength;
-      this.count--;
+    const set = n > 0 ? this.free.get(`${dtype}:${n}`) : undefined;
+    if (set && set.size) {
+      const reused = set.values().next().value as AnyTypedArray;
+      this.remove(reused, `${dtype}:${n}`);
       this.hits++;
       if (zero) reused.fill(0);
       return reused;
@@ -85,28 +100,33 @@ class HostBufferCache {
     return fresh;
   }
 
+  /**
+   * Takes back a buffer take() made (anything else, or one already here, is ignored). Past the
+   * limit the oldest cached buffers are dropped first: a training phase's sizes (the VAE's) then
+   * give way to the next phase's (the predictor's) instead of filling the cache for good.
+   */
   give(buf: AnyTypedArray): void {
-    if (!this.made.has(buf) || this.cached.has(buf)) return;
-    if (this.bytes + buf.byteLength > this.limitBytes) return;
-    const dtype: DType = buf instanceof Float32Array ? 'float32' : buf instanceof Int32Array ? 'int32' : 'uint8';
-    const key = `${dtype}:${buf.length}`;
-    let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
-    list.push(buf);
-    this.cached.add(buf);
+    if (!this.made.has(buf) || this.order.has(buf) || buf.byteLength > this.limitBytes) return;
+    const key = HostBufferCache.key(buf);
+    let set = this.free.get(key);
+    if (!set) this.free.set(key, (set = new Set()));
+    set.add(buf);
+    this.order.add(buf);
     this.bytes += buf.byteLength;
-    this.count++;
+    for (const old of this.order) {
+      if (this.bytes <= this.limitBytes) break;
+      this.remove(old);
+    }
   }
 
   clear(): void {
-    for (const list of this.free.values()) for (const b of list) this.cached.delete(b);
     this.free.clear();
+    this.order.clear();
     this.bytes = 0;
-    this.count = 0;
   }
 
   stats(): HostCacheStats {
-    return { bytes: this.bytes, buffers: this.count, limitBytes: this.limitBytes, hits: this.hits, misses: this.misses };
+    return { bytes: this.bytes, buffers: this.order.size, limitBytes: this.limitBytes, hits: this.hits, misses: this.misses };
   }
 }
 

@@ -128,8 +128,9 @@ export function clearHostCache(): void {
 }
 
 /**
- * The most bytes of 'cpu' buffers kept for reuse (default 512 MiB, or WORLDKIT_HOST_CACHE_MB);
- * 0 turns reuse off. Lowering it drops the cache. Returns the previous limit.
+ * The most bytes of 'cpu' buffers kept for reuse (default an eighth of the machine's memory, 256
+ * MiB to 4 GiB, or WORLDKIT_HOST_CACHE_MB); 0 turns reuse off. Lowering it drops the cache.
+ * Returns the previous limit.
  */
 export function setHostCacheLimit(bytes: number): number {
   if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) throw new TypeError(`setHostCacheLimit: bytes must be a number >= 0, got ${typeof bytes === 'number' ? bytes : typeof bytes}`);
