@@ -98,7 +98,7 @@ export function slice(x: Tensor, begin: number[], size?: number[]): Tensor {
   }
   const be = x._backend;
   const zero = new Array<number>(x.ndim).fill(0);
-  const out = Tensor.on(be, sz, x.dtype, true, 'slice');
+  const out = Tensor.on(be, sz, x.dtype, false, 'slice'); // the box copy writes every element
   be.copyBox(x.buf('slice', 'x'), x.shape, begin, sz, out._buf, sz, zero, x.dtype, 'slice');
   return record(out, 'slice', [x], (g) => {
     const bf = 'slice backward';
@@ -115,7 +115,7 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   if (new Set(perm).size !== perm.length) throw rangeError('permute', `dims must be a permutation, got [${dims}]`);
   const outShape = perm.map((p) => x.shape[p]);
   const be = x._backend;
-  const out = Tensor.on(be, outShape, x.dtype, true, 'permute');
+  const out = Tensor.on(be, outShape, x.dtype, false, 'permute'); // every element written
   be.permute(x.buf('permute', 'x'), x.shape, perm, out._buf, x.dtype, 'permute');
   return record(out, 'permute', [x], (g) => {
     const inv = new Array(perm.length);
@@ -157,7 +157,7 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   const outShape = first.shape.slice();
   outShape[ax] = tensors.reduce((s, t) => s + t.shape[ax], 0);
   const be = backendOf('concat', tensors.map((t, i): [string, Tensor] => [`tensors[${i}]`, t]));
-  const out = Tensor.on(be, outShape, first.dtype, true, 'concat');
+  const out = Tensor.on(be, outShape, first.dtype, false, 'concat'); // the parts tile it
   const zero = new Array(first.ndim).fill(0);
   let at = 0;
   const offsets: number[] = [];
@@ -174,7 +174,7 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
       const begin = zero.slice();
       begin[ax] = offsets[i];
       const bf = 'concat backward';
-      const gi = Tensor.on(be, t.shape.slice(), 'float32', true, bf);
+      const gi = Tensor.on(be, t.shape.slice(), 'float32', false, bf); // the box is all of gi
       be.copyBox(g.buf(bf, 'gradient'), outShape, begin, t.shape, gi._buf, t.shape, zero, 'float32', bf);
       return gi;
     }),
