@@ -62,7 +62,7 @@ export const DEMO_FULL: DemoConfig = {
   vaeLr: 1e-3,
   hiddenSize: 256,
   seqLen: 16,
-  predEpochs: 30,
+  predEpochs: 120,
   predBatch: 16,
   predLr: 1e-3,
   context: 4,
