@@ -113,7 +113,6 @@ test('past the limit the oldest cached buffers give way to the newest', () => {
   expect(stats().buffers).toBe(3);
   // The first one went; the others come back oldest first.
   const got = [0, 1, 2].map(() => cpuBackend.alloc('float32', 4096, false, 'test'));
-  expect(got).toEqual([made[1], made[2], made[3]]);
   expect(got.every((g, i) => g === made[i + 1])).toBe(true);
   expect(stats().buffers).toBe(0);
 });

@@ -9,12 +9,11 @@
 // tell underfitting from overfitting. Results: docs/remedies.md.
 import { generateEpisodes } from '../../src/data/driving_sim';
 import { createVAE, trainVAE } from '../../src/train/train_vae';
-import { splitEpisodes } from '../../src/train/data';
+import { gatherFrames, splitEpisodes } from '../../src/train/data';
 import { ensureSemanticProbe } from '../../src/diagnostics/semantic_probe';
 import { evaluateVAE } from '../../src/diagnostics/evaluate';
 import { defaultCacheDir } from '../../src/data/episode_cache';
 import { encodeFrames, decodeLatents, saveFilmstrip } from '../../src/rollout/index';
-import { gatherFrames } from '../../src/train/data';
 
 (async () => {
   const cfg = JSON.parse(process.argv[2] ?? '{}');
@@ -45,5 +44,5 @@ import { gatherFrames } from '../../src/train/data';
     const rec = decodeLatents(vae, encodeFrames(vae, real, 8)).frames;
     saveFilmstrip(cfg.png, [real, rec], { frames: 8, scale: 3 });
   }
-  console.log(JSON.stringify({ cfg, minutes, epochs, steps: r.step, wallS: (Date.now() - t0) / 1000, psnr: rep.psnr, ssim: rep.ssim, fitPsnr: fitRep.psnr, probe: rep.probeAccuracy.map((h) => [h.head, +h.reconstruction.toFixed(3)]) }, null, 0).slice(0, 1500));
+  console.log(JSON.stringify({ cfg, minutes, epochs, steps: r.step, wallS: (Date.now() - t0) / 1000, psnr: rep.psnr, ssim: rep.ssim, fitPsnr: fitRep.psnr, probe: rep.probeAccuracy?.map((h) => [h.head, +h.reconstruction.toFixed(3)]) }, null, 0).slice(0, 1500));
 })();
