@@ -8,7 +8,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ablate, AblationConfig } from '../src/train/ablate';
+import { ABLATE_FULL, ablate, AblationConfig } from '../src/train/ablate';
 import type { AblationFile, AblationRun } from '../src/diagnostics/ablation_schema';
 import { writeReport } from '../src/diagnostics/report';
 import { main } from '../src/cli/main';
@@ -182,7 +182,7 @@ describe('ablate', () => {
     // seed 1 runs the first plan, seed 2 one made from the time left and what seed 1's evaluation cost
     expect(a.seedBudgets!.map((b) => b.seed)).toEqual([1, 2]);
     expect(lines.some((l) => /^plan: seed 2: every variant trains/.test(l))).toBe(true);
-    for (const b of a.seedBudgets!) expect(b.vaeMinutes / (b.vaeMinutes + b.predictorMinutes)).toBeCloseTo(0.4, 6);
+    for (const b of a.seedBudgets!) expect(b.vaeMinutes / (b.vaeMinutes + b.predictorMinutes)).toBeCloseTo(ABLATE_FULL.vaeShare, 6);
     for (const run of a.runs) {
       const b = a.seedBudgets!.find((x) => x.seed === run.seed)!;
       expect(run.seconds.predictor / 60).toBeLessThan(b.predictorMinutes * 1.5 + 0.05);

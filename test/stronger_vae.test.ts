@@ -120,6 +120,31 @@ describe('ConvVAE blocksPerStage', () => {
     expect(weights(new ConvVAE({ seed: 1, blocksPerStage: 0 }))).toEqual(weights(vae));
   });
 
+  test("init 'he': the plain model's convs are the default draws times sqrt(6) (variance 2/fan_in); heads and residual blocks as drawn; a bad value is refused", () => {
+    for (const extra of [{}, { blocksPerStage: 1 }]) {
+      const u = weights(new ConvVAE({ ...small, ...extra }));
+      const he = weights(new ConvVAE({ ...small, ...extra, init: 'he' }));
+      expect(Object.keys(he)).toEqual(Object.keys(u));
+      const scaled = Object.keys(u).filter((k) => /^(encoder\.\d+|decoder\.\d+|decoder_in)\.weight$/.test(k));
+      // the stride-2 convs, decoder_in and the transposed convs: 2 + 1 + 2 in this 2-stage model
+      expect(scaled.length).toBe(5);
+      for (const k of Object.keys(u)) {
+        if (!scaled.includes(k)) {
+          expect(he[k]).toEqual(u[k]);
+          continue;
+        }
+        expect(he[k].length).toBe(u[k].length);
+        he[k].forEach((v, i) => expect(Math.abs(v - u[k][i] * Math.sqrt(6))).toBeLessThanOrEqual(1e-6 * Math.abs(v) + 1e-12));
+        // U(±sqrt(6/fan_in)) with fan_in = weight.shape[1] · k², as PyTorch counts it (transposed too)
+        const [, b, kh, kw] = new ConvVAE({ ...small, ...extra, init: 'he' }).stateDict()[k].shape;
+        const bound = Math.sqrt(6 / (b * kh * kw));
+        expect(Math.max(...he[k].map(Math.abs))).toBeLessThanOrEqual(bound);
+        expect(Math.max(...he[k].map(Math.abs))).toBeGreaterThan(0.5 * bound);
+      }
+    }
+    expect(() => new ConvVAE({ ...small, init: 'kaiming' as 'he' })).toThrow(/ConvVAE.*init.*'uniform' or 'he'.*kaiming/);
+  });
+
   test("forward and backward of a blocks model agree on 'cpu' and emulated 'cuda'", () => {
     // the emulation stays on for this file (switching back needs every 'cuda' tensor disposed)
     wk.useCudaEmulation(true);
@@ -272,16 +297,17 @@ describe('CLI train-vae: --latent_channels, --vae_blocks, the perceptual and adv
   };
   const sim = ['--episodes', '2', '--steps', '20', '--epochs', '1', '--batch_size', '8', '--encoder_channels', '4,8,8,8'];
 
-  test('kebab-case flags: latent 128, 1 block per stage, encoder perceptual, adversarial; saved in the checkpoint; loadVAE rebuilds; --resume keeps them', async () => {
+  test('kebab-case flags: latent 128, 1 block per stage, He init, encoder perceptual, adversarial; saved in the checkpoint; loadVAE rebuilds; --resume keeps them', async () => {
     const out = tmp('cli-a');
     const r = io();
-    const code = await main(['train-vae', ...sim, '--latent-channels', '128', '--vae-blocks', '1', '--perceptual-weight', '0.1', '--perceptual-network', 'encoder',
+    const code = await main(['train-vae', ...sim, '--latent-channels', '128', '--vae-blocks', '1', '--vae-init', 'he', '--perceptual-weight', '0.1', '--perceptual-network', 'encoder',
       '--adversarial-weight', '0.01', '--disc-lr', '1e-3', '--disc-steps', '2', '--out', out], r.io);
     expect(r.err.join('\n')).toBe('');
     expect(code).toBe(0);
     const ck = loadCheckpoint(out);
-    const cfg = ck.config as { vae: { latentShape: number[]; blocksPerStage: number }; training: Record<string, unknown> };
+    const cfg = ck.config as { vae: { latentShape: number[]; blocksPerStage: number; init: string }; training: Record<string, unknown> };
     expect(cfg.vae.latentShape).toEqual([128, 4, 4]);
+    expect(cfg.vae.init).toBe('he');
     expect(cfg.vae.blocksPerStage).toBe(1);
     expect(cfg.training).toMatchObject({ perceptualWeight: 0.1, perceptualNetwork: 'encoder', adversarialWeight: 0.01, discLr: 1e-3, discSteps: 2 });
     ck.dispose();
@@ -318,6 +344,9 @@ describe('CLI train-vae: --latent_channels, --vae_blocks, the perceptual and adv
     const r4 = io();
     expect(await main(['train-vae', ...sim, '--perceptual_weight', '0.1', '--probe', path.join(out, 'nothing'), '--out', tmp('cli-e')], r4.io)).toBe(2);
     expect(r4.err.join('\n')).toMatch(/--probe .*nothing: no semantic probe there/);
+    const r5 = io();
+    expect(await main(['train-vae', ...sim, '--vae_init', 'xavier', '--out', tmp('cli-f')], r5.io)).toBe(2);
+    expect(r5.err.join('\n')).toMatch(/--vae_init must be one of uniform, he, got 'xavier'/);
   });
 });
 

@@ -56,7 +56,9 @@ export const DEMO_FULL: DemoConfig = {
   trainEpisodes: 24,
   testEpisodes: 8,
   steps: 160,
-  vae: { encoderChannels: [16, 32, 64, 128], latentShape: [64, 4, 4], beta: 0.25, seed: 1 },
+  // He initialization: the second learning stage (dashes, curbs, the speed cue) comes in about
+  // half the steps (docs/remedies.md)
+  vae: { encoderChannels: [16, 32, 64, 128], latentShape: [64, 4, 4], beta: 0.25, seed: 1, init: 'he' },
   vaeEpochs: 60,
   vaeBatch: 32,
   vaeLr: 1e-3,

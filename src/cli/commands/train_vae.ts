@@ -40,6 +40,7 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
     { name: 'encoder_channels', type: 'string', default: '16,32,64,128', metavar: 'c1,c2,c3,c4', help: 'output channels of the 4 stride-2 encoder convs' },
     { name: 'latent_channels', type: 'int', default: 64, help: 'channels of the [C,4,4] latent' },
     { name: 'vae_blocks', type: 'int', default: 0, metavar: 'N', help: 'residual blocks after every encoder stage and before every decoder stage (no skips: the latent carries everything)' },
+    { name: 'vae_init', type: 'string', default: 'uniform', choices: ['uniform', 'he'], help: "initial weights of the VAE's convs: PyTorch's default U(±1/sqrt(fan_in)), or He's (variance 2/fan_in; the second learning stage comes in about half the steps, docs/remedies.md)" },
     { name: 'beta', type: 'number', default: 1, help: 'weight of the KL term' },
     { name: 'perceptual_weight', type: 'number', default: 0, metavar: 'λ', help: 'weight of the perceptual term (0: off); see docs/remedies.md for its scale' },
     { name: 'perceptual_network', type: 'string', default: 'probe', choices: ['probe', 'encoder'], help: "feature network of the perceptual term: the semantic probe's conv trunk, or a frozen copy of the VAE's encoder" },
@@ -62,6 +63,7 @@ the CPU); without a usable GPU it exits with code 2 and the reason.`,
       seed: flags.seed as number,
       // only when asked for: a default model's options (and checkpoints) are as before
       ...(blocks ? { blocksPerStage: blocks } : {}),
+      ...(flags.vae_init === 'he' ? { init: 'he' as const } : {}),
     };
     // The perceptual/adversarial settings: a resumed run continues with the checkpoint's unless given.
     let prev: Partial<TrainVAEOptions> & { perceptualNetwork?: string } = {};
