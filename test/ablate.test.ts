@@ -78,6 +78,22 @@ describe('ablate', () => {
       expect(ret.std).toBeCloseTo(Math.sqrt((vals[0] - m) ** 2 + (vals[1] - m) ** 2), 10);
       for (const k of ['psnr@4', 'ssim@4', 'latent_mse@4', 'separability@4', 'frechet@4', 'retention_changed@1', 'recon_psnr', 'wall_minutes']) expect(row.metrics[k]).toBeDefined();
     }
+    // paired differences, seed by seed: perceptual minus baseline on the same seed, each minus copy-last
+    const run = (v: string, seed: number) => a.runs.find((x) => x.variant === v && x.seed === seed)!;
+    for (const k of ['retention@1', 'retention@4', 'retention_changed@4']) {
+      const d = [1, 2].map((seed) => run('perceptual', seed).metrics[k] - run('baseline', seed).metrics[k]);
+      const p = a.rows[1].paired!.baseline![k];
+      expect(p.n).toBe(d.filter(Number.isFinite).length);
+      if (p.n === 2) {
+        expect(p.mean).toBeCloseTo((d[0] + d[1]) / 2, 10);
+        expect(p.std).toBeCloseTo(Math.abs(d[0] - d[1]) / Math.SQRT2, 10);
+      }
+      for (const row of a.rows) {
+        const c = [1, 2].map((seed) => run(row.variant, seed).metrics[k] - run(row.variant, seed).metrics[`copy_last_${k}`]).filter(Number.isFinite);
+        if (c.length) expect(row.paired!.copyLast![k].mean).toBeCloseTo(c.reduce((x, y) => x + y, 0) / c.length, 10);
+      }
+    }
+    expect(a.rows[0].paired!.baseline).toBeUndefined(); // the baseline is not paired with itself
     // the two variants shared one VAE per seed: the same VAE steps and time
     const runs = a.runs as AblationRun[];
     expect(runs.find((x) => x.variant === 'baseline' && x.seed === 1)!.seconds.vae).toBe(runs.find((x) => x.variant === 'perceptual' && x.seed === 1)!.seconds.vae);
@@ -92,13 +108,25 @@ describe('ablate', () => {
     expect(md).toMatch(/^\| perceptual \|/m);
     expect(md).toMatch(/^\| copy-last \|/m);
     expect(md).toContain('sample standard deviation');
+    expect(md).toContain('## Against the baseline, seed by seed');
+    expect(md).toMatch(/^\| perceptual \| (\*\*)?[+-]\d\.\d{3} ± \d\.\d{3}/m);
+    expect(md).toContain('## Against copy-last, seed by seed');
     const html = fs.readFileSync(r.reportFile!, 'utf8');
     expect(html).toContain('class="wk-comparison wk-ablation"');
     expect((html.match(/<tbody>(.*?)<\/tbody>/s)?.[1].match(/<tr>/g) ?? []).length).toBe(3);
+    expect(html).toContain('id="ablation-paired"');
+    expect(html).toContain('Retention minus the baseline, seed by seed');
     expect(html).not.toContain('class="wk-error"');
     // `worldkit report <out>` writes the same view
     const again = writeReport([out], { out: path.join(tmp, 'again.html') });
     expect(fs.readFileSync(again.file, 'utf8')).toContain('wk-ablation');
+    // an ablation.json from before the paired differences still reports, and says what is missing
+    const old = path.join(tmp, 'old-ablation');
+    fs.mkdirSync(old, { recursive: true });
+    fs.writeFileSync(path.join(old, 'ablation.json'), JSON.stringify({ ...a, rows: a.rows.map(({ paired: _p, ...rest }) => rest) }));
+    const oldHtml = fs.readFileSync(writeReport([old]).file, 'utf8');
+    expect(oldHtml).toContain('No paired differences in this ablation.json');
+    expect(oldHtml).not.toContain('class="wk-error"');
     expect(lines.some((l) => /probe \(evaluation\)/.test(l))).toBe(true);
   }, 120000);
 

@@ -49,6 +49,14 @@ export interface AblationRow {
   metrics: Record<string, MetricSummary>;
   /** Mean curves over the seeds (index k = step k + 1). */
   curves: Record<string, number[]>;
+  /**
+   * Paired differences, seed by seed: this variant's retention metrics (`retention@k`,
+   * `retention_changed@k`) minus the baseline's (`baseline`) or copy-last's (`copyLast`) on the
+   * same seed (same data, same test windows), summarised over the seeds both have. The seeds'
+   * roads move every variant together, so a paired difference can be clear where the spreads of
+   * the rows overlap. Absent in files written before they existed.
+   */
+  paired?: { baseline?: Record<string, MetricSummary>; copyLast?: Record<string, MetricSummary> };
 }
 
 export interface AblationFile {

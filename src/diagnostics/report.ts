@@ -958,6 +958,31 @@ function ablationTable(a: AblationFile): string {
   return out.join('\n');
 }
 
+/** The paired differences (ablation.json rows[].paired): each variant minus the baseline / copy-last on the same seed. */
+function ablationPaired(a: AblationFile): string {
+  const steps = nums(a.steps).filter((k) => Number.isInteger(k) && k >= 1);
+  const rows = arr<AblationRow>(a.rows).filter((r) => r && typeof r === 'object' && r.paired && typeof r.paired === 'object');
+  if (!rows.length) return '<p class="wk-caption">No paired differences in this ablation.json (written before they existed): rerun <code>worldkit ablate</code> on the folder to add them.</p>';
+  const cell = (s: MetricSummary | undefined) => {
+    if (!s || !num(s.n)) return td(DASH);
+    const m = num(s.mean);
+    const text = `${m >= 0 ? '+' : ''}${meanSpread(s, (v) => fix(v))}`;
+    return td(num(s.n) > 1 && Math.abs(m) > num(s.std) ? `<b>${text}</b>` : text);
+  };
+  const heads = ['variant', ...steps.map((k) => `step ${k}`), ...steps.map((k) => `changed: step ${k}`)];
+  const out: string[] = [];
+  for (const [which, title] of [['baseline', 'minus the baseline'], ['copyLast', 'minus copy-last']] as const) {
+    const rs = rows.filter((r) => r.paired?.[which]);
+    if (!rs.length) continue;
+    const body = rs.map((r) => [th(esc(str(r.variant))), ...steps.map((k) => cell(r.paired![which]![`retention@${k}`])), ...steps.map((k) => cell(r.paired![which]![`retention_changed@${k}`]))]);
+    out.push(`<h3>Retention ${title}, seed by seed</h3>`, `<div class="wk-scroll">${table(heads, body, 'wk-comparison wk-ablation')}</div>`);
+  }
+  out.push(
+    '<p class="wk-caption">Per seed, the variant\'s retention minus the reference\'s on the same seed (same data, same test windows), then the mean ± spread over the seeds. Bold: the mean is larger than its spread. The seeds\' roads move every variant together, so a paired difference can be clear where the rows\' own spreads overlap.</p>',
+  );
+  return out.join('\n');
+}
+
 function ablationCharts(a: AblationFile): string {
   const rows = arr<AblationRow>(a.rows).filter((r) => r && typeof r === 'object');
   const cl = a.copyLast;
@@ -1049,9 +1074,10 @@ export function writeAblationReport(dir: string, opts: ReportOptions = {}): Repo
     : `a budget of ${fix(num(a.budgetMinutes), 1)} min in all${a.variantBudget ? `, ${fix(num(a.variantBudget.vaeMinutes) + num(a.variantBudget.predictorMinutes))} min of training per variant (VAE phase ${fix(num(a.variantBudget.vaeMinutes))} + predictor phase ${fix(num(a.variantBudget.predictorMinutes))}; a shared VAE counts for every variant using it)${seedBudgets(a)}` : ''}`;
   const body: string[] = [];
   body.push(`<h1>${esc(title)}</h1>`);
-  body.push('<nav><a href="#comparison">comparison</a> · <a href="#ablation-curves">curves</a> · <a href="#ablation-film">filmstrips</a> · <a href="#ablation-runs">runs</a></nav>');
+  body.push('<nav><a href="#comparison">comparison</a> · <a href="#ablation-paired">seed by seed</a> · <a href="#ablation-curves">curves</a> · <a href="#ablation-film">filmstrips</a> · <a href="#ablation-runs">runs</a></nav>');
   body.push(`<p class="wk-caption">${arr(a.rows).length} variant(s) x seeds ${arr(a.seeds).map((s) => esc(str(s))).join(', ')}; ${esc(str(a.context))} context frames, ${esc(str(a.horizon))} imagined steps; ${esc(budget)}. Wall time: ${fix(num(a.wallMinutes), 1)} min.</p>`);
   body.push(`<section id="comparison"><h2>Comparison of ${arr(a.rows).length} variants</h2>\n${guard('comparison', () => ablationTable(a))}</section>`);
+  body.push(`<section id="ablation-paired"><h2>Seed by seed: against the baseline and copy-last</h2>\n${guard('paired differences', () => ablationPaired(a))}</section>`);
   body.push(`<section id="ablation-curves"><h2>Per-step curves (mean over seeds; dashed: copy-last)</h2>\n${guard('curves', () => ablationCharts(a))}</section>`);
   body.push(`<section id="ablation-film"><h2>The same test window, per variant</h2>\n${guard('filmstrips', () => ablationFilmstrips(fn, a, dir))}</section>`);
   body.push(`<section id="ablation-runs"><h2>Runs</h2>\n${guard('runs', () => ablationRuns(a))}</section>`);

@@ -554,7 +554,52 @@ export function summarizeAblation(runs: AblationRun[], meta: Omit<AblationFile, 
     for (const k of keys) metrics[k.slice('copy_last_'.length)] = summarize(cl.map((r) => r.metrics[k] ?? NaN));
     copyLast = { variant: 'copy-last', description: 'the last context frame held for the whole horizon (no model)', seeds: cl.map((r) => r.seed).sort((a, b) => a - b), metrics, curves: meanCurves(cl, (n) => n.startsWith('copy_last_'), (n) => n.slice('copy_last_'.length)) };
   }
+  // paired differences: the seeds' roads move every variant together (docs/remedies.md)
+  const retentionKeys = (r: AblationRun) => Object.keys(r.metrics).filter((k) => /^retention(_changed)?@\d+$/.test(k));
+  const base = runs.filter((r) => r.variant === 'baseline');
+  for (const row of rows) {
+    const rs = runs.filter((r) => r.variant === row.variant);
+    const diff = (other: (run: AblationRun, key: string) => number | undefined) => {
+      const out: Record<string, MetricSummary> = {};
+      for (const k of [...new Set(rs.flatMap(retentionKeys))]) out[k] = summarize(rs.map((r) => { const o = other(r, k); return o === undefined ? NaN : r.metrics[k] - o; }));
+      return out;
+    };
+    row.paired = {
+      ...(row.variant !== 'baseline' && base.length ? { baseline: diff((r, k) => base.find((b) => b.seed === r.seed)?.metrics[k]) } : {}),
+      copyLast: diff((r, k) => r.metrics[`copy_last_${k}`]),
+    };
+  }
   return { format: ABLATION_FORMAT, ...meta, spread: 'sample standard deviation over the seeds (n - 1; 0 with one seed)', rows, copyLast, runs };
+}
+
+/** Mean ± spread of a paired difference, in bold where the mean is larger than its spread (more than one seed). */
+const pairedCell = (s: MetricSummary | undefined) => {
+  if (!s || !s.n) return 'n/a';
+  const t = `${s.mean >= 0 ? '+' : ''}${pm(s, 3)}`;
+  return s.n > 1 && Math.abs(s.mean) > s.std ? `**${t}**` : t;
+};
+
+/** The paired tables: each variant against the baseline and against copy-last, seed by seed. */
+function pairedTables(a: AblationFile): string[] {
+  const steps = a.steps;
+  const table = (title: string, which: 'baseline' | 'copyLast', intro: string) => {
+    const rows = a.rows.filter((r) => r.paired?.[which]);
+    if (!rows.length) return [];
+    return [
+      title,
+      '',
+      intro,
+      '',
+      `| variant | ${steps.map((k) => `step ${k}`).join(' | ')} | ${steps.map((k) => `changed, step ${k}`).join(' | ')} |`,
+      `|---|${steps.map(() => '---').join('|')}|${steps.map(() => '---').join('|')}|`,
+      ...rows.map((r) => `| ${r.variant} | ${steps.map((k) => pairedCell(r.paired![which]![`retention@${k}`])).join(' | ')} | ${steps.map((k) => pairedCell(r.paired![which]![`retention_changed@${k}`])).join(' | ')} |`),
+      '',
+    ];
+  };
+  return [
+    ...table('## Against the baseline, seed by seed', 'baseline', "Per seed, the variant's retention minus the baseline's on the same seed (same data, same test windows), then mean ± spread over the seeds. **Bold**: the mean is larger than its spread. The seeds' roads move every variant together, so these differences can be clear where the rows' own spreads overlap."),
+    ...table('## Against copy-last, seed by seed', 'copyLast', "The same, minus copy-last's retention on the same windows; where the label changed, copy-last is almost always wrong, so a model beats it there by predicting the change."),
+  ];
 }
 
 const f2 = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
@@ -597,6 +642,7 @@ export function ablationMarkdown(a: AblationFile): string {
     ...all.map((r) => `| ${r.variant} | ${steps.map((k) => pm(r.metrics[`retention@${k}`], 3)).join(' | ')} | ${steps.map((k) => pm(r.metrics[`retention_changed@${k}`], 3)).join(' | ')} |`),
     '',
     ...changedCountLine(a),
+    ...pairedTables(a),
     `## Pixels and latents at step ${steps[steps.length - 1]}, and time`,
     '',
     '| variant | PSNR vs real (dB) | SSIM vs real | latent MSE | separability (0.5 best) | Fréchet | recon PSNR (dB) | training (min) | wall (min) |',
