@@ -84,7 +84,7 @@ export interface ConvVAEOptions extends InitOptions {
    * to pass its input's scale on; 'he' U(±sqrt(6/fan_in)), variance 2/fan_in (He et al. 2015),
    * fan_in counted as PyTorch does. The same draws, scaled by sqrt(6): the generator's sequence
    * is unchanged. Measured on the driving data (docs/remedies.md), 'he' brings the VAE's second
-   * stage (dashes, curbs, the speed cue) in about half the steps.
+   * stage (dashes, curbs, the speed cue) about a third sooner.
    */
   init?: 'uniform' | 'he';
 }

@@ -56,8 +56,8 @@ export const DEMO_FULL: DemoConfig = {
   trainEpisodes: 24,
   testEpisodes: 8,
   steps: 160,
-  // He initialization: the second learning stage (dashes, curbs, the speed cue) comes in about
-  // half the steps (docs/remedies.md)
+  // He initialization: the second learning stage (dashes, curbs, the speed cue) comes about a
+  // third sooner, and within a 30-epoch schedule at all (docs/remedies.md)
   vae: { encoderChannels: [16, 32, 64, 128], latentShape: [64, 4, 4], beta: 0.25, seed: 1, init: 'he' },
   vaeEpochs: 60,
   vaeBatch: 32,
