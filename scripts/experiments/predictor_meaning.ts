@@ -5,14 +5,15 @@
 //   node -r ./test/helpers/ts_register.js scripts/experiments/predictor_meaning.ts runs/demo/vae '{"episodes":96}'
 // Options: "episodes" (training episodes of the sim, seed 1, default 24: the demo's), "epochs"
 // (default 120), "steps" (optimizer steps instead: epochs = steps / batches per epoch), "train"
-// (trainPredictor options over the demo's), "predictor" (createPredictor options over the demo's).
+// (trainPredictor options over the demo's), "predictor" (createPredictor options over the demo's),
+// "lossProbe" (a probe folder for the remedies' terms, e.g. runs/vae_meaning/probe_loss: never the judge).
 // Prints retention at steps 1/4/8/16 overall, per head and where the label changed. Results:
 // docs/remedies.md.
 import { generateEpisodes } from '../../src/data/driving_sim';
 import { defaultCacheDir } from '../../src/data/episode_cache';
 import { loadVAE } from '../../src/train/load';
 import { createPredictor, encodeEpisodes, trainPredictor } from '../../src/train/train_predictor';
-import { ensureSemanticProbe } from '../../src/diagnostics/semantic_probe';
+import { ensureSemanticProbe, loadSemanticProbe } from '../../src/diagnostics/semantic_probe';
 import { evaluateWorldModel } from '../../src/diagnostics/world_model_eval';
 
 (async () => {
@@ -41,6 +42,8 @@ import { evaluateWorldModel } from '../../src/diagnostics/world_model_eval';
     scheduledSampling: true, samplingSchedule: { decay: 'linear', start: 1, end: 0.25 },
     inputNoiseStd: 0.01, targetJitterScale: 0.005, gradClip: 1, seed: 1,
     ...(cfg.train ?? {}),
+    // the remedies' probe (perceptual features, classification on pixels): another probe than the judge
+    ...(cfg.lossProbe ? { probe: loadSemanticProbe(cfg.lossProbe).probe } : {}),
   });
   const trainS = (Date.now() - t0) / 1000;
   predictor.eval();
