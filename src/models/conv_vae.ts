@@ -78,8 +78,9 @@ export interface ConvVAEOptions extends InitOptions {
    */
   blocksPerStage?: number;
   /**
-   * Initial weights of the plain model's convs (encoder stride-2 convs, decoder_in, the decoder's
-   * transposed convs; not the mu/logvar heads nor residual blocks): 'uniform' (default)
+   * Initial weights of the plain model's convs (encoder stride-2 convs, decoder_in when it is a
+   * conv, the decoder's transposed convs; not the mu/logvar heads, a flat latent's dense layers
+   * nor residual blocks): 'uniform' (default)
    * U(±1/sqrt(fan_in)), PyTorch's default, which keeps 1/6 of the variance a ReLU layer needs
    * to pass its input's scale on; 'he' U(±sqrt(6/fan_in)), variance 2/fan_in (He et al. 2015),
    * fan_in counted as PyTorch does. The same draws, scaled by sqrt(6): the generator's sequence
