@@ -9,6 +9,9 @@
 // "lossProbe" (a probe folder for the remedies' terms, e.g. runs/vae_meaning/probe_loss: never the judge).
 // Prints retention at steps 1/4/8/16 overall, per head and where the label changed. Results:
 // docs/remedies.md.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { generateEpisodes } from '../../src/data/driving_sim';
 import { defaultCacheDir } from '../../src/data/episode_cache';
 import { loadVAE } from '../../src/train/load';
@@ -47,9 +50,11 @@ import { evaluateWorldModel } from '../../src/diagnostics/world_model_eval';
   });
   const trainS = (Date.now() - t0) / 1000;
   predictor.eval();
-  const ev = evaluateWorldModel(vae, predictor, val, `/tmp/predictor_meaning_eval_${process.pid}`, {
+  const evalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wk-predictor-meaning-'));
+  const ev = evaluateWorldModel(vae, predictor, val, evalDir, {
     context: 4, horizon: 16, windows: 192, windowStride: 4, probe, closedLoopRuns: 0, tsne: false, filmstrips: 0,
   });
+  fs.rmSync(evalDir, { recursive: true, force: true }); // only the numbers below are kept
   const sem = ev.rollout!.semantic!;
   const at = (a: number[]) => [1, 4, 8, 16].map((k) => +a[k - 1].toFixed(3));
   console.log(JSON.stringify({
