@@ -8,7 +8,7 @@
 
 namespace {
 constexpr int MR = 14, NV = 2;
-const PackedConfig kPacked{256, 14 * 12, 512};
+const PackedConfig kPacked{256, 14 * 12, 1024};
 
 void packed(bool tA, bool tB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda, const float* B,
             size_t ldb, float beta, float* C, size_t ldc) {

@@ -79,6 +79,12 @@ void packA(bool transA, const float* A, size_t lda, size_t i0, size_t mc, size_t
     } else {
       for (int r = 0; r < rows; ++r) {
         const float* src = A + (i0 + ip + r) * lda + k0;
+        // The next panel's row r, one cache line per 16 floats: its loads then hit L1/L2 instead of
+        // waiting on short per-row streams the hardware prefetcher barely ramps up on.
+        if (ip + MR + r < mc) {
+          const float* nxt = src + MR * lda;
+          for (size_t k = 0; k < kc; k += 16) __builtin_prefetch(nxt + k, 0, 3);
+        }
         for (size_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
       }
       for (int r = rows; r < MR; ++r)
@@ -89,30 +95,37 @@ void packA(bool transA, const float* A, size_t lda, size_t i0, size_t mc, size_t
 
 template <int NR>
 void packB(bool transB, const float* B, size_t ldb, size_t k0, size_t kc, size_t j0, size_t nc, float* out) {
+  if (!transB) {
+    // Row by row of B (nc contiguous floats each), scattering NR-wide pieces to the micro-panels:
+    // the reads are one long stream per row, not kc short ones ldb apart per panel.
+    const size_t full = nc / NR * NR;
+    for (size_t k = 0; k < kc; ++k) {
+      const float* src = B + (k0 + k) * ldb + j0;
+      if (k + 4 < kc) {
+        const float* ahead = src + 4 * ldb;
+        for (size_t j = 0; j < nc; j += 16) __builtin_prefetch(ahead + j, 0, 3);
+      }
+      for (size_t jp = 0; jp < full; jp += NR) std::memcpy(out + jp * kc + k * NR, src + jp, sizeof(float) * NR);
+      if (full < nc) {
+        float* d = out + full * kc + k * NR;
+        const int cols = static_cast<int>(nc - full);
+        int c = 0;
+        for (; c < cols; ++c) d[c] = src[full + c];
+        for (; c < NR; ++c) d[c] = 0.0f;
+      }
+    }
+    return;
+  }
   for (size_t jp = 0; jp < nc; jp += NR) {
     const int cols = static_cast<int>(std::min<size_t>(NR, nc - jp));
     float* dst = out + jp * kc;
-    if (!transB) {
-      for (size_t k = 0; k < kc; ++k) {
-        const float* src = B + (k0 + k) * ldb + j0 + jp;
-        float* d = dst + k * NR;
-        if (cols == NR) {
-          std::memcpy(d, src, sizeof(float) * NR);
-        } else {
-          int c = 0;
-          for (; c < cols; ++c) d[c] = src[c];
-          for (; c < NR; ++c) d[c] = 0.0f;
-        }
-      }
-    } else {
-      // op(B)[k][j] = B[j][k]: each row of B fills one column of the panel.
-      for (int c = 0; c < cols; ++c) {
-        const float* src = B + (j0 + jp + c) * ldb + k0;
-        for (size_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
-      }
-      for (int c = cols; c < NR; ++c)
-        for (size_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
+    // op(B)[k][j] = B[j][k]: each row of B fills one column of the panel.
+    for (int c = 0; c < cols; ++c) {
+      const float* src = B + (j0 + jp + c) * ldb + k0;
+      for (size_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
     }
+    for (int c = cols; c < NR; ++c)
+      for (size_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
   }
 }
 
@@ -128,6 +141,12 @@ void microKernel(size_t kc, const float* __restrict a, const float* __restrict b
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
+  // The C tile is read (beta != 0) and written once, after kc steps: fetch its lines now so the
+  // misses overlap the arithmetic instead of stalling the stores (C rarely fits in L2).
+  for (int r = 0; r < m; ++r) {
+    __builtin_prefetch(c + r * ldc, 1, 3);
+    __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+  }
   for (size_t k = 0; k < kc; ++k) {
     typename V::T bv[NV];
 #pragma GCC unroll 8

@@ -61,6 +61,8 @@ function maxErr(a: Float32Array, b: Float32Array): number {
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 67], [7, 1, 129], [67, 129, 7], [129, 67, 1], [14, 32, 16], [15, 33, 17], [13, 31, 257],
   [28, 64, 300], [33, 65, 513], [4, 130, 70], [32, 97, 129], [40, 200, 33], [200, 40, 65], [6, 16, 8], [5, 17, 9],
+  // Packed path past one B panel (nc = 1024 columns) with a ragged last panel.
+  [35, 1061, 19],
 ];
 
 describe('gemm kernel', () => {
@@ -69,17 +71,21 @@ describe('gemm kernel', () => {
     setThreads(2);
   });
   for (const isa of ['portable', 'avx2', 'avx512']) {
-    test(`${isa}: fast GEMM matches the reference over shapes, transposes, alpha/beta, strides`, () => {
+    test(`${isa}: fast GEMM matches the reference over shapes, transposes, alpha/beta, strides, 1 and 2 threads`, () => {
       native.setIsaCap(isa);
-      for (const [M, N, K] of SHAPES)
-        for (const tA of [false, true])
-          for (const tB of [false, true])
-            for (const [alpha, beta, pad] of [[1, 0, 0], [0.75, 1, 3], [-1.5, 0.5, 1]]) {
-              const c = { tA, tB, M, N, K, alpha, beta, pad };
-              const [fast, ref] = runCase(c);
-              const err = maxErr(fast, ref);
-              if (!(err < 2e-5 * Math.sqrt(K + 1))) throw new Error(`${isa} ${JSON.stringify(c)}: error ${err}`);
-            }
+      // One thread: a single region holds all of C, so wide shapes span several B panels.
+      for (const threads of [1, 2]) {
+        for (const [M, N, K] of SHAPES)
+          for (const tA of [false, true])
+            for (const tB of [false, true])
+              for (const [alpha, beta, pad] of [[1, 0, 0], [0.75, 1, 3], [-1.5, 0.5, 1]]) {
+                const c = { tA, tB, M, N, K, alpha, beta, pad };
+                setThreads(threads);
+                const [fast, ref] = runCase(c);
+                const err = maxErr(fast, ref);
+                if (!(err < 2e-5 * Math.sqrt(K + 1))) throw new Error(`${isa}, ${threads} threads, ${JSON.stringify(c)}: error ${err}`);
+              }
+      }
     });
   }
 
