@@ -7,6 +7,7 @@
 // V provides: W (lanes), T (register type), zero(), set1(x), load(p), loadN(p, n) (first n lanes,
 // rest 0), store(p, v), storeN(p, v, n), fma(a, b, c) = a*b+c, mul(a, b), reduce(v) (sum of the
 // lanes in a fixed tree), sfma(a, b, c) (scalar a*b+c, fused exactly where V's fma is).
+// transpose(src, lds, dst, ldd) (a W x W block, for packing a transposed B).
 //
 // Three paths (chosen in gemm.cpp from the shape alone, never from the thread count):
 //   packed  GotoBLAS-style: B panels (kc x nc) and A blocks (mc x kc) packed into reusable
@@ -93,7 +94,7 @@ void packA(bool transA, const float* A, size_t lda, size_t i0, size_t mc, size_t
   }
 }
 
-template <int NR>
+template <class V, int NR>
 void packB(bool transB, const float* B, size_t ldb, size_t k0, size_t kc, size_t j0, size_t nc, float* out) {
   if (!transB) {
     // Row by row of B (nc contiguous floats each), scattering NR-wide pieces to the micro-panels:
@@ -116,11 +117,21 @@ void packB(bool transB, const float* B, size_t ldb, size_t k0, size_t kc, size_t
     }
     return;
   }
+  // op(B)[k][j] = B[j][k]: W rows of B (contiguous along k) at a time, transposed W x W block by
+  // block in registers into the panel's columns; ragged edges element by element.
+  constexpr int W = V::W;
   for (size_t jp = 0; jp < nc; jp += NR) {
     const int cols = static_cast<int>(std::min<size_t>(NR, nc - jp));
     float* dst = out + jp * kc;
-    // op(B)[k][j] = B[j][k]: each row of B fills one column of the panel.
-    for (int c = 0; c < cols; ++c) {
+    const size_t kFull = kc / W * W;
+    const int colsFull = cols / W * W;
+    for (int c0 = 0; c0 < colsFull; c0 += W) {
+      const float* src = B + (j0 + jp + c0) * ldb + k0;
+      for (size_t k = 0; k < kFull; k += W) V::transpose(src + k, ldb, dst + k * NR + c0, NR);
+      for (int c = c0; c < c0 + W; ++c)
+        for (size_t k = kFull; k < kc; ++k) dst[k * NR + c] = src[(c - c0) * ldb + k];
+    }
+    for (int c = colsFull; c < cols; ++c) {
       const float* src = B + (j0 + jp + c) * ldb + k0;
       for (size_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
     }
@@ -201,7 +212,7 @@ void gemmPacked(bool transA, bool transB, size_t M, size_t N, size_t K, float al
     for (size_t pc = 0; pc < K; pc += kcStep) {
       const size_t kc = std::min(kcStep, K - pc);
       const float betaEff = pc == 0 ? beta : 1.0f;
-      packB<NR>(transB, B, ldb, pc, kc, jc, nc, pb);
+      packB<V, NR>(transB, B, ldb, pc, kc, jc, nc, pb);
       for (size_t ic = 0; ic < M; ic += cfg.mc) {
         const size_t mc = std::min(cfg.mc, M - ic);
         packA<MR>(transA, A, lda, ic, mc, pc, kc, pa);

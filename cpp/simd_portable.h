@@ -2,8 +2,10 @@
 // baseline ISA), shared by the templated kernels of gemm_kernels.h and conv_direct_kernels.h:
 // W lanes, register type T, zero, set1, load/loadN, store/storeN (first n lanes), fma, add,
 // max0 = max(v, 0), mul, reduce (a fixed order), sfma (scalar fused multiply-add where the
-// vector fma fuses). Anonymous namespace: each translation unit keeps its own copy.
+// vector fma fuses), transpose (a W x W block). Anonymous namespace: each translation unit keeps its own copy.
 #pragma once
+#include <cstddef>
+
 namespace {
 struct VP {
   static constexpr int W = 4;
@@ -46,5 +48,10 @@ struct VP {
   }
   static float reduce(T v) { return (v.v[0] + v.v[2]) + (v.v[1] + v.v[3]); }
   static float sfma(float a, float b, float c) { return a * b + c; }
+  // dst[k * ldd + r] = src[r * lds + k] for r, k < 4.
+  static void transpose(const float* src, std::size_t lds, float* dst, std::size_t ldd) {
+    for (int r = 0; r < 4; ++r)
+      for (int k = 0; k < 4; ++k) dst[k * ldd + r] = src[r * lds + k];
+  }
 };
 }  // namespace
