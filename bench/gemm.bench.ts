@@ -13,7 +13,7 @@ import Benchmark from 'benchmark';
 import * as os from 'os';
 import * as path from 'path';
 import { native, packageRoot } from '../src/backend/native';
-import { cblasPeerExe, runCblasPeer } from './peer_env';
+import { cblasPeerExe, machineFacts, runCblasPeer } from './peer_env';
 
 export interface BenchRow {
   op: string;
@@ -23,6 +23,9 @@ export interface BenchRow {
   gflops: number;
   peerGflops?: number;
   ratioToPeer?: number;
+  /** The peer's name where it is not the calibrated OpenBLAS (the forced-AVX2 rows). */
+  peerLabel?: string;
+  note?: string;
 }
 
 interface Shape {
@@ -60,16 +63,29 @@ export function openblasExe(): string | null {
     path.join(process.cwd(), 'bench', 'peers', 'openblas_sgemm.c')]);
 }
 
-/** OpenBLAS GFLOP/s per shape (same order), or null when OpenBLAS or a C compiler is missing. */
-export function openblasPeer(shapes: Shape[], threads: number): number[] | null {
+/**
+ * OpenBLAS GFLOP/s per shape (same order), or null when OpenBLAS or a C compiler is missing.
+ * `avx2` runs it as on a machine without AVX-512 (bench/peer_env.ts then picks the Haswell kernels).
+ */
+export function openblasPeer(shapes: Shape[], threads: number, avx2 = false): number[] | null {
   const exe = openblasExe();
   if (!exe) return null;
   try {
     // peer_env.ts picks the OpenBLAS build and kernels (the same as the calibration's).
-    return runCblasPeer(exe, shapes.map((s) => [s.tA, s.tB, s.M, s.N, s.K]), threads, 300).gflops;
+    const facts = machineFacts();
+    if (avx2) facts.cpuFlags = facts.cpuFlags.filter((f) => !f.startsWith('avx512'));
+    return runCblasPeer(exe, shapes.map((s) => [s.tA, s.tB, s.M, s.N, s.K]), threads, 300, facts).gflops;
   } catch {
     return null;
   }
+}
+
+function timeGemm(s: Shape, maxTime: number): number {
+  const A = fill(s.M * s.K), B = fill(s.K * s.N), C = new Float32Array(s.M * s.N);
+  const lda = s.tA ? s.M : s.K, ldb = s.tB ? s.K : s.N;
+  const bench = new Benchmark(s.name, () => native.gemm(s.tA, s.tB, s.M, s.N, s.K, 1, A, lda, B, ldb, 0, C, s.N), { maxTime, minSamples: 10 });
+  bench.run();
+  return median(bench.stats.sample) * 1e3;
 }
 
 function median(xs: number[]): number {
@@ -85,14 +101,7 @@ export function run(options: { threads?: number[]; maxTime?: number; peer?: bool
     setThreads(threads);
     const peer = options.peer === false ? null : openblasPeer(SHAPES, threads);
     SHAPES.forEach((s, idx) => {
-      const A = fill(s.M * s.K), B = fill(s.K * s.N), C = new Float32Array(s.M * s.N);
-      const lda = s.tA ? s.M : s.K, ldb = s.tB ? s.K : s.N;
-      const bench = new Benchmark(s.name, () => native.gemm(s.tA, s.tB, s.M, s.N, s.K, 1, A, lda, B, ldb, 0, C, s.N), {
-        maxTime: options.maxTime ?? 1,
-        minSamples: 10,
-      });
-      bench.run();
-      const ms = median(bench.stats.sample) * 1e3;
+      const ms = timeGemm(s, options.maxTime ?? 1);
       const gflops = (2 * s.M * s.N * s.K) / (ms * 1e6);
       const row: BenchRow = { op: 'gemm', shape: s.name, threads, medianMs: ms, gflops };
       if (peer) {
@@ -101,6 +110,34 @@ export function run(options: { threads?: number[]; maxTime?: number; peer?: bool
       }
       rows.push(row);
     });
+    // On an AVX-512 machine, the AVX2 path too (what an AVX2-only CPU runs), against OpenBLAS's
+    // Haswell kernels. Its shape name starts with 'avx2' so the 1024^2 goals never read it.
+    if (native.isa() === 'avx512') {
+      const s = { ...sq(1024), name: 'avx2: 1024^2 NN' };
+      native.setIsaCap('avx2');
+      let ms: number;
+      try {
+        ms = timeGemm(s, options.maxTime ?? 1);
+      } finally {
+        native.setIsaCap('avx512');
+      }
+      const gflops = (2 * s.M * s.N * s.K) / (ms * 1e6);
+      const row: BenchRow = {
+        op: 'gemm',
+        shape: s.name,
+        threads,
+        medianMs: ms,
+        gflops,
+        note: 'worldkit forced to its AVX2 kernels, OpenBLAS to Haswell; % peak is of the AVX-512 peak, and this peer is not calibrated',
+      };
+      const p = options.peer === false ? null : openblasPeer([s], threads, true);
+      if (p) {
+        row.peerGflops = p[0];
+        row.ratioToPeer = gflops / p[0];
+        row.peerLabel = 'AVX2 OpenBLAS (Haswell kernels)';
+      }
+      rows.push(row);
+    }
   }
   setThreads(before);
   return rows;

@@ -29,6 +29,27 @@ export interface LstmBenchRow {
   latentStepsPerSec: number;
   /** PyTorch's time for the matching variant, and worldkit's speed-up over it. */
   torch?: { variant: string; ms: number; ratio: number }[];
+  /** The GEMMs' floating-point operations per call (lstmWork), and the bytes Adam streams. */
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * The work of one call, the floor a goal is read against (bench/run.ts goals()): the products'
+ * flops and the bytes of the memory-bound optimizer step. A training step over R = B(T-1) rows
+ * multiplies forward x.W_ih^T (I = D + A inputs), h.W_hh^T and the head h.W^T, and backward
+ * their weight gradients plus the recurrent and head input gradients (teacher forcing needs no
+ * gradient for the data: scheduled sampling adds one for the fed-back latents, so it is a lower
+ * bound there). Adam reads p, g, m, v and writes p, m, v: 28 bytes per parameter. A rollout of
+ * n steps runs the forward products once per step, no optimizer.
+ */
+export function lstmWork(kind: 'train' | 'rollout', B: number, T: number, H: number, D = 1024, A = 3): { flops: number; bytes: number } {
+  const I = D + A, G = 4 * H;
+  const perRow = I * G + H * G + H * D;
+  if (kind === 'rollout') return { flops: 2 * B * T * perRow, bytes: 0 };
+  const R = B * (T - 1);
+  const params = G * I + G * H + 2 * G + D * H + D;
+  return { flops: 2 * R * (perRow + I * G + 2 * H * G + 2 * H * D), bytes: 28 * params };
 }
 
 export interface LstmBenchOptions {
@@ -102,11 +123,11 @@ export function lstmBench(opts: LstmBenchOptions = {}): LstmBenchRow[] {
       });
     for (const [name, pTrue] of [['train step, teacher forcing', 1], ['train step, scheduled sampling p=0.5', 0.5]] as const) {
       const ms = time(`${name} B=${B} H=${H}`, step(pTrue), quick);
-      rows.push({ name, B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * (T - 1) });
+      rows.push({ name, B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * (T - 1), ...lstmWork('train', B, T, H, D, A) });
     }
     if (B === 32 && H === 256) {
       const ms = time('rollout', () => wk.tidy(() => model.rollout(z.slice([0, 0, 0, 0, 0], [B, 1, 64, 4, 4]), a, 16)), quick);
-      rows.push({ name: 'rollout 16 steps', B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * 16 });
+      rows.push({ name: 'rollout 16 steps', B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * 16, ...lstmWork('rollout', B, 16, H, D, A) });
     }
     model.dispose();
     z.dispose();

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BenchRow, formatTable } from '../bench/harness';
 import { Calibration, HANDICAP_FRACTION, MachineFacts, applyCalibrations, chooseCoretype, envArgs, formatCalibration, judge, peerConfig } from '../bench/peer_env';
+import { lstmWork } from '../bench/lstm.bench';
 import { formatGoals, goals } from '../bench/run';
 
 const AVX512 = 'fpu sse2 avx fma avx2 avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16'.split(' ');
@@ -147,6 +148,37 @@ describe('peer trust', () => {
     expect(formatGoals(g)).toMatch(/\*unverified\*/);
     expect(formatGoals(g)).not.toMatch(/\| met \|/);
     expect(formatTable(slow)).toMatch(/PyTorch teacher nn\.LSTM 40\.0 → \*\*4\.00x\*\* \*handicapped\*/);
+  });
+
+  test('each goal says the time worldkit needs and the floor its work sets at the measured peak', () => {
+    const rs = rows();
+    // 4 GFLOP at 400 GFLOP/s (2 threads) is 10 ms, plus 36 MB at 36 GB/s, 1 ms; the 1-thread row reads the 1-thread peak.
+    Object.assign(rs[0], { flops: 4e9, bytes: 36e6 });
+    Object.assign(rs[2], { flops: 2e9 });
+    applyCalibrations(rs, [cal('torch', 2, 90, 100), cal('cblas', 1, 45, 50)], 2);
+    const peak = { gflops: 400, gflops1: 200, isa: 'avx512', gbps: 36, threads: 2 };
+    const byName = Object.fromEntries(goals(rs, peak).map((g) => [g.goal.split(' ≥')[0], g]));
+    const b4 = byName['predictor step B=4 teacher forcing'];
+    expect(b4.neededMs).toBeCloseTo(40 / 3, 12);
+    expect(b4.floorMs).toBeCloseTo(11, 12);
+    expect(byName['GEMM 1024²'].floorMs).toBeCloseTo(10, 12);
+    expect(byName['GEMM 1024²'].target).toBe(1.0);
+    expect(byName['VAE encode B=32'].target).toBe(1.3);
+    // No work on the row, or no peak: no floor (never a made-up one).
+    expect(byName['predictor step B=32 teacher forcing'].floorMs).toBeUndefined();
+    expect(goals(rs).every((g) => g.floorMs === undefined)).toBe(true);
+    const table = formatGoals(goals(rs, peak).filter((g) => g.verdict !== 'not measured'));
+    expect(table).toMatch(/\| worldkit needs \| floor at the measured peak \|/);
+    expect(table).toMatch(/predictor step B=4 teacher forcing .*\| 13\.3 ms \| 11\.0 ms \|/);
+  });
+
+  test('lstmWork counts the products the step runs', () => {
+    // lstm-kernels' own counts: a sequence forward is 2R(I + H)G, a BPTT without the data's gradient adds 2R(I + 2H)G.
+    const R = 4 * 15, I = 1027, H = 256, G = 4 * H, D = 1024;
+    const head = 2 * R * H * D;
+    expect(lstmWork('train', 4, 16, H).flops).toBe(2 * R * (I + H) * G + 2 * R * (I + 2 * H) * G + 3 * head);
+    expect(lstmWork('train', 4, 16, H).bytes).toBe(28 * (G * (I + H) + 2 * G + D * H + D));
+    expect(lstmWork('rollout', 32, 16, H)).toEqual({ flops: 2 * 32 * 16 * ((I + H) * G + H * D), bytes: 0 });
   });
 
   test('the GEMM peer answers to the calibration at its own thread count; a peer with none is uncalibrated', () => {
