@@ -310,6 +310,18 @@ export interface GoalResult {
   floorMs?: number;
 }
 
+/**
+ * The peak the floors are read against: the probe's, raised to the fastest calibrated peer's
+ * 1024² GEMM at the same thread count. A kernel that ran that fast shows the machine can, and a
+ * probe disturbed by other load (it keeps its best run, but a short one) would otherwise set
+ * floors above times that were reached. Never lowers the probe.
+ */
+export function floorPeak(peak: Peak | null, calibrations: Calibration[]): Peak | null {
+  if (!peak) return null;
+  const best = (threads: number) => Math.max(0, ...calibrations.filter((c) => c.threads === threads && c.gflops !== null).map((c) => c.gflops as number));
+  return { ...peak, gflops: Math.max(peak.gflops, best(peak.threads)), gflops1: Math.max(peak.gflops1, best(1)) };
+}
+
 /** The row's floor in ms at this run's measured peak (GoalResult.floorMs), or undefined. */
 export function floorMs(r: BenchRow | undefined, peak: Peak | null | undefined): number | undefined {
   if (!r || !peak || !r.flops) return undefined;
@@ -453,7 +465,10 @@ export async function runBench(args: RunArgs, print: (s: string) => void = (s) =
     print('');
     print(formatScaling(scaling));
   }
-  const g = goals(rows, peak).filter((x) => x.detail !== 'row not measured');
+  const fp = floorPeak(peak, calibrations);
+  if (peak && fp && (fp.gflops > peak.gflops || fp.gflops1 > peak.gflops1))
+    log(`floors read against ${fp.gflops.toFixed(0)} GFLOP/s (${fp.gflops1.toFixed(0)} with 1 thread): a calibrated peer ran faster than the peak probe`);
+  const g = goals(rows, fp).filter((x) => x.detail !== 'row not measured');
   if (g.length) {
     print('');
     print(formatGoals(g));

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { BenchRow, formatTable } from '../bench/harness';
 import { Calibration, HANDICAP_FRACTION, MachineFacts, applyCalibrations, chooseCoretype, envArgs, formatCalibration, judge, peerConfig } from '../bench/peer_env';
 import { lstmWork } from '../bench/lstm.bench';
-import { formatGoals, goals } from '../bench/run';
+import { floorPeak, formatGoals, goals } from '../bench/run';
 
 const AVX512 = 'fpu sse2 avx fma avx2 avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16'.split(' ');
 const AVX2 = 'fpu sse2 avx fma avx2'.split(' ');
@@ -170,6 +170,17 @@ describe('peer trust', () => {
     const table = formatGoals(goals(rs, peak).filter((g) => g.verdict !== 'not measured'));
     expect(table).toMatch(/\| worldkit needs \| floor at the measured peak \|/);
     expect(table).toMatch(/predictor step B=4 teacher forcing .*\| 13\.3 ms \| 11\.0 ms \|/);
+  });
+
+  test('floors are read against the probe, raised to a calibrated peer that ran faster, never lowered', () => {
+    const peak = { gflops: 360, gflops1: 230, isa: 'avx512', gbps: 35, threads: 2 };
+    // The 2-thread probe was disturbed: PyTorch's GEMM ran at 390.
+    const raised = floorPeak(peak, [cal('torch', 2, 390, 360), cal('cblas', 2, 370, 360), cal('cblas', 1, 190, 230)]);
+    expect(raised).toEqual({ ...peak, gflops: 390, gflops1: 230 });
+    expect(floorPeak(peak, [])).toEqual(peak);
+    expect(floorPeak(null, [cal('torch', 2, 390, 360)])).toBeNull();
+    // A failed calibration (no figure) changes nothing.
+    expect(floorPeak(peak, [{ ...cal('cblas', 1, 0, 230), gflops: null }])).toEqual(peak);
   });
 
   test('lstmWork counts the products the step runs', () => {
