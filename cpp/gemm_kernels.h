@@ -156,7 +156,7 @@ void microKernel(size_t kc, const float* __restrict a, const float* __restrict b
   // misses overlap the arithmetic instead of stalling the stores (C rarely fits in L2).
   for (int r = 0; r < m; ++r) {
     __builtin_prefetch(c + r * ldc, 1, 3);
-    __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+    __builtin_prefetch(c + r * ldc + n - 1, 1, 3);
   }
   for (size_t k = 0; k < kc; ++k) {
     typename V::T bv[NV];
