@@ -264,7 +264,8 @@ export function calibrateTorch(threads: number, peak: Peak | null, quick: boolea
   }
 }
 
-function peakAt(peak: Peak | null, threads: number): number | null {
+/** The measured peak at `threads` threads (the 1-thread probe for 1, else the run's). */
+export function peakAt(peak: Peak | null, threads: number): number | null {
   if (!peak) return null;
   return threads === 1 && peak.threads !== 1 ? peak.gflops1 : peak.gflops;
 }

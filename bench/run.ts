@@ -19,7 +19,7 @@ import * as path from 'path';
 import * as wk from '../src';
 import { native, packageRoot } from '../src/backend/native';
 import { BenchRow, Peak, PeerTiming, SuiteOptions, cpuModel, formatTable, probePeak, torchVersion } from './harness';
-import { Calibration, applyCalibrations, calibrateCblas, calibrateTorch, formatCalibration } from './peer_env';
+import { Calibration, applyCalibrations, calibrateCblas, calibrateTorch, formatCalibration, peakAt } from './peer_env';
 
 type SuiteFn = (opts: SuiteOptions) => BenchRow[] | Promise<BenchRow[]>;
 
@@ -325,8 +325,8 @@ export function floorPeak(peak: Peak | null, calibrations: Calibration[]): Peak 
 /** The row's floor in ms at this run's measured peak (GoalResult.floorMs), or undefined. */
 export function floorMs(r: BenchRow | undefined, peak: Peak | null | undefined): number | undefined {
   if (!r || !peak || !r.flops) return undefined;
-  const gflops = r.threads === 1 && peak.threads !== 1 ? peak.gflops1 : peak.gflops;
-  if (!(gflops > 0)) return undefined;
+  const gflops = peakAt(peak, r.threads ?? peak.threads);
+  if (gflops === null || !(gflops > 0)) return undefined;
   const memory = r.bytes && peak.gbps > 0 ? r.bytes / (peak.gbps * 1e6) : 0;
   return r.flops / (gflops * 1e6) + memory;
 }
