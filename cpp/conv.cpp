@@ -34,16 +34,8 @@
 #include "conv_direct.h"
 #include "cpu_features.h"
 #include "gemm.h"
+#include "target_clones.h"
 #include "thread_pool.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// The column gathers and scatter-adds (copies and plain adds: the same bits in every clone) also
-// built for AVX2, chosen when the process starts; the VAE's rows are short (4 to 32 pixels), so
-// wider vectors finish them in fewer iterations.
-#define WK_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WK_CLONES
-#endif
 
 namespace wk {
 namespace {
@@ -94,6 +86,8 @@ inline void validRange(size_t out, size_t in, size_t s, size_t p, size_t k, size
 }
 
 // col rows for input channel c of one sample xc [H, W]; dst points at row (c*kh*kw) column n*P.
+// Built for AVX2 too (WK_CLONES; copies and plain adds, the same bits): the VAE's rows are short
+// (4 to 32 pixels), so wider vectors finish them in fewer iterations.
 WK_CLONES void im2colChannel(const ConvGeom& g, const float* xc, float* dst, size_t ld) {
   for (size_t i = 0; i < g.kh; ++i) {
     size_t ohLo, ohHi;
@@ -126,7 +120,7 @@ WK_CLONES void im2colChannel(const ConvGeom& g, const float* xc, float* dst, siz
   }
 }
 
-// d[(ow * s) + off] += r[ow] for ow in [lo, hi): one tap's scatter-add into one row.
+// d[ow * s] += r[ow] for ow in [lo, hi): one tap's scatter-add into one row.
 inline void scatterAddTap(float* __restrict d, const float* __restrict r, size_t lo, size_t hi, size_t s) {
   if (s == 1) {
     for (size_t ow = lo; ow < hi; ++ow) d[ow] += r[ow];

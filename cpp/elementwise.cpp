@@ -18,18 +18,13 @@
 #include <vector>
 
 #include "reduce.h"
+#include "target_clones.h"
 #include "thread_pool.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 // Floating-point traps are never enabled here; without this GCC will not if-convert the float
 // compares in relu/sigmoid/clamp/exp loops, and those loops stay scalar. Results are unchanged.
 #pragma GCC optimize("no-trapping-math")
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WK_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WK_CLONES
 #endif
 
 namespace wk {

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "fixed_sum.h"
+#include "target_clones.h"
 #include "thread_pool.h"
 
 namespace wk {
@@ -29,12 +30,6 @@ inline float sigmoidf(float x) {
   float e = std::exp(x);
   return e / (1.0f + e);
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WK_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WK_CLONES
-#endif
 
 // The sum of (a[i]-t[i])^2 over [0, n) in double with 8 interleaved accumulators, combined as
 // ((0+1)+(2+3))+((4+5)+(6+7)): a fixed order, the same bits on every ISA (no -ffast-math), and

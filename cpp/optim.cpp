@@ -11,13 +11,8 @@
 #include <cmath>
 
 #include "fixed_sum.h"
+#include "target_clones.h"
 #include "thread_pool.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WK_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WK_CLONES
-#endif
 
 namespace wk {
 
