@@ -67,6 +67,38 @@ describe('LatentTransformer', () => {
     const roll = m.rollout(z.slice([0, 0, 0, 0, 0], [B, 1, 3, 2, 2]), a, T - 1).toFloat32Array();
     expect(maxDiff(open, roll)).toBeLessThan(1e-5);
     expect(maxDiff(open, tf)).toBeGreaterThan(1e-3); // feeding predictions back does change them
+    // A burn-in of 3: frames 0-2 in one parallel pass that fills the cache, the rest frame by
+    // frame on their own predictions = the teacher-forced pass there, then the rollout from 3 frames.
+    const burned = m.forwardScheduled(z, a, 0, new wk.Generator(5), 3);
+    const D = 12;
+    expect(maxDiff(burned.slice([0, 0, 0, 0, 0], [B, 3, 3, 2, 2]).toFloat32Array(), m.forwardTeacherForced(z.slice([0, 0, 0, 0, 0], [B, 4, 3, 2, 2]), a).toFloat32Array())).toBeLessThan(1e-5);
+    const rollFrom3 = m.rollout(z.slice([0, 0, 0, 0, 0], [B, 3, 3, 2, 2]), a, T - 3).toFloat32Array();
+    const burnedTail = burned.slice([0, 2, 0, 0, 0], [B, T - 3, 3, 2, 2]).toFloat32Array();
+    expect(burnedTail.length).toBe(B * (T - 3) * D);
+    expect(maxDiff(burnedTail, rollFrom3)).toBeLessThan(1e-5);
+  });
+
+  test("the burn-in's one pass adds each frame's own input noise (step-major draws, batch-major frames)", () => {
+    const std = 0.1;
+    const m = mk({ inputNoiseStd: std });
+    m.train();
+    const B = 3, T = 6, D = 12;
+    const z = wk.randn([B, T, 3, 2, 2], { seed: 21 });
+    const a = wk.randn([B, T, 2], { seed: 22 });
+    const g = new wk.Generator(0);
+    g.setState(m.generator.state());
+    const burned = m.forwardScheduled(z, a, 0, new wk.Generator(5), 3);
+    // The noise the model drew: step t's [B, D] after step t-1's; frame t of row b gets step t's row b.
+    const noisy = z.toFloat32Array().slice();
+    for (let t = 0; t < T - 1; ++t) {
+      const step = g.fillNormal(new Float32Array(B * D), 0, std);
+      for (let b = 0; b < B; ++b) for (let j = 0; j < D; ++j) noisy[(b * T + t) * D + j] += step[b * D + j];
+    }
+    m.eval();
+    const ref = m.forwardTeacherForced(wk.tensor(noisy, [B, T, 3, 2, 2]).slice([0, 0, 0, 0, 0], [B, 4, 3, 2, 2]), a).toFloat32Array();
+    expect(maxDiff(burned.slice([0, 0, 0, 0, 0], [B, 3, 3, 2, 2]).toFloat32Array(), ref)).toBeLessThan(1e-5);
+    const clean = m.forwardTeacherForced(z.slice([0, 0, 0, 0, 0], [B, 4, 3, 2, 2]), a).toFloat32Array();
+    expect(maxDiff(ref, clean)).toBeGreaterThan(1e-2); // the noise is there to be checked
   });
 
   test('causal over frames: changing frame t changes no prediction made before it', () => {
@@ -108,9 +140,10 @@ describe('LatentTransformer', () => {
 
   test('gradient of the scheduled-sampling loss matches central differences', () => {
     const m = mk({ inputNoiseStd: 0 });
-    const z = wk.randn([2, 4, 3, 2, 2], { seed: 13 });
-    const a = wk.randn([2, 4, 2], { seed: 14 });
-    const lossAt = () => m.loss(z, a, { pTrue: 0.5, rng: new wk.Generator(3) });
+    const z = wk.randn([2, 5, 3, 2, 2], { seed: 13 });
+    const a = wk.randn([2, 5, 2], { seed: 14 });
+    // burn-in 2: inputs 0-1 in one pass filling the cache, 2-3 frame by frame through it
+    const lossAt = () => m.loss(z, a, { pTrue: 0.5, rng: new wk.Generator(3), burnIn: 2 });
     m.zeroGrad();
     lossAt().backward();
     const picks: [string, number][] = [['blocks.0.q.weight', 5], ['blocks.1.fc1.weight', 17], ['tokenProj.weight', 2], ['timeEmbedding', 9], ['head.bias', 1], ['blocks.0.ln1.weight', 3], ['actionProj.weight', 1]];
