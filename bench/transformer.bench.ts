@@ -7,10 +7,10 @@
  *   rollout 16 steps                   context 1 frame, then one token block per imagined frame
  * The PyTorch peer (bench/peers/torch_transformer.py) builds the same model from
  * nn.TransformerEncoderLayer (pre-norm, GELU, batch_first) with a block-causal mask: its teacher
- * forcing is one pass; its scheduled sampling and rollout re-run the encoder over the frames so
- * far (nn.TransformerEncoder has no key/value cache), and it also reports a hand-written cached
- * rollout so the rollout is compared with PyTorch at its best. Without torch the rows carry a
- * note and no ratio.
+ * forcing is one pass; its scheduled sampling and rollout run twice, re-running the encoder over
+ * the frames so far (nn.TransformerEncoder has no key/value cache) and with a hand-written
+ * key/value cache, so both rows are compared with PyTorch at its best. Without torch the rows
+ * carry a note and no ratio.
  *
  *   node -r ./test/helpers/ts_register.js bench/transformer.bench.ts [--quick] [--no-peers]
  */

@@ -10,8 +10,10 @@ per frame, learned space and time embeddings, a Linear head to the increment, MS
 bench/peer_env.ts). stdin: {"B", "T", "C", "S", "A", "d", "layers", "heads"}. stdout: one JSON
 object per line {"id", "variant", "ms"} (median of timed repeats):
   teacher    train step, teacher forcing: one encoder pass over the T-1 input frames
-  scheduled  train step, scheduled sampling p=0.5: frame by frame, each step re-running the
-             encoder over the frames so far (nn.TransformerEncoder has no key/value cache)
+  scheduled  train step, scheduled sampling p=0.5, frame by frame, twice: each step re-running
+             the encoder over the frames so far (nn.TransformerEncoder has no key/value cache),
+             and the hand-written key/value cache below with the gradient through it (the
+             faster one is PyTorch at its best; both are printed)
   rollout    16 imagined steps from 1 context frame under no_grad, twice: re-running the encoder
              each step, and a hand-written key/value cache over the same layers' weights (the
              faster one is PyTorch at its best; both are printed)
@@ -115,6 +117,21 @@ def scheduled():
     opt.step()
 
 
+def scheduled_cached():
+    opt.zero_grad()
+    cache = [None] * L
+    cur = z[:, :1]
+    preds = []
+    for t in range(T - 1):
+        pred = m.out(m.cached_step(m.embed(cur, a[:, t : t + 1], t), cache), cur)
+        preds.append(pred)
+        if t + 1 < T - 1:
+            coin = (torch.rand(B, 1, 1) < 0.5).float()
+            cur = coin * z[:, t + 1 : t + 2] + (1 - coin) * pred
+    F.mse_loss(torch.cat(preds, 1), z[:, 1:]).backward()
+    opt.step()
+
+
 def rollout_rerun():
     with torch.no_grad():
         frames = [z[:, 0]]
@@ -134,6 +151,7 @@ def rollout_cached():
 quick = args.quick
 print(json.dumps({"id": "teacher", "variant": "nn.TransformerEncoder teacher forcing", "ms": median_ms(teacher, quick)}), flush=True)
 print(json.dumps({"id": "scheduled", "variant": "nn.TransformerEncoder re-run per frame p=0.5", "ms": median_ms(scheduled, quick)}), flush=True)
+print(json.dumps({"id": "scheduled", "variant": "scheduled sampling p=0.5, hand-written KV cache", "ms": median_ms(scheduled_cached, quick)}), flush=True)
 m.eval()
 print(json.dumps({"id": "rollout", "variant": "rollout, encoder re-run per step", "ms": median_ms(rollout_rerun, quick)}), flush=True)
 print(json.dumps({"id": "rollout", "variant": "rollout, hand-written KV cache", "ms": median_ms(rollout_cached, quick)}), flush=True)
