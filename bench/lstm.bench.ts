@@ -13,18 +13,19 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import Benchmark from 'benchmark';
 import * as wk from '../src';
 import { LatentPredictor } from '../src/models/latent_predictor';
 import { Adam } from '../src/optim';
-import { torchEnv } from './harness';
+import { Timing, measure, torchEnv } from './harness';
 
 export interface LstmBenchRow {
   name: string;
   B: number;
   H: number;
-  /** Median-free benchmark.js mean time per call. */
+  /** Median time per call, and the 10th and 90th percentiles of the timed calls. */
   ms: number;
+  p10: number;
+  p90: number;
   stepsPerSec: number;
   latentStepsPerSec: number;
   /** PyTorch's time for the matching variant, and worldkit's speed-up over it. */
@@ -95,12 +96,13 @@ function torchRows(quick: boolean, log: (s: string) => void): TorchRow[] {
     .map((l) => JSON.parse(l) as TorchRow);
 }
 
-function time(name: string, fn: () => void, quick: boolean): number {
-  fn(); // warm the caches and the optimizer state
-  const b = new Benchmark(name, fn, { minSamples: quick ? 3 : 10, maxTime: quick ? 1 : 4, initCount: 1 });
-  b.run({ async: false });
-  if (b.error) throw b.error;
-  return b.stats.mean * 1e3;
+/**
+ * The median call time and its p10-p90 spread (harness measure(), as every suite and the
+ * PyTorch peer report medians; this suite once reported benchmark.js's mean, which GC pauses
+ * pull up, under the table's "median" heading).
+ */
+function time(name: string, fn: () => void, quick: boolean): Timing {
+  return measure(name, fn, { quick, minSamples: 10, maxTime: 4 });
 }
 
 export function lstmBench(opts: LstmBenchOptions = {}): LstmBenchRow[] {
@@ -122,12 +124,12 @@ export function lstmBench(opts: LstmBenchOptions = {}): LstmBenchRow[] {
         opt.step();
       });
     for (const [name, pTrue] of [['train step, teacher forcing', 1], ['train step, scheduled sampling p=0.5', 0.5]] as const) {
-      const ms = time(`${name} B=${B} H=${H}`, step(pTrue), quick);
-      rows.push({ name, B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * (T - 1), ...lstmWork('train', B, T, H, D, A) });
+      const { ms, p10, p90 } = time(`${name} B=${B} H=${H}`, step(pTrue), quick);
+      rows.push({ name, B, H, ms, p10, p90, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * (T - 1), ...lstmWork('train', B, T, H, D, A) });
     }
     if (B === 32 && H === 256) {
-      const ms = time('rollout', () => wk.tidy(() => model.rollout(z.slice([0, 0, 0, 0, 0], [B, 1, 64, 4, 4]), a, 16)), quick);
-      rows.push({ name: 'rollout 16 steps', B, H, ms, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * 16, ...lstmWork('rollout', B, 16, H, D, A) });
+      const { ms, p10, p90 } = time('rollout', () => wk.tidy(() => model.rollout(z.slice([0, 0, 0, 0, 0], [B, 1, 64, 4, 4]), a, 16)), quick);
+      rows.push({ name: 'rollout 16 steps', B, H, ms, p10, p90, stepsPerSec: 1e3 / ms, latentStepsPerSec: (1e3 / ms) * B * 16, ...lstmWork('rollout', B, 16, H, D, A) });
     }
     model.dispose();
     z.dispose();

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs, runBench, normalize } from '../bench/run';
 import { measure, quantile } from '../bench/harness';
+import { lstmBench } from '../bench/lstm.bench';
 import { native } from '../src/backend/native';
 
 describe('worldkit bench --quick', () => {
@@ -32,6 +33,17 @@ describe('worldkit bench --quick', () => {
       ms: 2,
       peers: [{ peer: 'PyTorch v', ms: 4, ratio: 2 }],
     });
+    expect(normalize('lstm', { name: 'x', B: 4, H: 256, ms: 2, p10: 1.5, p90: 3, latentStepsPerSec: 30000 })).toMatchObject({ ms: 2, p10: 1.5, p90: 3 });
+  });
+
+  test('the lstm suite reports the median call time with its spread (as the peers report medians)', () => {
+    const rows = lstmBench({ quick: true, torch: false, log: () => undefined });
+    expect(rows.map((r) => r.name)).toContain('rollout 16 steps');
+    for (const r of rows) {
+      expect(r.ms).toBeGreaterThan(0);
+      expect(r.p10).toBeLessThanOrEqual(r.ms);
+      expect(r.p90).toBeGreaterThanOrEqual(r.ms);
+    }
   });
 
   test('runs probes, kernels, losses and Adam with peers and writes --json', async () => {

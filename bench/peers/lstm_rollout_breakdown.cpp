@@ -1,0 +1,80 @@
+// Profiling tool, not a suite: where the fused LSTM rollout's time goes, in one process, at the
+// lstm suite's rollout shape (B=32, H=256, latent 1024, 3 actions, 15 steps after the first
+// prediction). Times wk::lstmRolloutForward, then its three products alone (x.W_ih^T with K =
+// 1027, h.W_hh^T and the head h.W^T with K = 256, each 15 times), then the three interleaved as
+// the rollout runs them, so what is not a GEMM (pointwise gates, copies, pool wake-ups) and what
+// interleaving costs (the small weights no longer stay in L2) can be read off. Medians of 60.
+//
+// Build from the repository root after `npx cmake-js compile --out build` (the static CPU library):
+//   g++ -O2 -std=c++17 -Icpp bench/peers/lstm_rollout_breakdown.cpp build/libworldkit_cpu.a -lpthread \
+//     -o /tmp/lstm_rollout_breakdown
+//   /tmp/lstm_rollout_breakdown                        (all cores; WORLDKIT_NUM_THREADS=1 for one)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "gemm.h"
+#include "lstm.h"
+
+namespace {
+
+double medianMs(const std::function<void()>& f, int reps = 60) {
+  for (int i = 0; i < 5; ++i) f();
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+  const size_t B = 32, H = 256, A = 3, D = 1024, G = 4 * H, I0 = D + A, S = 15;
+  std::mt19937 gen(1);
+  std::uniform_real_distribution<float> u(-0.03f, 0.03f);
+  auto vec = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = u(gen);
+    return v;
+  };
+  auto wih = vec(G * I0), whh = vec(G * H), bih = vec(G), bhh = vec(G), hw = vec(D * H), hb = vec(D);
+  auto h0 = vec(B * H), c0 = vec(B * H), z0 = vec(B * D), act = vec(B * 16 * A);
+  std::vector<float> out(B * S * D), h(B * H), c(B * H);
+  wk::LstmParams p;
+  p.I = I0;
+  p.H = H;
+  p.wih = wih.data();
+  p.whh = whh.data();
+  p.bih = bih.data();
+  p.bhh = bhh.data();
+  const double rollout = medianMs([&] {
+    h = h0;
+    c = c0;
+    wk::lstmRolloutForward(1, &p, B, D, A, hw.data(), hb.data(), true, h.data(), c.data(), z0.data(), act.data(),
+                           16 * A, S, out.data());
+  });
+  std::vector<float> x = vec(B * I0), gates(B * G), hh = vec(B * H), o(B * D);
+  auto gx = [&] { wk::gemm(false, true, B, G, I0, 1, x.data(), I0, wih.data(), I0, 1, gates.data(), G); };
+  auto gh = [&] { wk::gemm(false, true, B, G, H, 1, hh.data(), H, whh.data(), H, 1, gates.data(), G); };
+  auto gd = [&] { wk::gemm(false, true, B, D, H, 1, hh.data(), H, hw.data(), H, 1, o.data(), D); };
+  auto times = [&](const std::function<void()>& f) { return [&, f] { for (size_t i = 0; i < S; ++i) f(); }; };
+  const double tx = medianMs(times(gx)), th = medianMs(times(gh)), td = medianMs(times(gd));
+  const double inter = medianMs([&] {
+    for (size_t i = 0; i < S; ++i) {
+      gx();
+      gh();
+      gd();
+    }
+  });
+  const double flops = 2.0 * S * B * (G * (I0 + H) + D * H);
+  std::printf("rollout (15 steps) %.3f ms, %.1f GFLOP/s\n", rollout, flops / rollout / 1e6);
+  std::printf("alone: x.W_ih^T %.3f ms, h.W_hh^T %.3f ms, head %.3f ms (sum %.3f ms)\n", tx, th, td, tx + th + td);
+  std::printf("interleaved as in the rollout: %.3f ms, %.1f GFLOP/s\n", inter, flops / inter / 1e6);
+}
