@@ -1,5 +1,9 @@
 // GEMM family: gemm / gemmReference (same signature)
 //   (transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) -> undefined, C updated.
+// gemmPreparedB (prepareM, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): op(B) = B^T prepared
+//   for prepareM rows (wk::PreparedTransposedB), then C = alpha A op(B) + beta C through it; for
+//   tests, which check it against gemm(false, true, ...) bit for bit. Returns whether panels were
+//   prepared.
 // Every buffer is checked against its sizes and leading dimension before the kernel runs, and C
 // may not overlap A or B.
 #include <string>
@@ -63,7 +67,32 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value GemmPreparedB(const Napi::CallbackInfo& info) {
+  wk::Args a(info, "gemmPreparedB", 12);
+  const size_t prepareM = static_cast<size_t>(a.integer(0, "prepareM", 0, kMaxDim));
+  const size_t M = static_cast<size_t>(a.integer(1, "M", 0, kMaxDim));
+  const size_t N = static_cast<size_t>(a.integer(2, "N", 0, kMaxDim));
+  const size_t K = static_cast<size_t>(a.integer(3, "K", 0, kMaxDim));
+  const float alpha = static_cast<float>(a.number(4, "alpha"));
+  const size_t lda = static_cast<size_t>(a.integer(6, "lda", 0, kMaxDim));
+  const size_t ldb = static_cast<size_t>(a.integer(8, "ldb", 0, kMaxDim));
+  const float beta = static_cast<float>(a.number(9, "beta"));
+  const size_t ldc = static_cast<size_t>(a.integer(11, "ldc", 0, kMaxDim));
+  auto dims = [](size_t r, size_t c) { return std::to_string(r) + "x" + std::to_string(c); };
+  auto A = checked(a, 5, "A", "lda", M, K, lda, "A, stored " + dims(M, K));
+  auto B = checked(a, 7, "B", "ldb", N, K, ldb, "B^T, stored " + dims(N, K));
+  auto C = checked(a, 10, "C", "ldc", M, N, ldc, "C, " + dims(M, N));
+  const size_t cUsed = M == 0 || N == 0 ? 0 : (M - 1) * ldc + N;
+  a.require(!overlaps(C.data, cUsed, A.data, A.size), "C must not overlap A");
+  a.require(!overlaps(C.data, cUsed, B.data, B.size), "C must not overlap B");
+  wk::PreparedTransposedB prepared;
+  prepared.prepare(prepareM, N, K, B.data, ldb);
+  wk::gemmPackedB(M, alpha, A.data, lda, prepared, beta, C.data, ldc);
+  return Napi::Boolean::New(info.Env(), prepared.hasPanels());
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemmPreparedB", Napi::Function::New(env, GemmPreparedB, "gemmPreparedB"));
   exports.Set("gemm", Napi::Function::New(env, Gemm<false>, "gemm"));
   exports.Set("gemmReference", Napi::Function::New(env, Gemm<true>, "gemmReference"));
 }

@@ -9,13 +9,17 @@
 // lanes in a fixed tree), sfma(a, b, c) (scalar a*b+c, fused exactly where V's fma is).
 // transpose(src, lds, dst, ldd) (a W x W block, for packing a transposed B).
 //
-// Three paths (chosen in gemm.cpp from the shape alone, never from the thread count):
+// Four paths (chosen in gemm.cpp from the shape and instruction set, never from the thread count):
 //   packed  GotoBLAS-style: B panels (kc x nc) and A blocks (mc x kc) packed into reusable
 //           thread-local buffers; an MR x NR register-blocked microkernel.
 //   rows    small M, B not transposed: B is streamed from where it lies (no packing, which would
 //           cost as much as the whole product); an R x (NV*W) register tile walks B's rows.
 //   dots    small M, B transposed (x . W^T, the Linear forward): C[i][j] is a dot product of two
 //           contiguous rows; an R x C tile of vector accumulators, reduced at the end.
+//   panels  mid-size M, B transposed: op(B) transposed into column panels of NT ([K][NT], the
+//           rows path's tile width), then the rows path over each panel. The panels can be
+//           packed once and reused (gemmPackedB in gemm.h: a recurrence's weights), with the
+//           same bits as packing them per call.
 // In every path an element of C is one FMA chain over k = 0..K-1 in order (the packed path
 // restarts the chain per kc block, kc fixed by K), then C = alpha*acc + beta*C, whatever the
 // tile or thread it falls in, so results are bit-identical for any thread count.
@@ -307,6 +311,7 @@ void rowsBand(bool transA, const float* A, size_t lda, const float* B, size_t ld
 template <class V, int R, int NV>
 void gemmRows(bool transA, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda, const float* B,
               size_t ldb, float beta, float* C, size_t ldc, size_t kb) {
+  static_assert(R <= 8, "remainder tiles are instantiated for 1..7 rows");
   static thread_local wk::gemm_detail::Scratch scratch;
   const size_t blocks = (K + kb - 1) / kb;
   float* s = blocks > 1 ? scratch.get(M * N) : nullptr;
@@ -314,25 +319,58 @@ void gemmRows(bool transA, size_t M, size_t N, size_t K, float alpha, const floa
   for (size_t k0 = 0; k0 < K; k0 += kb) {
     const size_t k1 = std::min(K, k0 + kb);
     const bool first = k0 == 0, last = k1 == K;
-    size_t i = 0;
-    for (; i + R <= M; i += R)
-      rowsBand<V, R, NV>(transA, A + i * ra, lda, B, ldb, k0, k1, s + i * N, N, C + i * ldc, ldc, alpha, beta, first,
-                         last, N);
-    const size_t left = M - i;
-    // Remainder rows: smaller tiles, same per-element arithmetic.
+    // Row tiles of R, but a remainder of 1 to 3 rows past the last full tile is shared with it
+    // (M = 32, R = 6: 6,6,6,6,4,4 rather than 6,6,6,6,6,2, whose 2-row tile runs at a third of the
+    // rate). Each element's arithmetic does not depend on its tile, so neither do the bits.
+    for (size_t i = 0; i < M;) {
+      const size_t left = M - i;
+      const size_t take = left == R || left >= R + 4 ? R : left > R ? (left + 1) / 2 : left;
+      if (take == R) {
+        rowsBand<V, R, NV>(transA, A + i * ra, lda, B, ldb, k0, k1, s + i * N, N, C + i * ldc, ldc, alpha, beta,
+                           first, last, N);
+      }
 #define WK_ROWS_TAIL(RR)                                                                                              \
-  if (left == RR)                                                                                                      \
-    rowsBand<V, RR, NV>(transA, A + i * ra, lda, B, ldb, k0, k1, s + i * N, N, C + i * ldc, ldc, alpha, beta, first, \
-                        last, N);
-    if (R > 1) { WK_ROWS_TAIL(1) }
-    if (R > 2) { WK_ROWS_TAIL(2) }
-    if (R > 3) { WK_ROWS_TAIL(3) }
-    if (R > 4) { WK_ROWS_TAIL(4) }
-    if (R > 5) { WK_ROWS_TAIL(5) }
-    if (R > 6) { WK_ROWS_TAIL(6) }
-    if (R > 7) { WK_ROWS_TAIL(7) }
+  else if (take == RR) rowsBand<V, RR, NV>(transA, A + i * ra, lda, B, ldb, k0, k1, s + i * N, N, C + i * ldc, ldc, \
+                                          alpha, beta, first, last, N);
+      WK_ROWS_TAIL(1)
+      WK_ROWS_TAIL(2)
+      WK_ROWS_TAIL(3)
+      WK_ROWS_TAIL(4)
+      WK_ROWS_TAIL(5)
+      WK_ROWS_TAIL(6)
+      WK_ROWS_TAIL(7)
 #undef WK_ROWS_TAIL
+      i += take;
+    }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Panels path. op(B) = B^T with B [N][ldb] (rows of length K): columns j0..j0+n-1 of op(B) into
+// one panel, panel[k * NT + c] = B[c][k], columns n..NT-1 zero; W x W blocks transposed in
+// registers, ragged edges element by element.
+template <class V, int NT>
+void packPanel(const float* B, size_t ldb, size_t K, size_t n, float* out) {
+  constexpr int W = V::W;
+  const size_t kFull = K / W * W;
+  size_t c0 = 0;
+  for (; c0 + W <= n; c0 += W) {
+    const float* src = B + c0 * ldb;
+    for (size_t k = 0; k < kFull; k += W) V::transpose(src + k, ldb, out + k * NT + c0, NT);
+    for (size_t c = 0; c < static_cast<size_t>(W); ++c)
+      for (size_t k = kFull; k < K; ++k) out[k * NT + c0 + c] = src[c * ldb + k];
+  }
+  for (size_t c = c0; c < n; ++c)
+    for (size_t k = 0; k < K; ++k) out[k * NT + c] = B[c * ldb + k];
+  for (size_t c = n; c < static_cast<size_t>(NT); ++c)
+    for (size_t k = 0; k < K; ++k) out[k * NT + c] = 0.0f;
+}
+
+// The panels path's k blocks: equal blocks of at most 512 (K alone decides, so the bits do too).
+// A panel block (512 x 64 floats, 128 KiB) stays in L2 and an R-row strip of A in L1.
+inline size_t panelKb(size_t K) {
+  const size_t blocks = (K + 511) / 512;
+  return std::max<size_t>(1, (K + blocks - 1) / blocks);
 }
 
 // ---------------------------------------------------------------------------------------------

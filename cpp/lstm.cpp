@@ -11,11 +11,14 @@
 // without AVX-512, where the SSE2-only portable pass was most of the rollout); scratch buffers are thread-local
 // vectors that only grow, so steady-state calls do not allocate. 2 (this): adds the fused
 // open-loop rollout (lstmRolloutForward): all horizon steps (cell GEMMs + pointwise per layer,
-// residual head) in one call with workspaces reused across steps.
+// residual head) in one call with workspaces reused across steps. 3: the rollout's weights and
+// the sequence's W_hh transposed once per call for gemm's panels path (PreparedTransposedB)
+// instead of at every step, bit for bit the same products.
 #include "lstm.h"
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "cpu_features.h"
@@ -28,12 +31,12 @@
 
 namespace wk {
 
-void lstmPointwiseForwardAvx512(size_t, size_t, float*, size_t, const float*, size_t, float*, size_t, float*, size_t,
-                                float*, size_t);
+void lstmPointwiseForwardAvx512(size_t, size_t, size_t, float*, size_t, const float*, size_t, float*, size_t, float*,
+                                size_t, float*, size_t);
 void lstmPointwiseBackwardAvx512(size_t, size_t, const float*, size_t, const float*, size_t, const float*, size_t,
                                  const float*, size_t, const float*, size_t, float*, size_t, float*, size_t);
-void lstmPointwiseForwardAvx2(size_t, size_t, float*, size_t, const float*, size_t, float*, size_t, float*, size_t,
-                              float*, size_t);
+void lstmPointwiseForwardAvx2(size_t, size_t, size_t, float*, size_t, const float*, size_t, float*, size_t, float*,
+                              size_t, float*, size_t);
 void lstmPointwiseBackwardAvx2(size_t, size_t, const float*, size_t, const float*, size_t, const float*, size_t,
                                const float*, size_t, const float*, size_t, float*, size_t, float*, size_t);
 
@@ -51,22 +54,28 @@ size_t pointwiseGrain(size_t H) { return std::max<size_t>(1, 16384 / std::max<si
 
 }  // namespace
 
+namespace {
+
+// The forward pass on the calling thread, `width` units from the pointers (pointwise.inl).
+void pointwiseForwardHere(Isa isa, size_t rows, size_t H, size_t width, float* gates, size_t ldg, const float* c,
+                          size_t ldc, float* cNew, size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
+  if (isa == Isa::Avx512)
+    lstmPointwiseForwardAvx512(rows, H, width, gates, ldg, c, ldc, cNew, ldcn, hNew, ldh, tanhC, ldt);
+  else if (isa == Isa::Avx2)
+    lstmPointwiseForwardAvx2(rows, H, width, gates, ldg, c, ldc, cNew, ldcn, hNew, ldh, tanhC, ldt);
+  else
+    lstmPointwiseForwardPortable(rows, H, width, gates, ldg, c, ldc, cNew, ldcn, hNew, ldh, tanhC, ldt);
+}
+
+}  // namespace
+
 void lstmPointwiseForward(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc, float* cNew,
                           size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
   const Isa isa = bestIsa();
   parallelFor(rows, pointwiseGrain(H), [&](size_t r0, size_t r1, int) {
-    size_t n = r1 - r0;
-    float* g = gates + r0 * ldg;
     const float* cp = c ? c + r0 * ldc : nullptr;
-    if (isa == Isa::Avx512)
-      lstmPointwiseForwardAvx512(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh,
-                                 tanhC + r0 * ldt, ldt);
-    else if (isa == Isa::Avx2)
-      lstmPointwiseForwardAvx2(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh, tanhC + r0 * ldt,
-                               ldt);
-    else
-      lstmPointwiseForwardPortable(n, H, g, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh, ldh,
-                                   tanhC + r0 * ldt, ldt);
+    pointwiseForwardHere(isa, r1 - r0, H, H, gates + r0 * ldg, ldg, cp, ldc, cNew + r0 * ldcn, ldcn, hNew + r0 * ldh,
+                         ldh, tanhC + r0 * ldt, ldt);
   });
 }
 
@@ -117,13 +126,30 @@ void columnSums(size_t rows, size_t G, const float* dG, size_t ld, float* db, fl
 
 }  // namespace
 
-void lstmCellForward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c, float* gates,
-                     float* cNew, float* hNew, float* tanhC) {
+namespace {
+
+// C (+)= A·Wᵀ through W's prepared copy when there is one: the same bits either way (gemm.h).
+void productWithWeightT(size_t M, size_t N, size_t K, const float* A, const float* W, const PreparedTransposedB* prepared,
+                        float beta, float* C, size_t ldc, size_t lda) {
+  if (prepared) gemmPackedB(M, 1.0f, A, lda, *prepared, beta, C, ldc);
+  else gemm(false, true, M, N, K, 1.0f, A, lda, W, K, beta, C, ldc);
+}
+
+void cellForward(size_t B, const LstmParams& p, const PreparedTransposedB* wih, const PreparedTransposedB* whh,
+                 const float* x, const float* h, const float* c, float* gates, float* cNew, float* hNew,
+                 float* tanhC) {
   const size_t H = p.H, G = 4 * H;
   fillBias(B, G, p.bih, p.bhh, gates);
-  if (p.I) gemm(false, true, B, G, p.I, 1.0f, x, p.I, p.wih, p.I, 1.0f, gates, G);
-  if (h) gemm(false, true, B, G, H, 1.0f, h, H, p.whh, H, 1.0f, gates, G);
+  if (p.I) productWithWeightT(B, G, p.I, x, p.wih, wih, 1.0f, gates, G, p.I);
+  if (h) productWithWeightT(B, G, H, h, p.whh, whh, 1.0f, gates, G, H);
   lstmPointwiseForward(B, H, gates, G, c, H, cNew, H, hNew, H, tanhC, H);
+}
+
+}  // namespace
+
+void lstmCellForward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c, float* gates,
+                     float* cNew, float* hNew, float* tanhC) {
+  cellForward(B, p, nullptr, nullptr, x, h, c, gates, cNew, hNew, tanhC);
 }
 
 void lstmCellBackward(size_t B, const LstmParams& p, const float* x, const float* h, const float* c,
@@ -155,6 +181,9 @@ void lstmSequenceForward(size_t T, size_t B, bool batchFirst, const LstmParams& 
   if (I) gemm(false, true, rows, G, I, 1.0f, x, I, p.wih, I, 1.0f, gates, G);
   if (c0) std::memcpy(cs, c0, B * H * sizeof(float));
   else std::memset(cs, 0, B * H * sizeof(float));
+  // W_hh transposed once for all steps where gemm would transpose it at every step (same bits).
+  static thread_local PreparedTransposedB whh;
+  if (T > 1) whh.prepare(B, G, H, p.whh, H);
   for (size_t t = 0; t < T; ++t) {
     const size_t r0 = batchFirst ? t : t * B;
     float* gt = gates + r0 * G;
@@ -162,7 +191,7 @@ void lstmSequenceForward(size_t T, size_t B, bool batchFirst, const LstmParams& 
       if (h0) gemm(false, true, B, G, H, 1.0f, h0, H, p.whh, H, 1.0f, gt, rs * G);
     } else {
       const size_t rp = batchFirst ? t - 1 : (t - 1) * B;
-      gemm(false, true, B, G, H, 1.0f, y + rp * H, rs * H, p.whh, H, 1.0f, gt, rs * G);
+      gemmPackedB(B, 1.0f, y + rp * H, rs * H, whh, 1.0f, gt, rs * G);
     }
     lstmPointwiseForward(B, H, gt, rs * G, cs + t * B * H, H, cs + (t + 1) * B * H, H, y + r0 * H, rs * H,
                          tanhC + r0 * H, rs * H);
@@ -242,8 +271,10 @@ void lstmSequenceBackward(size_t T, size_t B, bool batchFirst, const LstmParams&
   }
 }
 
-void residualHeadForward(size_t R, size_t D, size_t K, const float* z, const float* h, const float* W,
-                         const float* b, float* out) {
+namespace {
+
+void headForward(size_t R, size_t D, size_t K, const float* z, const float* h, const float* W,
+                 const PreparedTransposedB* prepared, const float* b, float* out) {
   parallelFor(R, std::max<size_t>(1, 65536 / std::max<size_t>(D, 1)), [&](size_t r0, size_t r1, int) {
     for (size_t r = r0; r < r1; ++r) {
       float* o = out + r * D;
@@ -251,8 +282,101 @@ void residualHeadForward(size_t R, size_t D, size_t K, const float* z, const flo
       for (size_t j = 0; j < D; ++j) o[j] = (zr ? zr[j] : 0.0f) + (b ? b[j] : 0.0f);
     }
   });
-  if (K) gemm(false, true, R, D, K, 1.0f, h, K, W, K, 1.0f, out, D);
+  if (K) productWithWeightT(R, D, K, h, W, prepared, 1.0f, out, D, K);
 }
+
+}  // namespace
+
+void residualHeadForward(size_t R, size_t D, size_t K, const float* z, const float* h, const float* W,
+                         const float* b, float* out) {
+  headForward(R, D, K, z, h, W, nullptr, b, out);
+}
+
+namespace {
+
+using PreparedWeights = std::vector<std::unique_ptr<PreparedTransposedB>>;
+
+// The rollout with each step in L + 1 parallel regions instead of three GEMMs per layer and the
+// head plus serial passes between them: per layer, a thread owns blocks of hidden units and, for
+// each, fills its four gate column panels (bias, x·W_ihᵀ, h·W_hhᵀ) and runs the pointwise pass
+// on them; then the head, per column panel: z + b + h·Wᵀ written in place over the next step's
+// input and copied out. Each element gets the operations of the step-by-step path in the same
+// order (bias, then the x product, then the h product; z + b, then the head product), through
+// the same panels, so the bits are the same. Taken where every weight has panels for B rows and
+// a panel never straddles two gates (H a multiple of the panel width); returns false otherwise.
+bool rolloutFused(size_t L, const LstmParams* layers, size_t B, size_t D, size_t A, const float* headB,
+                  bool residual, float* h, float* c, const float* z0, const float* actions, size_t actionRowStride,
+                  size_t S, float* out, const PreparedWeights& prepared) {
+  const size_t H = layers[0].H, G = 4 * H, I0 = D + A;
+  if (H == 0) return false;
+  const size_t nt = prepared[2 * L]->panelWidth();
+  for (size_t l = 0; l < L; ++l) {
+    if (layers[l].H != H || (layers[l].I && !prepared[2 * l]->panelsFor(B)) || !prepared[2 * l + 1]->panelsFor(B))
+      return false;
+  }
+  if (!prepared[2 * L]->panelsFor(B) || nt == 0 || H % nt != 0) return false;
+  const Isa isa = bestIsa();
+  const size_t unitBlocks = H / nt, headPanels = prepared[2 * L]->panelCount();
+  // Workspaces kept per thread between calls (grow-only): fresh ones would be page-faulted in
+  // at every rollout.
+  static thread_local std::vector<float> xBuf, gatesBuf, tanhBuf, hBuf, cBuf, biasBuf;
+  for (auto* v : {&xBuf, &gatesBuf, &tanhBuf, &hBuf, &cBuf, &biasBuf}) v->clear();
+  xBuf.resize(B * I0);
+  gatesBuf.resize(B * G);
+  tanhBuf.resize(B * H);
+  hBuf.resize(B * H);
+  cBuf.resize(B * H);
+  biasBuf.resize(L * G);
+  std::vector<float>&x = xBuf, &gates = gatesBuf, &tanhC = tanhBuf, &hNew = hBuf, &cNew = cBuf, &bias = biasBuf;
+  for (size_t l = 0; l < L; ++l)
+    for (size_t j = 0; j < G; ++j)
+      bias[l * G + j] = (layers[l].bih ? layers[l].bih[j] : 0.0f) + (layers[l].bhh ? layers[l].bhh[j] : 0.0f);
+  for (size_t b = 0; b < B; ++b) std::memcpy(&x[b * I0], z0 + b * D, D * sizeof(float));
+  for (size_t k = 0; k < S; ++k) {
+    if (A && actions)
+      for (size_t b = 0; b < B; ++b) std::memcpy(&x[b * I0 + D], actions + b * actionRowStride + k * A, A * sizeof(float));
+    const float* in = x.data();
+    size_t ldIn = I0;
+    for (size_t l = 0; l < L; ++l) {
+      const LstmParams& p = layers[l];
+      float* hl = h + l * B * H;
+      float* cl = c + l * B * H;
+      const float* bl = &bias[l * G];
+      parallelFor(unitBlocks, 1, [&](size_t u0, size_t u1, int) {
+        for (size_t u = u0; u < u1; ++u) {
+          for (size_t q = 0; q < 4; ++q) {
+            const size_t panel = q * unitBlocks + u, j0 = panel * nt;
+            for (size_t r = 0; r < B; ++r) std::memcpy(&gates[r * G + j0], bl + j0, nt * sizeof(float));
+            if (p.I) gemmPackedBPanels(B, 1.0f, in, ldIn, *prepared[2 * l], panel, panel + 1, 1.0f, gates.data(), G);
+            gemmPackedBPanels(B, 1.0f, hl, H, *prepared[2 * l + 1], panel, panel + 1, 1.0f, gates.data(), G);
+          }
+          const size_t u0c = u * nt;
+          pointwiseForwardHere(isa, B, H, nt, &gates[u0c], G, cl + u0c, H, &cNew[u0c], H, &hNew[u0c], H, &tanhC[u0c], H);
+        }
+      });
+      std::memcpy(hl, hNew.data(), B * H * sizeof(float));
+      std::memcpy(cl, cNew.data(), B * H * sizeof(float));
+      in = hl;
+      ldIn = H;
+    }
+    const float* top = in;
+    parallelFor(headPanels, 1, [&](size_t p0, size_t p1, int) {
+      for (size_t panel = p0; panel < p1; ++panel) {
+        const size_t j0 = panel * nt, n = std::min(nt, D - j0);
+        // x's first D columns hold z_k; they become z_{k+1} = (residual ? z_k : 0) + b + h·Wᵀ.
+        for (size_t r = 0; r < B; ++r) {
+          float* o = &x[r * I0 + j0];
+          for (size_t j = 0; j < n; ++j) o[j] = (residual ? o[j] : 0.0f) + (headB ? headB[j0 + j] : 0.0f);
+        }
+        gemmPackedBPanels(B, 1.0f, top, H, *prepared[2 * L], panel, panel + 1, 1.0f, x.data(), I0);
+        for (size_t r = 0; r < B; ++r) std::memcpy(out + (r * S + k) * D + j0, &x[r * I0 + j0], n * sizeof(float));
+      }
+    });
+  }
+  return true;
+}
+
+}  // namespace
 
 void lstmRolloutForward(size_t L, const LstmParams* layers, size_t B, size_t D, size_t A, const float* headW,
                         const float* headB, bool residual, float* h, float* c, const float* z0,
@@ -262,6 +386,18 @@ void lstmRolloutForward(size_t L, const LstmParams* layers, size_t B, size_t D, 
   // Workspaces, allocated once per call and reused by every step.
   std::vector<float> x(B * I0), gates(B * G), tanhC(B * H), pred(B * D), prev(B * D);
   std::vector<float> hNext(L * B * H), cNext(L * B * H);
+  // Every weight transposed once for all steps where gemm would transpose it at every step (same
+  // bits). Kept per thread between calls, so a steady stream of rollouts does not page-fault
+  // fresh copies in (the cost: the weights' size again, held after the first rollout).
+  static thread_local std::vector<std::unique_ptr<PreparedTransposedB>> prepared;
+  while (prepared.size() < 2 * L + 1) prepared.push_back(std::make_unique<PreparedTransposedB>());
+  for (size_t l = 0; l < L; ++l) {
+    const LstmParams& p = layers[l];
+    if (p.I) prepared[2 * l]->prepare(B, 4 * p.H, p.I, p.wih, p.I);
+    prepared[2 * l + 1]->prepare(B, 4 * p.H, p.H, p.whh, p.H);
+  }
+  if (H) prepared[2 * L]->prepare(B, D, H, headW, H);
+  if (rolloutFused(L, layers, B, D, A, headB, residual, h, c, z0, actions, actionRowStride, S, out, prepared)) return;
   std::memcpy(prev.data(), z0, B * D * sizeof(float));
   for (size_t k = 0; k < S; ++k) {
     for (size_t b = 0; b < B; ++b) {
@@ -274,12 +410,13 @@ void lstmRolloutForward(size_t L, const LstmParams* layers, size_t B, size_t D, 
       float* cl = c + l * B * H;
       float* hn = &hNext[l * B * H];
       float* cn = &cNext[l * B * H];
-      lstmCellForward(B, layers[l], in, hl, cl, gates.data(), cn, hn, tanhC.data());
+      cellForward(B, layers[l], prepared[2 * l].get(), prepared[2 * l + 1].get(), in, hl, cl, gates.data(), cn, hn,
+                  tanhC.data());
       std::memcpy(hl, hn, B * H * sizeof(float));
       std::memcpy(cl, cn, B * H * sizeof(float));
       in = hl;
     }
-    residualHeadForward(B, D, H, residual ? prev.data() : nullptr, in, headW, headB, pred.data());
+    headForward(B, D, H, residual ? prev.data() : nullptr, in, headW, prepared[2 * L].get(), headB, pred.data());
     for (size_t b = 0; b < B; ++b) std::memcpy(out + (b * S + k) * D, &pred[b * D], D * sizeof(float));
     prev.swap(pred);
   }

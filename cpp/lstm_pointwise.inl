@@ -72,21 +72,23 @@ inline float* WK_FN(dummyRow)(size_t H) {
 
 }  // namespace
 
-// Forward over `rows` rows: gates (row stride ldg, [i|f|g|o] blocks of H) hold pre-activations
-// and receive activations; c (ldc) -> cNew (ldcn), hNew (ldh), tanhC (ldt).
-void WK_FN(lstmPointwiseForward)(size_t rows, size_t H, float* gates, size_t ldg, const float* c, size_t ldc,
-                                 float* cNew, size_t ldcn, float* hNew, size_t ldh, float* tanhC, size_t ldt) {
+// Forward over `rows` rows and `width` hidden units (all H, or a block of them with every pointer
+// offset to its first unit): gates (row stride ldg, [i|f|g|o] blocks H apart) hold
+// pre-activations and receive activations; c (ldc) -> cNew (ldcn), hNew (ldh), tanhC (ldt).
+void WK_FN(lstmPointwiseForward)(size_t rows, size_t H, size_t width, float* gates, size_t ldg, const float* c,
+                                 size_t ldc, float* cNew, size_t ldcn, float* hNew, size_t ldh, float* tanhC,
+                                 size_t ldt) {
   for (size_t r = 0; r < rows; ++r) {
     float* gi = gates + r * ldg;
     float* gf = gi + H;
     float* gg = gi + 2 * H;
     float* go = gi + 3 * H;
-    const float* cp = c ? c + r * ldc : WK_FN(zeroRow)(H);
+    const float* cp = c ? c + r * ldc : WK_FN(zeroRow)(width);
     float* cn = cNew + r * ldcn;
     float* hn = hNew + r * ldh;
     float* tc = tanhC + r * ldt;
 #pragma GCC ivdep
-    for (size_t j = 0; j < H; ++j) {
+    for (size_t j = 0; j < width; ++j) {
       float i = WK_FN(fsigmoid)(gi[j]);
       float f = WK_FN(fsigmoid)(gf[j]);
       float g = WK_FN(ftanh)(gg[j]);

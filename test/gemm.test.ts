@@ -63,6 +63,9 @@ const SHAPES: [number, number, number][] = [
   [28, 64, 300], [33, 65, 513], [4, 130, 70], [32, 97, 129], [40, 200, 33], [200, 40, 65], [6, 16, 8], [5, 17, 9],
   // Packed path past one B panel (nc = 1024 columns) with a ragged last panel.
   [35, 1061, 19],
+  // Panels path (op(B) = B^T, M from 16 on AVX-512 and 24 on AVX2 up to 32): K past one 512-row
+  // block (ragged), ragged last panel, a row count that leaves a partial row tile.
+  [16, 131, 1030], [25, 65, 17], [31, 200, 600],
 ];
 
 describe('gemm kernel', () => {
@@ -104,6 +107,7 @@ describe('gemm kernel', () => {
       { tA: true, tB: true, M: 150, N: 333, K: 129, alpha: 1, beta: 1, pad: 1 },
       { tA: false, tB: true, M: 4, N: 1283, K: 129, alpha: 1, beta: 0, pad: 0 },
       { tA: false, tB: false, M: 32, N: 1030, K: 300, alpha: 1, beta: 1, pad: 0 },
+      { tA: false, tB: true, M: 29, N: 1030, K: 700, alpha: 1, beta: 1, pad: 1 },
       { tA: true, tB: false, M: 1283, N: 130, K: 4, alpha: 1, beta: 1, pad: 0 },
     ];
     for (const isa of ['portable', 'avx2', 'avx512']) {
@@ -118,6 +122,41 @@ describe('gemm kernel', () => {
         expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
       }
     }
+  });
+
+  test('op(B) prepared once (gemmPreparedB) gives the bits of gemm for every row count, ISA and thread count', () => {
+    // Prepared for 32 rows (panels where the ISA has them), used with 1..40 rows: where that row
+    // count takes another path the prepared copy must fall back to gemm's own.
+    for (const isa of ['portable', 'avx2', 'avx512']) {
+      native.setIsaCap(isa);
+      const withPanels: number[] = [];
+      for (const [N, K, pad] of [[131, 1030, 0], [64, 256, 3], [7, 5, 1]]) {
+        const ldb = K + pad, lda = K + pad, ldc = N + pad;
+        const B = rand(N * ldb);
+        for (const threads of [1, 2]) {
+          setThreads(threads);
+          for (let M = 1; M <= 40; M += M < 12 ? 5 : 3) {
+            const A = rand(M * lda), init = rand(M * ldc);
+            for (const [alpha, beta] of [[1, 0], [-0.5, 1]]) {
+              const viaGemm = init.slice(), viaPrepared = init.slice();
+              native.gemm(false, true, M, N, K, alpha, A, lda, B, ldb, beta, viaGemm, ldc);
+              const panels = native.gemmPreparedB(32, M, N, K, alpha, A, lda, B, ldb, beta, viaPrepared, ldc);
+              if (panels) withPanels.push(M);
+              expect(Buffer.from(viaPrepared.buffer).equals(Buffer.from(viaGemm.buffer))).toBe(true);
+            }
+            // Prepared for another row count than it is used with: still gemm's bits.
+            const other = init.slice(), ref = init.slice();
+            native.gemm(false, true, M, N, K, 1, A, lda, B, ldb, 1, ref, ldc);
+            native.gemmPreparedB(M < 20 ? 32 : 4, M, N, K, 1, A, lda, B, ldb, 1, other, ldc);
+            expect(Buffer.from(other.buffer).equals(Buffer.from(ref.buffer))).toBe(true);
+          }
+        }
+      }
+      // Where the instruction set has panels, a prepared copy was used (not only the fallback).
+      expect(withPanels.length > 0).toBe(isa !== 'portable');
+    }
+    expect(() => native.gemmPreparedB(32, 2, 2, 3, 1, new Float32Array(6), 3, new Float32Array(5), 3, 0, new Float32Array(4), 2))
+      .toThrow(/gemmPreparedB: B must be at least 6 elements/);
   });
 
   test('bad arguments give clear errors', () => {

@@ -173,6 +173,35 @@ describe('LatentPredictor', () => {
     expect(arr(fused).some((v) => v !== 0)).toBe(true);
   });
 
+  test.each([
+    // [layers, residual, hidden, B, latent]: B = 16..32 takes the GEMM's panels path, with the
+    // weights prepared once per rollout; hidden 64 (a multiple of every panel width) also takes
+    // the fused step (one parallel region per layer); hidden 13 does not. Latent 100 leaves a
+    // ragged last head panel.
+    [1, true, 64, 17, [4, 5, 5]],
+    [2, false, 64, 24, [2, 3]],
+    [1, true, 13, 20, [4, 5, 5]],
+    [2, true, 32, 32, [4, 5, 5]],
+  ] as [number, boolean, number, number, number[]][])('rollout with prepared weights (layers=%i, residual=%s, hidden=%i, B=%i): the step-by-step bits on every ISA and thread count', (numLayers, residual, hiddenSize, B, latentShape) => {
+    const { native } = require('../src/backend/native');
+    const m = new LatentPredictor({ latentShape, actionSize: 3, hiddenSize, numLayers, residual, seed: 5 });
+    const z = wk.randn([B, 2, ...latentShape], { seed: 41 + B });
+    const a = wk.randn([B, 9, 3], { seed: 42 });
+    try {
+      for (const isa of ['avx512', 'avx2', 'portable'])
+        for (const threads of [1, 2]) {
+          native.setIsaCap(isa);
+          native.setNumThreads(threads);
+          const fused = arr(m.rollout(z, a, 5));
+          expect(fused).toEqual(arr(rolloutStepwise(m, z, a, 5)));
+          expect(fused.some((v) => v !== 0)).toBe(true);
+        }
+    } finally {
+      native.setIsaCap('avx512');
+      native.setNumThreads(2);
+    }
+  });
+
   test('lstmRolloutForward rejects bad buffers without crashing', () => {
     const native = require('../src/backend/native').native;
     const B = 2, D = 3, A = 1, H = 2, S = 2;

@@ -1,9 +1,12 @@
 // Profiling tool, not a suite: where the fused LSTM rollout's time goes, in one process, at the
 // lstm suite's rollout shape (B=32, H=256, latent 1024, 3 actions, 15 steps after the first
 // prediction). Times wk::lstmRolloutForward, then its three products alone (x.W_ih^T with K =
-// 1027, h.W_hh^T and the head h.W^T with K = 256, each 15 times), then the three interleaved as
-// the rollout runs them, so what is not a GEMM (pointwise gates, copies, pool wake-ups) and what
-// interleaving costs (the small weights no longer stay in L2) can be read off. Medians of 60.
+// 1027, h.W_hh^T and the head h.W^T with K = 256, each 15 times, through weights prepared once
+// as the rollout prepares them), then the three interleaved as the rollout runs them, so what is
+// not a GEMM (pointwise gates, copies, pool wake-ups, the one-off preparation) and what
+// interleaving costs (the small weights no longer stay in L2) can be read off; then the three
+// preparations alone, and the same products through gemm() (transposing the weights at every
+// call). Medians of 60.
 //
 // Build from the repository root after `npx cmake-js compile --out build` (the static CPU library):
 //   g++ -O2 -std=c++17 -Icpp bench/peers/lstm_rollout_breakdown.cpp build/libworldkit_cpu.a -lpthread \
@@ -61,11 +64,26 @@ int main() {
                            16 * A, S, out.data());
   });
   std::vector<float> x = vec(B * I0), gates(B * G), hh = vec(B * H), o(B * D);
-  auto gx = [&] { wk::gemm(false, true, B, G, I0, 1, x.data(), I0, wih.data(), I0, 1, gates.data(), G); };
-  auto gh = [&] { wk::gemm(false, true, B, G, H, 1, hh.data(), H, whh.data(), H, 1, gates.data(), G); };
-  auto gd = [&] { wk::gemm(false, true, B, D, H, 1, hh.data(), H, hw.data(), H, 1, o.data(), D); };
+  wk::PreparedTransposedB px, ph, pd;
+  auto prepare = [&] {
+    px.prepare(B, G, I0, wih.data(), I0);
+    ph.prepare(B, G, H, whh.data(), H);
+    pd.prepare(B, D, H, hw.data(), H);
+  };
+  prepare();
+  auto gx = [&] { wk::gemmPackedB(B, 1, x.data(), I0, px, 1, gates.data(), G); };
+  auto gh = [&] { wk::gemmPackedB(B, 1, hh.data(), H, ph, 1, gates.data(), G); };
+  auto gd = [&] { wk::gemmPackedB(B, 1, hh.data(), H, pd, 1, o.data(), D); };
   auto times = [&](const std::function<void()>& f) { return [&, f] { for (size_t i = 0; i < S; ++i) f(); }; };
   const double tx = medianMs(times(gx)), th = medianMs(times(gh)), td = medianMs(times(gd));
+  const double tPrepare = medianMs(prepare);
+  const double perCall = medianMs([&] {
+    for (size_t i = 0; i < S; ++i) {
+      wk::gemm(false, true, B, G, I0, 1, x.data(), I0, wih.data(), I0, 1, gates.data(), G);
+      wk::gemm(false, true, B, G, H, 1, hh.data(), H, whh.data(), H, 1, gates.data(), G);
+      wk::gemm(false, true, B, D, H, 1, hh.data(), H, hw.data(), H, 1, o.data(), D);
+    }
+  });
   const double inter = medianMs([&] {
     for (size_t i = 0; i < S; ++i) {
       gx();
@@ -77,4 +95,6 @@ int main() {
   std::printf("rollout (15 steps) %.3f ms, %.1f GFLOP/s\n", rollout, flops / rollout / 1e6);
   std::printf("alone: x.W_ih^T %.3f ms, h.W_hh^T %.3f ms, head %.3f ms (sum %.3f ms)\n", tx, th, td, tx + th + td);
   std::printf("interleaved as in the rollout: %.3f ms, %.1f GFLOP/s\n", inter, flops / inter / 1e6);
+  std::printf("preparing the three weights once: %.3f ms; the products through gemm() instead: %.3f ms\n", tPrepare,
+              perCall);
 }

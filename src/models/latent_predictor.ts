@@ -123,24 +123,31 @@ export class LatentPredictor extends LatentSequenceModel {
     };
   }
 
-  /** The rollout after the checks (LatentSequenceModel.rollout): the context through the LSTM, then the fused open-loop kernel. */
+  /**
+   * The rollout after the checks (LatentSequenceModel.rollout): the context's frames but the last
+   * through the LSTM (they only set its state), then all `horizon` steps as one backend kernel
+   * (on the CPU one native call, cpp/lstm.cpp lstmRolloutForward), whose first step reads the
+   * last context frame. test/helpers/predictor_stepwise.ts is the per-step reference.
+   */
   protected rolloutFrom(zf: Tensor, at: Tensor | null, horizon: number): Tensor {
     const [B, C, D] = zf.shape;
-    let x = this.inputOf(zf, at ? slice(at, [0, 0, 0], [B, C, this.actionSize]) : null);
-    const hs: Tensor[] = [];
-    const cs: Tensor[] = [];
-    for (const p of this.lstm.layers) {
-      const [y, hN, cN] = lstmSequence(x, null, null, p.wih, p.whh, p.bih, p.bhh, true);
-      x = y;
-      hs.push(hN);
-      cs.push(cN);
+    let h: Tensor | null = null;
+    let c: Tensor | null = null;
+    if (C > 1) {
+      let x = this.inputOf(zf.slice([0, 0, 0], [B, C - 1, D]), at ? slice(at, [0, 0, 0], [B, C - 1, this.actionSize]) : null);
+      const hs: Tensor[] = [];
+      const cs: Tensor[] = [];
+      for (const p of this.lstm.layers) {
+        const [y, hN, cN] = lstmSequence(x, null, null, p.wih, p.whh, p.bih, p.bhh, true);
+        x = y;
+        hs.push(hN);
+        cs.push(cN);
+      }
+      h = stack(hs, 0);
+      c = stack(cs, 0);
     }
     const zLast = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
-    const pred = this.head.forward(hs[this.numLayers - 1], this.residual ? zLast : null);
-    if (horizon === 1) return pred.reshape(B, 1, D);
-    // The later steps as one backend kernel (on the CPU one native call, cpp/lstm.cpp
-    // lstmRolloutForward); test/helpers/predictor_stepwise.ts is the per-step reference.
-    const rest = lstmRollout(this.weights(), this.residual, stack(hs, 0), stack(cs, 0), pred, at, C, horizon - 1);
-    return concat([pred.reshape(B, 1, D), rest], 1);
+    return lstmRollout(this.weights(), this.residual, h, c, zLast, at, C - 1, horizon);
   }
+
 }

@@ -98,20 +98,22 @@ export function scheduledUnroll(zf: Tensor, at: Tensor | null, coins: Float32Arr
 }
 
 /**
- * The open-loop rollout after the context (not recorded). h, c [L,B,H]: the state after the
- * context (copied, not changed); z0 [B,D] the first prediction; actions [B,Ta,A] | null, of which
- * steps first.. are used. Returns the S further predictions [B,S,D].
+ * The open-loop rollout (not recorded). h, c [L,B,H]: the state before its first step (copied,
+ * not changed; null: zeros); z0 [B,D] the first step's input latent (and its residual base);
+ * actions [B,Ta,A] | null, of which steps first.. are used. Step k feeds [z_k, a_(first+k)] and
+ * predicts z_(k+1). Returns the S predictions [B,S,D].
  */
-export function lstmRollout(w: PredictorWeights, residual: boolean, h: Tensor, c: Tensor, z0: Tensor, actions: Tensor | null, firstAction: number, S: number): Tensor {
+export function lstmRollout(w: PredictorWeights, residual: boolean, h: Tensor | null, c: Tensor | null, z0: Tensor, actions: Tensor | null, firstAction: number, S: number): Tensor {
   const fn = 'lstmRollout';
   const [B, D] = z0.shape;
   const H = w.headW.shape[1];
   const L = w.layers.length;
   const A = actions ? actions.shape[2] : 0;
   const be: Backend = backendOf(fn, [['h', h], ['c', c], ['z0', z0], ['actions', actions], ...weightTensors(w)]);
-  const state = (t: Tensor, arg: string) => {
+  const state = (t: Tensor | null, arg: string) => {
     const copy = Tensor.on(be, [L * B * H], 'float32', false, fn);
-    be.copy(copy._buf, t.buf(fn, arg), L * B * H, 'float32', fn);
+    if (t) be.copy(copy._buf, t.buf(fn, arg), L * B * H, 'float32', fn);
+    else be.fill(copy._buf, L * B * H, 0, fn);
     return copy;
   };
   const hc = state(h, 'h'), cc = state(c, 'c');

@@ -37,34 +37,40 @@ export function scheduledStepwise(m: LatentPredictor, z: wk.Tensor, a: wk.Tensor
   return wk.stack(preds, 1).reshape([B, T - 1, ...z.shape.slice(2)]);
 }
 
-/** The open-loop rollout step by step after the context (no gradients). Returns [B,horizon,...latent]. */
+/**
+ * The open-loop rollout step by step (no gradients): the context's frames but the last through
+ * lstmSequence (they set the state), then one lstmCell step per prediction, the first reading the
+ * last context frame. Returns [B,horizon,...latent].
+ */
 export function rolloutStepwise(m: LatentPredictor, contextZ: wk.Tensor, actions: wk.Tensor | null, horizon: number): wk.Tensor {
   return wk.noGrad(() => {
     const zf = flat(m, contextZ);
     const [B, C, D] = zf.shape;
     const A = m.actionSize;
     const at = m.useActions && actions ? actions : null;
-    let x = input(zf, at ? at.slice([0, 0, 0], [B, C, A]) : null);
-    const hs: wk.Tensor[] = [];
-    const cs: wk.Tensor[] = [];
-    for (const p of m.lstm.layers) {
-      const [y, hN, cN] = lstmSequence(x, null, null, p.wih, p.whh, p.bih, p.bhh, true);
-      x = y;
-      hs.push(hN);
-      cs.push(cN);
+    const hs: (wk.Tensor | null)[] = new Array(m.numLayers).fill(null);
+    const cs: (wk.Tensor | null)[] = new Array(m.numLayers).fill(null);
+    if (C > 1) {
+      let x = input(zf.slice([0, 0, 0], [B, C - 1, D]), at ? at.slice([0, 0, 0], [B, C - 1, A]) : null);
+      m.lstm.layers.forEach((p, l) => {
+        const [y, hN, cN] = lstmSequence(x, null, null, p.wih, p.whh, p.bih, p.bhh, true);
+        x = y;
+        hs[l] = hN;
+        cs[l] = cN;
+      });
     }
-    let pred = head(m, hs[m.numLayers - 1], zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D));
-    const preds = [pred];
-    for (let k = 1; k < horizon; ++k) {
+    let prev = zf.slice([0, C - 1, 0], [B, 1, D]).reshape(B, D);
+    const preds: wk.Tensor[] = [];
+    for (let k = 0; k < horizon; ++k) {
       const t = C - 1 + k;
-      let xi = input(pred, at ? at.slice([0, t, 0], [B, 1, A]).reshape(B, A) : null);
+      let xi = input(prev, at ? at.slice([0, t, 0], [B, 1, A]).reshape(B, A) : null);
       for (let l = 0; l < m.numLayers; ++l) {
         const p = m.lstm.layers[l];
         [hs[l], cs[l]] = lstmCell(xi, hs[l], cs[l], p.wih, p.whh, p.bih, p.bhh);
-        xi = hs[l];
+        xi = hs[l]!;
       }
-      pred = head(m, xi, pred);
-      preds.push(pred);
+      prev = head(m, xi, prev);
+      preds.push(prev);
     }
     return wk.stack(preds, 1).reshape([B, horizon, ...contextZ.shape.slice(2)]);
   });
